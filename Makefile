@@ -1,0 +1,67 @@
+# tixgate: `make demo` runs it, `make test` tests it. See README.md.
+
+GO       ?= go
+BIN      := bin/tixgate
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+# Packages whose tests are mostly pure computation on one goroutine run
+# without the race detector, which slows them tenfold and finds nothing there.
+NORACE   := ./scanner/...
+RACE     := $(shell $(GO) list ./... | grep -v '/scanner')
+# Debian packages the tests call: zbarimg, qrencode and ZXingReader.
+APT_DEPS := zbar-tools qrencode zxing-cpp-tools
+BENCH_COUNT ?= 5
+
+.PHONY: all build test test-short bench demo lint deps fuzz clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tixgate
+
+## deps: install the system tools the tests need, when missing.
+deps:
+	@missing=""; \
+	command -v zbarimg >/dev/null 2>&1 || missing="$$missing zbar-tools"; \
+	command -v qrencode >/dev/null 2>&1 || missing="$$missing qrencode"; \
+	command -v ZXingReader >/dev/null 2>&1 || missing="$$missing zxing-cpp-tools"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	fi
+
+## test: every test, with the race detector where it is affordable, and the
+## fuzz targets' seed corpora.
+test: deps lint
+	$(GO) test -race -timeout 20m $(RACE)
+	$(GO) test -timeout 20m $(NORACE)
+
+test-short: lint
+	$(GO) test -short ./...
+
+## bench: the figures of every issue, as a table of medians.
+bench: deps
+	@mkdir -p bin
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) -timeout 60m ./... | tee bin/bench.txt | $(GO) run ./cmd/benchtable
+
+## demo: the main job, on one machine.
+demo: build
+	./$(BIN) demo
+
+lint:
+	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*')); \
+	if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## fuzz: run each fuzz target for FUZZTIME (default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+clean:
+	rm -rf bin

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"time"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// env is what a command may touch of the outside world. Tests give their
+// own.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	now    func() time.Time
+	log    *slog.Logger
+	// stdinTTY and stdoutTTY say whether to draw progress bars and prompts.
+	stdinTTY, stdoutTTY bool
+}
+
+func newEnv() *env {
+	return &env{
+		stdin:     os.Stdin,
+		stdout:    os.Stdout,
+		stderr:    os.Stderr,
+		now:       time.Now,
+		log:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		stdinTTY:  isTerminal(os.Stdin),
+		stdoutTTY: isTerminal(os.Stderr),
+	}
+}
+
+// exitError carries an exit code. A nil err means the command has already
+// said what it had to say (a refused scan prints its JSON and exits 1).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError is a mistake in how the command was called: exit status 2.
+func usageError(format string, args ...any) error {
+	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
+}
+
+// silentExit ends the command with a status and no further message.
+func silentExit(code int) error { return &exitError{code: code} }
+
+// exitCode prints err for a person and returns the process's exit status.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	code := 1
+	var ee *exitError
+	if errors.As(err, &ee) {
+		code = ee.code
+		if ee.err == nil {
+			return code
+		}
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "tixgate: interrupted")
+		return 130
+	}
+	fmt.Fprintf(stderr, "tixgate: %v\n", err)
+	if code == 2 {
+		fmt.Fprintln(stderr, "Run 'tixgate help' for usage.")
+	}
+	return code
+}
+
+// command is a node of the command tree: a leaf runs, a branch dispatches.
+type command struct {
+	name    string
+	usage   string // arguments after the name, for the help text
+	summary string
+	run     func(ctx context.Context, e *env, cl *cmdline) error
+	subs    []*command
+}
+
+func commands() *command {
+	return &command{name: "tixgate", subs: []*command{
+		{name: "keys", summary: "organizer keys", subs: []*command{
+			{name: "init", usage: "--dir DIR [--venue NAME]", summary: "create a root key, an issuer, a central key, a mesh key and a rotation secret", run: runKeysInit},
+		}},
+		{name: "ticket", summary: "ticket codes and their QR images", subs: []*command{
+			{name: "issue", usage: "--keys DIR --event N --serial N --type N [--zones M] [--from T] [--until T] [--seat S] [--rotating]", summary: "sign a ticket and print its code", run: runTicketIssue},
+			{name: "qr", usage: "--out FILE.png [--size PX] CODE|-", summary: "render a code as a QR image", run: runTicketQR},
+			{name: "decode", usage: "FILE", summary: "print the text of the QR code in a PNG or JPEG", run: runTicketDecode},
+			{name: "verify", usage: "--keys DIR [--at T] CODE|-", summary: "verify a code and print the verdict as JSON", run: runTicketVerify},
+			{name: "show", usage: "--keys DIR [--at T] CODE|-", summary: "print a rotating ticket's code as the holder's screen shows it now", run: runTicketShow},
+		}},
+		{name: "demo", usage: "[--dir DIR]", summary: "run the ticket round trip and say what it did", run: runDemo},
+		{name: "version", summary: "print the version", run: func(_ context.Context, e *env, _ *cmdline) error {
+			fmt.Fprintf(e.stdout, "tixgate %s\n", version)
+			return nil
+		}},
+	}}
+}
+
+func run(ctx context.Context, args []string, e *env) error {
+	root := commands()
+	return root.dispatch(ctx, e, nil, args)
+}
+
+func (c *command) dispatch(ctx context.Context, e *env, path []string, args []string) error {
+	path = append(path, c.name)
+	if c.run != nil {
+		name := strings.Join(path[1:], " ")
+		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		fs.Usage = func() {}
+		return c.run(ctx, e, &cmdline{FlagSet: fs, usage: c.usage, summary: c.summary, args: args, e: e})
+	}
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) > 1 && args[0] == "help" {
+			if sub := c.find(args[1]); sub != nil {
+				sub.help(e.stdout, path)
+				return nil
+			}
+		}
+		c.help(e.stdout, path)
+		if len(args) == 0 {
+			return silentExit(2)
+		}
+		return nil
+	}
+	sub := c.find(args[0])
+	if sub == nil {
+		return usageError("%s: unknown command %q", strings.Join(path, " "), args[0])
+	}
+	return sub.dispatch(ctx, e, path, args[1:])
+}
+
+func (c *command) find(name string) *command {
+	for _, s := range c.subs {
+		if s.name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+func (c *command) help(w io.Writer, path []string) {
+	full := strings.Join(append(append([]string(nil), path...), c.name), " ")
+	if len(path) > 0 && path[len(path)-1] == c.name {
+		full = strings.Join(path, " ")
+	}
+	if c.run != nil {
+		fmt.Fprintf(w, "usage: %s %s\n\n%s\n", full, c.usage, c.summary)
+		return
+	}
+	fmt.Fprintf(w, "usage: %s COMMAND [ARGS]\n\ncommands:\n", full)
+	var lines []string
+	var walk func(prefix string, c *command)
+	walk = func(prefix string, c *command) {
+		for _, s := range c.subs {
+			name := strings.TrimSpace(prefix + " " + s.name)
+			if s.run != nil {
+				lines = append(lines, fmt.Sprintf("  %-18s %s", name, s.summary))
+			}
+			walk(name, s)
+		}
+	}
+	walk("", c)
+	fmt.Fprintln(w, strings.Join(lines, "\n"))
+	fmt.Fprintf(w, "\nRun '%s help COMMAND' or '%s COMMAND -h' for a command's flags.\n", full, full)
+}
+
+// cmdline is a leaf command's flags and arguments.
+type cmdline struct {
+	*flag.FlagSet
+	usage, summary string
+	args           []string
+	e              *env
+}
+
+// parse parses flags that may stand before, between or after the
+// positional arguments, and returns the positional ones. "-h" prints the
+// flags and ends the command.
+func (cl *cmdline) parse() ([]string, error) {
+	var pos []string
+	args := cl.args
+	for {
+		err := cl.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(cl.e.stdout, "usage: tixgate %s %s\n\n%s\n\nflags:\n", cl.Name(), cl.usage, cl.summary)
+			cl.SetOutput(cl.e.stdout)
+			cl.PrintDefaults()
+			return nil, silentExit(0)
+		}
+		if err != nil {
+			return nil, usageError("%s: %v", cl.Name(), err)
+		}
+		args = cl.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// parseN parses and wants exactly n positional arguments.
+func (cl *cmdline) parseN(n int, what string) ([]string, error) {
+	pos, err := cl.parse()
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) != n {
+		if n == 0 {
+			return nil, usageError("%s: unexpected argument %q", cl.Name(), pos[0])
+		}
+		return nil, usageError("%s: want %s, got %d arguments (usage: tixgate %s %s)", cl.Name(), what, len(pos), cl.Name(), cl.usage)
+	}
+	return pos, nil
+}
+
+// need fails with a usage error naming the flags left empty.
+func need(cmd string, flags map[string]bool) error {
+	var missing []string
+	for name, set := range flags {
+		if !set {
+			missing = append(missing, "--"+name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	sort.Strings(missing)
+	return usageError("%s: missing %s", cmd, strings.Join(missing, ", "))
+}
+
+// parseTime reads an RFC 3339 time for a flag.
+func parseTime(flagName, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, usageError("--%s %q is not an RFC 3339 time like 2026-06-12T19:30:00+02:00", flagName, s)
+	}
+	return t, nil
+}
