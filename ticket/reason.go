@@ -22,10 +22,12 @@ const (
 	ReasonAlreadyUsed  Reason = "already_used"  // the rule allows no further entry
 	ReasonWrongEvent   Reason = "wrong_event"   // the ticket is for another event
 	ReasonWrongZone    Reason = "wrong_zone"    // the ticket does not open this gate's zone
+	ReasonWrongGate    Reason = "wrong_gate"    // the ticket type may not use this gate
 	ReasonWrongDay     Reason = "wrong_day"     // not valid on this weekday or date
 	ReasonOutsideHours Reason = "outside_hours" // outside the type's entry window
 	ReasonTooSoon      Reason = "too_soon"      // too little time since the last entry
 	ReasonNotInside    Reason = "not_inside"    // an exit without an entry
+	ReasonNotAllowed   Reason = "not_allowed"   // the type's custom condition does not hold
 	ReasonUnknownGate  Reason = "unknown_gate"  // the device is not set up for this gate
 	ReasonOverride     Reason = "override"      // let in by a supervisor
 )
