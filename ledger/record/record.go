@@ -1,0 +1,276 @@
+package record
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/tixgate/tixgate/ticket"
+)
+
+// Kind is what a record says happened.
+type Kind uint8
+
+const (
+	KindEntry    Kind = 1 // a ticket was admitted
+	KindExit     Kind = 2 // a ticket left
+	KindOverride Kind = 3 // a supervisor admitted a ticket the rules refused
+	KindVoid     Kind = 4 // a sale was voided: the ticket must not pass
+	KindSale     Kind = 5 // a seller sold a ticket offline
+)
+
+var kindNames = map[Kind]string{KindEntry: "entry", KindExit: "exit", KindOverride: "override", KindVoid: "void", KindSale: "sale"}
+
+func (k Kind) String() string {
+	if n, ok := kindNames[k]; ok {
+		return n
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// MarshalText names the kind.
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// ParseKind reads a kind's name.
+func ParseKind(s string) (Kind, error) {
+	for k, n := range kindNames {
+		if n == s {
+			return k, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown record kind %q", s)
+}
+
+// Admits reports whether the kind lets a ticket in.
+func (k Kind) Admits() bool { return k == KindEntry || k == KindOverride }
+
+// Hash is the SHA-256 of a record's bytes, signature included.
+type Hash [32]byte
+
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+// Short is the first 8 hex digits, for messages.
+func (h Hash) Short() string { return hex.EncodeToString(h[:4]) }
+
+// Limits of a record's text fields, in bytes.
+const (
+	MaxGateLen  = 64
+	MaxActorLen = 64
+	MaxNoteLen  = 256
+	MaxZone     = 63
+	// MaxSize bounds an encoded record; real ones are about 130 bytes.
+	MaxSize = 1024
+
+	formatVersion = 1
+	signDomain    = "tixgate/record/v1"
+)
+
+// Record is one entry of an origin's log.
+type Record struct {
+	Origin ticket.KeyID // id of the origin device's key
+	Seq    uint64       // 1, 2, 3, … within the origin's log
+	Prev   Hash         // hash of the origin's record Seq-1; zero for Seq 1
+	HLC    HLC          // when, by the origin's hybrid logical clock
+	Kind   Kind
+	Event  uint64
+	Serial uint64
+	Type   uint64
+	Gate   string // where: the gate, or the seller's till
+	Zone   int    // the zone the gate opens
+	Actor  string // who: the supervisor of an override, the seller of a sale
+	Reason string // an override: the reason the rules gave; a void: why
+	Note   string // free text: the supervisor's note
+	Sig    [ed25519.SignatureSize]byte
+}
+
+// ErrMalformed is wrapped by every decoding error.
+var ErrMalformed = errors.New("malformed record")
+
+func (r *Record) check() error {
+	switch {
+	case kindNames[r.Kind] == "":
+		return fmt.Errorf("unknown kind %d", r.Kind)
+	case r.Seq == 0:
+		return errors.New("sequence 0")
+	case r.Seq == 1 && r.Prev != Hash{}:
+		return errors.New("the first record has a previous hash")
+	case r.Seq > 1 && r.Prev == Hash{}:
+		return errors.New("no previous hash")
+	case r.Zone < 0 || r.Zone > MaxZone:
+		return fmt.Errorf("zone %d is out of range", r.Zone)
+	case r.Event > ticket.MaxEvent || r.Serial > ticket.MaxSerial || r.Type > ticket.MaxType:
+		return errors.New("ticket field out of range")
+	}
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"gate", r.Gate, MaxGateLen}, {"actor", r.Actor, MaxActorLen}, {"reason", r.Reason, MaxActorLen}, {"note", r.Note, MaxNoteLen}} {
+		if len(f.v) > f.max || !utf8.ValidString(f.v) {
+			return fmt.Errorf("%s is not UTF-8 of at most %d bytes", f.name, f.max)
+		}
+	}
+	return nil
+}
+
+// appendBody appends everything but the signature.
+func (r *Record) appendBody(b []byte) []byte {
+	b = append(b, formatVersion)
+	b = append(b, r.Origin[:]...)
+	b = binary.AppendUvarint(b, r.Seq)
+	b = append(b, r.Prev[:]...)
+	b = binary.AppendUvarint(b, uint64(r.HLC))
+	b = append(b, byte(r.Kind))
+	b = binary.AppendUvarint(b, r.Event)
+	b = binary.AppendUvarint(b, r.Serial)
+	b = binary.AppendUvarint(b, r.Type)
+	b = binary.AppendUvarint(b, uint64(r.Zone))
+	for _, s := range []string{r.Gate, r.Actor, r.Reason, r.Note} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	return b
+}
+
+// Marshal encodes the record, signature included.
+func (r *Record) Marshal() []byte {
+	b := r.appendBody(make([]byte, 0, 160))
+	return append(b, r.Sig[:]...)
+}
+
+func signedMessage(body []byte) []byte {
+	m := make([]byte, 0, len(signDomain)+1+len(body))
+	m = append(m, signDomain...)
+	m = append(m, 0)
+	return append(m, body...)
+}
+
+// Sign checks the record's fields, sets its origin from the key and signs
+// it.
+func (r *Record) Sign(key ed25519.PrivateKey) error {
+	r.Origin = ticket.KeyIDOf(ticket.PublicOf(key))
+	if err := r.check(); err != nil {
+		return fmt.Errorf("sign record %s/%d: %w", r.Origin, r.Seq, err)
+	}
+	copy(r.Sig[:], ed25519.Sign(key, signedMessage(r.appendBody(nil))))
+	return nil
+}
+
+// Verify checks the signature with the origin's public key.
+func (r *Record) Verify(pub ed25519.PublicKey) error {
+	if ticket.KeyIDOf(pub) != r.Origin {
+		return fmt.Errorf("record %s/%d: key %s is not its origin", r.Origin, r.Seq, ticket.KeyIDOf(pub))
+	}
+	if !ed25519.Verify(pub, signedMessage(r.appendBody(nil)), r.Sig[:]) {
+		return fmt.Errorf("record %s/%d: bad signature", r.Origin, r.Seq)
+	}
+	return nil
+}
+
+// Hash returns the SHA-256 of the encoded record.
+func (r *Record) Hash() Hash { return sha256.Sum256(r.Marshal()) }
+
+// HashOf returns the hash of an encoded record.
+func HashOf(raw []byte) Hash { return sha256.Sum256(raw) }
+
+// ID names a record in messages: origin/seq.
+func (r *Record) ID() string { return fmt.Sprintf("%s/%d", r.Origin, r.Seq) }
+
+// Unmarshal decodes a record and checks its form, not its signature. It
+// refuses any encoding Marshal would not produce.
+func Unmarshal(b []byte) (Record, error) {
+	var r Record
+	if len(b) > MaxSize {
+		return r, fmt.Errorf("%w: %d bytes", ErrMalformed, len(b))
+	}
+	d := decoder{b: b}
+	if v := d.byte(); v != formatVersion && d.err == nil {
+		return r, fmt.Errorf("%w: format version %d", ErrMalformed, v)
+	}
+	d.bytes(r.Origin[:])
+	r.Seq = d.uvarint()
+	d.bytes(r.Prev[:])
+	r.HLC = HLC(d.uvarint())
+	r.Kind = Kind(d.byte())
+	r.Event = d.uvarint()
+	r.Serial = d.uvarint()
+	r.Type = d.uvarint()
+	zone := d.uvarint()
+	r.Gate = d.string(MaxGateLen)
+	r.Actor = d.string(MaxActorLen)
+	r.Reason = d.string(MaxActorLen)
+	r.Note = d.string(MaxNoteLen)
+	d.bytes(r.Sig[:])
+	if d.err != nil {
+		return r, fmt.Errorf("%w: %w", ErrMalformed, d.err)
+	}
+	if len(d.b) != 0 {
+		return r, fmt.Errorf("%w: %d bytes after the signature", ErrMalformed, len(d.b))
+	}
+	if zone > MaxZone {
+		return r, fmt.Errorf("%w: zone %d is out of range", ErrMalformed, zone)
+	}
+	r.Zone = int(zone)
+	if err := r.check(); err != nil {
+		return r, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	if string(r.Marshal()) != string(b) {
+		return r, fmt.Errorf("%w: not in canonical form", ErrMalformed)
+	}
+	return r, nil
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
+	d.b = nil
+}
+
+func (d *decoder) byte() byte {
+	if len(d.b) < 1 {
+		d.fail(errors.New("truncated"))
+		return 0
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v
+}
+
+func (d *decoder) bytes(dst []byte) {
+	if len(d.b) < len(dst) {
+		d.fail(errors.New("truncated"))
+		return
+	}
+	copy(dst, d.b)
+	d.b = d.b[len(dst):]
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail(errors.New("bad varint"))
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) string(max int) string {
+	n := d.uvarint()
+	if n > uint64(max) || n > uint64(len(d.b)) {
+		d.fail(fmt.Errorf("string of %d bytes", n))
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
