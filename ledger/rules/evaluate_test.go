@@ -449,3 +449,5 @@ func TestPreviousIsACopy(t *testing.T) {
 		t.Fatalf("previous = %+v, want the entry at G1", v.Previous)
 	}
 }
+
+func timeMinutes(n int) time.Duration { return time.Duration(n) * time.Minute }
