@@ -86,10 +86,12 @@ type Decoder struct {
 	hintsHarder map[gozxing.DecodeHintType]interface{}
 	hintsPure   map[gozxing.DecodeHintType]interface{}
 
+	bin     binarizeScratch
 	gray    []byte         // the input converted to luminance, when it was not already
 	scratch [nForms][]byte // the input transformed, one buffer per form
 	planes  [nForms]plane  // the forms computed in the current call, by form.index
 	ready   [nForms]bool   // which of planes is valid in the current call
+	skip    [nForms]bool   // which forms do not apply to the current input
 	last    string         // name of the pass that read the last code, for tests
 }
 
@@ -231,11 +233,12 @@ func (d *Decoder) DecodeGray(pix []byte, width, height, stride int) (string, err
 }
 
 // form is a transform of the input plane that a pass decodes: scaled, then
-// inverted, then padded with a quiet zone.
+// contrast-stretched, then inverted, then padded with a quiet zone.
 type form struct {
-	scale  scaleStep
-	invert bool // light modules on a dark ground
-	pad    bool // a quiet zone added around the image
+	scale   scaleStep
+	stretch bool // grey levels spread over the full range (low-contrast images only)
+	invert  bool // light modules on a dark ground
+	pad     bool // a quiet zone added around the image
 }
 
 // scaleStep is one of the scale factors the ladder uses.
@@ -254,10 +257,13 @@ const (
 var scaleFactors = [nScales]struct{ num, den int }{{1, 1}, {1, 2}, {3, 4}, {3, 2}, {2, 1}, {3, 1}}
 
 // nForms is the number of distinct forms, the size of the per-call cache.
-const nForms = int(nScales) * 4
+const nForms = int(nScales) * 8
 
 func (f form) index() int {
-	i := int(f.scale) * 4
+	i := int(f.scale) * 8
+	if f.stretch {
+		i += 4
+	}
 	if f.invert {
 		i += 2
 	}
@@ -272,6 +278,9 @@ func (f form) String() string {
 	if f.scale != scale1 {
 		sf := scaleFactors[f.scale]
 		s = fmt.Sprintf("x%d/%d", sf.num, sf.den)
+	}
+	if f.stretch {
+		s += "/stretched"
 	}
 	if f.invert {
 		s += "/inverted"
@@ -340,14 +349,18 @@ var (
 		{form{}, global, modeNormal},
 		{form{invert: true}, hybrid, modeNormal},
 		{form{scale: scaleHalf}, hybrid, modeNormal},
+		{form{stretch: true}, hybrid, modeNormal},
 	}
 	thoroughLadder = []pass{
 		{form{}, hybrid, modeNormal},
 		{form{}, global, modeNormal},
 		{form{invert: true}, hybrid, modeNormal},
 		{form{scale: scaleHalf}, hybrid, modeNormal},
+		{form{stretch: true}, hybrid, modeNormal},
+		{form{stretch: true, invert: true}, hybrid, modeNormal},
 		{form{}, global, modeSearch},
 		{form{invert: true}, global, modeSearch},
+		{form{stretch: true}, global, modeSearch},
 		{form{scale: scale3of4}, hybrid, modeSearch},
 		{form{}, hybrid, modeSearch},
 		{form{scale: scale3of4, invert: true}, hybrid, modeSearch},
@@ -384,7 +397,7 @@ func (d *Decoder) decode(p plane) (string, error) {
 
 // walk tries the passes of ladder on p in order.
 func (d *Decoder) walk(p plane, ladder []pass) (string, error) {
-	d.ready = [nForms]bool{}
+	d.ready, d.skip = [nForms]bool{}, [nForms]bool{}
 	d.planes[0], d.ready[0] = p, true
 	var lastErr error
 	for _, ps := range ladder {
@@ -416,9 +429,23 @@ func (d *Decoder) form(f form) (p plane, ok bool) {
 	if d.ready[i] {
 		return d.planes[i], true
 	}
+	if d.skip[i] {
+		return plane{}, false
+	}
+	p, ok = d.makeForm(f)
+	if !ok {
+		d.skip[i] = true
+		return plane{}, false
+	}
+	d.planes[i], d.ready[i] = p, true
+	return p, true
+}
+
+func (d *Decoder) makeForm(f form) (p plane, ok bool) {
+	i := f.index()
+	inner := f
 	switch {
 	case f.pad:
-		inner := f
 		inner.pad = false
 		src, ok := d.form(inner)
 		if !ok {
@@ -426,12 +453,22 @@ func (d *Decoder) form(f form) (p plane, ok bool) {
 		}
 		p, d.scratch[i] = pad(src, padMargin(src), 255, d.scratch[i])
 	case f.invert:
-		src, ok := d.form(form{scale: f.scale})
+		inner.invert = false
+		src, ok := d.form(inner)
 		if !ok {
 			return plane{}, false
 		}
 		p, d.scratch[i] = invert(src, d.scratch[i])
-	default:
+	case f.stretch:
+		inner.stretch = false
+		src, ok := d.form(inner)
+		if !ok {
+			return plane{}, false
+		}
+		if p, d.scratch[i], ok = stretch(src, d.scratch[i]); !ok {
+			return plane{}, false
+		}
+	case f.scale != scale1:
 		orig := d.planes[0]
 		sf := scaleFactors[f.scale]
 		w, h := orig.width*sf.num/sf.den, orig.height*sf.num/sf.den
@@ -443,8 +480,9 @@ func (d *Decoder) form(f form) (p plane, ok bool) {
 		} else {
 			p, d.scratch[i] = resample(orig, w, h, d.scratch[i])
 		}
+	default:
+		return d.planes[0], true
 	}
-	d.planes[i], d.ready[i] = p, true
 	return p, true
 }
 
@@ -471,7 +509,7 @@ func (d *Decoder) decodePass(p plane, ps pass) (text string, err error) {
 	if ps.bin == global {
 		b = gozxing.NewGlobalHistgramBinarizer(src)
 	} else {
-		b = gozxing.NewHybridBinarizer(src)
+		b = &hybridBinarizer{p: p, src: src, scr: &d.bin}
 	}
 	bmp, err := gozxing.NewBinaryBitmap(b)
 	if err != nil {

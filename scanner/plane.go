@@ -163,6 +163,51 @@ func invert(p plane, buf []byte) (plane, []byte) {
 	return plane{pix: buf, width: p.width, height: p.height, stride: p.width}, buf
 }
 
+// Contrast stretching applies to images whose central grey levels (from the
+// 1st to the 99th percentile) span less than stretchBelow levels; gozxing's
+// binarizers give up on blocks spanning fewer than 24.
+const stretchBelow = 96
+
+// stretch writes p with its grey levels spread over 0..255 into buf, for
+// codes under dim light, behind glare or on a dimmed screen. ok is false when
+// p's contrast is already wide enough (or nil), so the pass can be skipped.
+func stretch(p plane, buf []byte) (_ plane, _ []byte, ok bool) {
+	var hist [256]int
+	for y := 0; y < p.height; y++ {
+		for _, v := range p.pix[y*p.stride : y*p.stride+p.width] {
+			hist[v]++
+		}
+	}
+	n := p.width * p.height
+	cut := n / 100
+	lo, hi := 0, 255
+	for acc := 0; lo < 255; lo++ {
+		if acc += hist[lo]; acc > cut {
+			break
+		}
+	}
+	for acc := 0; hi > 0; hi-- {
+		if acc += hist[hi]; acc > cut {
+			break
+		}
+	}
+	if hi-lo >= stretchBelow || hi-lo < 4 {
+		return p, buf, false
+	}
+	var lut [256]byte
+	for v := range lut {
+		lut[v] = byte(max(0, min(255, (v-lo)*255/(hi-lo))))
+	}
+	buf = grow(buf, n)
+	for y := 0; y < p.height; y++ {
+		dst := buf[y*p.width : (y+1)*p.width]
+		for x, v := range p.pix[y*p.stride : y*p.stride+p.width] {
+			dst[x] = lut[v]
+		}
+	}
+	return plane{pix: buf, width: p.width, height: p.height, stride: p.width}, buf, true
+}
+
 // halve writes p scaled down by two (each output pixel the mean of a 2x2
 // block) into buf: it averages away sensor noise, JPEG ringing and fine
 // texture, and gives the detector modules of a size it likes.

@@ -216,3 +216,13 @@ func readPNG(tb testing.TB, path string) *image.Gray {
 	}
 	return toGray(img)
 }
+
+// readFile reads a file or fails.
+func readFile(tb testing.TB, path string) []byte {
+	tb.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return data
+}
