@@ -9,7 +9,6 @@ import (
 	"image/png"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -187,6 +186,12 @@ type qrencodeArgs struct {
 // qrencode makes a PNG of a with qrencode at path.
 func qrencode(tb testing.TB, bin, path string, a qrencodeArgs) {
 	tb.Helper()
+	qrencodeWith(tb, bin, path, a)
+}
+
+// qrencodeWith is qrencode with extra flags.
+func qrencodeWith(tb testing.TB, bin, path string, a qrencodeArgs, flags ...string) {
+	tb.Helper()
 	args := []string{"-o", path, "-t", "PNG", "-l", a.level,
 		"-v", strconv.Itoa(a.version), "-s", strconv.Itoa(a.modulePx), "-m", strconv.Itoa(a.margin)}
 	if a.byteMode {
@@ -195,6 +200,7 @@ func qrencode(tb testing.TB, bin, path string, a qrencodeArgs) {
 	if a.inverted {
 		args = append(args, "--foreground=FFFFFF", "--background=000000")
 	}
+	args = append(args, flags...)
 	args = append(args, "--", a.text)
 	out, err := exec.Command(bin, args...).CombinedOutput()
 	if err != nil {
@@ -205,16 +211,27 @@ func qrencode(tb testing.TB, bin, path string, a qrencodeArgs) {
 // readPNG reads a PNG file as gray.
 func readPNG(tb testing.TB, path string) *image.Gray {
 	tb.Helper()
-	f, err := os.Open(path)
+	return decodeGrayPNG(tb, readFile(tb, path))
+}
+
+// decodeGrayPNG decodes PNG bytes as gray.
+func decodeGrayPNG(tb testing.TB, data []byte) *image.Gray {
+	tb.Helper()
+	img, err := png.Decode(bytes.NewReader(data))
 	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		tb.Fatalf("%s: %v", filepath.Base(path), err)
+		tb.Fatalf("decode png: %v", err)
 	}
 	return toGray(img)
+}
+
+// encodePNG encodes img as PNG bytes.
+func encodePNG(tb testing.TB, img image.Image) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&buf, img); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 // readFile reads a file or fails.
