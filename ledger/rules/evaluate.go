@@ -34,7 +34,7 @@ func Evaluate(r Rule, history []Passage, c Context) Verdict {
 	}
 	if r.MaxMinutesAfterFirst > 0 && e.first >= 0 {
 		p := &history[e.first]
-		until := p.At.Add(time.Duration(r.MaxMinutesAfterFirst) * time.Minute)
+		until := p.At.Add(minutes(r.MaxMinutesAfterFirst))
 		if !c.At.Before(until) {
 			return refuse(ticket.ReasonExpired, fmt.Sprintf("valid for %s after the first entry, %s; expired at %s",
 				plural(r.MaxMinutesAfterFirst, "minute"), e.where(p), e.when(until)), p)
@@ -45,7 +45,7 @@ func Evaluate(r Rule, history []Passage, c Context) Verdict {
 	}
 	if r.MinMinutesBetween > 0 && e.last >= 0 {
 		p := &history[e.last]
-		next := p.At.Add(time.Duration(r.MinMinutesBetween) * time.Minute)
+		next := p.At.Add(minutes(r.MinMinutesBetween))
 		if c.At.Before(next) {
 			return refuse(ticket.ReasonTooSoon, fmt.Sprintf("last entry %s; next entry from %s (%s between entries)",
 				e.where(p), e.when(next), plural(r.MinMinutesBetween, "minute")), p)
@@ -357,6 +357,12 @@ func (e *eval) when(t time.Time) string {
 	}
 	return l.Format(layout)
 }
+
+// maxMinutes is a century: longer spans are taken as this long, so the
+// arithmetic never overflows. Validate rejects them.
+const maxMinutes = 100 * 365 * 24 * 60
+
+func minutes(n int) time.Duration { return time.Duration(min(n, maxMinutes)) * time.Minute }
 
 func plural(n int, noun string) string {
 	if n == 1 {

@@ -232,6 +232,7 @@ func TestMinutesBetween(t *testing.T) {
 		{"exactly 10m after", r, last, scanIn("2026-06-12T19:10:00+02:00"), ok},
 		{"exits do not start the interval", r, append(slices.Clone(last), exit("2026-06-12T19:09:00+02:00")), scanIn("2026-06-12T19:10:00+02:00"), ok},
 		{"an exit is never too soon", r, last, scanOut("2026-06-12T19:00:01+02:00"), ok},
+		{"huge spans do not overflow", Rule{MultiEntry: true, MinMinutesBetween: 1 << 62}, last, scanIn("2030-06-12T23:00:00+02:00"), ticket.ReasonTooSoon},
 		{"an entry stamped after the scan", r, hist(entry("2026-06-12T19:00:05+02:00")), scanIn("2026-06-12T19:00:00+02:00"), ticket.ReasonTooSoon},
 	})
 }
@@ -244,6 +245,7 @@ func TestMinutesAfterFirst(t *testing.T) {
 		{"3h59m59s after", r, first, scanIn("2026-06-12T22:59:59+02:00"), ok},
 		{"exactly 4h after", r, first, scanIn("2026-06-12T23:00:00+02:00"), ticket.ReasonExpired},
 		{"exits are still allowed", r, first, scanOut("2026-06-13T01:00:00+02:00"), ok},
+		{"huge spans do not overflow", Rule{MultiEntry: true, MaxMinutesAfterFirst: 1 << 62}, first, scanIn("2030-06-12T23:00:00+02:00"), ok},
 	})
 }
 

@@ -10,11 +10,12 @@ import (
 	"github.com/tixgate/tixgate/ticket"
 )
 
-// Direction is the way a scan goes through a gate.
+// Direction is the way a scan goes through a gate. Any Direction but Out,
+// the empty one included, is an entry: the stricter reading.
 type Direction string
 
 const (
-	In  Direction = "in"  // an entry; the empty Direction is an entry too
+	In  Direction = "in"  // an entry
 	Out Direction = "out" // an exit
 )
 
@@ -160,6 +161,9 @@ func (r Rule) Validate() error {
 	} {
 		if f.n < 0 {
 			v.addf("%s: %d is negative", f.name, f.n)
+		}
+		if f.n > maxMinutes {
+			v.addf("%s: %d is more than a century of minutes", f.name, f.n)
 		}
 	}
 	if r.Reentry && r.MultiEntry {

@@ -225,6 +225,7 @@ func TestValidate(t *testing.T) {
 		{`{"max_entries": -1}`, []string{"max_entries: -1 is negative"}},
 		{`{"min_minutes_between": -5, "max_minutes_after_first": -1}`, []string{"min_minutes_between: -5 is negative", "max_minutes_after_first: -1 is negative"}},
 		{`{"reentry": true, "multi_entry": true}`, []string{"choose one"}},
+		{`{"multi_entry": true, "max_minutes_after_first": 9223372036854775807}`, []string{"more than a century"}},
 		{`{"max_entries": 3}`, []string{"max_entries: 3 needs reentry or multi_entry"}},
 		{`{"max_entries_per_day": 2}`, []string{"max_entries_per_day: 2 needs reentry"}},
 		{`{"weekdays": ["mon", "Monday"]}`, []string{`weekdays[1]: unknown weekday "Monday"`}},

@@ -91,7 +91,7 @@ func parseTimeExpr(s string) (timeExpr, bool) {
 		default:
 			return timeExpr{}, false
 		}
-		n, ok := atoi(rest[1:], 1, 7)
+		n, ok := atoi(rest[1:], 1, 7) // up to 19 years
 		if !ok {
 			return timeExpr{}, false
 		}
