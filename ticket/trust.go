@@ -64,6 +64,34 @@ func (s *TrustStore) root(id KeyID) (ed25519.PublicKey, error) {
 	return r, nil
 }
 
+// Root returns the trusted root key with the given id, or nil.
+func (s *TrustStore) Root(id KeyID) ed25519.PublicKey {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.roots[id]
+}
+
+// Roots returns the trusted root keys.
+func (s *TrustStore) Roots() []ed25519.PublicKey {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]ed25519.PublicKey, 0, len(s.roots))
+	for _, r := range s.roots {
+		out = append(out, r)
+	}
+	return out
+}
+
+// CheckDevice verifies a device certificate against the trusted roots
+// without adding it.
+func (s *TrustStore) CheckDevice(c DeviceCert) error {
+	root, err := s.root(c.Root)
+	if err != nil {
+		return fmt.Errorf("device %q: %w", c.Device, err)
+	}
+	return c.Verify(root)
+}
+
 // AddIssuer verifies an issuer certificate against the trusted roots and
 // adds it. Adding a certificate already held is a no-op.
 func (s *TrustStore) AddIssuer(c IssuerCert) error {

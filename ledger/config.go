@@ -1,0 +1,68 @@
+package ledger
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/tixgate/tixgate/ticket"
+)
+
+// Config configures a ledger.
+type Config struct {
+	// Dir is the device directory made by Init: identity files and db/.
+	Dir string
+
+	// SyncWrites fsyncs every commit before a decision is answered. Off, a
+	// power cut can lose the last acknowledged scans; on, a commit costs
+	// about 0.25 ms on an SSD, shared by every decision in a group commit.
+	SyncWrites bool
+
+	// MemTableSize is the size of Badger's memtables (two are kept): memory
+	// at rest grows with it. 16 MB keeps a million tickets under 200 MB.
+	MemTableSize int64
+	// BlockCacheSize and IndexCacheSize bound Badger's caches. Badger needs
+	// a block cache when encryption is on.
+	BlockCacheSize int64
+	IndexCacheSize int64
+	// ValueLogFileSize bounds each value log file. Badger's default (2 GB,
+	// sparse) takes real space on FAT SD cards; records are small.
+	ValueLogFileSize int64
+
+	// MaxBatch bounds how many decisions share one commit.
+	MaxBatch int
+
+	// MaxClockSkew bounds how far ahead of this device's clock a peer's
+	// timestamp may drag its hybrid logical clock.
+	MaxClockSkew time.Duration
+
+	Clock  ticket.Clock
+	Logger *slog.Logger
+}
+
+// DefaultConfig suits a gate device: durable, small in memory.
+func DefaultConfig(dir string) Config {
+	return Config{
+		Dir:              dir,
+		SyncWrites:       true,
+		MemTableSize:     16 << 20,
+		BlockCacheSize:   16 << 20,
+		IndexCacheSize:   16 << 20,
+		ValueLogFileSize: 64 << 20,
+		MaxBatch:         64,
+		MaxClockSkew:     5 * time.Minute,
+		Clock:            ticket.SystemClock{},
+		Logger:           slog.Default(),
+	}
+}
+
+// TestConfig is DefaultConfig with smaller files and no fsync, for tests
+// that open many ledgers.
+func TestConfig(dir string) Config {
+	c := DefaultConfig(dir)
+	c.SyncWrites = false
+	c.MemTableSize = 4 << 20
+	c.BlockCacheSize = 4 << 20
+	c.IndexCacheSize = 4 << 20
+	c.ValueLogFileSize = 16 << 20
+	return c
+}

@@ -1,0 +1,181 @@
+package ledger
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/tixgate/tixgate/ledger/record"
+	"github.com/tixgate/tixgate/ledger/rules"
+	"github.com/tixgate/tixgate/ticket"
+)
+
+// Conflict is a rule broken only by merging logs: one ticket admitted at two
+// gates that could not see each other. It names both records. Every device
+// that holds both records finds the same conflict.
+type Conflict struct {
+	Event  uint64        `json:"event"`
+	Serial uint64        `json:"serial"`
+	Reason ticket.Reason `json:"reason"` // what the later passage broke, e.g. already_used
+	Detail string        `json:"detail"`
+	// First is the passage that came first; Second the one the rule would
+	// have refused had its gate known of First.
+	First  ConflictPassage `json:"first"`
+	Second ConflictPassage `json:"second"`
+}
+
+// ConflictPassage is one side of a conflict.
+type ConflictPassage struct {
+	Record string    `json:"record"` // origin/seq
+	Device string    `json:"device"`
+	Gate   string    `json:"gate"`
+	At     time.Time `json:"at"`
+	Kind   string    `json:"kind"`
+}
+
+// detectConflicts replays the rule of every ticket the stored records touch
+// and keeps each violation as a conflict. It returns how many are new.
+func (l *Ledger) detectConflicts(stored []verified) int {
+	type ticketID struct{ event, serial uint64 }
+	touched := map[ticketID]bool{}
+	for _, v := range stored {
+		switch v.rec.Kind {
+		case record.KindEntry, record.KindExit, record.KindOverride:
+			touched[ticketID{v.rec.Event, v.rec.Serial}] = true
+		}
+	}
+	fresh := 0
+	for t := range touched {
+		n, err := l.checkTicket(t.event, t.serial)
+		if err != nil {
+			l.log.Error("conflict check failed", "event", t.event, "serial", t.serial, "err", err)
+		}
+		fresh += n
+	}
+	l.stats.conflicts.Add(uint64(fresh))
+	return fresh
+}
+
+// checkTicket replays one ticket's merged records under its type's rule and
+// stores the conflicts found.
+func (l *Ledger) checkTicket(event, serial uint64) (int, error) {
+	fresh := 0
+	err := l.update(func(txn *badger.Txn) error {
+		fresh = 0
+		recs, err := ticketRecords(txn, event, serial)
+		if err != nil || len(recs) < 2 {
+			return err
+		}
+		rule, base := l.ruleFor(event, recs[0].Type)
+		byPassage := map[rules.Passage]*record.Record{}
+		var history []rules.Passage
+		for i := range recs {
+			p, ok := l.passage(&recs[i])
+			if !ok {
+				continue
+			}
+			// A scan at a gate that admits sees only the record's own
+			// gate and zone; the replay takes them from the passage.
+			history = append(history, p)
+			byPassage[p] = &recs[i]
+		}
+		for _, v := range rules.Replay(rule, history, base) {
+			second := byPassage[v.Passage]
+			var first *record.Record
+			if v.Previous != nil {
+				first = byPassage[*v.Previous]
+			}
+			if second == nil {
+				continue
+			}
+			c := Conflict{Event: event, Serial: serial, Reason: v.Reason, Detail: v.Detail,
+				Second: conflictSide(second, v.Passage)}
+			firstID := ""
+			if first != nil {
+				c.First = conflictSide(first, *v.Previous)
+				firstID = first.ID()
+			}
+			k := conflictKey(event, serial, firstID, second.ID())
+			if _, err := txn.Get(k); err == nil {
+				continue
+			}
+			if err := txn.Set(k, mustJSON(c)); err != nil {
+				return err
+			}
+			fresh++
+		}
+		return nil
+	})
+	return fresh, err
+}
+
+func conflictSide(r *record.Record, p rules.Passage) ConflictPassage {
+	return ConflictPassage{Record: r.ID(), Device: p.Origin, Gate: r.Gate, At: r.HLC.Time(), Kind: r.Kind.String()}
+}
+
+// ruleFor returns a ticket type's rule and the context shared by the
+// replay of its passages.
+func (l *Ledger) ruleFor(event, typ uint64) (rules.Rule, rules.Context) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	base := rules.Context{Location: l.loc}
+	if e := l.events[event]; e != nil {
+		base.EventStart, base.EventEnd, base.Admission = e.Starts, e.Ends, e.Admission
+	}
+	if t := l.types[[2]uint64{event, typ}]; t != nil {
+		return t.Rule, base
+	}
+	return rules.Rule{}, base
+}
+
+// Conflicts lists the conflicts found, by ticket.
+func (l *Ledger) Conflicts() ([]Conflict, error) {
+	var out []Conflict
+	err := l.db.View(func(txn *badger.Txn) error {
+		return eachJSON(txn, []byte{tConflict}, func(c *Conflict) { out = append(out, *c) })
+	})
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Event != out[j].Event {
+			return out[i].Event < out[j].Event
+		}
+		return out[i].Serial < out[j].Serial
+	})
+	return out, err
+}
+
+// Fork is a second, different record signed by one device at one place in
+// its log: a cloned or restored device, or a stolen key.
+type Fork struct {
+	Record string `json:"record"`
+	Held   string `json:"held"`   // hash of the record in the log
+	Second string `json:"second"` // hash of the other one
+}
+
+// Forks lists the forks seen.
+func (l *Ledger) Forks() ([]Fork, error) {
+	var out []Fork
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tFork}, PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if len(k) != 13 {
+				continue
+			}
+			origin, seq := ticket.KeyID(k[1:5]), decodeU64(k[5:])
+			second, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			held, err := getValue(txn, logKey(origin, seq))
+			if err != nil {
+				return err
+			}
+			out = append(out, Fork{Record: fmt.Sprintf("%s/%d", origin, seq), Held: record.HashOf(held).String(), Second: record.HashOf(second).String()})
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,348 @@
+package ledger
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/tixgate/tixgate/ledger/manifest"
+	"github.com/tixgate/tixgate/ledger/record"
+	"github.com/tixgate/tixgate/ticket"
+)
+
+// Ledger is a device's ledger. It is safe for concurrent use.
+type Ledger struct {
+	cfg   Config
+	log   *slog.Logger
+	db    *badger.DB
+	id    *Identity
+	trust *ticket.TrustStore
+	hlc   *record.Clock
+
+	// mu guards the manifest held in memory: small, read on every scan.
+	mu      sync.RWMutex
+	applied uint64
+	venue   *manifest.Venue
+	loc     *time.Location
+	events  map[uint64]*manifest.Event
+	types   map[[2]uint64]*manifest.TicketType
+
+	manifestMu sync.Mutex // one manifest change applied at a time
+	ingestMu   sync.Mutex // one batch of foreign records at a time
+
+	decisions chan *decideReq
+	quit      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+
+	hookMu   sync.RWMutex
+	onRecord []func(raw []byte)
+	onChange []func(raw []byte)
+
+	stats counters
+}
+
+type counters struct {
+	decisions, admitted, refused atomic.Uint64
+	ingested, duplicates, held   atomic.Uint64
+	rejected                     atomic.Uint64
+	conflicts                    atomic.Uint64
+	commits                      atomic.Uint64
+}
+
+// ErrClosed is returned by calls on a closed ledger.
+var ErrClosed = errors.New("ledger is closed")
+
+// Open opens the ledger of a device directory made by Init.
+func Open(cfg Config) (*Ledger, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = ticket.SystemClock{}
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 64
+	}
+	id, err := LoadIdentity(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("open ledger: %w", err)
+	}
+	encKey, err := readLedgerKey(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("open ledger: %w", err)
+	}
+	db, err := openBadger(filepath.Join(cfg.Dir, dbDir), encKey, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open ledger %s: %w", cfg.Dir, err)
+	}
+	l := &Ledger{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		db:        db,
+		id:        id,
+		trust:     ticket.NewTrustStore(id.Root),
+		events:    map[uint64]*manifest.Event{},
+		types:     map[[2]uint64]*manifest.TicketType{},
+		decisions: make(chan *decideReq, 1024),
+		quit:      make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	if err := l.trust.AddDevice(id.Cert); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open ledger: own certificate: %w", err)
+	}
+	if err := l.load(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open ledger %s: %w", cfg.Dir, err)
+	}
+	go l.writer()
+	return l, nil
+}
+
+func openBadger(dir string, encKey []byte, cfg Config) (*badger.DB, error) {
+	opts := badger.DefaultOptions(dir).
+		WithLogger(badgerLogger{cfg.Logger}).
+		WithSyncWrites(cfg.SyncWrites).
+		WithEncryptionKey(encKey).
+		WithMemTableSize(cfg.MemTableSize).
+		WithNumMemtables(2).
+		WithBlockCacheSize(cfg.BlockCacheSize).
+		WithIndexCacheSize(cfg.IndexCacheSize).
+		WithValueLogFileSize(cfg.ValueLogFileSize).
+		WithNumLevelZeroTables(3).
+		WithNumLevelZeroTablesStall(8).
+		WithNumCompactors(2).
+		WithBaseTableSize(4 << 20).
+		// Manifest changes (tens of KB) go to the value log; records and
+		// tickets (under 200 bytes) stay in the LSM tree.
+		WithValueThreshold(4 << 10)
+	if opts.MemTableSize == 0 {
+		opts = opts.WithMemTableSize(16 << 20)
+	}
+	if opts.BlockCacheSize == 0 { // Badger panics without one when encrypting
+		opts = opts.WithBlockCacheSize(16 << 20)
+	}
+	if opts.ValueLogFileSize == 0 {
+		opts = opts.WithValueLogFileSize(64 << 20)
+	}
+	db, err := badger.Open(opts)
+	switch {
+	case err == nil:
+		return db, nil
+	case errors.Is(err, badger.ErrEncryptionKeyMismatch):
+		return nil, fmt.Errorf("the encryption key in %s does not open this ledger: restore the right key file", LedgerKeyFile)
+	case strings.Contains(err.Error(), "Cannot acquire directory lock"):
+		return nil, errors.New("the ledger is in use by another process (is tixgate edge running on this directory?)")
+	}
+	return nil, err
+}
+
+// badgerLogger sends Badger's warnings and errors to slog; its info lines
+// are chatter at a gate.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...))) }
+func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...))) }
+func (b badgerLogger) Infof(string, ...any)        {}
+func (b badgerLogger) Debugf(string, ...any)       {}
+
+// Close stops the decision writer and closes the database. Decisions
+// already answered are on disk.
+func (l *Ledger) Close() error {
+	var err error
+	l.closeOnce.Do(func() {
+		close(l.quit)
+		<-l.done
+		err = l.db.Close()
+	})
+	return err
+}
+
+// Identity is the device's identity.
+func (l *Ledger) Identity() *Identity { return l.id }
+
+// Trust is the device's trust store.
+func (l *Ledger) Trust() *ticket.TrustStore { return l.trust }
+
+// load reads the derived manifest state into memory and the trust store.
+func (l *Ledger) load() error {
+	return l.db.View(func(txn *badger.Txn) error {
+		if v, err := getValue(txn, []byte{tApplied}); err == nil {
+			l.applied = decodeU64(v)
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		if v, err := getValue(txn, []byte{tVenue}); err == nil {
+			var venue manifest.Venue
+			if err := json.Unmarshal(v, &venue); err != nil {
+				return fmt.Errorf("stored venue: %w", err)
+			}
+			l.setVenue(&venue)
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		if err := eachJSON(txn, []byte{tEvent}, func(e *manifest.Event) { l.setEvent(e) }); err != nil {
+			return err
+		}
+		if err := eachJSON(txn, []byte{tType}, func(t *manifest.TicketType) { l.types[[2]uint64{t.Event, t.ID}] = t }); err != nil {
+			return err
+		}
+		if err := eachJSON(txn, []byte{tIssuer}, func(c *ticket.IssuerCert) {
+			if err := l.trust.AddIssuer(*c); err != nil {
+				l.log.Warn("stored issuer certificate no longer verifies", "issuer", c.Name, "err", err)
+			}
+		}); err != nil {
+			return err
+		}
+		if err := eachJSON(txn, []byte{tDevice}, func(c *ticket.DeviceCert) {
+			if err := l.trust.AddDevice(*c); err != nil {
+				l.log.Warn("stored device certificate no longer verifies", "device", c.Device, "err", err)
+			}
+		}); err != nil {
+			return err
+		}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tRevoked}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if len(k) == 6 && (k[1] == tIssuer || k[1] == tDevice) {
+				l.trust.RevokeIssuer(ticket.KeyID(k[2:6]))
+			}
+		}
+		h, err := readHead(txn, l.id.ID())
+		if err != nil {
+			return err
+		}
+		l.hlc = record.NewClock(l.cfg.Clock, h.HLC)
+		return nil
+	})
+}
+
+func getValue(txn *badger.Txn, k []byte) ([]byte, error) {
+	item, err := txn.Get(k)
+	if err != nil {
+		return nil, err
+	}
+	return item.ValueCopy(nil)
+}
+
+func decodeU64(b []byte) uint64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 |
+		uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
+}
+
+// eachJSON decodes every value under a prefix into a new T.
+func eachJSON[T any](txn *badger.Txn, prefix []byte, fn func(*T)) error {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		err := it.Item().Value(func(v []byte) error {
+			t := new(T)
+			if err := json.Unmarshal(v, t); err != nil {
+				return fmt.Errorf("stored %q: %w", it.Item().Key()[:1], err)
+			}
+			fn(t)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func readHead(txn *badger.Txn, origin ticket.KeyID) (head, error) {
+	v, err := getValue(txn, headKey(origin))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return head{}, nil
+	}
+	if err != nil {
+		return head{}, err
+	}
+	h, ok := parseHead(v)
+	if !ok {
+		return head{}, fmt.Errorf("head of %s is corrupt: run tixgate ledger reindex", origin)
+	}
+	return h, nil
+}
+
+func (l *Ledger) setVenue(v *manifest.Venue) {
+	l.venue = v
+	l.loc = v.Location()
+}
+
+func (l *Ledger) setEvent(e *manifest.Event) {
+	l.events[e.ID] = e
+	if len(e.RotationSecret) > 0 {
+		l.trust.SetRotationSecret(e.ID, e.RotationSecret)
+	}
+}
+
+// OnRecord registers fn to be called with every record newly stored, local
+// or ingested, after it is committed. fn must not block: the mesh queues the
+// bytes for broadcast.
+func (l *Ledger) OnRecord(fn func(raw []byte)) {
+	l.hookMu.Lock()
+	defer l.hookMu.Unlock()
+	l.onRecord = append(l.onRecord, fn)
+}
+
+// OnChange registers fn to be called with every manifest change newly
+// applied. fn must not block.
+func (l *Ledger) OnChange(fn func(raw []byte)) {
+	l.hookMu.Lock()
+	defer l.hookMu.Unlock()
+	l.onChange = append(l.onChange, fn)
+}
+
+func (l *Ledger) notifyRecords(raws [][]byte) {
+	l.hookMu.RLock()
+	hooks := l.onRecord
+	l.hookMu.RUnlock()
+	for _, fn := range hooks {
+		for _, r := range raws {
+			fn(r)
+		}
+	}
+}
+
+func (l *Ledger) notifyChange(raw []byte) {
+	l.hookMu.RLock()
+	hooks := l.onChange
+	l.hookMu.RUnlock()
+	for _, fn := range hooks {
+		fn(raw)
+	}
+}
+
+// DiskSize is the space the ledger's files take on disk: allocated blocks,
+// not the apparent size of Badger's sparse, preallocated files.
+func (l *Ledger) DiskSize() int64 {
+	var n int64
+	filepath.Walk(filepath.Join(l.cfg.Dir, dbDir), func(_ string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return nil
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			n += st.Blocks * 512
+		} else {
+			n += fi.Size()
+		}
+		return nil
+	})
+	return n
+}

@@ -1,0 +1,409 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/tixgate/tixgate/ledger/manifest"
+	"github.com/tixgate/tixgate/ledger/record"
+	"github.com/tixgate/tixgate/ticket"
+)
+
+func mustRecord(t testing.TB, raw []byte) record.Record {
+	t.Helper()
+	r, err := record.Unmarshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestManifestChanges(t *testing.T) {
+	v := newTestVenue(t, 250)
+	l := v.open("gate-1")
+	st, err := l.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Tickets != 250 || st.TicketTypes != 3 || st.Events != 1 || st.ManifestSeq != uint64(len(v.changes)) {
+		t.Errorf("stats after import: %+v", st)
+	}
+	// Importing again is a no-op.
+	res, err := l.Import(context.Background(), bytes.NewReader(bytes.Join(v.changes, []byte("\n"))), nil)
+	if err != nil || res.Duplicates != len(v.changes) || res.Applied != 0 {
+		t.Errorf("second import: %+v, %v", res, err)
+	}
+
+	before := l.ManifestSeq()
+	next := manifest.Revoke{Tickets: []manifest.TicketRef{{Event: 1042, Serial: 9}}}
+	stranger, _ := ticket.GenerateKey(nil)
+	bad := []struct {
+		name string
+		raw  []byte
+	}{
+		{"garbage", []byte("{not json")},
+		{"empty object", []byte("{}")},
+		{"unknown field", []byte(`{"seq":99,"kind":"revoke","body":{},"signer":"00000000","sig":"AA==","extra":1}`)},
+		{"signed by a stranger", mustSign(t, manifest.Signer{Key: stranger}, before+1, manifest.KindRevoke, &next)},
+		{"body altered after signing", alter(mustSign(t, manifest.Signer{Key: v.keys.Central, Cert: &v.keys.CentralCert}, before+1, manifest.KindRevoke, &next), `"serial":9`, `"serial":8`)},
+		{"issuer key as signer", mustSign(t, manifest.Signer{Key: v.keys.Issuer}, before+1, manifest.KindRevoke, &next)},
+		{"seller certificate as signer", sellerSigned(t, v, before+1, &next)},
+	}
+	for _, b := range bad {
+		if _, err := l.ApplyChange(b.raw); err == nil {
+			t.Errorf("%s: applied", b.name)
+		}
+		if l.ManifestSeq() != before {
+			t.Fatalf("%s: manifest moved to %d", b.name, l.ManifestSeq())
+		}
+	}
+	// Out of order: change n+2 waits for n+1.
+	c1 := v.sign(manifest.KindRevoke, &manifest.Revoke{Tickets: []manifest.TicketRef{{Event: 1042, Serial: 9}}})
+	c2 := v.sign(manifest.KindRevoke, &manifest.Revoke{Tickets: []manifest.TicketRef{{Event: 1042, Serial: 10}}})
+	if s, err := l.ApplyChange(c2); err != nil || s != Held {
+		t.Fatalf("change ahead: %v %v", s, err)
+	}
+	if s, err := l.ApplyChange(c1); err != nil || s != Applied || l.ManifestSeq() != before+2 {
+		t.Fatalf("change filling the gap: %v %v, seq %d", s, err, l.ManifestSeq())
+	}
+	if s, err := l.ApplyChange(c1); err != nil || s != Duplicate {
+		t.Errorf("replayed change: %v %v", s, err)
+	}
+	// A different change with a number already taken: a fork.
+	fork := mustSign(t, manifest.Signer{Key: v.keys.Central, Cert: &v.keys.CentralCert}, before+1, manifest.KindRevoke, &manifest.Revoke{Devices: []ticket.KeyID{{1, 2, 3, 4}}})
+	if _, err := l.ApplyChange(fork); !errors.Is(err, ErrManifestFork) {
+		t.Errorf("fork: %v", err)
+	}
+}
+
+func mustSign(t testing.TB, s manifest.Signer, seq uint64, kind manifest.Kind, body any) []byte {
+	t.Helper()
+	c, err := s.Sign(seq, kind, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Marshal()
+}
+
+func alter(raw []byte, from, to string) []byte {
+	return []byte(strings.Replace(string(raw), from, to, 1))
+}
+
+func sellerSigned(t testing.TB, v *testVenue, seq uint64, body any) []byte {
+	key, _ := ticket.GenerateKey(nil)
+	cert, err := ticket.SignDeviceCert(ticket.DeviceCert{Device: "seller-1", Role: ticket.RoleSeller, Venue: "arena",
+		Key: ticket.PublicOf(key), NotBefore: concertNight.Add(-time24h), NotAfter: concertNight.Add(time24h)}, v.keys.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mustSign(t, manifest.Signer{Key: key, Cert: &cert}, seq, manifest.KindRevoke, body)
+}
+
+func TestImportStopsAtBadLine(t *testing.T) {
+	v := newTestVenue(t, 50)
+	l, err := Open(v.device("gate-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	lines := append([][]byte(nil), v.changes[:3]...)
+	lines = append(lines, []byte(`{"seq":4,"kind":"tickets","body":{"event":1042,"tickets":[]},"signer":"00000000","sig":"AAAA"}`))
+	lines = append(lines, v.changes[3:]...)
+	st, err := l.Import(context.Background(), bytes.NewReader(bytes.Join(lines, []byte("\n"))), nil)
+	if err == nil || !strings.Contains(err.Error(), "line 4") {
+		t.Fatalf("import with a bad 4th line: %+v, %v", st, err)
+	}
+	if l.ManifestSeq() != 3 {
+		t.Errorf("manifest at %d after the bad line, want 3", l.ManifestSeq())
+	}
+	// A truncated file (an interrupted download) stops at its last whole change.
+	full := bytes.Join(v.changes, []byte("\n"))
+	if _, err := l.Import(context.Background(), bytes.NewReader(full[:len(full)-40]), nil); err == nil {
+		t.Error("a truncated last line was accepted")
+	}
+	if _, err := l.Import(context.Background(), bytes.NewReader(full), nil); err != nil {
+		t.Fatalf("resumed import: %v", err)
+	}
+	if got := l.ManifestSeq(); got != uint64(len(v.changes)) {
+		t.Errorf("after resuming: %d changes, want %d", got, len(v.changes))
+	}
+}
+
+func TestIngestBetweenDevices(t *testing.T) {
+	v := newTestVenue(t, 10)
+	g1, g2 := v.open("gate-1"), v.open("gate-2")
+	for s := uint64(1); s <= 5; s++ {
+		if d := scan(t, g1, v.code(ticket.Ticket{Serial: s + 100}), "G1", ""); !d.OK() {
+			t.Fatal(d.Detail)
+		}
+	}
+	recs, err := g1.Records(g1.Identity().ID(), 1, 100)
+	if err != nil || len(recs) != 5 {
+		t.Fatalf("records: %d, %v", len(recs), err)
+	}
+	if err := g2.AddDeviceCert(g1.Identity().Cert); err != nil {
+		t.Fatal(err)
+	}
+	// Out of order: 4 and 5 first wait for 1-3.
+	st, errs := g2.Ingest(recs[3:])
+	if len(errs) > 0 || st.Held != 2 || st.Stored != 0 {
+		t.Fatalf("ahead of the gap: %+v %v", st, errs)
+	}
+	st, errs = g2.Ingest(recs[:3])
+	if len(errs) > 0 || st.Stored != 5 {
+		t.Fatalf("filling the gap: %+v %v", st, errs)
+	}
+	st, _ = g2.Ingest(recs)
+	if st.Duplicates != 5 || st.Stored != 0 {
+		t.Errorf("again: %+v", st)
+	}
+	vv, _ := g2.VersionVector()
+	if vv[g1.Identity().ID()] != 5 {
+		t.Errorf("version vector %v", vv)
+	}
+	// gate-2 now refuses a ticket that entered at gate-1.
+	if d := scan(t, g2, v.code(ticket.Ticket{Serial: 101}), "G2", ""); d.Reason != ticket.ReasonAlreadyUsed || d.Previous.Device != "gate-1" {
+		t.Errorf("at gate-2 after sync: %s %+v", d.Reason, d.Previous)
+	}
+}
+
+func TestIngestRefusesForgeries(t *testing.T) {
+	v := newTestVenue(t, 10)
+	g1 := v.open("gate-1")
+	// A device with the mesh key but a key the root never certified.
+	rogue, _ := ticket.GenerateKey(nil)
+	r := record.Record{Seq: 1, HLC: record.NewHLC(concertNight, 0), Kind: record.KindEntry, Event: 1042, Serial: 5, Type: 1, Gate: "G1"}
+	if err := r.Sign(rogue); err != nil {
+		t.Fatal(err)
+	}
+	// A self-signed certificate does not help it.
+	selfCert, _ := ticket.SignDeviceCert(ticket.DeviceCert{Device: "gate-9", Role: ticket.RoleGate, Venue: "arena", Key: ticket.PublicOf(rogue),
+		NotBefore: concertNight.Add(-time24h), NotAfter: concertNight.Add(time24h)}, rogue)
+	if err := g1.AddDeviceCert(selfCert); err == nil {
+		t.Error("a certificate signed by the device itself was accepted")
+	}
+	before, _ := g1.Stats()
+	st, errs := g1.Ingest([][]byte{r.Marshal(), []byte("garbage"), {}, bytes.Repeat([]byte{1}, 5000)})
+	if st.Stored != 0 || st.Rejected != 4 || len(errs) != 4 {
+		t.Errorf("forgeries: %+v %v", st, errs)
+	}
+	if !errors.Is(errs[0], ErrUnknownOrigin) && !errors.Is(errs[0], record.ErrMalformed) {
+		t.Errorf("first error %v", errs[0])
+	}
+	after, _ := g1.Stats()
+	if after.Records != before.Records || after.HeldRecords != before.HeldRecords {
+		t.Errorf("ledger changed: %+v → %+v", before, after)
+	}
+	if d := scan(t, g1, v.code(ticket.Ticket{Serial: 5}), "G1", ""); !d.OK() {
+		t.Errorf("the forged entry counted: %s", d.Reason)
+	}
+}
+
+// Two gates that cannot see each other both admit one ticket; once their
+// logs merge, both hold the same conflict naming both records.
+func TestConflictOnMerge(t *testing.T) {
+	v := newTestVenue(t, 10)
+	g1, g2 := v.open("gate-1"), v.open("gate-2")
+	code := v.code(ticket.Ticket{Serial: 1})
+	d1 := scan(t, g1, code, "G1", "")
+	v.clock.Advance(50 * time.Millisecond)
+	d2 := scan(t, g2, code, "G2", "")
+	if !d1.OK() || !d2.OK() {
+		t.Fatalf("partitioned gates: %s, %s", d1.Reason, d2.Reason)
+	}
+	if st := exchange(t, g1, g2); st.Conflicts != 1 {
+		t.Errorf("gate-2 found %d conflicts", st.Conflicts)
+	}
+	if st := exchange(t, g2, g1); st.Conflicts != 1 {
+		t.Errorf("gate-1 found %d conflicts", st.Conflicts)
+	}
+	c1, _ := g1.Conflicts()
+	c2, _ := g2.Conflicts()
+	if len(c1) != 1 || len(c2) != 1 {
+		t.Fatalf("conflicts: %v / %v", c1, c2)
+	}
+	if c1[0].First != c2[0].First || c1[0].Second != c2[0].Second {
+		t.Errorf("the gates disagree:\n%+v\n%+v", c1[0], c2[0])
+	}
+	if c1[0].First.Record != d1.Record || c1[0].Second.Record != d2.Record || c1[0].Reason != ticket.ReasonAlreadyUsed {
+		t.Errorf("conflict %+v, want %s then %s", c1[0], d1.Record, d2.Record)
+	}
+	// Exchanging again finds nothing new.
+	if st := exchange(t, g1, g2); st.Conflicts != 0 || st.Stored != 0 {
+		t.Errorf("second exchange: %+v", st)
+	}
+}
+
+func TestVerifyFindsTampering(t *testing.T) {
+	v := newTestVenue(t, 10)
+	l := v.open("gate-1")
+	for s := uint64(1); s <= 3; s++ {
+		scan(t, l, v.code(ticket.Ticket{Serial: s}), "G1", "")
+	}
+	if probs, err := l.Verify(); err != nil || len(probs) != 0 {
+		t.Fatalf("sound ledger: %v %v", probs, err)
+	}
+	// Change the serial inside record 2, as someone with the disk might.
+	k := logKey(l.Identity().ID(), 2)
+	err := l.db.Update(func(txn *badger.Txn) error {
+		raw, err := getValue(txn, k)
+		if err != nil {
+			return err
+		}
+		r := mustRecord(t, raw)
+		r.Serial = 999
+		return txn.Set(k, r.Marshal())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	probs, err := l.Verify()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := l.Identity().ID().String() + "/2"
+	found := false
+	for _, p := range probs {
+		t.Log(p)
+		if strings.Contains(p.Where, want) && strings.Contains(p.What, "altered") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("Verify did not name record %s: %v", want, probs)
+	}
+}
+
+func TestReindex(t *testing.T) {
+	v := newTestVenue(t, 30)
+	l := v.open("gate-1")
+	code := v.code(ticket.Ticket{Serial: 1})
+	scan(t, l, code, "G1", "")
+	before, _ := l.Stats()
+	if err := l.Reindex(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := l.Stats()
+	if after.Tickets != before.Tickets || after.ManifestSeq != before.ManifestSeq || after.Records != before.Records {
+		t.Errorf("stats changed: %+v → %+v", before, after)
+	}
+	if d := scan(t, l, code, "G1", ""); d.Reason != ticket.ReasonAlreadyUsed {
+		t.Errorf("after reindex the entry is forgotten: %s", d.Reason)
+	}
+	if probs, _ := l.Verify(); len(probs) != 0 {
+		t.Errorf("after reindex: %v", probs)
+	}
+}
+
+func TestBackupRestore(t *testing.T) {
+	v := newTestVenue(t, 30)
+	l := v.open("gate-1")
+	code := v.code(ticket.Ticket{Serial: 1})
+	scan(t, l, code, "G1", "")
+	var buf bytes.Buffer
+	changes, records, err := l.Backup(&buf)
+	if err != nil || changes != len(v.changes) || records != 1 {
+		t.Fatalf("backup: %d changes %d records, %v", changes, records, err)
+	}
+	// Restore into a fresh device: the entry and the manifest come back.
+	l2, err := Open(v.device("gate-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	if err := l2.AddDeviceCert(l.Identity().Cert); err != nil {
+		t.Fatal(err)
+	}
+	if _, st, err := l2.Restore(context.Background(), bytes.NewReader(buf.Bytes())); err != nil || st.Stored != 1 {
+		t.Fatalf("restore: %+v %v", st, err)
+	}
+	if d := scan(t, l2, code, "G2", ""); d.Reason != ticket.ReasonAlreadyUsed {
+		t.Errorf("restored ledger admits a used ticket: %s", d.Reason)
+	}
+	// A damaged backup is refused with a clear error.
+	damaged := buf.Bytes()[:buf.Len()/2]
+	if _, _, err := l2.Restore(context.Background(), bytes.NewReader(damaged)); err == nil {
+		t.Error("half a backup restored without error")
+	}
+	if _, _, err := l2.Restore(context.Background(), strings.NewReader("plain text")); err == nil || !strings.Contains(err.Error(), "not a tixgate backup") {
+		t.Errorf("text file: %v", err)
+	}
+}
+
+func TestEncryptionAtRest(t *testing.T) {
+	v := newTestVenue(t, 5)
+	cfg := v.device("gate-1")
+	l, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.load(l)
+	l.Close()
+	// The holder names are not on disk in the clear.
+	found := false
+	filepath.Walk(filepath.Join(cfg.Dir, dbDir), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			data, _ := os.ReadFile(p)
+			if bytes.Contains(data, []byte("Guest 0000001")) {
+				found = true
+			}
+		}
+		return nil
+	})
+	if found {
+		t.Error("a holder name is stored in the clear")
+	}
+	// Another key does not open it, and says so.
+	if err := os.Remove(filepath.Join(cfg.Dir, LedgerKeyFile)); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteEncryptionKey(filepath.Join(cfg.Dir, LedgerKeyFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(cfg); err == nil || !strings.Contains(err.Error(), "encryption key") {
+		t.Errorf("wrong key: %v", err)
+	}
+	// Nor does a key file others can read.
+	os.Chmod(filepath.Join(cfg.Dir, LedgerKeyFile), 0o644)
+	if _, err := Open(cfg); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("key readable by others: %v", err)
+	}
+}
+
+func TestOpenInUse(t *testing.T) {
+	v := newTestVenue(t, 0)
+	cfg := v.device("gate-1")
+	l, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := Open(cfg); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("second open: %v", err)
+	}
+}
+
+func TestInitRefuses(t *testing.T) {
+	v := newTestVenue(t, 0)
+	cfg := v.device("gate-1")
+	for name, p := range map[string]Provision{
+		"existing device": {Dir: cfg.Dir, Keys: v.keys, Device: "gate-1"},
+		"bad name":        {Dir: t.TempDir(), Keys: v.keys, Device: "gate 1"},
+		"central role":    {Dir: t.TempDir(), Keys: v.keys, Device: "x", Role: ticket.RoleCentral},
+	} {
+		if err := Init(p, cfg); err == nil {
+			t.Errorf("%s: Init accepted it", name)
+		}
+	}
+	if _, err := Open(TestConfig(t.TempDir())); err == nil || !strings.Contains(err.Error(), "ledger init") {
+		t.Errorf("open of an empty directory: %v", err)
+	}
+}

@@ -1,0 +1,348 @@
+package ledger
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/tixgate/tixgate/ledger/record"
+	"github.com/tixgate/tixgate/ticket"
+)
+
+// VersionVector maps each origin to the highest sequence held without gaps.
+type VersionVector map[ticket.KeyID]uint64
+
+// VersionVector reads every origin's head.
+func (l *Ledger) VersionVector() (VersionVector, error) {
+	vv := VersionVector{}
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tHead}, PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if len(k) != 5 {
+				continue
+			}
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			if h, ok := parseHead(v); ok {
+				vv[ticket.KeyID(k[1:5])] = h.Seq
+			}
+		}
+		return nil
+	})
+	return vv, err
+}
+
+// Records returns up to max encoded records of an origin, from sequence
+// from on, in order; fewer when the log ends.
+func (l *Ledger) Records(origin ticket.KeyID, from uint64, max int) ([][]byte, error) {
+	var out [][]byte
+	err := l.db.View(func(txn *badger.Txn) error {
+		prefix := key(tLog, origin[:])
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
+		defer it.Close()
+		next := from
+		for it.Seek(logKey(origin, from)); it.Valid() && len(out) < max; it.Next() {
+			if decodeU64(it.Item().Key()[5:]) != next {
+				break // a hole: only the contiguous part is served
+			}
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+			next++
+		}
+		return nil
+	})
+	return out, err
+}
+
+// IngestStats counts what Ingest did with a batch.
+type IngestStats struct {
+	Stored     int // appended to their origin's log (including held ones they unblocked)
+	Duplicates int // held already
+	Held       int // verified, waiting for the records before them
+	Rejected   int // malformed, unverifiable or not following their origin's chain
+	Conflicts  int // new conflicts the merge revealed
+}
+
+// Ingest takes records from other devices: each is decoded and its
+// signature checked against its origin's certificate before anything is
+// stored. Records are idempotent: one already held is a duplicate. A record
+// ahead of its origin's head waits until the gap fills. The errors say why
+// records were rejected; the others are stored regardless.
+func (l *Ledger) Ingest(raws [][]byte) (IngestStats, []error) {
+	var st IngestStats
+	recs, errs := l.verifyRecords(raws)
+	st.Rejected = len(errs)
+	l.stats.rejected.Add(uint64(len(errs)))
+	if len(recs) == 0 {
+		return st, errs
+	}
+	sort.Slice(recs, func(i, j int) bool {
+		if recs[i].rec.Origin != recs[j].rec.Origin {
+			return bytes.Compare(recs[i].rec.Origin[:], recs[j].rec.Origin[:]) < 0
+		}
+		return recs[i].rec.Seq < recs[j].rec.Seq
+	})
+
+	l.ingestMu.Lock()
+	defer l.ingestMu.Unlock()
+	var stored []verified
+	for len(recs) > 0 {
+		n := min(len(recs), 512)
+		var batch []verified
+		var bst IngestStats
+		var berrs []error
+		err := l.update(func(txn *badger.Txn) error {
+			batch, bst, berrs = nil, IngestStats{}, nil
+			heads := map[ticket.KeyID]head{}
+			for _, v := range recs[:n] {
+				appended, status, err := l.ingestOne(txn, heads, v)
+				switch {
+				case err != nil:
+					return err
+				case status == statusStored:
+					bst.Stored += len(appended)
+					batch = append(batch, appended...)
+				case status == statusDuplicate:
+					bst.Duplicates++
+				case status == statusHeld:
+					bst.Held++
+				default:
+					bst.Rejected++
+					berrs = append(berrs, status.err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ingest: %w", err))
+			st.Rejected += n
+			recs = recs[n:]
+			continue
+		}
+		st.Stored += bst.Stored
+		st.Duplicates += bst.Duplicates
+		st.Held += bst.Held
+		st.Rejected += bst.Rejected
+		errs = append(errs, berrs...)
+		stored = append(stored, batch...)
+		recs = recs[n:]
+	}
+	for _, v := range stored {
+		l.hlc.Observe(v.rec.HLC, l.cfg.MaxClockSkew)
+	}
+	st.Conflicts = l.detectConflicts(stored)
+	l.stats.ingested.Add(uint64(st.Stored))
+	l.stats.duplicates.Add(uint64(st.Duplicates))
+	l.stats.held.Add(uint64(st.Held))
+	if len(stored) > 0 {
+		raws := make([][]byte, len(stored))
+		for i, v := range stored {
+			raws[i] = v.raw
+		}
+		l.notifyRecords(raws)
+	}
+	return st, errs
+}
+
+// verified is a record whose signature checked out.
+type verified struct {
+	rec record.Record
+	raw []byte
+}
+
+// verifyRecords decodes and checks signatures, on every core for big batches.
+func (l *Ledger) verifyRecords(raws [][]byte) ([]verified, []error) {
+	out := make([]verified, len(raws))
+	errs := make([]error, len(raws))
+	workers := 1
+	if len(raws) >= 64 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(raws); i += workers {
+				out[i], errs[i] = l.verifyRecord(raws[i])
+			}
+		}()
+	}
+	wg.Wait()
+	var ok []verified
+	var bad []error
+	for i := range raws {
+		if errs[i] != nil {
+			bad = append(bad, errs[i])
+		} else {
+			ok = append(ok, out[i])
+		}
+	}
+	return ok, bad
+}
+
+// ErrUnknownOrigin is wrapped when a record's origin has no trusted,
+// unrevoked certificate valid when the record was made.
+var ErrUnknownOrigin = errors.New("origin device is not trusted")
+
+func (l *Ledger) verifyRecord(raw []byte) (verified, error) {
+	r, err := record.Unmarshal(raw)
+	if err != nil {
+		return verified{}, err
+	}
+	if l.trust.Revoked(r.Origin) {
+		return verified{}, fmt.Errorf("record %s: %w: device key revoked", r.ID(), ErrUnknownOrigin)
+	}
+	cert, ok := l.trust.Device(r.Origin, r.HLC.Time())
+	if !ok {
+		return verified{}, fmt.Errorf("record %s: %w: no certificate valid at %s", r.ID(), ErrUnknownOrigin, r.HLC)
+	}
+	if cert.Role == ticket.RoleCentral {
+		return verified{}, fmt.Errorf("record %s: %w: central does not scan", r.ID(), ErrUnknownOrigin)
+	}
+	if err := r.Verify(cert.Key); err != nil {
+		return verified{}, err
+	}
+	return verified{rec: r, raw: append([]byte(nil), raw...)}, nil
+}
+
+type ingestStatus struct {
+	code int
+	err  error
+}
+
+var (
+	statusStored    = ingestStatus{code: 1}
+	statusDuplicate = ingestStatus{code: 2}
+	statusHeld      = ingestStatus{code: 3}
+)
+
+// ingestOne stores one verified record within txn. It returns the records
+// appended to the log: the record and the held ones it unblocked.
+func (l *Ledger) ingestOne(txn *badger.Txn, heads map[ticket.KeyID]head, v verified) ([]verified, ingestStatus, error) {
+	r := &v.rec
+	h, ok := heads[r.Origin]
+	if !ok {
+		var err error
+		if h, err = readHead(txn, r.Origin); err != nil {
+			return nil, ingestStatus{}, err
+		}
+	}
+	switch {
+	case r.Seq <= h.Seq:
+		have, err := getValue(txn, logKey(r.Origin, r.Seq))
+		if err != nil {
+			return nil, ingestStatus{}, fmt.Errorf("record %s: %w", r.ID(), err)
+		}
+		if bytes.Equal(have, v.raw) {
+			return nil, statusDuplicate, nil
+		}
+		if err := txn.Set(forkKey(r.Origin, r.Seq), v.raw); err != nil {
+			return nil, ingestStatus{}, err
+		}
+		l.log.Error("device signed two different records at one place in its log", "record", r.ID())
+		return nil, ingestStatus{code: 4, err: fmt.Errorf("record %s: a different record holds this place: fork kept for review", r.ID())}, nil
+	case r.Seq > h.Seq+1:
+		if err := txn.Set(pendKey(r.Origin, r.Seq), v.raw); err != nil {
+			return nil, ingestStatus{}, err
+		}
+		return nil, statusHeld, nil
+	}
+	var appended []verified
+	for {
+		if r.Prev != h.Hash {
+			return appended, ingestStatus{code: 4, err: fmt.Errorf("record %s does not follow %s/%d: previous hash differs", r.ID(), r.Origin, h.Seq)}, nil
+		}
+		h = head{Seq: r.Seq, Hash: record.HashOf(v.raw), HLC: r.HLC}
+		if err := l.appendRecord(txn, r, v.raw, h); err != nil {
+			return appended, ingestStatus{}, err
+		}
+		appended = append(appended, v)
+		heads[r.Origin] = h
+		// A held record that now follows?
+		next, err := getValue(txn, pendKey(r.Origin, h.Seq+1))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			break
+		}
+		if err != nil {
+			return appended, ingestStatus{}, err
+		}
+		if err := txn.Delete(pendKey(r.Origin, h.Seq+1)); err != nil {
+			return appended, ingestStatus{}, err
+		}
+		nr, err := record.Unmarshal(next)
+		if err != nil {
+			l.log.Error("held record is corrupt; dropped", "origin", r.Origin, "seq", h.Seq+1, "err", err)
+			break
+		}
+		v = verified{rec: nr, raw: next}
+		r = &v.rec
+	}
+	return appended, statusStored, nil
+}
+
+// appendRecord writes a record at the end of its origin's log with its
+// derived entries: the head and the ticket index.
+func (l *Ledger) appendRecord(txn *badger.Txn, r *record.Record, raw []byte, h head) error {
+	if err := txn.Set(logKey(r.Origin, r.Seq), raw); err != nil {
+		return err
+	}
+	if err := txn.Set(headKey(r.Origin), h.marshal()); err != nil {
+		return err
+	}
+	return indexRecord(txn, r, raw)
+}
+
+func indexRecord(txn *badger.Txn, r *record.Record, raw []byte) error {
+	if err := txn.Set(indexKey(r), raw); err != nil {
+		return err
+	}
+	return txn.Set(markKey(r.Event, r.Serial), []byte(r.ID()))
+}
+
+// update runs fn in a read-write transaction, retrying on conflicts.
+func (l *Ledger) update(fn func(txn *badger.Txn) error) error {
+	for attempt := 0; ; attempt++ {
+		err := l.db.Update(fn)
+		if errors.Is(err, badger.ErrConflict) && attempt < 100 {
+			continue
+		}
+		if err == nil {
+			l.stats.commits.Add(1)
+		}
+		return err
+	}
+}
+
+// ticketRecords reads every record of a ticket, in HLC order.
+func ticketRecords(txn *badger.Txn, event, serial uint64) ([]record.Record, error) {
+	var out []record.Record
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: ticketPrefix(event, serial), PrefetchValues: true, PrefetchSize: 16})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		err := it.Item().Value(func(v []byte) error {
+			r, err := record.Unmarshal(v)
+			if err != nil {
+				return fmt.Errorf("ticket %d/%d: stored record: %w", event, serial, err)
+			}
+			out = append(out, r)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

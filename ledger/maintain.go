@@ -1,0 +1,435 @@
+package ledger
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/tixgate/tixgate/ledger/manifest"
+	"github.com/tixgate/tixgate/ledger/record"
+	"github.com/tixgate/tixgate/ticket"
+)
+
+// Stats describes a ledger.
+type Stats struct {
+	Device        string            `json:"device"`
+	Origin        ticket.KeyID      `json:"origin"`
+	ManifestSeq   uint64            `json:"manifest_seq"`
+	Events        int               `json:"events"`
+	TicketTypes   int               `json:"ticket_types"`
+	Tickets       int               `json:"tickets"`
+	Revoked       int               `json:"revoked"`
+	Origins       map[string]uint64 `json:"origins"` // device name (key id) → records held without gaps
+	Records       int               `json:"records"`
+	HeldRecords   int               `json:"held_records"`
+	HeldChanges   int               `json:"held_changes"`
+	Conflicts     int               `json:"conflicts"`
+	Forks         int               `json:"forks"`
+	DiskBytes     int64             `json:"disk_bytes"`
+	Decisions     uint64            `json:"decisions"` // since open
+	Admitted      uint64            `json:"admitted"`
+	Refused       uint64            `json:"refused"`
+	Ingested      uint64            `json:"ingested"`
+	RejectedInput uint64            `json:"rejected_input"`
+}
+
+// Stats counts what the ledger holds.
+func (l *Ledger) Stats() (Stats, error) {
+	st := Stats{Device: l.id.Cert.Device, Origin: l.id.ID(), ManifestSeq: l.ManifestSeq(), Origins: map[string]uint64{}}
+	l.mu.RLock()
+	st.Events, st.TicketTypes = len(l.events), len(l.types)
+	l.mu.RUnlock()
+	counts := map[byte]*int{tTicket: &st.Tickets, tRevoked: &st.Revoked, tLog: &st.Records, tPendRecord: &st.HeldRecords,
+		tPendChange: &st.HeldChanges, tConflict: &st.Conflicts, tFork: &st.Forks}
+	err := l.db.View(func(txn *badger.Txn) error {
+		for table, n := range counts {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{table}})
+			for it.Rewind(); it.Valid(); it.Next() {
+				*n++
+			}
+			it.Close()
+		}
+		return nil
+	})
+	if err != nil {
+		return st, err
+	}
+	vv, err := l.VersionVector()
+	if err != nil {
+		return st, err
+	}
+	now := l.cfg.Clock.Now()
+	for id, seq := range vv {
+		st.Origins[fmt.Sprintf("%s (%s)", l.deviceName(id, now), id)] = seq
+	}
+	st.DiskBytes = l.DiskSize()
+	st.Decisions, st.Admitted, st.Refused = l.stats.decisions.Load(), l.stats.admitted.Load(), l.stats.refused.Load()
+	st.Ingested, st.RejectedInput = l.stats.ingested.Load(), l.stats.rejected.Load()
+	return st, nil
+}
+
+// Problem is something Verify found wrong.
+type Problem struct {
+	Where string `json:"where"` // e.g. "record 1a2b3c4d/17", "manifest change 12"
+	What  string `json:"what"`
+}
+
+func (p Problem) String() string { return p.Where + ": " + p.What }
+
+// Verify checks the truth: every manifest change's signature and number,
+// every record's form, signature, place and link to the record before it,
+// and that the derived heads and ticket index agree with the log. It
+// reports every problem it finds; none means the ledger is sound.
+func (l *Ledger) Verify() ([]Problem, error) {
+	var probs []Problem
+	add := func(where, format string, a ...any) { probs = append(probs, Problem{where, fmt.Sprintf(format, a...)}) }
+	err := l.db.View(func(txn *badger.Txn) error {
+		// Manifest changes: numbered 1..applied, each signed by a trusted key.
+		var want uint64 = 1
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tChange}, PrefetchValues: true})
+		for it.Rewind(); it.Valid(); it.Next() {
+			seq := decodeU64(it.Item().Key()[1:])
+			where := fmt.Sprintf("manifest change %d", seq)
+			if seq != want {
+				add(where, "expected change %d next", want)
+			}
+			want = seq + 1
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				it.Close()
+				return err
+			}
+			c, err := manifest.Parse(v)
+			if err == nil && c.Seq != seq {
+				err = fmt.Errorf("stored under %d but numbered %d", seq, c.Seq)
+			}
+			if err == nil {
+				// Judge the signer's certificate when the change was made,
+				// not now: it may have expired since.
+				at := l.cfg.Clock.Now()
+				if c.Cert != nil && !c.Cert.ValidAt(at) {
+					at = c.Cert.NotBefore
+				}
+				err = c.Verify(l.trust, at)
+			}
+			if err != nil {
+				add(where, "%v", err)
+			}
+		}
+		it.Close()
+		if want-1 != l.ManifestSeq() {
+			add("manifest", "changes end at %d but %d are marked applied", want-1, l.ManifestSeq())
+		}
+
+		// Records: per origin 1, 2, 3, … each linked and signed.
+		type originState struct {
+			seq  uint64
+			hash record.Hash
+			hlc  record.HLC
+		}
+		origins := map[ticket.KeyID]*originState{}
+		indexed := 0
+		it = txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tLog}, PrefetchValues: true, PrefetchSize: 256})
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if len(k) != 13 {
+				add(fmt.Sprintf("log key %x", k), "malformed key")
+				continue
+			}
+			origin, seq := ticket.KeyID(k[1:5]), decodeU64(k[5:])
+			where := fmt.Sprintf("record %s/%d", origin, seq)
+			o := origins[origin]
+			if o == nil {
+				o = &originState{}
+				origins[origin] = o
+			}
+			if seq != o.seq+1 {
+				add(where, "gap: the record before it is %s/%d", origin, o.seq)
+			}
+			raw, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				it.Close()
+				return err
+			}
+			r, err := record.Unmarshal(raw)
+			if err != nil {
+				add(where, "%v", err)
+				o.seq = seq
+				continue
+			}
+			if r.Origin != origin || r.Seq != seq {
+				add(where, "holds record %s", r.ID())
+			}
+			if cert, ok := l.trust.Device(origin, r.HLC.Time()); !ok {
+				add(where, "no certificate for the origin device")
+			} else if err := r.Verify(cert.Key); err != nil {
+				add(where, "signature does not verify: the record was altered")
+			}
+			if seq == o.seq+1 && r.Prev != o.hash {
+				add(where, "previous-record hash does not match %s/%d: the log was altered", origin, o.seq)
+			}
+			if _, err := txn.Get(indexKey(&r)); err != nil {
+				add(where, "missing from the ticket index: run tixgate ledger reindex")
+			} else {
+				indexed++
+			}
+			o.seq, o.hash, o.hlc = seq, record.HashOf(raw), r.HLC
+		}
+		it.Close()
+		for origin, o := range origins {
+			h, err := readHead(txn, origin)
+			if err != nil {
+				add(fmt.Sprintf("origin %s", origin), "%v", err)
+				continue
+			}
+			if h.Seq != o.seq || h.Hash != o.hash {
+				add(fmt.Sprintf("origin %s", origin), "head says %d, the log ends at %d: run tixgate ledger reindex", h.Seq, o.seq)
+			}
+		}
+		n := 0
+		it = txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tTicketIndex}})
+		for it.Rewind(); it.Valid(); it.Next() {
+			n++
+		}
+		it.Close()
+		if n != indexed {
+			add("ticket index", "%d entries for %d records: run tixgate ledger reindex", n, indexed)
+		}
+		return nil
+	})
+	return probs, err
+}
+
+// Reindex rebuilds everything derived from the truth: the manifest state
+// from the stored changes, heads and the ticket index from the log, and the
+// conflicts. Held items stay held.
+func (l *Ledger) Reindex(ctx context.Context) error {
+	l.manifestMu.Lock()
+	defer l.manifestMu.Unlock()
+	l.ingestMu.Lock()
+	defer l.ingestMu.Unlock()
+	for _, t := range derivedTables {
+		if err := l.db.DropPrefix([]byte{t}); err != nil {
+			return fmt.Errorf("reindex: clear %q: %w", t, err)
+		}
+	}
+	l.mu.Lock()
+	l.applied, l.venue, l.loc = 0, nil, time.UTC
+	l.events = map[uint64]*manifest.Event{}
+	l.types = map[[2]uint64]*manifest.TicketType{}
+	l.mu.Unlock()
+	// Manifest: replay the stored changes in order.
+	var seq uint64 = 1
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var raw []byte
+		err := l.db.View(func(txn *badger.Txn) error {
+			v, err := getValue(txn, changeKey(seq))
+			raw = v
+			return err
+		})
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		c, err := manifest.Parse(raw)
+		if err != nil {
+			return fmt.Errorf("reindex: manifest change %d: %w", seq, err)
+		}
+		if err := l.apply(&c, raw); err != nil {
+			return fmt.Errorf("reindex: %w", err)
+		}
+		seq++
+	}
+	// Log: walk each origin's records, rebuilding heads and the index.
+	var touched []verified
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tLog}, PrefetchValues: true, PrefetchSize: 256})
+		defer it.Close()
+		wb := l.db.NewWriteBatch()
+		defer wb.Cancel()
+		heads := map[ticket.KeyID]head{}
+		for it.Rewind(); it.Valid(); it.Next() {
+			raw, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			r, err := record.Unmarshal(raw)
+			if err != nil {
+				return fmt.Errorf("reindex: record %x: %w (run tixgate ledger verify)", it.Item().Key(), err)
+			}
+			h := heads[r.Origin]
+			if r.Seq != h.Seq+1 || r.Prev != h.Hash {
+				return fmt.Errorf("reindex: record %s does not follow %s/%d (run tixgate ledger verify)", r.ID(), r.Origin, h.Seq)
+			}
+			heads[r.Origin] = head{Seq: r.Seq, Hash: record.HashOf(raw), HLC: r.HLC}
+			if err := wb.Set(indexKey(&r), raw); err != nil {
+				return err
+			}
+			if err := wb.Set(markKey(r.Event, r.Serial), []byte(r.ID())); err != nil {
+				return err
+			}
+			touched = append(touched, verified{rec: r})
+		}
+		for origin, h := range heads {
+			if err := wb.Set(headKey(origin), h.marshal()); err != nil {
+				return err
+			}
+		}
+		return wb.Flush()
+	})
+	if err != nil {
+		return err
+	}
+	l.detectConflicts(touched)
+	return nil
+}
+
+// Backup format: gzip-compressed JSON lines. A header, then every manifest
+// change as it arrived, then every record, base64. It holds the truth only;
+// Restore derives the rest. It holds holder names and rotation secrets:
+// keep it as carefully as the device (the file is written 0600).
+type backupHeader struct {
+	Format      string       `json:"format"` // "tixgate-ledger-backup"
+	Version     int          `json:"version"`
+	Device      string       `json:"device"`
+	Origin      ticket.KeyID `json:"origin"`
+	Created     time.Time    `json:"created"`
+	ManifestSeq uint64       `json:"manifest_seq"`
+}
+
+type backupLine struct {
+	Change json.RawMessage `json:"change,omitempty"`
+	Record string          `json:"record,omitempty"`
+}
+
+const backupFormat = "tixgate-ledger-backup"
+
+// Backup writes the ledger's truth to w and returns how many changes and
+// records it wrote. It reads one consistent snapshot.
+func (l *Ledger) Backup(w io.Writer) (changes, records int, err error) {
+	zw := gzip.NewWriter(w)
+	bw := bufio.NewWriter(zw)
+	enc := json.NewEncoder(bw)
+	err = l.db.View(func(txn *badger.Txn) error {
+		h := backupHeader{Format: backupFormat, Version: 1, Device: l.id.Cert.Device, Origin: l.id.ID(),
+			Created: l.cfg.Clock.Now().UTC(), ManifestSeq: l.ManifestSeq()}
+		if err := enc.Encode(h); err != nil {
+			return err
+		}
+		for _, table := range []byte{tChange, tLog} {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{table}, PrefetchValues: true, PrefetchSize: 256})
+			for it.Rewind(); it.Valid(); it.Next() {
+				v, err := it.Item().ValueCopy(nil)
+				if err != nil {
+					it.Close()
+					return err
+				}
+				var line backupLine
+				if table == tChange {
+					line.Change = v
+					changes++
+				} else {
+					line.Record = base64.StdEncoding.EncodeToString(v)
+					records++
+				}
+				if err := enc.Encode(line); err != nil {
+					it.Close()
+					return err
+				}
+			}
+			it.Close()
+		}
+		return nil
+	})
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("backup: %w", err)
+	}
+	return changes, records, nil
+}
+
+// Restore reads a backup into the ledger: its manifest changes are applied
+// and its records ingested, each verified as if it came from a peer. It
+// merges: what the ledger holds already stays, so restoring twice is
+// harmless.
+func (l *Ledger) Restore(ctx context.Context, r io.Reader) (changes int, ist IngestStats, err error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return 0, ist, fmt.Errorf("restore: not a tixgate backup (%w)", err)
+	}
+	dec := json.NewDecoder(zr)
+	var h backupHeader
+	if err := dec.Decode(&h); err != nil || h.Format != backupFormat {
+		return 0, ist, fmt.Errorf("restore: not a tixgate backup: header %v", err)
+	}
+	if h.Version != 1 {
+		return 0, ist, fmt.Errorf("restore: backup version %d is not supported", h.Version)
+	}
+	var batch [][]byte
+	flush := func() error {
+		st, errs := l.Ingest(batch)
+		ist.Stored += st.Stored
+		ist.Duplicates += st.Duplicates
+		ist.Held += st.Held
+		ist.Rejected += st.Rejected
+		ist.Conflicts += st.Conflicts
+		batch = batch[:0]
+		if len(errs) > 0 {
+			return fmt.Errorf("restore: %d records refused, first: %w", len(errs), errs[0])
+		}
+		return nil
+	}
+	for n := 2; ; n++ {
+		if err := ctx.Err(); err != nil {
+			return changes, ist, err
+		}
+		var line backupLine
+		err := dec.Decode(&line)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return changes, ist, fmt.Errorf("restore: line %d: %w (the backup is damaged or cut short)", n, err)
+		}
+		switch {
+		case len(line.Change) > 0:
+			if _, err := l.ApplyChange(line.Change); err != nil {
+				return changes, ist, fmt.Errorf("restore: line %d: %w", n, err)
+			}
+			changes++
+		case line.Record != "":
+			raw, err := base64.StdEncoding.DecodeString(line.Record)
+			if err != nil {
+				return changes, ist, fmt.Errorf("restore: line %d: %w", n, err)
+			}
+			batch = append(batch, raw)
+			if len(batch) >= 1024 {
+				if err := flush(); err != nil {
+					return changes, ist, err
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return changes, ist, err
+	}
+	return changes, ist, nil
+}
