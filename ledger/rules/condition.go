@@ -271,7 +271,11 @@ func (e *eval) compareString(v Variable, op Op, s string) bool {
 			return false
 		}
 		if t.kind == exprClock {
-			return apply(op, cmpInt(clockOf(e.local), t.clock))
+			cmp := cmpInt(clockOf(e.local), t.clock)
+			if cmp == 0 && e.local.Nanosecond() != 0 {
+				cmp = 1 // 14:00:00.5 is after 14:00
+			}
+			return apply(op, cmp)
 		}
 		at, ok := t.instant(&e.c)
 		return ok && apply(op, e.c.At.Compare(at))

@@ -63,4 +63,21 @@
 // "minutes_since_last_entry >= 60" refuses a first entry (write it as any of
 // that and "entries_number == 0"), while "minutes_since_first_entry < 180"
 // admits one. Minutes are whole minutes, rounded down.
+//
+// # Examples
+//
+// A single-entry concert ticket, valid from the doors to the end:
+//
+//	{"windows": [{"from": "admission", "until": "event_end"}]}
+//
+// A 3-day festival pass: in and out as often as wanted on each festival day
+// (an exit scan before each re-entry), on at most 3 days:
+//
+//	{"reentry": true, "max_days": 3, "dates": ["2026-07-10", "2026-07-11", "2026-07-12"]}
+//
+// A museum ticket, one entry on a weekday between 09:00 and 17:00:
+//
+//	{"weekdays": ["mon", "tue", "wed", "thu", "fri"], "windows": [{"from": "09:00", "until": "17:00"}]}
+//
+// Condition documents the "when" tree; ParseRule reads a rule strictly.
 package rules
