@@ -62,7 +62,8 @@ func (l *Ledger) ApplyChange(raw []byte) (ApplyStatus, error) {
 	if err := c.Verify(l.trust, l.cfg.Clock.Now()); err != nil {
 		return 0, err
 	}
-	if _, err := c.Decode(); err != nil {
+	body, err := c.Decode()
+	if err != nil {
 		return 0, err
 	}
 	if c.Seq > applied+1 {
@@ -74,7 +75,7 @@ func (l *Ledger) ApplyChange(raw []byte) (ApplyStatus, error) {
 		}
 		return Held, nil
 	}
-	if err := l.apply(&c, raw); err != nil {
+	if err := l.apply(&c, raw, body); err != nil {
 		return 0, err
 	}
 	// Apply the held changes this one unblocked.
@@ -94,7 +95,7 @@ func (l *Ledger) ApplyChange(raw []byte) (ApplyStatus, error) {
 		}
 		hc, err := manifest.Parse(held)
 		if err == nil {
-			err = l.apply(&hc, held)
+			err = l.apply(&hc, held, nil)
 		}
 		if err != nil {
 			l.log.Error("held manifest change no longer applies", "seq", next, "err", err)
@@ -132,13 +133,16 @@ func (l *Ledger) checkDuplicate(c *manifest.Change) (ApplyStatus, error) {
 	return 0, fmt.Errorf("%w: change %d differs from the one applied", ErrManifestFork, c.Seq)
 }
 
-// apply writes one verified change and advances the applied number. Ticket
+// apply writes one verified change (its body decoded, or nil) and advances
+// the applied number. Ticket
 // batches go through a write batch first: upserts are idempotent, so a
 // crash before the final commit only means the change is applied again.
-func (l *Ledger) apply(c *manifest.Change, raw []byte) error {
-	body, err := c.Decode()
-	if err != nil {
-		return err
+func (l *Ledger) apply(c *manifest.Change, raw []byte, body any) error {
+	var err error
+	if body == nil {
+		if body, err = c.Decode(); err != nil {
+			return err
+		}
 	}
 	switch b := body.(type) {
 	case *manifest.Tickets:

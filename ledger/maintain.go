@@ -248,7 +248,7 @@ func (l *Ledger) Reindex(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("reindex: manifest change %d: %w", seq, err)
 		}
-		if err := l.apply(&c, raw); err != nil {
+		if err := l.apply(&c, raw, nil); err != nil {
 			return fmt.Errorf("reindex: %w", err)
 		}
 		seq++

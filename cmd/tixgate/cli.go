@@ -24,8 +24,8 @@ type env struct {
 	stderr io.Writer
 	now    func() time.Time
 	log    *slog.Logger
-	// stdinTTY and stdoutTTY say whether to draw progress bars and prompts.
-	stdinTTY, stdoutTTY bool
+	// stdinTTY and stderrTTY say whether a person is there: prompts, progress bars.
+	stdinTTY, stderrTTY bool
 }
 
 func newEnv() *env {
@@ -36,7 +36,7 @@ func newEnv() *env {
 		now:       time.Now,
 		log:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		stdinTTY:  isTerminal(os.Stdin),
-		stdoutTTY: isTerminal(os.Stderr),
+		stderrTTY: isTerminal(os.Stderr),
 	}
 }
 
@@ -109,6 +109,9 @@ func commands() *command {
 			{name: "verify", usage: "--keys DIR [--at T] CODE|-", summary: "verify a code and print the verdict as JSON", run: runTicketVerify},
 			{name: "show", usage: "--keys DIR [--at T] CODE|-", summary: "print a rotating ticket's code as the holder's screen shows it now", run: runTicketShow},
 		}},
+		ledgerCommands(),
+		{name: "scan", usage: "--data DIR --gate G [--exit] CODE|-", summary: "decide a scan at a gate and print the decision as JSON", run: runScan},
+		{name: "override", usage: "--data DIR --gate G --supervisor NAME --note TEXT [--exit] CODE|-", summary: "let a ticket through on a supervisor's word, recorded", run: runOverride},
 		{name: "demo", usage: "[--dir DIR]", summary: "run the ticket round trip and say what it did", run: runDemo},
 		{name: "version", summary: "print the version", run: func(_ context.Context, e *env, _ *cmdline) error {
 			fmt.Fprintf(e.stdout, "tixgate %s\n", version)

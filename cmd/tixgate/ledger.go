@@ -1,0 +1,466 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tixgate/tixgate/ledger"
+	"github.com/tixgate/tixgate/ledger/manifest"
+	"github.com/tixgate/tixgate/ledger/rules"
+	"github.com/tixgate/tixgate/ticket"
+	"github.com/tixgate/tixgate/ticket/keyfile"
+)
+
+func ledgerCommands() *command {
+	return &command{name: "ledger", summary: "a device's ticket ledger", subs: []*command{
+		{name: "init", usage: "--data DIR --keys KEYS --device NAME [--role gate|seller] [--venue NAME] [--encryption-key FILE]", summary: "provision a device without central: identity key, certificate, empty ledger", run: runLedgerInit},
+		{name: "manifest", usage: "--keys KEYS --venue FILE [--tickets N] [--first-seq N] --out FILE", summary: "sign a manifest from a venue description (YAML or TOML)", run: runLedgerManifest},
+		{name: "import", usage: "--data DIR FILE", summary: "apply a manifest file (resumable; - reads stdin)", run: runLedgerImport},
+		{name: "stats", usage: "--data DIR", summary: "print what the ledger holds, as JSON", run: runLedgerStats},
+		{name: "verify", usage: "--data DIR", summary: "check every chain and signature; exit 1 if anything is wrong", run: runLedgerVerify},
+		{name: "reindex", usage: "--data DIR", summary: "rebuild the indexes from the log and the manifest changes", run: runLedgerReindex},
+		{name: "backup", usage: "--data DIR FILE", summary: "write the ledger's log and manifest to FILE", run: runLedgerBackup},
+		{name: "restore", usage: "--data DIR FILE", summary: "merge a backup into a provisioned ledger", run: runLedgerRestore},
+		{name: "conflicts", usage: "--data DIR", summary: "list the conflicts found when logs merged, as JSON lines", run: runLedgerConflicts},
+	}}
+}
+
+// ledgerConfig is the configuration every ledger command opens with.
+func ledgerConfig(e *env, dir string) ledger.Config {
+	cfg := ledger.DefaultConfig(dir)
+	cfg.Logger = e.log
+	cfg.Clock = clockFunc(e.now)
+	return cfg
+}
+
+type clockFunc func() time.Time
+
+func (f clockFunc) Now() time.Time { return f() }
+
+// openLedger opens the ledger in dir for a command and closes it after fn.
+func openLedger(e *env, dir string, fn func(*ledger.Ledger) error) error {
+	l, err := ledger.Open(ledgerConfig(e, dir))
+	if err != nil {
+		return err
+	}
+	err = fn(l)
+	if cerr := l.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func dataFlag(cl *cmdline) *string {
+	return cl.String("data", "", "device directory (from tixgate ledger init)")
+}
+
+func runLedgerInit(_ context.Context, e *env, cl *cmdline) error {
+	data := dataFlag(cl)
+	keys := cl.String("keys", "", "organizer key directory: its root signs the device certificate")
+	device := cl.String("device", "", "device name, e.g. gate-1")
+	role := cl.String("role", "gate", "gate or seller")
+	venue := cl.String("venue", "venue", "venue name in the device certificate")
+	encKey := cl.String("encryption-key", "", "file holding the ledger encryption key (default: a new random key in DIR/ledger.key)")
+	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != "", "keys": *keys != "", "device": *device != ""}); err != nil {
+		return err
+	}
+	if *role != "gate" && *role != "seller" {
+		return usageError("--role %q: want gate or seller", *role)
+	}
+	k, err := keyfile.Load(*keys)
+	if err != nil {
+		return err
+	}
+	err = ledger.Init(ledger.Provision{Dir: *data, Keys: k, Device: *device, Role: ticket.Role(*role), Venue: *venue,
+		EncryptionKey: *encKey, Now: e.now()}, ledgerConfig(e, *data))
+	if err != nil {
+		return err
+	}
+	id, err := ledger.LoadIdentity(*data)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "provisioned %s %q (key %s) in %s, trusting root %s\n", *role, *device, id.ID(), *data, ticket.KeyIDOf(id.Root))
+	return nil
+}
+
+func runLedgerManifest(_ context.Context, e *env, cl *cmdline) error {
+	keys := cl.String("keys", "", "organizer key directory: central's key signs the changes")
+	venue := cl.String("venue", "", "venue description, YAML or TOML")
+	tickets := cl.Int("tickets", 0, "tickets to generate, serials 1..N, spread over the ticket types")
+	firstSeq := cl.Uint64("first-seq", 1, "number of the first change (to extend a manifest already imported)")
+	batch := cl.Int("batch", 1000, "tickets per change")
+	out := cl.String("out", "", "NDJSON file to write (- for stdout)")
+	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"keys": *keys != "", "venue": *venue != "", "out": *out != ""}); err != nil {
+		return err
+	}
+	if *tickets < 0 || *firstSeq == 0 || *batch <= 0 || *batch > manifest.MaxTicketsPerBatch {
+		return usageError("--tickets must be ≥ 0, --first-seq ≥ 1, --batch 1-%d", manifest.MaxTicketsPerBatch)
+	}
+	data, err := os.ReadFile(*venue)
+	if err != nil {
+		return fmt.Errorf("ledger manifest: %w", err)
+	}
+	format := strings.TrimPrefix(filepath.Ext(*venue), ".")
+	if format != "toml" && format != "yaml" && format != "yml" {
+		format = ""
+	}
+	spec, err := manifest.ParseSpec(data, format)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *venue, err)
+	}
+	k, err := keyfile.Load(*keys)
+	if err != nil {
+		return err
+	}
+	var w io.Writer = e.stdout
+	var f *os.File
+	if *out != "-" {
+		if f, err = os.CreateTemp(filepath.Dir(*out), "."+filepath.Base(*out)+".tmp*"); err != nil {
+			return fmt.Errorf("ledger manifest: %w", err)
+		}
+		defer os.Remove(f.Name())
+		// It holds rotation secrets and holder names: owner only.
+		if err := f.Chmod(0o600); err != nil {
+			return err
+		}
+		w = f
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	n := 0
+	err = spec.Build(manifest.BuildOptions{
+		Signer:         manifest.Signer{Key: k.Central, Cert: &k.CentralCert},
+		FirstSeq:       *firstSeq,
+		Issuers:        []ticket.IssuerCert{k.IssuerCert},
+		RotationMaster: k.RotationMaster,
+		Tickets:        *tickets,
+		BatchSize:      *batch,
+	}, func(c manifest.Change) error {
+		n++
+		bw.Write(c.Marshal())
+		return bw.WriteByte('\n')
+	})
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("ledger manifest: %w", err)
+	}
+	if f != nil {
+		if err := f.Sync(); err != nil {
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		if err := os.Rename(f.Name(), *out); err != nil {
+			return fmt.Errorf("ledger manifest: %w", err)
+		}
+		fmt.Fprintf(e.stderr, "wrote %s: %d changes numbered %d-%d, %d tickets\n", *out, n, *firstSeq, *firstSeq+uint64(n)-1, *tickets)
+	}
+	return nil
+}
+
+func runLedgerImport(ctx context.Context, e *env, cl *cmdline) error {
+	data := dataFlag(cl)
+	pos, err := cl.parseN(1, "one FILE (or - for stdin)")
+	if err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
+		return err
+	}
+	var r io.Reader = e.stdin
+	var size int64
+	if pos[0] != "-" {
+		f, err := os.Open(pos[0])
+		if err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err == nil {
+			size = fi.Size()
+		}
+		r = f
+	}
+	bar := newProgress(e, size)
+	start := time.Now()
+	return openLedger(e, *data, func(l *ledger.Ledger) error {
+		st, err := l.Import(ctx, r, bar.update)
+		bar.done()
+		fmt.Fprintf(e.stderr, "imported %d lines in %s: %d changes applied (%d tickets), %d already applied, %d held for missing changes; manifest at %d\n",
+			st.Lines, time.Since(start).Round(time.Millisecond), st.Applied, st.Tickets, st.Duplicates, st.Held, l.ManifestSeq())
+		if err != nil {
+			return fmt.Errorf("%w (the changes before it are applied: run the import again once the file is fixed)", err)
+		}
+		return nil
+	})
+}
+
+// progress draws an import's progress on a terminal, at most 10 times a
+// second; elsewhere it stays quiet.
+type progress struct {
+	e     *env
+	size  int64
+	last  time.Time
+	shown bool
+}
+
+func newProgress(e *env, size int64) *progress { return &progress{e: e, size: size} }
+
+func (p *progress) update(st ledger.ImportStats) {
+	if !p.e.stderrTTY || time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	p.shown = true
+	if p.size > 0 {
+		frac := float64(st.Bytes) / float64(p.size)
+		const width = 30
+		n := min(int(frac*width), width)
+		fmt.Fprintf(p.e.stderr, "\r[%s%s] %3.0f%%  %d tickets  %.1f/%.1f MB ", strings.Repeat("#", n), strings.Repeat(".", width-n), frac*100,
+			st.Tickets, float64(st.Bytes)/1e6, float64(p.size)/1e6)
+		return
+	}
+	fmt.Fprintf(p.e.stderr, "\r%d changes, %d tickets, %.1f MB ", st.Lines, st.Tickets, float64(st.Bytes)/1e6)
+}
+
+func (p *progress) done() {
+	if p.shown {
+		fmt.Fprintln(p.e.stderr)
+	}
+}
+
+func runLedgerStats(_ context.Context, e *env, cl *cmdline) error {
+	data := dataFlag(cl)
+	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
+		return err
+	}
+	return openLedger(e, *data, func(l *ledger.Ledger) error {
+		st, err := l.Stats()
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	})
+}
+
+func runLedgerVerify(_ context.Context, e *env, cl *cmdline) error {
+	data := dataFlag(cl)
+	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
+		return err
+	}
+	return openLedger(e, *data, func(l *ledger.Ledger) error {
+		probs, err := l.Verify()
+		if err != nil {
+			return err
+		}
+		st, _ := l.Stats()
+		if len(probs) == 0 {
+			fmt.Fprintf(e.stdout, "ledger is sound: %d manifest changes and %d records from %d devices verified\n", st.ManifestSeq, st.Records, len(st.Origins))
+			return nil
+		}
+		for _, p := range probs {
+			fmt.Fprintln(e.stdout, p)
+		}
+		fmt.Fprintf(e.stderr, "%d problems found\n", len(probs))
+		return silentExit(1)
+	})
+}
+
+func runLedgerReindex(ctx context.Context, e *env, cl *cmdline) error {
+	data := dataFlag(cl)
+	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
+		return err
+	}
+	return openLedger(e, *data, func(l *ledger.Ledger) error {
+		start := time.Now()
+		if err := l.Reindex(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "reindexed in %s\n", time.Since(start).Round(time.Millisecond))
+		return nil
+	})
+}
+
+func runLedgerBackup(_ context.Context, e *env, cl *cmdline) error {
+	data := dataFlag(cl)
+	pos, err := cl.parseN(1, "one FILE")
+	if err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
+		return err
+	}
+	return openLedger(e, *data, func(l *ledger.Ledger) error {
+		tmp := pos[0] + ".tmp"
+		f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fmt.Errorf("backup: %w", err)
+		}
+		defer os.Remove(tmp)
+		changes, records, err := l.Backup(f)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(tmp, pos[0])
+		}
+		if err != nil {
+			return fmt.Errorf("backup: %w", err)
+		}
+		fmt.Fprintf(e.stdout, "backed up %d manifest changes and %d records to %s\n", changes, records, pos[0])
+		return nil
+	})
+}
+
+func runLedgerRestore(ctx context.Context, e *env, cl *cmdline) error {
+	data := dataFlag(cl)
+	pos, err := cl.parseN(1, "one FILE")
+	if err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
+		return err
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer f.Close()
+	return openLedger(e, *data, func(l *ledger.Ledger) error {
+		changes, st, err := l.Restore(ctx, f)
+		fmt.Fprintf(e.stdout, "restored %d manifest changes; records: %d stored, %d already held, %d waiting for earlier ones\n",
+			changes, st.Stored, st.Duplicates, st.Held)
+		return err
+	})
+}
+
+func runLedgerConflicts(_ context.Context, e *env, cl *cmdline) error {
+	data := dataFlag(cl)
+	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
+		return err
+	}
+	return openLedger(e, *data, func(l *ledger.Ledger) error {
+		cs, err := l.Conflicts()
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(e.stdout)
+		for _, c := range cs {
+			if err := enc.Encode(c); err != nil {
+				return err
+			}
+		}
+		forks, err := l.Forks()
+		if err != nil {
+			return err
+		}
+		for _, f := range forks {
+			if err := enc.Encode(map[string]any{"fork": f}); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(e.stderr, "%d conflicts, %d forks\n", len(cs), len(forks))
+		return nil
+	})
+}
+
+func runScan(ctx context.Context, e *env, cl *cmdline) error {
+	data := dataFlag(cl)
+	gate := cl.String("gate", "", "the gate scanning, as named in the manifest")
+	exit := cl.Bool("exit", false, "scan on the way out")
+	pos, err := cl.parseN(1, "one CODE (or - for stdin)")
+	if err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != "", "gate": *gate != ""}); err != nil {
+		return err
+	}
+	code, err := codeArg(e, pos[0])
+	if err != nil {
+		return err
+	}
+	dir := rules.In
+	if *exit {
+		dir = rules.Out
+	}
+	return openLedger(e, *data, func(l *ledger.Ledger) error {
+		d, err := l.Decide(ctx, ledger.Scan{Text: code, Gate: *gate, Direction: dir})
+		if err != nil {
+			return err
+		}
+		return printDecision(e, d)
+	})
+}
+
+func runOverride(ctx context.Context, e *env, cl *cmdline) error {
+	data := dataFlag(cl)
+	gate := cl.String("gate", "", "the gate, as named in the manifest")
+	exit := cl.Bool("exit", false, "let out rather than in")
+	supervisor := cl.String("supervisor", "", "who decides (recorded)")
+	note := cl.String("note", "", "why (recorded)")
+	pos, err := cl.parseN(1, "one CODE (or - for stdin)")
+	if err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != "", "gate": *gate != "", "supervisor": *supervisor != "", "note": *note != ""}); err != nil {
+		return err
+	}
+	code, err := codeArg(e, pos[0])
+	if err != nil {
+		return err
+	}
+	dir := rules.In
+	if *exit {
+		dir = rules.Out
+	}
+	return openLedger(e, *data, func(l *ledger.Ledger) error {
+		d, err := l.OverrideScan(ctx, ledger.Override{Scan: ledger.Scan{Text: code, Gate: *gate, Direction: dir}, Supervisor: *supervisor, Note: *note})
+		if err != nil {
+			return err
+		}
+		return printDecision(e, d)
+	})
+}
+
+// printDecision prints a decision as one JSON line; a refusal exits 1.
+func printDecision(e *env, d ledger.Decision) error {
+	if err := json.NewEncoder(e.stdout).Encode(d); err != nil {
+		return err
+	}
+	if !d.OK() {
+		return silentExit(1)
+	}
+	return nil
+}
