@@ -329,7 +329,9 @@ func (l *Ledger) update(fn func(txn *badger.Txn) error) error {
 // ticketRecords reads every record of a ticket, in HLC order.
 func ticketRecords(txn *badger.Txn, event, serial uint64) ([]record.Record, error) {
 	var out []record.Record
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: ticketPrefix(event, serial), PrefetchValues: true, PrefetchSize: 16})
+	// No prefetching: a ticket has a handful of records, and prefetching
+	// starts goroutines that cost more than the reads.
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: ticketPrefix(event, serial)})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		err := it.Item().Value(func(v []byte) error {

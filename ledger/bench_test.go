@@ -1,0 +1,279 @@
+package ledger
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tixgate/tixgate/ledger/manifest"
+	"github.com/tixgate/tixgate/ticket"
+	"github.com/tixgate/tixgate/ticket/keyfile"
+)
+
+// The figures of the ledger: a million tickets, durable writes.
+const benchTickets = 1_000_000
+
+// benchFixture is a venue with a manifest of a million tickets, and a gate
+// that has imported it. It is built once per run of the benchmarks.
+type benchFixture struct {
+	dir      string
+	keys     *keyfile.Keys
+	manifest string // the NDJSON file
+	ledger   *Ledger
+	serial   atomic.Uint64 // the next ticket nobody has scanned yet
+}
+
+var (
+	fixtureOnce sync.Once
+	fixture     *benchFixture
+	fixtureErr  error
+)
+
+func getFixture(b *testing.B) *benchFixture {
+	b.Helper()
+	fixtureOnce.Do(func() { fixture, fixtureErr = buildFixture() })
+	if fixtureErr != nil {
+		b.Fatal(fixtureErr)
+	}
+	return fixture
+}
+
+func buildFixture() (*benchFixture, error) {
+	dir, err := os.MkdirTemp("", "tixgate-bench-")
+	if err != nil {
+		return nil, err
+	}
+	f := &benchFixture{dir: dir, manifest: filepath.Join(dir, "manifest.ndjson")}
+	if f.keys, err = keyfile.Init(filepath.Join(dir, "keys"), keyfile.InitOptions{}); err != nil {
+		return nil, err
+	}
+	if err := writeBenchManifest(f.keys, f.manifest); err != nil {
+		return nil, err
+	}
+	cfg := DefaultConfig(filepath.Join(dir, "gate"))
+	cfg.SyncWrites = os.Getenv("NOSYNC") == ""
+	if err := Init(Provision{Dir: cfg.Dir, Keys: f.keys, Device: "gate-1", Venue: "arena"}, cfg); err != nil {
+		return nil, err
+	}
+	if f.ledger, err = Open(cfg); err != nil {
+		return nil, err
+	}
+	mf, err := os.Open(f.manifest)
+	if err != nil {
+		return nil, err
+	}
+	defer mf.Close()
+	if _, err := f.ledger.Import(context.Background(), mf, nil); err != nil {
+		return nil, err
+	}
+	// Close and reopen, as a gate does between loading and doors opening:
+	// Badger flushes and compacts, and the figures are of the steady state.
+	if err := f.ledger.Close(); err != nil {
+		return nil, err
+	}
+	if f.ledger, err = Open(cfg); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// writeBenchManifest writes a manifest like the one `tixgate ledger
+// manifest` makes, with the event spanning today.
+func writeBenchManifest(keys *keyfile.Keys, path string) error {
+	spec, err := manifest.ParseSpec([]byte(testVenueYAML), "yaml")
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	spec.Events[0].Starts, spec.Events[0].Ends = now.Add(-12*time.Hour), now.Add(36*time.Hour)
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(out, 1<<20)
+	err = spec.Build(manifest.BuildOptions{
+		Signer:         manifest.Signer{Key: keys.Central, Cert: &keys.CentralCert},
+		Issuers:        []ticket.IssuerCert{keys.IssuerCert},
+		RotationMaster: keys.RotationMaster,
+		Tickets:        benchTickets,
+	}, func(c manifest.Change) error {
+		w.Write(c.Marshal())
+		return w.WriteByte('\n')
+	})
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// codes issues n codes of standing tickets nobody has scanned.
+func (f *benchFixture) codes(b *testing.B, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		s := f.serial.Add(1)
+		tk := ticket.Ticket{Event: 1042, Serial: (s*7919)%benchTickets + 1, Type: 1}
+		if s > benchTickets/2 {
+			tk.Serial = benchTickets + s // sold after the sync: unknown to the manifest
+		}
+		c, err := ticket.Issue(tk, f.keys.Issuer)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// BenchmarkDecide is one scanner at a gate with a million tickets loaded:
+// verify, read, rule, record, fsync. It reports the latency percentiles.
+func BenchmarkDecide(b *testing.B) {
+	f := getFixture(b)
+	codes := f.codes(b, max(b.N, 1)+1)
+	lat := make([]time.Duration, 0, b.N)
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		d, err := f.ledger.Decide(ctx, Scan{Text: codes[i], Gate: "G1"})
+		lat = append(lat, time.Since(start))
+		if err != nil || !d.OK() {
+			b.Fatalf("scan %d: %v %s %s", i, err, d.Reason, d.Detail)
+		}
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkDecideParallel is eight scanners at once: decisions share
+// commits, so throughput grows past one fsync per scan.
+func BenchmarkDecideParallel(b *testing.B) {
+	f := getFixture(b)
+	codes := f.codes(b, b.N+8)
+	var next atomic.Int64
+	ctx := context.Background()
+	b.SetParallelism((8 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1) - 1
+			d, err := f.ledger.Decide(ctx, Scan{Text: codes[i], Gate: "G1"})
+			if err != nil || !d.OK() {
+				b.Errorf("scan: %v %s", err, d.Reason)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "scans/s")
+}
+
+// BenchmarkDecideRefused is a scan of a ticket already used: no write.
+func BenchmarkDecideRefused(b *testing.B) {
+	f := getFixture(b)
+	code := f.codes(b, 1)[0]
+	ctx := context.Background()
+	f.ledger.Decide(ctx, Scan{Text: code, Gate: "G1"})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if d, _ := f.ledger.Decide(ctx, Scan{Text: code, Gate: "G1"}); d.Reason != ticket.ReasonAlreadyUsed {
+			b.Fatal(d.Reason)
+		}
+	}
+}
+
+// BenchmarkImport1M imports the million-ticket manifest in a fresh process
+// and reports its time, its peak memory (RSS), its memory at rest after the
+// import and a collection, and the ledger's size on disk.
+func BenchmarkImport1M(b *testing.B) {
+	f := getFixture(b)
+	for i := 0; i < b.N; i++ {
+		dir := filepath.Join(f.dir, fmt.Sprintf("import-%d", time.Now().UnixNano()))
+		cfg := DefaultConfig(dir)
+		if err := Init(Provision{Dir: dir, Keys: f.keys, Device: "gate-x"}, cfg); err != nil {
+			b.Fatal(err)
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^TestImportChild$")
+		cmd.Env = append(os.Environ(), "TIXGATE_IMPORT_CHILD="+dir, "TIXGATE_IMPORT_FILE="+f.manifest)
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		if err != nil {
+			b.Fatalf("import child: %v", err)
+		}
+		var secs, restMB, diskMB float64
+		if _, err := fmt.Sscanf(string(out), "import %f rest %f disk %f", &secs, &restMB, &diskMB); err != nil {
+			b.Fatalf("import child said %q", out)
+		}
+		peakMB := float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) / 1024
+		b.ReportMetric(secs, "import-s")
+		b.ReportMetric(peakMB, "peak-MB")
+		b.ReportMetric(restMB, "rest-MB")
+		b.ReportMetric(diskMB, "disk-MB")
+		os.RemoveAll(dir)
+	}
+}
+
+// TestImportChild is BenchmarkImport1M's child process.
+func TestImportChild(t *testing.T) {
+	dir := os.Getenv("TIXGATE_IMPORT_CHILD")
+	if dir == "" {
+		t.Skip("run by BenchmarkImport1M")
+	}
+	l, err := Open(DefaultConfig(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mf, err := os.Open(os.Getenv("TIXGATE_IMPORT_FILE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	st, err := l.Import(context.Background(), mf, nil)
+	if err != nil || st.Tickets != benchTickets {
+		t.Fatalf("import: %+v %v", st, err)
+	}
+	secs := time.Since(start).Seconds()
+	runtime.GC()
+	debug.FreeOSMemory()
+	rest := rssMB()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l, err = Open(DefaultConfig(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	disk := float64(l.DiskSize()) / 1e6
+	l.Close()
+	fmt.Printf("import %.2f rest %.1f disk %.1f\n", secs, rest, disk)
+}
+
+// rssMB reads the process's resident memory from /proc.
+func rssMB() float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
