@@ -249,12 +249,8 @@ func (l *Ledger) storeDevice(txn *badger.Txn, c *ticket.DeviceCert) error {
 // it, so the device's records can be verified. Peers pass certificates on;
 // only the root's signature makes one count.
 func (l *Ledger) AddDeviceCert(c ticket.DeviceCert) error {
-	if _, ok := l.trust.Device(c.ID(), c.NotBefore); ok {
-		for _, have := range l.trust.Devices() {
-			if bytes.Equal(have.Signature, c.Signature) {
-				return nil
-			}
-		}
+	if l.trust.HasDevice(c) {
+		return nil
 	}
 	return l.db.Update(func(txn *badger.Txn) error { return l.storeDevice(txn, &c) })
 }
@@ -396,3 +392,31 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 		return line, err
 	}
 }
+
+// ManifestChanges returns up to max applied manifest changes, from number
+// from on, as they arrived.
+func (l *Ledger) ManifestChanges(from uint64, max int) ([][]byte, error) {
+	var out [][]byte
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tChange}, PrefetchValues: true, PrefetchSize: 16})
+		defer it.Close()
+		next := from
+		for it.Seek(changeKey(from)); it.Valid() && len(out) < max; it.Next() {
+			if decodeU64(it.Item().Key()[1:]) != next {
+				break
+			}
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+			next++
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeviceCerts returns every device certificate the ledger trusts, so peers
+// can verify the records of devices they have not met.
+func (l *Ledger) DeviceCerts() []ticket.DeviceCert { return l.trust.Devices() }

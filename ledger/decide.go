@@ -51,7 +51,7 @@ type Decision struct {
 }
 
 // OK reports whether the ticket may pass.
-func (d *Decision) OK() bool { return d.Result == ResultOK }
+func (d Decision) OK() bool { return d.Result == ResultOK }
 
 // TicketInfo is what a gate's screen shows of a ticket.
 type TicketInfo struct {

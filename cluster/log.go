@@ -1,0 +1,30 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"log"
+	"log/slog"
+	"strings"
+)
+
+// memberlistLogger turns memberlist's "[LEVEL] memberlist: text" lines into
+// slog records at their level.
+func memberlistLogger(l *slog.Logger, node string) *log.Logger {
+	return log.New(logWriter{l: l.With("node", node)}, "", 0)
+}
+
+type logWriter struct{ l *slog.Logger }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	line := string(bytes.TrimSpace(p))
+	level := slog.LevelDebug
+	for prefix, lv := range map[string]slog.Level{"[ERR]": slog.LevelError, "[WARN]": slog.LevelWarn, "[INFO]": slog.LevelInfo, "[DEBUG]": slog.LevelDebug} {
+		if rest, ok := strings.CutPrefix(line, prefix); ok {
+			level, line = lv, strings.TrimSpace(rest)
+			break
+		}
+	}
+	w.l.Log(context.Background(), level, line)
+	return len(p), nil
+}

@@ -1,0 +1,716 @@
+package cluster
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+
+	"github.com/tixgate/tixgate/ledger"
+	"github.com/tixgate/tixgate/ticket"
+)
+
+// Store is what the mesh needs of a device's ledger. Every method must be
+// safe for concurrent use; the hooks must not block.
+type Store interface {
+	Identity() *ledger.Identity
+	OnRecord(fn func(raw []byte))
+	OnChange(fn func(raw []byte))
+	// Ingest verifies and stores records; it must be idempotent.
+	Ingest(raws [][]byte) (ledger.IngestStats, []error)
+	// ApplyChange verifies and applies a manifest change; idempotent.
+	ApplyChange(raw []byte) (ledger.ApplyStatus, error)
+	VersionVector() (ledger.VersionVector, error)
+	Records(origin ticket.KeyID, from uint64, max int) ([][]byte, error)
+	ManifestSeq() uint64
+	ManifestChanges(from uint64, max int) ([][]byte, error)
+	DeviceCerts() []ticket.DeviceCert
+	// AddDeviceCert verifies a certificate against the root and keeps it.
+	AddDeviceCert(ticket.DeviceCert) error
+}
+
+var _ Store = (*ledger.Ledger)(nil)
+
+// Mesh is one device's membership in the venue mesh.
+type Mesh struct {
+	cfg   Config
+	log   *slog.Logger
+	store Store
+	self  ticket.KeyID
+	ml    *memberlist.Memberlist
+	queue *memberlist.TransmitLimitedQueue
+	tr    *transport
+
+	inbox  chan message
+	eager  chan []byte
+	quit   chan struct{}
+	wg     sync.WaitGroup
+	closed atomic.Bool
+
+	mu        sync.Mutex
+	lastSeen  map[string]time.Time
+	rejected  map[string]uint64
+	warned    map[string]bool
+	fetching  map[string]time.Time // origin or "manifest" → last request
+	joinAddrs []string
+
+	st meshCounters
+}
+
+type meshCounters struct {
+	recordsIn, changesIn, dropped, rejected   atomic.Uint64
+	eagerSent, queued, fetchesSent, fetchesIn atomic.Uint64
+	recordsServed                             atomic.Uint64
+}
+
+// New starts a node: it listens, and passes on what the store learns. It
+// joins nobody until Join.
+func New(cfg Config, store Store) (*Mesh, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Name == "" {
+		cfg.Name = store.Identity().Cert.Device
+	}
+	if len(cfg.Keyring) == 0 {
+		return nil, errors.New("mesh: no keyring: the venue mesh key is required")
+	}
+	if cfg.FetchBatch <= 0 {
+		cfg.FetchBatch = 2000
+	}
+	if cfg.InboxSize <= 0 {
+		cfg.InboxSize = 8192
+	}
+	m := &Mesh{
+		cfg:      cfg,
+		log:      cfg.Logger.With("node", cfg.Name),
+		store:    store,
+		self:     store.Identity().ID(),
+		inbox:    make(chan message, cfg.InboxSize),
+		eager:    make(chan []byte, 1024),
+		quit:     make(chan struct{}),
+		lastSeen: map[string]time.Time{},
+		rejected: map[string]uint64{},
+		warned:   map[string]bool{},
+		fetching: map[string]time.Time{},
+	}
+	mlog := memberlistLogger(cfg.Logger, cfg.Name)
+	tr, err := newTransport(cfg.BindAddr, cfg.BindPort, cfg.Filter, mlog)
+	if err != nil {
+		return nil, fmt.Errorf("mesh: %w", err)
+	}
+	m.tr = tr
+	keyring, err := memberlist.NewKeyring(cfg.Keyring[1:], cfg.Keyring[0])
+	if err != nil {
+		tr.Shutdown()
+		return nil, fmt.Errorf("mesh: keyring: %w", err)
+	}
+	mc := memberlist.DefaultLANConfig()
+	mc.Name = cfg.Name
+	mc.BindAddr = cfg.BindAddr
+	mc.BindPort = tr.GetAutoBindPort()
+	mc.AdvertiseAddr, mc.AdvertisePort = cfg.AdvertiseAddr, cfg.AdvertisePort
+	if mc.AdvertiseAddr == "" && cfg.BindAddr != "0.0.0.0" && cfg.BindAddr != "" {
+		mc.AdvertiseAddr, mc.AdvertisePort = cfg.BindAddr, mc.BindPort
+	}
+	mc.Keyring = keyring
+	mc.GossipInterval = cfg.GossipInterval
+	mc.GossipNodes = cfg.GossipNodes
+	mc.RetransmitMult = cfg.RetransmitMult
+	mc.PushPullInterval = cfg.PushPullInterval
+	mc.ProbeInterval = cfg.ProbeInterval
+	mc.ProbeTimeout = cfg.ProbeTimeout
+	mc.Transport = tr
+	mc.Logger = mlog
+	mc.Delegate = (*delegate)(m)
+	mc.Events = (*events)(m)
+	m.queue = &memberlist.TransmitLimitedQueue{NumNodes: m.numMembers, RetransmitMult: cfg.RetransmitMult}
+	ml, err := memberlist.Create(mc)
+	if err != nil {
+		tr.Shutdown()
+		return nil, fmt.Errorf("mesh: %w", err)
+	}
+	m.ml = ml
+	store.OnRecord(m.onRecord)
+	store.OnChange(m.onChange)
+	m.wg.Add(3)
+	go m.ingestLoop()
+	go m.eagerLoop()
+	go m.rejoinLoop()
+	return m, nil
+}
+
+func (m *Mesh) numMembers() int {
+	if m.ml == nil {
+		return 1
+	}
+	return m.ml.NumMembers()
+}
+
+// Addr is the address peers reach this node at.
+func (m *Mesh) Addr() string {
+	n := m.ml.LocalNode()
+	return fmt.Sprintf("%s:%d", n.Addr, n.Port)
+}
+
+// Join contacts the given nodes (host:port) and returns how many answered.
+// The addresses are kept: a node left alone retries them, so a gate that
+// restarts before its peers finds them when they come back.
+func (m *Mesh) Join(addrs []string) (int, error) {
+	m.mu.Lock()
+	m.joinAddrs = append([]string(nil), addrs...)
+	m.mu.Unlock()
+	if len(addrs) == 0 {
+		return 0, nil
+	}
+	n, err := m.ml.Join(addrs)
+	if err != nil && n == 0 {
+		return 0, fmt.Errorf("mesh: join %v: %w", addrs, err)
+	}
+	return n, nil
+}
+
+// Shutdown leaves the cluster politely and stops the node.
+func (m *Mesh) Shutdown() error {
+	if m.closed.Swap(true) {
+		return nil
+	}
+	err := m.ml.Leave(time.Second)
+	close(m.quit)
+	m.wg.Wait()
+	if serr := m.ml.Shutdown(); err == nil {
+		err = serr
+	}
+	return err
+}
+
+// Peer is another node as this one sees it.
+type Peer struct {
+	Name     string    `json:"name"`
+	Addr     string    `json:"addr"`
+	Meta     NodeMeta  `json:"meta"`
+	State    string    `json:"state"` // alive, suspect
+	LastSeen time.Time `json:"last_seen,omitzero"`
+}
+
+// Peers lists the live members other than this node.
+func (m *Mesh) Peers() []Peer {
+	var out []Peer
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, n := range m.ml.Members() {
+		if n.Name == m.cfg.Name {
+			continue
+		}
+		p := Peer{Name: n.Name, Addr: fmt.Sprintf("%s:%d", n.Addr, n.Port), State: "alive", LastSeen: m.lastSeen[n.Name]}
+		if n.State == memberlist.StateSuspect {
+			p.State = "suspect"
+		}
+		json.Unmarshal(n.Meta, &p.Meta)
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Stats counts a node's traffic.
+type Stats struct {
+	Members         int    `json:"members"`
+	RecordsIn       uint64 `json:"records_in"`
+	ChangesIn       uint64 `json:"changes_in"`
+	Dropped         uint64 `json:"dropped"`  // messages dropped because the inbox was full
+	Rejected        uint64 `json:"rejected"` // records and changes the ledger refused
+	EagerSent       uint64 `json:"eager_sent"`
+	Queued          uint64 `json:"queued"`
+	FetchesSent     uint64 `json:"fetches_sent"`
+	FetchesServed   uint64 `json:"fetches_served"`
+	RecordsServed   uint64 `json:"records_served"`
+	PacketsOut      uint64 `json:"packets_out"`
+	PacketBytesOut  uint64 `json:"packet_bytes_out"`
+	PacketsFiltered uint64 `json:"packets_filtered"`
+	StreamsOut      uint64 `json:"streams_out"`
+	StreamBytesOut  uint64 `json:"stream_bytes_out"`
+}
+
+// Stats returns the node's counters.
+func (m *Mesh) Stats() Stats {
+	return Stats{
+		Members:         m.numMembers(),
+		RecordsIn:       m.st.recordsIn.Load(),
+		ChangesIn:       m.st.changesIn.Load(),
+		Dropped:         m.st.dropped.Load(),
+		Rejected:        m.st.rejected.Load(),
+		EagerSent:       m.st.eagerSent.Load(),
+		Queued:          m.st.queued.Load(),
+		FetchesSent:     m.st.fetchesSent.Load(),
+		FetchesServed:   m.st.fetchesIn.Load(),
+		RecordsServed:   m.st.recordsServed.Load(),
+		PacketsOut:      m.tr.packetsOut.Load(),
+		PacketBytesOut:  m.tr.packetBytesOut.Load(),
+		PacketsFiltered: m.tr.packetsDropped.Load(),
+		StreamsOut:      m.tr.streamsOut.Load(),
+		StreamBytesOut:  m.tr.streamBytesOut.Load(),
+	}
+}
+
+// broadcast is one queued message; each is unique, so the queue need not
+// compare it with the others.
+type broadcast []byte
+
+func (b broadcast) Invalidates(memberlist.Broadcast) bool { return false }
+func (b broadcast) Message() []byte                       { return b }
+func (b broadcast) Finished()                             {}
+func (b broadcast) UniqueBroadcast()                      {}
+
+// maxBroadcast bounds what goes through gossip; larger messages go over a
+// stream to each member. A UDP packet holds 1400 bytes, less headers and
+// encryption, and a message that does not fit is skipped, not split.
+const maxBroadcast = 1000
+
+// onRecord is the ledger's hook: a record was stored. It is queued for
+// gossip; a record this device made is also pushed to every peer at once.
+func (m *Mesh) onRecord(raw []byte) {
+	if m.closed.Load() {
+		return
+	}
+	msg := encodeMessage(kindRecords, m.cfg.Name, appendRecords(nil, [][]byte{raw}))
+	m.queue.QueueBroadcast(broadcast(msg))
+	m.st.queued.Add(1)
+	if m.cfg.EagerPush && len(raw) > 5 && ticket.KeyID(raw[1:5]) == m.self {
+		select {
+		case m.eager <- msg:
+		default: // the gossip above still carries it
+		}
+	}
+}
+
+// onChange is the ledger's hook: a manifest change was applied.
+func (m *Mesh) onChange(raw []byte) {
+	if m.closed.Load() {
+		return
+	}
+	msg := encodeMessage(kindChange, m.cfg.Name, raw)
+	if len(msg) <= maxBroadcast {
+		m.queue.QueueBroadcast(broadcast(msg))
+		m.st.queued.Add(1)
+		return
+	}
+	go m.sendReliableToAll(msg)
+}
+
+func (m *Mesh) sendReliableToAll(msg []byte) {
+	for _, n := range m.ml.Members() {
+		if n.Name == m.cfg.Name {
+			continue
+		}
+		if err := m.ml.SendReliable(n, msg); err != nil {
+			m.log.Debug("send to peer failed", "peer", n.Name, "err", err)
+		}
+	}
+}
+
+// eagerLoop pushes this device's new records straight to every peer.
+func (m *Mesh) eagerLoop() {
+	defer m.wg.Done()
+	for {
+		select {
+		case <-m.quit:
+			return
+		case msg := <-m.eager:
+			for _, n := range m.ml.Members() {
+				if n.Name == m.cfg.Name {
+					continue
+				}
+				if err := m.ml.SendBestEffort(n, msg); err == nil {
+					m.st.eagerSent.Add(1)
+				}
+			}
+		}
+	}
+}
+
+// rejoinLoop retries the join addresses while the node is alone.
+func (m *Mesh) rejoinLoop() {
+	defer m.wg.Done()
+	if m.cfg.RejoinInterval <= 0 {
+		return
+	}
+	t := time.NewTicker(m.cfg.RejoinInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.quit:
+			return
+		case <-t.C:
+			m.mu.Lock()
+			addrs := m.joinAddrs
+			m.mu.Unlock()
+			if len(addrs) > 0 && m.numMembers() <= 1 {
+				if n, err := m.ml.Join(addrs); err == nil && n > 0 {
+					m.log.Info("rejoined the venue mesh", "peers", n)
+				}
+			}
+		}
+	}
+}
+
+// ingestLoop hands what peers send to the ledger, batching records so
+// signatures are checked on every core and commits are shared.
+func (m *Mesh) ingestLoop() {
+	defer m.wg.Done()
+	for {
+		var first message
+		select {
+		case <-m.quit:
+			return
+		case first = <-m.inbox:
+		}
+		batch := map[string][][]byte{}
+		var changes []message
+		add := func(msg message) {
+			switch msg.kind {
+			case kindRecords:
+				recs, err := splitRecords(msg.payload)
+				if err != nil {
+					m.reject(msg.sender, 1, err)
+				}
+				batch[msg.sender] = append(batch[msg.sender], recs...)
+			case kindChange:
+				changes = append(changes, msg)
+			}
+		}
+		add(first)
+	drain:
+		for n := 0; n < 4096; n++ {
+			select {
+			case msg := <-m.inbox:
+				add(msg)
+			default:
+				break drain
+			}
+		}
+		for _, msg := range changes {
+			m.applyChange(msg)
+		}
+		for sender, recs := range batch {
+			m.ingest(sender, recs)
+		}
+	}
+}
+
+func (m *Mesh) ingest(sender string, recs [][]byte) {
+	if len(recs) == 0 {
+		return
+	}
+	m.st.recordsIn.Add(uint64(len(recs)))
+	st, errs := m.store.Ingest(recs)
+	if len(errs) > 0 {
+		m.reject(sender, len(errs), errs[0])
+	}
+	if st.Held == 0 {
+		return
+	}
+	// A gap: something was lost on the way. Ask the sender for it now
+	// rather than at the next push/pull.
+	vv, err := m.store.VersionVector()
+	if err != nil {
+		return
+	}
+	seen := map[ticket.KeyID]bool{}
+	for _, raw := range recs {
+		if len(raw) < 5 {
+			continue
+		}
+		o := ticket.KeyID(raw[1:5])
+		if !seen[o] {
+			seen[o] = true
+			m.requestFetch(sender, o, vv[o]+1)
+		}
+	}
+}
+
+func (m *Mesh) applyChange(msg message) {
+	m.st.changesIn.Add(1)
+	status, err := m.store.ApplyChange(msg.payload)
+	if err != nil {
+		if !errors.Is(err, ledger.ErrManifestFork) {
+			m.reject(msg.sender, 1, err)
+			return
+		}
+		m.log.Error("manifest fork: a peer holds a different manifest", "peer", msg.sender, "err", err)
+		return
+	}
+	if status == ledger.Held {
+		m.requestManifest(msg.sender, m.store.ManifestSeq()+1)
+	}
+}
+
+// reject counts what a sender sent that the ledger refused, and says so
+// once per sender.
+func (m *Mesh) reject(sender string, n int, err error) {
+	m.st.rejected.Add(uint64(n))
+	m.mu.Lock()
+	m.rejected[sender] += uint64(n)
+	first := !m.warned[sender]
+	m.warned[sender] = true
+	m.mu.Unlock()
+	if first {
+		m.log.Warn("refused what a peer sent (said once per peer; see the rejected count)", "peer", sender, "err", err)
+	}
+}
+
+// Rejected returns, per sender, how many records and changes were refused.
+func (m *Mesh) Rejected() map[string]uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]uint64, len(m.rejected))
+	for k, v := range m.rejected {
+		out[k] = v
+	}
+	return out
+}
+
+func (m *Mesh) member(name string) *memberlist.Node {
+	for _, n := range m.ml.Members() {
+		if n.Name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// fetchEvery bounds how often one range is asked for: a reply may still be
+// on its way.
+const fetchEvery = 500 * time.Millisecond
+
+// requestFetch asks peer for an origin's records from sequence from on.
+func (m *Mesh) requestFetch(peer string, origin ticket.KeyID, from uint64) {
+	m.request(peer, origin.String(), encodeMessage(kindFetch, m.cfg.Name, fetchPayload(origin, from)))
+}
+
+// requestManifest asks peer for manifest changes from number from on.
+func (m *Mesh) requestManifest(peer string, from uint64) {
+	m.request(peer, "manifest", encodeMessage(kindFetchManifest, m.cfg.Name, binary.AppendUvarint(nil, from)))
+}
+
+func (m *Mesh) request(peer, what string, msg []byte) {
+	key := peer + "/" + what
+	m.mu.Lock()
+	if time.Since(m.fetching[key]) < fetchEvery {
+		m.mu.Unlock()
+		return
+	}
+	m.fetching[key] = time.Now()
+	m.mu.Unlock()
+	n := m.member(peer)
+	if n == nil {
+		return
+	}
+	m.st.fetchesSent.Add(1)
+	go func() {
+		if err := m.ml.SendReliable(n, msg); err != nil {
+			m.log.Debug("fetch request failed", "peer", peer, "err", err)
+		}
+	}()
+}
+
+// maxServe bounds the records one fetch is answered with; the asker asks
+// again for the rest.
+const maxServe = 200_000
+
+// serveFetch answers a fetch with the records asked for, in chunks, over
+// streams.
+func (m *Mesh) serveFetch(msg message) {
+	origin, from, err := parseFetch(msg.payload)
+	if err != nil {
+		m.reject(msg.sender, 1, err)
+		return
+	}
+	n := m.member(msg.sender)
+	if n == nil {
+		return
+	}
+	m.st.fetchesIn.Add(1)
+	for sent := 0; sent < maxServe; {
+		recs, err := m.store.Records(origin, from, m.cfg.FetchBatch)
+		if err != nil || len(recs) == 0 {
+			return
+		}
+		if err := m.ml.SendReliable(n, encodeMessage(kindRecords, m.cfg.Name, appendRecords(nil, recs))); err != nil {
+			m.log.Debug("answer to fetch failed", "peer", msg.sender, "err", err)
+			return
+		}
+		m.st.recordsServed.Add(uint64(len(recs)))
+		sent += len(recs)
+		from += uint64(len(recs))
+	}
+}
+
+func (m *Mesh) serveManifest(msg message) {
+	from, w := binary.Uvarint(msg.payload)
+	if w <= 0 || from == 0 {
+		m.reject(msg.sender, 1, errors.New("bad manifest fetch"))
+		return
+	}
+	n := m.member(msg.sender)
+	if n == nil {
+		return
+	}
+	m.st.fetchesIn.Add(1)
+	for {
+		changes, err := m.store.ManifestChanges(from, 64)
+		if err != nil || len(changes) == 0 {
+			return
+		}
+		for _, c := range changes {
+			if err := m.ml.SendReliable(n, encodeMessage(kindChange, m.cfg.Name, c)); err != nil {
+				return
+			}
+		}
+		from += uint64(len(changes))
+	}
+}
+
+// localState is this node's push/pull state.
+func (m *Mesh) localState() []byte {
+	vv, err := m.store.VersionVector()
+	if err != nil {
+		m.log.Error("read version vector", "err", err)
+		return nil
+	}
+	s := state{Name: m.cfg.Name, Vector: make(map[string]uint64, len(vv)), Manifest: m.store.ManifestSeq()}
+	for o, seq := range vv {
+		s.Vector[o.String()] = seq
+	}
+	// The certificates of every origin in the vector (and this device's),
+	// so the peer can verify what it fetches.
+	want := map[ticket.KeyID]bool{m.self: true}
+	for o := range vv {
+		want[o] = true
+	}
+	for _, c := range m.store.DeviceCerts() {
+		if want[c.ID()] {
+			s.Certs = append(s.Certs, c)
+		}
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// mergeState compares a peer's state with ours and fetches what we lack.
+func (m *Mesh) mergeState(buf []byte) {
+	s, err := parseState(buf)
+	if err != nil || s.Name == "" || len(s.Name) > maxSenderLen {
+		m.reject("unknown", 1, fmt.Errorf("bad push/pull state: %v", err))
+		return
+	}
+	m.seen(s.Name)
+	for _, c := range s.Certs {
+		if err := m.store.AddDeviceCert(c); err != nil {
+			m.reject(s.Name, 1, err)
+		}
+	}
+	theirs, err := s.vector()
+	if err != nil {
+		m.reject(s.Name, 1, err)
+		return
+	}
+	ours, err := m.store.VersionVector()
+	if err != nil {
+		return
+	}
+	for o, seq := range theirs {
+		if seq > ours[o] {
+			m.requestFetch(s.Name, o, ours[o]+1)
+		}
+	}
+	if s.Manifest > m.store.ManifestSeq() {
+		m.requestManifest(s.Name, m.store.ManifestSeq()+1)
+	}
+}
+
+func (m *Mesh) seen(name string) {
+	m.mu.Lock()
+	m.lastSeen[name] = time.Now()
+	m.mu.Unlock()
+}
+
+// delegate is the Mesh as memberlist's Delegate.
+type delegate Mesh
+
+func (d *delegate) NodeMeta(limit int) []byte {
+	b, _ := json.Marshal(d.cfg.Meta)
+	if len(b) > limit {
+		return nil
+	}
+	return b
+}
+
+// NotifyMsg runs on memberlist's receive loop: it must not block, and must
+// copy what it keeps.
+func (d *delegate) NotifyMsg(b []byte) {
+	m := (*Mesh)(d)
+	msg, err := decodeMessage(b)
+	if err != nil {
+		m.reject("unknown", 1, err)
+		return
+	}
+	msg.payload = append([]byte(nil), msg.payload...)
+	m.seen(msg.sender)
+	switch msg.kind {
+	case kindRecords, kindChange:
+		select {
+		case m.inbox <- msg:
+		default:
+			m.st.dropped.Add(1)
+		}
+	case kindFetch:
+		go m.serveFetch(msg)
+	case kindFetchManifest:
+		go m.serveManifest(msg)
+	default:
+		m.reject(msg.sender, 1, fmt.Errorf("unknown message kind %q", msg.kind))
+	}
+}
+
+func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
+	return d.queue.GetBroadcasts(overhead, limit)
+}
+
+func (d *delegate) LocalState(join bool) []byte { return (*Mesh)(d).localState() }
+
+func (d *delegate) MergeRemoteState(buf []byte, join bool) {
+	go (*Mesh)(d).mergeState(append([]byte(nil), buf...))
+}
+
+// events is the Mesh as memberlist's EventDelegate.
+type events Mesh
+
+func (e *events) NotifyJoin(n *memberlist.Node) {
+	m := (*Mesh)(e)
+	if n.Name != m.cfg.Name {
+		m.seen(n.Name)
+		m.log.Info("peer joined", "peer", n.Name, "addr", n.Address())
+	}
+}
+
+func (e *events) NotifyLeave(n *memberlist.Node) {
+	(*Mesh)(e).log.Info("peer left", "peer", n.Name)
+}
+
+func (e *events) NotifyUpdate(n *memberlist.Node) { (*Mesh)(e).seen(n.Name) }
+
+var (
+	_ memberlist.Delegate      = (*delegate)(nil)
+	_ memberlist.EventDelegate = (*events)(nil)
+)

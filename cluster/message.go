@@ -1,0 +1,120 @@
+package cluster
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/tixgate/tixgate/ticket"
+)
+
+// Messages between nodes: a kind byte, the sender's name, then the payload.
+// Memberlist carries them as user messages, over UDP (gossip, eager push)
+// or a TCP stream (anti-entropy replies, large manifest changes).
+const (
+	kindRecords       byte = 'R' // payload: records, each uvarint length + bytes
+	kindChange        byte = 'C' // payload: one manifest change line
+	kindFetch         byte = 'F' // payload: origin key id (4) + uvarint first sequence wanted
+	kindFetchManifest byte = 'M' // payload: uvarint first change wanted
+)
+
+// maxSenderLen bounds a sender name.
+const maxSenderLen = 64
+
+type message struct {
+	kind    byte
+	sender  string
+	payload []byte
+}
+
+func encodeMessage(kind byte, sender string, payload []byte) []byte {
+	b := make([]byte, 0, 2+len(sender)+len(payload))
+	b = append(b, kind)
+	b = binary.AppendUvarint(b, uint64(len(sender)))
+	b = append(b, sender...)
+	return append(b, payload...)
+}
+
+func decodeMessage(b []byte) (message, error) {
+	if len(b) < 2 {
+		return message{}, errors.New("short message")
+	}
+	m := message{kind: b[0]}
+	n, w := binary.Uvarint(b[1:])
+	if w <= 0 || n > maxSenderLen || uint64(len(b)-1-w) < n {
+		return message{}, errors.New("bad sender")
+	}
+	m.sender = string(b[1+w : 1+w+int(n)])
+	m.payload = b[1+w+int(n):]
+	return m, nil
+}
+
+// appendRecords frames records for a kindRecords payload.
+func appendRecords(b []byte, recs [][]byte) []byte {
+	for _, r := range recs {
+		b = binary.AppendUvarint(b, uint64(len(r)))
+		b = append(b, r...)
+	}
+	return b
+}
+
+// splitRecords unframes a kindRecords payload, copying each record.
+func splitRecords(b []byte) ([][]byte, error) {
+	var out [][]byte
+	for len(b) > 0 {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || n == 0 || uint64(len(b)-w) < n {
+			return out, errors.New("bad record framing")
+		}
+		out = append(out, append([]byte(nil), b[w:w+int(n)]...))
+		b = b[w+int(n):]
+	}
+	return out, nil
+}
+
+func fetchPayload(origin ticket.KeyID, from uint64) []byte {
+	return binary.AppendUvarint(append([]byte(nil), origin[:]...), from)
+}
+
+func parseFetch(b []byte) (ticket.KeyID, uint64, error) {
+	var o ticket.KeyID
+	if len(b) < 5 {
+		return o, 0, errors.New("short fetch")
+	}
+	copy(o[:], b)
+	from, w := binary.Uvarint(b[4:])
+	if w <= 0 || from == 0 {
+		return o, 0, errors.New("bad fetch")
+	}
+	return o, from, nil
+}
+
+// state is what push/pull exchanges: who, the version vector, the manifest
+// number, and the certificates of the origins in the vector, so the peer
+// can verify records of devices it has not met.
+type state struct {
+	Name     string              `json:"n"`
+	Vector   map[string]uint64   `json:"vv"`
+	Manifest uint64              `json:"m"`
+	Certs    []ticket.DeviceCert `json:"c,omitempty"`
+}
+
+func (s *state) vector() (map[ticket.KeyID]uint64, error) {
+	out := make(map[ticket.KeyID]uint64, len(s.Vector))
+	for k, v := range s.Vector {
+		b, err := hex.DecodeString(k)
+		if err != nil || len(b) != 4 {
+			return nil, fmt.Errorf("bad origin %q", k)
+		}
+		out[ticket.KeyID(b)] = v
+	}
+	return out, nil
+}
+
+func parseState(b []byte) (state, error) {
+	var s state
+	err := json.Unmarshal(b, &s)
+	return s, err
+}

@@ -1,0 +1,213 @@
+// Package ledgertest builds venues for tests of the packages above the
+// ledger: an organizer's keys, a signed manifest, devices with real ledgers
+// on disk. It is for tests only and must never be imported by a program.
+package ledgertest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tixgate/tixgate/ledger"
+	"github.com/tixgate/tixgate/ledger/manifest"
+	"github.com/tixgate/tixgate/ticket"
+	"github.com/tixgate/tixgate/ticket/keyfile"
+)
+
+// VenueYAML is the test venue: an arena with a floor (gates G1-G3) and a
+// balcony (B1), one concert, and three ticket types (1 standing, single
+// entry; 2 balcony; 3 re-entry).
+const VenueYAML = `
+venue: arena
+time_zone: Europe/Berlin
+zones:
+  - {id: 0, name: Floor}
+  - {id: 1, name: Balcony}
+gates:
+  - {name: G1, zone: 0}
+  - {name: G2, zone: 0}
+  - {name: G3, zone: 0}
+  - {name: B1, zone: 1}
+events:
+  - {id: 1042, name: Summer Concert, starts: 2026-01-01T00:00:00Z, ends: 2026-01-02T00:00:00Z}
+ticket_types:
+  - {event: 1042, id: 1, name: Standing, zones: [0], share: 3}
+  - {event: 1042, id: 2, name: Balcony, zones: [1]}
+  - {event: 1042, id: 3, name: Re-entry pass, rule: {reentry: true}}
+`
+
+// Event is the test venue's event id.
+const Event = 1042
+
+// Venue is an organizer with keys and a signed manifest. The event runs
+// from an hour before the venue was made to a day after, on the wall clock.
+type Venue struct {
+	TB      testing.TB
+	Keys    *keyfile.Keys
+	Changes [][]byte
+	Dir     string
+}
+
+// NewVenue makes a venue whose manifest lists tickets 1..tickets.
+func NewVenue(tb testing.TB, tickets int) *Venue {
+	tb.Helper()
+	dir := tb.TempDir()
+	now := time.Now()
+	keys, err := keyfile.Init(filepath.Join(dir, "keys"), keyfile.InitOptions{Now: now.Add(-24 * time.Hour)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	spec, err := manifest.ParseSpec([]byte(VenueYAML), "yaml")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	spec.Events[0].Starts, spec.Events[0].Ends = now.Add(-time.Hour).UTC(), now.Add(24*time.Hour).UTC()
+	v := &Venue{TB: tb, Keys: keys, Dir: dir}
+	err = spec.Build(manifest.BuildOptions{
+		Signer:         manifest.Signer{Key: keys.Central, Cert: &keys.CentralCert},
+		Issuers:        []ticket.IssuerCert{keys.IssuerCert},
+		RotationMaster: keys.RotationMaster,
+		Tickets:        tickets,
+	}, func(c manifest.Change) error {
+		v.Changes = append(v.Changes, c.Marshal())
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return v
+}
+
+// Manifest is the manifest as an NDJSON file's bytes.
+func (v *Venue) Manifest() []byte { return append(bytes.Join(v.Changes, []byte("\n")), '\n') }
+
+// Sign appends a change to the manifest and returns it.
+func (v *Venue) Sign(kind manifest.Kind, body any) []byte {
+	v.TB.Helper()
+	c, err := manifest.Signer{Key: v.Keys.Central, Cert: &v.Keys.CentralCert}.Sign(uint64(len(v.Changes)+1), kind, body)
+	if err != nil {
+		v.TB.Fatal(err)
+	}
+	raw := c.Marshal()
+	v.Changes = append(v.Changes, raw)
+	return raw
+}
+
+// Config is the ledger configuration devices of the venue open with: small
+// Badger files, no fsync, logs to the test.
+func (v *Venue) Config(dir string) ledger.Config {
+	cfg := ledger.TestConfig(dir)
+	cfg.MemTableSize = 2 << 20
+	cfg.BlockCacheSize = 1 << 20
+	cfg.IndexCacheSize = 1 << 20
+	cfg.Logger = Logger(v.TB, slog.LevelWarn)
+	return cfg
+}
+
+// Provision makes a device directory for name and returns its path.
+func (v *Venue) Provision(name string) string {
+	v.TB.Helper()
+	dir := filepath.Join(v.TB.TempDir(), name)
+	err := ledger.Init(ledger.Provision{Dir: dir, Keys: v.Keys, Device: name, Venue: "arena", Now: time.Now().Add(-time.Hour)}, v.Config(dir))
+	if err != nil {
+		v.TB.Fatal(err)
+	}
+	return dir
+}
+
+// Open provisions a device, opens its ledger and loads the manifest. The
+// ledger is closed when the test ends.
+func (v *Venue) Open(name string) *ledger.Ledger {
+	v.TB.Helper()
+	l := v.OpenDir(v.Provision(name))
+	v.Load(l)
+	return l
+}
+
+// OpenDir opens a provisioned device directory.
+func (v *Venue) OpenDir(dir string) *ledger.Ledger {
+	v.TB.Helper()
+	l, err := ledger.Open(v.Config(dir))
+	if err != nil {
+		v.TB.Fatal(err)
+	}
+	v.TB.Cleanup(func() { l.Close() })
+	return l
+}
+
+// Load imports the manifest into a ledger.
+func (v *Venue) Load(l *ledger.Ledger) {
+	v.TB.Helper()
+	if _, err := l.Import(context.Background(), bytes.NewReader(v.Manifest()), nil); err != nil {
+		v.TB.Fatal(err)
+	}
+}
+
+// Code issues a standing ticket's code with central's issuer key; zero
+// fields of t default to the venue's event and type 1.
+func (v *Venue) Code(t ticket.Ticket) string {
+	v.TB.Helper()
+	if t.Event == 0 {
+		t.Event = Event
+	}
+	if t.Type == 0 {
+		t.Type = 1
+	}
+	c, err := ticket.Issue(t, v.Keys.Issuer)
+	if err != nil {
+		v.TB.Fatal(err)
+	}
+	return c
+}
+
+// Scan decides a scan and fails the test on error.
+func Scan(tb testing.TB, l *ledger.Ledger, code, gate string) ledger.Decision {
+	tb.Helper()
+	d, err := l.Decide(context.Background(), ledger.Scan{Text: code, Gate: gate})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}
+
+// Logger logs to the test at level and above, and stops when the test
+// ends: background goroutines may outlive it.
+func Logger(tb testing.TB, level slog.Level) *slog.Logger {
+	w := &tbWriter{tb: tb}
+	tb.Cleanup(func() { w.done.Store(true) })
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+type tbWriter struct {
+	tb   testing.TB
+	done atomic.Bool
+}
+
+func (w *tbWriter) Write(p []byte) (int, error) {
+	if !w.done.Load() {
+		w.tb.Log(strings.TrimSpace(string(p)))
+	}
+	return len(p), nil
+}
+
+// WaitFor polls cond until it holds or timeout passes, then fails the test
+// with what.
+func WaitFor(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("after %s: %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Describe names a decision for messages.
+func Describe(d ledger.Decision) string { return fmt.Sprintf("%s/%s (%s)", d.Result, d.Reason, d.Detail) }
