@@ -341,43 +341,38 @@ func (p pass) String() string {
 	return s
 }
 
-// The ladders, cheapest and most often useful first. A pass that needs a
-// transform the image is too small or too large for is skipped.
+// The ladders, cheapest and most often useful first. A pass whose form does
+// not apply to an image (too small to halve, too large to enlarge, already
+// of full contrast) is skipped. The order and the choice of passes come from
+// decoding a corpus of 1,500 qrencode images (see TestCorpus): the comments
+// say what each pass read there that the passes before it did not.
 var (
 	fastLadder = []pass{
-		{form{}, hybrid, modeNormal},
-		{form{}, global, modeNormal},
-		{form{invert: true}, hybrid, modeNormal},
-		{form{scale: scaleHalf}, hybrid, modeNormal},
-		{form{stretch: true}, hybrid, modeNormal},
+		{form{}, hybrid, modeNormal},                 // the common case: ~2/3 of the corpus, every clean frame
+		{form{}, global, modeNormal},                 // blurred and evenly lit codes: 19
+		{form{invert: true}, hybrid, modeNormal},     // light-on-dark codes: 323
+		{form{scale: scaleHalf}, hybrid, modeNormal}, // noise, JPEG blocks, big modules: 18
+		{form{stretch: true}, hybrid, modeNormal},    // low contrast (dim light, glare)
 	}
-	thoroughLadder = []pass{
-		{form{}, hybrid, modeNormal},
-		{form{}, global, modeNormal},
-		{form{invert: true}, hybrid, modeNormal},
-		{form{scale: scaleHalf}, hybrid, modeNormal},
-		{form{stretch: true}, hybrid, modeNormal},
-		{form{stretch: true, invert: true}, hybrid, modeNormal},
-		{form{}, global, modeSearch},
-		{form{invert: true}, global, modeSearch},
-		{form{stretch: true}, global, modeSearch},
-		{form{scale: scale3of4}, hybrid, modeSearch},
-		{form{}, hybrid, modeSearch},
-		{form{scale: scale3of4, invert: true}, hybrid, modeSearch},
-		{form{}, global, modeHarder},
-		{form{scale: scale3of2}, hybrid, modeSearch},
-		{form{scale: scale3of2, invert: true}, hybrid, modeSearch},
-		{form{scale: scaleHalf}, global, modeSearch},
-		{form{scale: scaleHalf, invert: true}, hybrid, modeSearch},
-		{form{scale: scale2}, hybrid, modeSearch},
-		{form{scale: scale2, invert: true}, hybrid, modeSearch},
-		{form{scale: scale3of2}, global, modeSearch},
-		{form{scale: scale3}, hybrid, modeSearch},
-		{form{scale: scale3, invert: true}, hybrid, modeSearch},
-		{form{pad: true}, hybrid, modeNormal},
-		{form{pad: true, invert: true}, hybrid, modeNormal},
-		{form{scale: scale2, pad: true}, hybrid, modeSearch},
-	}
+	thoroughLadder = append(fastLadder[:len(fastLadder):len(fastLadder)],
+		pass{form{stretch: true, invert: true}, hybrid, modeNormal},
+		pass{form{}, global, modeSearch},                               // sizes off by one step, clutter: 33
+		pass{form{invert: true}, global, modeSearch},                   // the same, light on dark: 23
+		pass{form{stretch: true}, global, modeSearch},                  // low contrast, odd sizes
+		pass{form{scale: scale3of4}, hybrid, modeSearch},               // scaled by a fraction: 18
+		pass{form{}, hybrid, modeSearch},                               // 1
+		pass{form{scale: scale3of4, invert: true}, hybrid, modeSearch}, // 6
+		pass{form{}, global, modeHarder},                               // every third row for finder patterns: 9
+		pass{form{scale: scale3of2}, hybrid, modeSearch},               // small modules, turned: 10
+		pass{form{scale: scale3of2, invert: true}, hybrid, modeSearch}, // 6
+		pass{form{scale: scaleHalf}, global, modeSearch},               // 1
+		pass{form{scale: scale2}, hybrid, modeSearch},                  // 1–2 px modules: 5
+		pass{form{scale: scale2, invert: true}, hybrid, modeSearch},    // 3
+		pass{form{scale: scale3}, hybrid, modeSearch},                  // 1 px modules: 2
+		pass{form{scale: scale3, invert: true}, hybrid, modeSearch},    // 1
+		pass{form{pad: true}, hybrid, modeNormal},                      // no quiet zone: 1
+		pass{form{pad: true, invert: true}, hybrid, modeNormal},        // 1
+	)
 )
 
 // Limits of the scaled forms.
@@ -408,6 +403,7 @@ func (d *Decoder) walk(p plane, ladder []pass) (string, error) {
 		text, err := d.decodePass(src, ps)
 		if err == nil {
 			d.last = ps.String()
+			d.release()
 			return text, nil
 		}
 		if !isNotReadable(err) {
@@ -415,10 +411,18 @@ func (d *Decoder) walk(p plane, ladder []pass) (string, error) {
 		}
 	}
 	d.last = ""
+	d.release()
 	if lastErr != nil {
 		return "", fmt.Errorf("qr decoder: %w", lastErr)
 	}
 	return "", ErrNoCode
+}
+
+// release drops the decoder's references to the caller's pixels: the
+// caller may reuse or free its buffer once a Decode call returns.
+func (d *Decoder) release() {
+	d.planes = [nForms]plane{}
+	d.ready = [nForms]bool{}
 }
 
 // form returns form f of the current input, computing it (and the forms it

@@ -19,6 +19,7 @@ import (
 // decoders a venue may meet (zbar in many Linux scanners, ZXing in most
 // phone apps), at every size from 2 px a module up.
 func TestPeersReadOurCodes(t *testing.T) {
+	t.Parallel()
 	zbar := requireTool(t, toolZbar)
 	zxing := requireTool(t, toolZXing)
 	rng := rand.New(rand.NewPCG(21, 22))
@@ -68,6 +69,7 @@ func TestPeersReadOurCodes(t *testing.T) {
 // TestWeReadQrencode: clean codes from another encoder, in every shape
 // qrencode makes them, all read.
 func TestWeReadQrencode(t *testing.T) {
+	t.Parallel()
 	qrenc := requireTool(t, toolQrencode)
 	rng := rand.New(rand.NewPCG(31, 32))
 	dir := t.TempDir()

@@ -3,11 +3,13 @@ package scanner
 import (
 	"bytes"
 	"image"
+	"image/color"
 	"image/draw"
 	"image/jpeg"
 	"math"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -34,6 +36,20 @@ func randomCode(rng *rand.Rand, n int) string {
 func toGray(img image.Image) *image.Gray {
 	b := img.Bounds()
 	g := image.NewGray(image.Rect(0, 0, b.Dx(), b.Dy()))
+	if p, ok := img.(*image.Paletted); ok {
+		// What qrencode and Render make; draw.Draw takes the slow path.
+		var lut [256]byte
+		for i, c := range p.Palette {
+			lut[i] = color.GrayModel.Convert(c).(color.Gray).Y
+		}
+		for y := range b.Dy() {
+			src := p.Pix[p.PixOffset(b.Min.X, b.Min.Y+y):][:b.Dx()]
+			for x, v := range src {
+				g.Pix[y*g.Stride+x] = lut[v]
+			}
+		}
+		return g
+	}
 	draw.Draw(g, g.Rect, img, b.Min, draw.Src)
 	return g
 }
@@ -46,7 +62,7 @@ func renderGray(tb testing.TB, text string, modulePx int) *image.Gray {
 	if err != nil {
 		tb.Fatalf("encode %q: %v", text, err)
 	}
-	img, err := Render(text, len(s.modules)*modulePx)
+	img, err := s.draw(len(s.modules) * modulePx)
 	if err != nil {
 		tb.Fatalf("render %q: %v", text, err)
 	}
@@ -82,23 +98,51 @@ func sample(src *image.Gray, x, y float64, bg byte) float64 {
 }
 
 // rotate turns src by deg degrees counter-clockwise about its centre onto a
-// canvas that holds all of it, filling the corners with bg.
+// canvas that holds all of it, filling the corners with bg, with bilinear
+// interpolation.
 func rotate(src *image.Gray, deg float64, bg byte) *image.Gray {
-	w, h := float64(src.Rect.Dx()), float64(src.Rect.Dy())
+	sw, sh := src.Rect.Dx(), src.Rect.Dy()
+	w, h := float64(sw), float64(sh)
 	rad := deg * math.Pi / 180
 	sin, cos := math.Sin(rad), math.Cos(rad)
 	ow := int(math.Ceil(math.Abs(w*cos) + math.Abs(h*sin)))
 	oh := int(math.Ceil(math.Abs(w*sin) + math.Abs(h*cos)))
 	dst := fill(ow, oh, bg)
+	// Padded source: a one-pixel border of bg makes every bilinear read
+	// in range.
+	pw := sw + 2
+	pad := make([]int32, pw*(sh+2))
+	for i := range pad {
+		pad[i] = int32(bg)
+	}
+	for y := range sh {
+		for x, v := range src.Pix[y*src.Stride : y*src.Stride+sw] {
+			pad[(y+1)*pw+x+1] = int32(v)
+		}
+	}
+	const one = 1 << 16
 	cx, cy := w/2, h/2
 	ocx, ocy := float64(ow)/2, float64(oh)/2
-	for y := 0; y < oh; y++ {
-		for x := 0; x < ow; x++ {
-			dx, dy := float64(x)+0.5-ocx, float64(y)+0.5-ocy
-			// Inverse rotation: where in src does this output pixel come from.
-			sx := cos*dx - sin*dy + cx
-			sy := sin*dx + cos*dy + cy
-			dst.Pix[y*dst.Stride+x] = byte(math.Round(sample(src, sx, sy, bg)))
+	for y := range oh {
+		dy := float64(y) + 0.5 - ocy
+		row := dst.Pix[y*dst.Stride : y*dst.Stride+ow]
+		// Inverse rotation of the pixel centre, in 16.16 fixed point, in
+		// the padded source whose pixel centres sit at +0.5.
+		sx := int64((cos*(0.5-ocx) - sin*dy + cx + 1) * one)
+		sy := int64((sin*(0.5-ocx) + cos*dy + cy + 1) * one)
+		dsx, dsy := int64(cos*one), int64(sin*one)
+		for x := range row {
+			fx, fy := sx-one/2, sy-one/2 // to pixel-corner coordinates
+			ix, iy := fx>>16, fy>>16
+			if ix >= 0 && iy >= 0 && ix < int64(pw-1) && iy < int64(sh+1) {
+				wx, wy := int32(fx&(one-1)>>8), int32(fy&(one-1)>>8)
+				i := int(iy)*pw + int(ix)
+				top := pad[i]*(256-wx) + pad[i+1]*wx
+				bot := pad[i+pw]*(256-wx) + pad[i+pw+1]*wx
+				row[x] = byte((top*(256-wy) + bot*wy + 1<<15) >> 16)
+			}
+			sx += dsx
+			sy += dsy
 		}
 	}
 	return dst
@@ -140,39 +184,48 @@ func resize(src *image.Gray, w, h int) *image.Gray {
 }
 
 // blur applies a gaussian blur of standard deviation sigma pixels (a lens
-// out of focus, or motion averaged over the exposure).
+// out of focus, or motion averaged over the exposure): a separable kernel
+// out to 3 sigma in 16-bit fixed point, edges extended.
 func blur(src *image.Gray, sigma float64) *image.Gray {
 	r := int(math.Ceil(3 * sigma))
-	kernel := make([]float64, 2*r+1)
+	kf := make([]float64, 2*r+1)
 	var sum float64
-	for i := range kernel {
+	for i := range kf {
 		d := float64(i - r)
-		kernel[i] = math.Exp(-d * d / (2 * sigma * sigma))
-		sum += kernel[i]
+		kf[i] = math.Exp(-d * d / (2 * sigma * sigma))
+		sum += kf[i]
 	}
-	for i := range kernel {
-		kernel[i] /= sum
+	kernel := make([]int32, len(kf))
+	for i, v := range kf {
+		kernel[i] = int32(math.Round(v / sum * (1 << 16)))
 	}
 	w, h := src.Rect.Dx(), src.Rect.Dy()
-	clamp := func(v, hi int) int { return max(0, min(v, hi-1)) }
-	tmp := make([]float64, w*h)
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			var acc float64
+	tmp := make([]int32, w*h) // after the horizontal pass, in 1/256 grey levels
+	line := make([]int32, max(w, h)+2*r)
+	for y := range h {
+		row := src.Pix[y*src.Stride : y*src.Stride+w]
+		for i := range line[:w+2*r] {
+			line[i] = int32(row[max(0, min(i-r, w-1))])
+		}
+		for x := range w {
+			var acc int32
 			for k, kv := range kernel {
-				acc += kv * float64(src.Pix[y*src.Stride+clamp(x+k-r, w)])
+				acc += kv * line[x+k]
 			}
-			tmp[y*w+x] = acc
+			tmp[y*w+x] = acc >> 8
 		}
 	}
 	dst := image.NewGray(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			var acc float64
+	for x := range w {
+		for i := range line[:h+2*r] {
+			line[i] = tmp[max(0, min(i-r, h-1))*w+x]
+		}
+		for y := range h {
+			var acc int64
 			for k, kv := range kernel {
-				acc += kv * tmp[clamp(y+k-r, h)*w+x]
+				acc += int64(kv) * int64(line[y+k])
 			}
-			dst.Pix[y*dst.Stride+x] = byte(math.Round(acc))
+			dst.Pix[y*dst.Stride+x] = byte(min(255, (acc+1<<23)>>24))
 		}
 	}
 	return dst
@@ -219,37 +272,60 @@ func contrast(src *image.Gray, lo, hi byte) *image.Gray {
 func scene(w, h int, rng *rand.Rand) *image.Gray {
 	g := image.NewGray(image.Rect(0, 0, w, h))
 	a, b := 60+rng.Float64()*60, 140+rng.Float64()*90
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			t := (float64(x)/float64(w) + float64(y)/float64(h)) / 2
-			g.Pix[y*g.Stride+x] = byte(a + (b-a)*t)
+	for y := range h {
+		row := g.Pix[y*g.Stride : y*g.Stride+w]
+		for x := range row {
+			row[x] = byte(a + (b-a)*(float64(x)/float64(w)+float64(y)/float64(h))/2)
 		}
 	}
 	for range 30 {
 		bw, bh := 10+rng.IntN(200), 10+rng.IntN(120)
 		x0, y0 := rng.IntN(w-bw), rng.IntN(h-bh)
 		v := byte(rng.IntN(256))
-		stripes := rng.IntN(3) == 0
+		period := 0 // solid
+		if rng.IntN(3) == 0 {
+			period = 2 + rng.IntN(4) // stripes
+		}
 		for y := y0; y < y0+bh; y++ {
-			for x := x0; x < x0+bw; x++ {
-				if stripes && (x/(2+rng.IntN(2)))%2 == 0 {
-					continue
+			row := g.Pix[y*g.Stride+x0 : y*g.Stride+x0+bw]
+			for x := range row {
+				if period == 0 || (x/period)%2 == 0 {
+					row[x] = v
 				}
-				g.Pix[y*g.Stride+x] = v
 			}
 		}
 	}
 	return g
 }
 
+// hdScene returns a 1280x720 scene, one of a few made once per test binary.
+func hdScene(rng *rand.Rand) *image.Gray {
+	scenes := hdScenes()
+	return scenes[rng.IntN(len(scenes))]
+}
+
+var hdScenes = sync.OnceValue(func() []*image.Gray {
+	rng := rand.New(rand.NewPCG(1280, 720))
+	scenes := make([]*image.Gray, 6)
+	for i := range scenes {
+		scenes[i] = scene(1280, 720, rng)
+	}
+	return scenes
+})
+
 // place pastes code into a copy of frame at a random position that keeps it
 // whole.
 func place(frame, code *image.Gray, rng *rand.Rand) *image.Gray {
-	dst := image.NewGray(frame.Rect)
-	copy(dst.Pix, frame.Pix)
-	cw, ch := code.Rect.Dx(), code.Rect.Dy()
-	x0 := rng.IntN(max(1, frame.Rect.Dx()-cw))
-	y0 := rng.IntN(max(1, frame.Rect.Dy()-ch))
-	draw.Draw(dst, image.Rect(x0, y0, x0+cw, y0+ch), code, code.Rect.Min, draw.Src)
+	w, h := frame.Rect.Dx(), frame.Rect.Dy()
+	dst := image.NewGray(image.Rect(0, 0, w, h))
+	for y := range h {
+		copy(dst.Pix[y*dst.Stride:], frame.Pix[frame.PixOffset(frame.Rect.Min.X, frame.Rect.Min.Y+y):][:w])
+	}
+	cw, ch := min(code.Rect.Dx(), w), min(code.Rect.Dy(), h)
+	x0 := rng.IntN(max(1, w-cw))
+	y0 := rng.IntN(max(1, h-ch))
+	for y := range ch {
+		copy(dst.Pix[(y0+y)*dst.Stride+x0:], code.Pix[code.PixOffset(code.Rect.Min.X, code.Rect.Min.Y+y):][:cw])
+	}
 	return dst
 }

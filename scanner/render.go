@@ -118,6 +118,11 @@ func render(text string, size int) (*image.Paletted, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.draw(size)
+}
+
+// draw draws the symbol on a size x size image.
+func (s symbol) draw(size int) (*image.Paletted, error) {
 	n := len(s.modules) // modules per side, quiet zone included
 	px := size / n
 	if px < 1 {

@@ -17,6 +17,7 @@ const robustSamples = 16
 // of each perturbation and holds each to a floor set from measurement with
 // margin (see the comment of each floor).
 func TestRobustness(t *testing.T) {
+	t.Parallel()
 	type sample struct {
 		img    *image.Gray
 		camera bool // decode as a camera frame (DecodeGray) rather than an image
@@ -29,7 +30,6 @@ func TestRobustness(t *testing.T) {
 		floor float64 // minimum decode rate; measured 1.00 for every case at the time of writing unless noted
 		make  func(*rand.Rand, *image.Gray) sample
 	}{
-		{"none", 1, func(_ *rand.Rand, g *image.Gray) sample { return sample{img: g} }},
 		{"rotate 0", 1, rotateBy(0)},
 		{"rotate 15", 1, rotateBy(15)},
 		{"rotate 30", 1, rotateBy(30)},
@@ -42,13 +42,12 @@ func TestRobustness(t *testing.T) {
 		{"blur σ=1px", 1, func(_ *rand.Rand, g *image.Gray) sample { return sample{img: blur(g, 1)} }},
 		{"blur σ=1.5px", 0.9, func(_ *rand.Rand, g *image.Gray) sample { return sample{img: blur(g, 1.5)} }},
 		{"blur σ=2px", 0.5, func(_ *rand.Rand, g *image.Gray) sample { return sample{img: blur(g, 2)} }},
-		{"blur σ=2.5px", 0.1, func(_ *rand.Rand, g *image.Gray) sample { return sample{img: blur(g, 2.5)} }},
-		{"blur σ=3px", 0, func(_ *rand.Rand, g *image.Gray) sample { return sample{img: blur(g, 3)} }},
+		{"blur σ=2.25px", 0.1, func(_ *rand.Rand, g *image.Gray) sample { return sample{img: blur(g, 2.25)} }},
 		{"noise σ=16", 1, func(r *rand.Rand, g *image.Gray) sample { return sample{img: noise(g, 16, r)} }},
 		{"noise σ=32", 0.9, func(r *rand.Rand, g *image.Gray) sample { return sample{img: noise(g, 32, r)} }},
 		{"noise σ=48", 0.5, func(r *rand.Rand, g *image.Gray) sample { return sample{img: noise(g, 48, r)} }},
 		{"noise σ=64", 0.1, func(r *rand.Rand, g *image.Gray) sample { return sample{img: noise(g, 64, r)} }},
-		{"noise σ=80", 0, func(r *rand.Rand, g *image.Gray) sample { return sample{img: noise(g, 80, r)} }},
+		{"noise σ=80", 0.6, func(r *rand.Rand, g *image.Gray) sample { return sample{img: noise(g, 80, r)} }},
 		{"jpeg q40", 1, func(_ *rand.Rand, g *image.Gray) sample { return sample{img: jpegRoundTrip(t, g, 40)} }},
 		{"jpeg q40 at 2px/module", 0.9, func(_ *rand.Rand, g *image.Gray) sample {
 			return sample{img: jpegRoundTrip(t, resize(g, g.Rect.Dx()/2, g.Rect.Dy()/2), 40)}
@@ -62,15 +61,15 @@ func TestRobustness(t *testing.T) {
 		{"low contrast 120..140", 0.5, func(_ *rand.Rand, g *image.Gray) sample { return sample{img: contrast(g, 120, 140)} }},
 		{"low contrast 100..150", 1, func(_ *rand.Rand, g *image.Gray) sample { return sample{img: contrast(g, 100, 150)} }},
 		{"in a 1280x720 frame", 1, func(r *rand.Rand, g *image.Gray) sample {
-			return sample{img: place(scene(1280, 720, r), g, r), camera: true}
+			return sample{img: place(hdScene(r), g, r), camera: true}
 		}},
 		{"in a 1280x720 frame at 2px/module", 0.5, func(r *rand.Rand, g *image.Gray) sample {
-			return sample{img: place(scene(1280, 720, r), resize(g, 98, 98), r), camera: true}
+			return sample{img: place(hdScene(r), resize(g, 98, 98), r), camera: true}
 		}},
-		{"camera: frame, turned ±20°, blur, noise, jpeg q40", 0.8, func(r *rand.Rand, g *image.Gray) sample {
-			code := rotate(resize(g, 160, 160), r.Float64()*40-20, 255)
-			frame := noise(blur(place(scene(1280, 720, r), code, r), 0.8), 6, r)
-			return sample{img: jpegRoundTrip(t, frame, 40), camera: true}
+		{"camera: VGA frame, turned ±20°, blur, noise, jpeg q40", 0.8, func(r *rand.Rand, g *image.Gray) sample {
+			code := noise(blur(rotate(resize(g, 160, 160), r.Float64()*40-20, 255), 0.8), 6, r)
+			frame := hdScene(r).SubImage(image.Rect(0, 0, 640, 480)).(*image.Gray)
+			return sample{img: jpegRoundTrip(t, place(frame, code, r), 40), camera: true}
 		}},
 	}
 	for i, tc := range cases {
@@ -109,10 +108,11 @@ func TestRobustness(t *testing.T) {
 // to fewer and fewer pixels per module, and finds the smallest size at
 // which every sample still reads.
 func TestSmallestReadableSize(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(99, 1))
 	d := NewDecoder(DefaultConfig())
-	const n = 12
-	steps := []float64{0.8, 0.9, 1.0, 1.1, 1.25, 1.4, 1.6, 1.8, 2.0, 2.5, 3.0}
+	const n = 10
+	steps := []float64{0.9, 1.0, 1.1, 1.25, 1.4, 1.6, 1.8, 2.0, 2.5, 3.0}
 	smallest := math.Inf(1)
 	broken := false // some larger size failed
 	var report string

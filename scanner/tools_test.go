@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -56,11 +57,12 @@ func lookTool(tb testing.TB, t tool) string {
 	return path
 }
 
-// writePNG writes img to path.
+// writePNG writes img to path, uncompressed: the files are temporary, and
+// deflate is the slowest part of writing them under the race detector.
 func writePNG(tb testing.TB, path string, img image.Image) {
 	tb.Helper()
 	var buf bytes.Buffer
-	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, img); err != nil {
+	if err := (&png.Encoder{CompressionLevel: png.NoCompression}).Encode(&buf, img); err != nil {
 		tb.Fatalf("encode %s: %v", path, err)
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
@@ -101,6 +103,15 @@ type zbarXML struct {
 // the first QR code it read in each (files it read nothing in are absent).
 func zbarDecode(tb testing.TB, bin string, paths []string) map[string]string {
 	tb.Helper()
+	got, err := runZbar(bin, paths)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return got
+}
+
+// runZbar is zbarDecode for any goroutine.
+func runZbar(bin string, paths []string) (map[string]string, error) {
 	got := make(map[string]string, len(paths))
 	for _, batch := range batches(paths, 64) {
 		args := append([]string{"--nodbus", "--xml", "-Sdisable", "-Sqrcode.enable"}, batch...)
@@ -111,11 +122,11 @@ func zbarDecode(tb testing.TB, bin string, paths []string) map[string]string {
 		// Exit status 4 means "no symbol in some file": not a failure here.
 		var exit *exec.ExitError
 		if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 4) {
-			tb.Fatalf("zbarimg: %v: %s", err, stderr.Bytes())
+			return nil, fmt.Errorf("zbarimg: %v: %s", err, stderr.Bytes())
 		}
 		var doc zbarXML
 		if err := xml.Unmarshal(stdout.Bytes(), &doc); err != nil {
-			tb.Fatalf("zbarimg: parse xml: %v\n%s", err, stdout.Bytes())
+			return nil, fmt.Errorf("zbarimg: parse xml: %v\n%s", err, stdout.Bytes())
 		}
 	sources:
 		for _, src := range doc.Sources {
@@ -128,7 +139,7 @@ func zbarDecode(tb testing.TB, bin string, paths []string) map[string]string {
 					if sym.Data.Format == "base64" {
 						b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(text))
 						if err != nil {
-							tb.Fatalf("zbarimg: %s: bad base64 data: %v", src.Href, err)
+							return nil, fmt.Errorf("zbarimg: %s: bad base64 data: %v", src.Href, err)
 						}
 						text = string(b)
 					}
@@ -138,13 +149,22 @@ func zbarDecode(tb testing.TB, bin string, paths []string) map[string]string {
 			}
 		}
 	}
-	return got
+	return got, nil
 }
 
 // zxingDecode runs ZXingReader on the files, many per run, and returns the
 // text of the first QR code it read in each.
 func zxingDecode(tb testing.TB, bin string, paths []string) map[string]string {
 	tb.Helper()
+	got, err := runZXing(bin, paths)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return got
+}
+
+// runZXing is zxingDecode for any goroutine.
+func runZXing(bin string, paths []string) (map[string]string, error) {
 	got := make(map[string]string, len(paths))
 	for _, batch := range batches(paths, 64) {
 		// -1: one line per file: `path QRCode "text"` or `path None`.
@@ -153,7 +173,7 @@ func zxingDecode(tb testing.TB, bin string, paths []string) map[string]string {
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Run(); err != nil {
-			tb.Fatalf("ZXingReader: %v: %s", err, stderr.Bytes())
+			return nil, fmt.Errorf("ZXingReader: %v: %s", err, stderr.Bytes())
 		}
 		for _, line := range strings.Split(stdout.String(), "\n") {
 			path, rest, ok := strings.Cut(line, " ")
@@ -169,7 +189,7 @@ func zxingDecode(tb testing.TB, bin string, paths []string) map[string]string {
 			}
 		}
 	}
-	return got
+	return got, nil
 }
 
 // qrencodeArgs describes one qrencode invocation.
@@ -192,6 +212,40 @@ func qrencode(tb testing.TB, bin, path string, a qrencodeArgs) {
 // qrencodeWith is qrencode with extra flags.
 func qrencodeWith(tb testing.TB, bin, path string, a qrencodeArgs, flags ...string) {
 	tb.Helper()
+	args := qrencodeArgv(path, a, flags...)
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	if err != nil {
+		tb.Fatalf("qrencode %v: %v: %s", args, err, out)
+	}
+}
+
+// qrencodeMany makes many PNGs with one shell running qrencode for each:
+// starting processes from a test binary built with -race is slow.
+func qrencodeMany(tb testing.TB, bin string, paths []string, as []qrencodeArgs) {
+	tb.Helper()
+	var script strings.Builder
+	script.WriteString("set -e\n")
+	for i, a := range as {
+		script.WriteString(shellQuote(bin))
+		for _, arg := range qrencodeArgv(paths[i], a) {
+			script.WriteString(" " + shellQuote(arg))
+		}
+		script.WriteString("\n")
+	}
+	cmd := exec.Command("/bin/sh", "-s")
+	cmd.Stdin = strings.NewReader(script.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("qrencode: %v: %s", err, out)
+	}
+}
+
+// shellQuote quotes s for sh.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// qrencodeArgv is the argument list of qrencode for a.
+func qrencodeArgv(path string, a qrencodeArgs, flags ...string) []string {
 	args := []string{"-o", path, "-t", "PNG", "-l", a.level,
 		"-v", strconv.Itoa(a.version), "-s", strconv.Itoa(a.modulePx), "-m", strconv.Itoa(a.margin)}
 	if a.byteMode {
@@ -201,11 +255,7 @@ func qrencodeWith(tb testing.TB, bin, path string, a qrencodeArgs, flags ...stri
 		args = append(args, "--foreground=FFFFFF", "--background=000000")
 	}
 	args = append(args, flags...)
-	args = append(args, "--", a.text)
-	out, err := exec.Command(bin, args...).CombinedOutput()
-	if err != nil {
-		tb.Fatalf("qrencode %v: %v: %s", args, err, out)
-	}
+	return append(args, "--", a.text)
 }
 
 // readPNG reads a PNG file as gray.
