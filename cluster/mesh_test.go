@@ -136,7 +136,10 @@ func TestRestartCatchUp(t *testing.T) {
 	if err := down.ledger.Close(); err != nil {
 		t.Fatal(err)
 	}
-	const missed = 10_000
+	missed := 10_000
+	if testing.Short() {
+		missed = 1000
+	}
 	start := time.Now()
 	for i := range missed {
 		if d := c.scanAt(c.nodes[i%2], uint64(1000+i)); !d.OK() {

@@ -179,3 +179,54 @@ func (l *Ledger) Forks() ([]Fork, error) {
 	})
 	return out, err
 }
+
+// Passage is a recorded passage of a ticket, for people and APIs.
+type Passage struct {
+	Record string    `json:"record"`
+	Kind   string    `json:"kind"`
+	Device string    `json:"device"`
+	Gate   string    `json:"gate"`
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+	Note   string    `json:"note,omitempty"`
+}
+
+// TicketHistory is what the ledger knows of one ticket: its manifest entry
+// and every record of it, from every device, in order.
+type TicketHistory struct {
+	Event    uint64    `json:"event"`
+	Serial   uint64    `json:"serial"`
+	Known    bool      `json:"known"`
+	Type     uint64    `json:"type,omitempty"`
+	Holder   string    `json:"holder,omitempty"`
+	Seat     string    `json:"seat,omitempty"`
+	Revoked  string    `json:"revoked,omitempty"`
+	Passages []Passage `json:"passages"`
+}
+
+// History returns a ticket's manifest entry and records.
+func (l *Ledger) History(event, serial uint64) (TicketHistory, error) {
+	h := TicketHistory{Event: event, Serial: serial, Passages: []Passage{}}
+	known, revoked, err := l.knownTicket(event, serial)
+	if err != nil {
+		return h, err
+	}
+	if known != nil {
+		h.Known, h.Type, h.Holder, h.Seat = true, known.Type, known.Holder, known.Seat
+		if known.Status == "revoked" && revoked == "" {
+			revoked = "revoked by central"
+		}
+	}
+	h.Revoked = revoked
+	err = l.db.View(func(txn *badger.Txn) error {
+		recs, err := ticketRecords(txn, event, serial)
+		for i := range recs {
+			r := &recs[i]
+			h.Passages = append(h.Passages, Passage{Record: r.ID(), Kind: r.Kind.String(), Device: l.deviceName(r.Origin, r.HLC.Time()),
+				Gate: r.Gate, At: r.HLC.Time(), Actor: r.Actor, Reason: r.Reason, Note: r.Note})
+		}
+		return err
+	})
+	return h, err
+}

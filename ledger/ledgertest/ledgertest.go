@@ -210,4 +210,6 @@ func WaitFor(tb testing.TB, timeout time.Duration, what string, cond func() bool
 }
 
 // Describe names a decision for messages.
-func Describe(d ledger.Decision) string { return fmt.Sprintf("%s/%s (%s)", d.Result, d.Reason, d.Detail) }
+func Describe(d ledger.Decision) string {
+	return fmt.Sprintf("%s/%s (%s)", d.Result, d.Reason, d.Detail)
+}

@@ -1,0 +1,212 @@
+package edge
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tixgate/tixgate/cluster"
+	"github.com/tixgate/tixgate/ledger"
+	"github.com/tixgate/tixgate/ticket/keyfile"
+)
+
+// TokenFile holds the local API's bearer token, in the device directory.
+const TokenFile = "api.token"
+
+// Config configures a Node.
+type Config struct {
+	// Dir is the device directory (tixgate ledger init).
+	Dir string
+	// Gate is the gate this device serves when a scan names none.
+	Gate string
+	// Bind is the mesh's host:port (UDP and TCP); Join the peers to join.
+	Bind string
+	Join []string
+	// Listen is the local API's host:port.
+	Listen string
+	// Version is the software version, published to peers.
+	Version string
+
+	Ledger ledger.Config
+	Mesh   cluster.Config
+	Logger *slog.Logger
+}
+
+// DefaultConfig is a gate on a venue LAN, its API on loopback.
+func DefaultConfig(dir string) Config {
+	return Config{
+		Dir:    dir,
+		Bind:   "0.0.0.0:7946",
+		Listen: "127.0.0.1:8080",
+		Ledger: ledger.DefaultConfig(dir),
+		Mesh:   cluster.DefaultConfig(),
+		Logger: slog.Default(),
+	}
+}
+
+// Node is a running device.
+type Node struct {
+	cfg    Config
+	log    *slog.Logger
+	ledger *ledger.Ledger
+	mesh   *cluster.Mesh
+	token  string
+	ln     net.Listener
+	srv    *http.Server
+	start  time.Time
+}
+
+// Start opens the ledger, joins the mesh and serves the API.
+func Start(cfg Config) (*Node, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	cfg.Ledger.Dir = cfg.Dir
+	cfg.Ledger.Logger = cfg.Logger
+	token, err := loadOrCreateToken(filepath.Join(cfg.Dir, TokenFile))
+	if err != nil {
+		return nil, fmt.Errorf("edge: %w", err)
+	}
+	l, err := ledger.Open(cfg.Ledger)
+	if err != nil {
+		return nil, fmt.Errorf("edge: %w", err)
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger, ledger: l, token: token, start: time.Now()}
+	if err := n.startMesh(); err != nil {
+		l.Close()
+		return nil, err
+	}
+	if err := n.serve(); err != nil {
+		n.mesh.Shutdown()
+		l.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Node) startMesh() error {
+	id := n.ledger.Identity()
+	host, port, err := splitHostPort(n.cfg.Bind)
+	if err != nil {
+		return fmt.Errorf("edge: --bind %q: %w", n.cfg.Bind, err)
+	}
+	mc := n.cfg.Mesh
+	mc.Name = id.Cert.Device
+	mc.BindAddr, mc.BindPort = host, port
+	mc.Keyring = [][]byte{id.MeshKey}
+	mc.Logger = n.log
+	mc.Meta = cluster.NodeMeta{Device: id.Cert.Device, Role: string(id.Cert.Role), Venue: id.Cert.Venue, Gate: n.cfg.Gate, Version: n.cfg.Version, API: n.cfg.Listen}
+	m, err := cluster.New(mc, n.ledger)
+	if err != nil {
+		return fmt.Errorf("edge: %w", err)
+	}
+	n.mesh = m
+	if len(n.cfg.Join) > 0 {
+		if _, err := m.Join(n.cfg.Join); err != nil {
+			// Peers may not be up yet: the mesh keeps trying.
+			n.log.Warn("no peer answered yet; retrying in the background", "join", n.cfg.Join, "err", err)
+		}
+	}
+	return nil
+}
+
+func (n *Node) serve() error {
+	ln, err := net.Listen("tcp", n.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("edge: API on %s: %w", n.cfg.Listen, err)
+	}
+	n.ln = ln
+	n.srv = &http.Server{
+		Handler:           n.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
+	go func() {
+		if err := n.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("API server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// APIAddr is the address the API listens on.
+func (n *Node) APIAddr() string { return n.ln.Addr().String() }
+
+// MeshAddr is the address peers reach the mesh at.
+func (n *Node) MeshAddr() string { return n.mesh.Addr() }
+
+// Token is the API's bearer token.
+func (n *Node) Token() string { return n.token }
+
+// Ledger is the node's ledger.
+func (n *Node) Ledger() *ledger.Ledger { return n.ledger }
+
+// Mesh is the node's mesh membership.
+func (n *Node) Mesh() *cluster.Mesh { return n.mesh }
+
+// Close stops serving, leaves the mesh and closes the ledger. Every scan
+// already answered is on disk.
+func (n *Node) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := n.srv.Shutdown(ctx)
+	if merr := n.mesh.Shutdown(); err == nil {
+		err = merr
+	}
+	if lerr := n.ledger.Close(); err == nil {
+		err = lerr
+	}
+	return err
+}
+
+// loadOrCreateToken reads the API token, making one at first start.
+func loadOrCreateToken(path string) (string, error) {
+	data, err := keyfile.ReadSecretFile(path)
+	if err == nil {
+		tok := strings.TrimSpace(string(data))
+		if len(tok) < 32 {
+			return "", fmt.Errorf("%s holds a token too short to be safe: remove it to make a new one", path)
+		}
+		return tok, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	tok := hex.EncodeToString(b)
+	if err := keyfile.WriteFile(path, []byte(tok+"\n"), false); err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+func splitHostPort(s string) (string, int, error) {
+	host, p, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("bad port %q", p)
+	}
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	return host, port, nil
+}
