@@ -372,6 +372,7 @@ var (
 		pass{form{scale: scale3, invert: true}, hybrid, modeSearch},    // 1
 		pass{form{pad: true}, hybrid, modeNormal},                      // no quiet zone: 1
 		pass{form{pad: true, invert: true}, hybrid, modeNormal},        // 1
+		pass{form{scale: scale2, pad: true}, hybrid, modeSearch},       // tiny codes (1.25 px modules): 9 in 16 that nothing else reads
 	)
 )
 

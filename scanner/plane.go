@@ -89,10 +89,10 @@ func grayPlane(img image.Image, buf []byte) (plane, []byte) {
 			src := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):][: 4*w : 4*w]
 			dst := buf[y*w : y*w+w]
 			for x := range dst {
-				s := src[4*x : 4*x+4 : 4*x+4]
+				i := 4 * x
 				// Premultiplied: over white adds the uncovered part.
-				a := 255 - uint32(s[3])
-				dst[x] = luma(uint32(s[0])+a, uint32(s[1])+a, uint32(s[2])+a)
+				a := 255 - uint32(src[i+3])
+				dst[x] = luma(uint32(src[i])+a, uint32(src[i+1])+a, uint32(src[i+2])+a)
 			}
 		}
 	case *image.NRGBA:

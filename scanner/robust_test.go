@@ -14,8 +14,11 @@ const robustSamples = 16
 // TestRobustness renders typical ticket codes (128 characters, version 6,
 // 4 px modules: 196 px with the quiet zone), does one thing to them that a
 // camera or a printer does, and reads them back. It reports the decode rate
-// of each perturbation and holds each to a floor set from measurement with
-// margin (see the comment of each floor).
+// of each perturbation and holds each to a floor: 1 where every sample read
+// at the time of writing and the case is easy, otherwise the measured rate
+// less about two samples of margin. The seeds are fixed, so the test is
+// deterministic; the harder cases (blur of half a module, noise of σ=80,
+// 1.5 px modules) map where reading stops.
 func TestRobustness(t *testing.T) {
 	t.Parallel()
 	type sample struct {
@@ -27,7 +30,7 @@ func TestRobustness(t *testing.T) {
 	}
 	cases := []struct {
 		name  string
-		floor float64 // minimum decode rate; measured 1.00 for every case at the time of writing unless noted
+		floor float64 // minimum decode rate
 		make  func(*rand.Rand, *image.Gray) sample
 	}{
 		{"rotate 0", 1, rotateBy(0)},
@@ -38,35 +41,35 @@ func TestRobustness(t *testing.T) {
 		{"rotate 135", 1, rotateBy(135)},
 		{"rotate 180", 1, rotateBy(180)},
 		{"rotate 270", 1, rotateBy(270)},
-		{"rotate any", 0.9, func(r *rand.Rand, g *image.Gray) sample { return sample{img: rotate(g, r.Float64()*360, 255)} }},
+		{"rotate any", 0.85, func(r *rand.Rand, g *image.Gray) sample { return sample{img: rotate(g, r.Float64()*360, 255)} }},
 		{"blur σ=1px", 1, func(_ *rand.Rand, g *image.Gray) sample { return sample{img: blur(g, 1)} }},
-		{"blur σ=1.5px", 0.9, func(_ *rand.Rand, g *image.Gray) sample { return sample{img: blur(g, 1.5)} }},
-		{"blur σ=2px", 0.5, func(_ *rand.Rand, g *image.Gray) sample { return sample{img: blur(g, 2)} }},
-		{"blur σ=2.25px", 0.1, func(_ *rand.Rand, g *image.Gray) sample { return sample{img: blur(g, 2.25)} }},
+		{"blur σ=1.5px", 0.85, func(_ *rand.Rand, g *image.Gray) sample { return sample{img: blur(g, 1.5)} }},
+		{"blur σ=2px", 0.85, func(_ *rand.Rand, g *image.Gray) sample { return sample{img: blur(g, 2)} }},
+		{"blur σ=2.25px", 0.5, func(_ *rand.Rand, g *image.Gray) sample { return sample{img: blur(g, 2.25)} }},
 		{"noise σ=16", 1, func(r *rand.Rand, g *image.Gray) sample { return sample{img: noise(g, 16, r)} }},
-		{"noise σ=32", 0.9, func(r *rand.Rand, g *image.Gray) sample { return sample{img: noise(g, 32, r)} }},
-		{"noise σ=48", 0.5, func(r *rand.Rand, g *image.Gray) sample { return sample{img: noise(g, 48, r)} }},
-		{"noise σ=64", 0.1, func(r *rand.Rand, g *image.Gray) sample { return sample{img: noise(g, 64, r)} }},
-		{"noise σ=80", 0.6, func(r *rand.Rand, g *image.Gray) sample { return sample{img: noise(g, 80, r)} }},
+		{"noise σ=32", 0.85, func(r *rand.Rand, g *image.Gray) sample { return sample{img: noise(g, 32, r)} }},
+		{"noise σ=48", 0.85, func(r *rand.Rand, g *image.Gray) sample { return sample{img: noise(g, 48, r)} }},
+		{"noise σ=64", 0.85, func(r *rand.Rand, g *image.Gray) sample { return sample{img: noise(g, 64, r)} }},
+		{"noise σ=80", 0.8, func(r *rand.Rand, g *image.Gray) sample { return sample{img: noise(g, 80, r)} }},
 		{"jpeg q40", 1, func(_ *rand.Rand, g *image.Gray) sample { return sample{img: jpegRoundTrip(t, g, 40)} }},
-		{"jpeg q40 at 2px/module", 0.9, func(_ *rand.Rand, g *image.Gray) sample {
+		{"jpeg q40 at 2px/module", 0.85, func(_ *rand.Rand, g *image.Gray) sample {
 			return sample{img: jpegRoundTrip(t, resize(g, g.Rect.Dx()/2, g.Rect.Dy()/2), 40)}
 		}},
-		{"jpeg q40 at 1.5px/module", 0.5, func(_ *rand.Rand, g *image.Gray) sample {
+		{"jpeg q40 at 1.5px/module", 0.85, func(_ *rand.Rand, g *image.Gray) sample {
 			return sample{img: jpegRoundTrip(t, resize(g, g.Rect.Dx()*3/8, g.Rect.Dy()*3/8), 40)}
 		}},
-		{"rotate any at 2px/module", 0.5, func(r *rand.Rand, g *image.Gray) sample {
+		{"rotate any at 2px/module", 0.85, func(r *rand.Rand, g *image.Gray) sample {
 			return sample{img: rotate(resize(g, g.Rect.Dx()/2, g.Rect.Dy()/2), r.Float64()*360, 255)}
 		}},
-		{"low contrast 120..140", 0.5, func(_ *rand.Rand, g *image.Gray) sample { return sample{img: contrast(g, 120, 140)} }},
+		{"low contrast 120..140", 0.85, func(_ *rand.Rand, g *image.Gray) sample { return sample{img: contrast(g, 120, 140)} }},
 		{"low contrast 100..150", 1, func(_ *rand.Rand, g *image.Gray) sample { return sample{img: contrast(g, 100, 150)} }},
 		{"in a 1280x720 frame", 1, func(r *rand.Rand, g *image.Gray) sample {
 			return sample{img: place(hdScene(r), g, r), camera: true}
 		}},
-		{"in a 1280x720 frame at 2px/module", 0.5, func(r *rand.Rand, g *image.Gray) sample {
+		{"in a 1280x720 frame at 2px/module", 0.85, func(r *rand.Rand, g *image.Gray) sample {
 			return sample{img: place(hdScene(r), resize(g, 98, 98), r), camera: true}
 		}},
-		{"camera: VGA frame, turned ±20°, blur, noise, jpeg q40", 0.8, func(r *rand.Rand, g *image.Gray) sample {
+		{"camera: VGA frame, turned ±20°, blur, noise, jpeg q40", 0.85, func(r *rand.Rand, g *image.Gray) sample {
 			code := noise(blur(rotate(resize(g, 160, 160), r.Float64()*40-20, 255), 0.8), 6, r)
 			frame := hdScene(r).SubImage(image.Rect(0, 0, 640, 480)).(*image.Gray)
 			return sample{img: jpegRoundTrip(t, place(frame, code, r), 40), camera: true}
