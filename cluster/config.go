@@ -69,6 +69,9 @@ type NodeMeta struct {
 	Gate    string `json:"g,omitempty"`
 	Version string `json:"s"`
 	API     string `json:"a,omitempty"` // the node's local API address
+	// Cert is the node's device certificate (binary), so peers can verify
+	// its records from the moment it joins. The mesh fills it in.
+	Cert []byte `json:"c,omitempty"`
 }
 
 // DefaultConfig suits the devices of one venue on a LAN.

@@ -25,6 +25,9 @@ func (w logWriter) Write(p []byte) (int, error) {
 			break
 		}
 	}
+	if strings.Contains(line, "use of closed network connection") {
+		level = slog.LevelDebug // a node shutting down
+	}
 	w.l.Log(context.Background(), level, line)
 	return len(p), nil
 }

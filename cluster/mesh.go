@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +47,7 @@ type Mesh struct {
 	store Store
 	self  ticket.KeyID
 	ml    *memberlist.Memberlist
+	addr  string
 	queue *memberlist.TransmitLimitedQueue
 	tr    *transport
 
@@ -60,6 +63,10 @@ type Mesh struct {
 	warned    map[string]bool
 	fetching  map[string]time.Time // origin or "manifest" → last request
 	joinAddrs []string
+	// peers is this node's own copy of the members: memberlist changes the
+	// nodes it hands out under its own lock, so they are copied while it
+	// holds it, in the event callbacks.
+	peers map[string]peer
 
 	st meshCounters
 }
@@ -100,6 +107,10 @@ func New(cfg Config, store Store) (*Mesh, error) {
 		rejected: map[string]uint64{},
 		warned:   map[string]bool{},
 		fetching: map[string]time.Time{},
+		peers:    map[string]peer{},
+	}
+	if cert, err := store.Identity().Cert.MarshalBinary(); err == nil {
+		m.cfg.Meta.Cert = cert
 	}
 	mlog := memberlistLogger(cfg.Logger, cfg.Name)
 	tr, err := newTransport(cfg.BindAddr, cfg.BindPort, cfg.Filter, mlog)
@@ -138,6 +149,8 @@ func New(cfg Config, store Store) (*Mesh, error) {
 		return nil, fmt.Errorf("mesh: %w", err)
 	}
 	m.ml = ml
+	local := ml.LocalNode()
+	m.addr = net.JoinHostPort(local.Addr.String(), strconv.Itoa(int(local.Port)))
 	store.OnRecord(m.onRecord)
 	store.OnChange(m.onChange)
 	m.wg.Add(3)
@@ -155,10 +168,7 @@ func (m *Mesh) numMembers() int {
 }
 
 // Addr is the address peers reach this node at.
-func (m *Mesh) Addr() string {
-	n := m.ml.LocalNode()
-	return fmt.Sprintf("%s:%d", n.Addr, n.Port)
-}
+func (m *Mesh) Addr() string { return m.addr }
 
 // Join contacts the given nodes (host:port) and returns how many answered.
 // The addresses are kept: a node left alone retries them, so a gate that
@@ -196,8 +206,29 @@ type Peer struct {
 	Name     string    `json:"name"`
 	Addr     string    `json:"addr"`
 	Meta     NodeMeta  `json:"meta"`
-	State    string    `json:"state"` // alive, suspect
+	State    string    `json:"state"` // alive
 	LastSeen time.Time `json:"last_seen,omitzero"`
+}
+
+// peer is a member as copied in an event callback.
+type peer struct {
+	node memberlist.Node
+}
+
+func copyNode(n *memberlist.Node) memberlist.Node {
+	return memberlist.Node{Name: n.Name, Addr: append(net.IP(nil), n.Addr...), Port: n.Port, Meta: append([]byte(nil), n.Meta...)}
+}
+
+// members returns copies of the live peers' nodes.
+func (m *Mesh) members() []*memberlist.Node {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*memberlist.Node, 0, len(m.peers))
+	for _, p := range m.peers {
+		n := p.node
+		out = append(out, &n)
+	}
+	return out
 }
 
 // Peers lists the live members other than this node.
@@ -205,16 +236,11 @@ func (m *Mesh) Peers() []Peer {
 	var out []Peer
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, n := range m.ml.Members() {
-		if n.Name == m.cfg.Name {
-			continue
-		}
-		p := Peer{Name: n.Name, Addr: fmt.Sprintf("%s:%d", n.Addr, n.Port), State: "alive", LastSeen: m.lastSeen[n.Name]}
-		if n.State == memberlist.StateSuspect {
-			p.State = "suspect"
-		}
-		json.Unmarshal(n.Meta, &p.Meta)
-		out = append(out, p)
+	for _, p := range m.peers {
+		n := p.node
+		pr := Peer{Name: n.Name, Addr: net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port))), State: "alive", LastSeen: m.lastSeen[n.Name]}
+		json.Unmarshal(n.Meta, &pr.Meta)
+		out = append(out, pr)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
@@ -306,10 +332,7 @@ func (m *Mesh) onChange(raw []byte) {
 }
 
 func (m *Mesh) sendReliableToAll(msg []byte) {
-	for _, n := range m.ml.Members() {
-		if n.Name == m.cfg.Name {
-			continue
-		}
+	for _, n := range m.members() {
 		if err := m.ml.SendReliable(n, msg); err != nil {
 			m.log.Debug("send to peer failed", "peer", n.Name, "err", err)
 		}
@@ -324,10 +347,7 @@ func (m *Mesh) eagerLoop() {
 		case <-m.quit:
 			return
 		case msg := <-m.eager:
-			for _, n := range m.ml.Members() {
-				if n.Name == m.cfg.Name {
-					continue
-				}
+			for _, n := range m.members() {
 				if err := m.ml.SendBestEffort(n, msg); err == nil {
 					m.st.eagerSent.Add(1)
 				}
@@ -478,12 +498,14 @@ func (m *Mesh) Rejected() map[string]uint64 {
 }
 
 func (m *Mesh) member(name string) *memberlist.Node {
-	for _, n := range m.ml.Members() {
-		if n.Name == name {
-			return n
-		}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.peers[name]
+	if !ok {
+		return nil
 	}
-	return nil
+	n := p.node
+	return &n
 }
 
 // fetchEvery bounds how often one range is asked for: a reply may still be
@@ -649,7 +671,12 @@ func (m *Mesh) seen(name string) {
 type delegate Mesh
 
 func (d *delegate) NodeMeta(limit int) []byte {
-	b, _ := json.Marshal(d.cfg.Meta)
+	meta := d.cfg.Meta
+	b, _ := json.Marshal(meta)
+	if len(b) > limit { // long names: the certificate still travels in push/pull
+		meta.Cert = nil
+		b, _ = json.Marshal(meta)
+	}
 	if len(b) > limit {
 		return nil
 	}
@@ -693,22 +720,61 @@ func (d *delegate) MergeRemoteState(buf []byte, join bool) {
 	go (*Mesh)(d).mergeState(append([]byte(nil), buf...))
 }
 
-// events is the Mesh as memberlist's EventDelegate.
+// events is the Mesh as memberlist's EventDelegate. Memberlist calls it
+// holding its node lock: the node may be read here, and only here.
 type events Mesh
 
 func (e *events) NotifyJoin(n *memberlist.Node) {
 	m := (*Mesh)(e)
-	if n.Name != m.cfg.Name {
-		m.seen(n.Name)
-		m.log.Info("peer joined", "peer", n.Name, "addr", n.Address())
+	if n.Name == m.cfg.Name {
+		return
+	}
+	nd := copyNode(n)
+	m.mu.Lock()
+	m.peers[n.Name] = peer{node: nd}
+	m.lastSeen[n.Name] = time.Now()
+	m.mu.Unlock()
+	go m.learnCert(nd)
+	m.log.Info("peer joined", "peer", n.Name, "addr", n.Address())
+}
+
+// learnCert takes a peer's certificate from its metadata, so its records
+// verify from the first one. The ledger checks it against the root.
+func (m *Mesh) learnCert(n memberlist.Node) {
+	var meta NodeMeta
+	if json.Unmarshal(n.Meta, &meta) != nil || len(meta.Cert) == 0 {
+		return
+	}
+	var c ticket.DeviceCert
+	if err := c.UnmarshalBinary(meta.Cert); err != nil {
+		m.reject(n.Name, 1, fmt.Errorf("certificate in metadata: %w", err))
+		return
+	}
+	if err := m.store.AddDeviceCert(c); err != nil {
+		m.reject(n.Name, 1, err)
 	}
 }
 
 func (e *events) NotifyLeave(n *memberlist.Node) {
-	(*Mesh)(e).log.Info("peer left", "peer", n.Name)
+	m := (*Mesh)(e)
+	m.mu.Lock()
+	delete(m.peers, n.Name)
+	m.mu.Unlock()
+	m.log.Info("peer left", "peer", n.Name)
 }
 
-func (e *events) NotifyUpdate(n *memberlist.Node) { (*Mesh)(e).seen(n.Name) }
+func (e *events) NotifyUpdate(n *memberlist.Node) {
+	m := (*Mesh)(e)
+	if n.Name == m.cfg.Name {
+		return
+	}
+	nd := copyNode(n)
+	m.mu.Lock()
+	m.peers[n.Name] = peer{node: nd}
+	m.lastSeen[n.Name] = time.Now()
+	m.mu.Unlock()
+	go m.learnCert(nd)
+}
 
 var (
 	_ memberlist.Delegate      = (*delegate)(nil)

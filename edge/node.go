@@ -73,12 +73,13 @@ func Start(cfg Config) (*Node, error) {
 	}
 	cfg.Ledger.Dir = cfg.Dir
 	cfg.Ledger.Logger = cfg.Logger
-	token, err := loadOrCreateToken(filepath.Join(cfg.Dir, TokenFile))
+	l, err := ledger.Open(cfg.Ledger)
 	if err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
-	l, err := ledger.Open(cfg.Ledger)
+	token, err := loadOrCreateToken(filepath.Join(cfg.Dir, TokenFile))
 	if err != nil {
+		l.Close()
 		return nil, fmt.Errorf("edge: %w", err)
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger, ledger: l, token: token, start: time.Now()}

@@ -181,6 +181,84 @@ func (c *DeviceCert) signedBytes() []byte {
 	return b.b
 }
 
+// MarshalBinary encodes the certificate compactly: its signed fields, then
+// the signature. It is for space-bound carriers such as mesh membership
+// metadata; JSON is the usual form.
+func (c *DeviceCert) MarshalBinary() ([]byte, error) {
+	if len(c.Signature) != ed25519.SignatureSize {
+		return nil, errors.New("device certificate is not signed")
+	}
+	body := c.signedBytes()[len(deviceCertDomain)+1:]
+	return append(append([]byte(nil), body...), c.Signature...), nil
+}
+
+// UnmarshalBinary decodes what MarshalBinary wrote. It checks the form, not
+// the signature: see Verify.
+func (c *DeviceCert) UnmarshalBinary(b []byte) error {
+	if len(b) < ed25519.SignatureSize {
+		return errors.New("device certificate: too short")
+	}
+	d := certDecoder{b: b[:len(b)-ed25519.SignatureSize]}
+	var out DeviceCert
+	out.Device = d.str()
+	out.Role = Role(d.str())
+	out.Venue = d.str()
+	out.Key = ed25519.PublicKey(d.bytes())
+	out.NotBefore = d.time()
+	out.NotAfter = d.time()
+	copy(out.Root[:], d.bytes())
+	if d.err != nil || len(d.b) != 0 {
+		return errors.New("device certificate: malformed")
+	}
+	out.Signature = append([]byte(nil), b[len(b)-ed25519.SignatureSize:]...)
+	if err := out.check(); err != nil {
+		return fmt.Errorf("device certificate: %w", err)
+	}
+	*c = out
+	return nil
+}
+
+// certDecoder reads the canonical form.
+type certDecoder struct {
+	b   []byte
+	err error
+}
+
+func (d *certDecoder) uvarint() uint64 {
+	v, n, err := readUvarint(d.b)
+	if err != nil {
+		d.err, d.b = err, nil
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *certDecoder) bytes() []byte {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) || n > 256 {
+		d.err, d.b = errors.New("length out of range"), nil
+		return nil
+	}
+	v := append([]byte(nil), d.b[:n]...)
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *certDecoder) str() string { return string(d.bytes()) }
+
+func (d *certDecoder) time() time.Time {
+	switch d.uvarint() {
+	case 0:
+		return time.Time{}
+	case 1:
+		z := d.uvarint()
+		return time.Unix(int64(z>>1)^-int64(z&1), 0).UTC()
+	}
+	d.err = errors.New("bad time")
+	return time.Time{}
+}
+
 // SignDeviceCert fills in c's root and signature.
 func SignDeviceCert(c DeviceCert, root ed25519.PrivateKey) (DeviceCert, error) {
 	c.NotBefore = wholeSecondUTC(c.NotBefore)

@@ -471,3 +471,31 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestDeviceCertBinary(t *testing.T) {
+	c, err := SignDeviceCert(DeviceCert{Device: "gate-17", Role: RoleGate, Venue: "arena", Key: PublicOf(testKey("g")),
+		NotBefore: testNow, NotAfter: testNow.Add(time.Hour)}, testRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("a device certificate is %d bytes in binary", len(b))
+	var back DeviceCert
+	if err := back.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := back.Verify(PublicOf(testRoot)); err != nil || back.Device != "gate-17" || !back.NotAfter.Equal(c.NotAfter) {
+		t.Errorf("round trip: %+v, %v", back, err)
+	}
+	for i := range b {
+		bad := append([]byte(nil), b...)
+		bad[i] ^= 1
+		var x DeviceCert
+		if x.UnmarshalBinary(bad) == nil && x.Verify(PublicOf(testRoot)) == nil {
+			t.Fatalf("byte %d flipped and the certificate still verifies", i)
+		}
+	}
+}

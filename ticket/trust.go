@@ -141,6 +141,18 @@ func (s *TrustStore) AddDevice(c DeviceCert) error {
 	return nil
 }
 
+// HasDevice reports whether the store holds this very certificate.
+func (s *TrustStore) HasDevice(c DeviceCert) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, have := range s.devices[c.ID()] {
+		if string(have.Signature) == string(c.Signature) {
+			return true
+		}
+	}
+	return false
+}
+
 // Device returns the newest certificate of the device key id that is valid
 // at at, if any.
 func (s *TrustStore) Device(id KeyID, at time.Time) (*DeviceCert, bool) {
