@@ -144,8 +144,8 @@ func TestDecodeImageBadInput(t *testing.T) {
 		{"zero width", image.NewRGBA(image.Rect(5, 5, 5, 100)), false, "empty image"},
 		{"one pixel", image.NewGray(image.Rect(0, 0, 1, 1)), true, "no QR code"},
 		{"thin strip", image.NewNRGBA(image.Rect(0, 0, 2000, 1)), true, "no QR code"},
-		{"white", fill(640, 480, 255), true, "no QR code"},
-		{"black", fill(640, 480, 0), true, "no QR code"},
+		{"white", fill(320, 240, 255), true, "no QR code"},
+		{"black", fill(320, 240, 0), true, "no QR code"},
 		{"noise", noise(fill(320, 240, 128), 80, rand.New(rand.NewPCG(2, 2))), true, "no QR code"},
 		{"over the pixel bound", image.NewUniform(color.White), false, "exceeds"},
 	}

@@ -70,6 +70,21 @@ func writePNG(tb testing.TB, path string, img image.Image) {
 	}
 }
 
+// writePGM writes g to path as a binary PGM, which zbarimg and ZXingReader
+// read and which costs nothing to write.
+func writePGM(tb testing.TB, path string, g *image.Gray) {
+	tb.Helper()
+	w, h := g.Rect.Dx(), g.Rect.Dy()
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "P5\n%d %d\n255\n", w, h)
+	for y := range h {
+		buf.Write(g.Pix[y*g.Stride : y*g.Stride+w])
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // batches splits paths into runs short enough for one command line.
 func batches(paths []string, n int) [][]string {
 	var out [][]string
