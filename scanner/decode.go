@@ -10,8 +10,6 @@ import (
 	"reflect"
 
 	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/multi"
-	qrcodemulti "github.com/makiuchi-d/gozxing/multi/qrcode"
 	"github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/makiuchi-d/gozxing/qrcode/decoder"
 )
@@ -34,8 +32,9 @@ const (
 	// files and one-shot scans, where a miss is final.
 	EffortThorough Effort = iota
 	// EffortFast tries only the passes that are cheap on a whole frame (two
-	// binarizers, the inverted image, half scale): for live camera frames,
-	// where most frames hold no code and the next frame is the retry.
+	// binarizers, the inverted image, half scale, stretched contrast): for
+	// live camera frames, where most frames hold no code and the next frame
+	// is the retry.
 	EffortFast
 )
 
@@ -79,12 +78,9 @@ func CameraConfig() Config {
 // goroutine its own.
 type Decoder struct {
 	cfg         Config
-	reader      gozxing.Reader
-	multiReader multi.MultipleBarcodeReader
-	qrDecoder   *decoder.Decoder
-
+	reader      gozxing.Reader   // detector and decoder, for the plain passes
+	qrDecoder   *decoder.Decoder // decoder alone, for the search pass
 	hintsHarder map[gozxing.DecodeHintType]interface{}
-	hintsPure   map[gozxing.DecodeHintType]interface{}
 
 	bin     binarizeScratch
 	gray    []byte         // the input converted to luminance, when it was not already
@@ -103,10 +99,8 @@ func NewDecoder(cfg Config) *Decoder {
 	return &Decoder{
 		cfg:         cfg,
 		reader:      qrcode.NewQRCodeReader(),
-		multiReader: qrcodemulti.NewQRCodeMultiReader(),
 		qrDecoder:   decoder.NewDecoder(),
 		hintsHarder: map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_TRY_HARDER: true},
-		hintsPure:   map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_PURE_BARCODE: true},
 	}
 }
 
@@ -219,8 +213,9 @@ func (d *Decoder) DecodeBytes(data []byte) (string, error) {
 // DecodeGray reads the QR code in an 8-bit luminance frame: width x height
 // pixels, row y starting at pix[y*stride], 0 black and 255 white. It is the
 // fast path for camera frames (the Y plane of a YUV frame is one): the
-// buffer is handed to the decoder as it is, never copied nor written to, and
-// may be reused as soon as DecodeGray returns.
+// first pass reads the buffer where it lies, without converting it; the
+// buffer is never written to nor kept, and may be reused as soon as
+// DecodeGray returns.
 func (d *Decoder) DecodeGray(pix []byte, width, height, stride int) (string, error) {
 	if err := checkPlane(pix, width, height, stride, d.cfg.MaxPixels); err != nil {
 		return "", fmt.Errorf("decode gray frame: %w", err)
@@ -309,9 +304,7 @@ type mode uint8
 const (
 	modeNormal mode = iota
 	modeHarder      // TRY_HARDER: scan every third row for finder patterns
-	modePure        // PURE_BARCODE: the image is the code and its quiet zone, nothing else
-	modeMulti       // try every plausible triple of finder patterns, not only the best
-	modeSearch      // every plausible triple at several sizes: see search.go
+	modeSearch      // every plausible triple of finder patterns at several sizes: see search.go
 )
 
 // pass is one attempt of the ladder.
@@ -331,10 +324,6 @@ func (p pass) String() string {
 	switch p.mode {
 	case modeHarder:
 		s += "/harder"
-	case modePure:
-		s += "/pure"
-	case modeMulti:
-		s += "/multi"
 	case modeSearch:
 		s += "/search"
 	}
@@ -520,13 +509,6 @@ func (d *Decoder) decodePass(p plane, ps pass) (text string, err error) {
 	if err != nil {
 		return "", err
 	}
-	var hints map[gozxing.DecodeHintType]interface{}
-	switch ps.mode {
-	case modeHarder:
-		hints = d.hintsHarder
-	case modePure:
-		hints = d.hintsPure
-	}
 	if ps.mode == modeSearch {
 		bits, err := bmp.GetBlackMatrix()
 		if err != nil {
@@ -534,15 +516,9 @@ func (d *Decoder) decodePass(p plane, ps pass) (text string, err error) {
 		}
 		return d.search(bits, nil)
 	}
-	if ps.mode == modeMulti {
-		res, err := d.multiReader.DecodeMultiple(bmp, nil)
-		if err != nil {
-			return "", err
-		}
-		if len(res) == 0 {
-			return "", gozxing.NewNotFoundException("no code in multi read")
-		}
-		return res[0].GetText(), nil
+	var hints map[gozxing.DecodeHintType]interface{}
+	if ps.mode == modeHarder {
+		hints = d.hintsHarder
 	}
 	res, err := d.reader.Decode(bmp, hints)
 	if err != nil {

@@ -10,9 +10,11 @@
 // The hot path is a gate camera: [DecodeGray] and [DecodeYUV] take an 8-bit
 // luminance plane as the camera delivers it and hand it to the decoder
 // without touching each pixel through an interface. When the cheap first
-// pass finds nothing, the [Decoder] walks a short ladder of fallbacks (another
-// binarizer, the inverted image, a rescaled image, an added quiet zone)
-// before it reports [ErrNoCode].
+// pass finds nothing, the [Decoder] walks a ladder of fallbacks (another
+// binarizer, the inverted image, rescaled and contrast-stretched images, a
+// search over every finder pattern triple and nearby code sizes, an added
+// quiet zone) before it reports [ErrNoCode]; [CameraConfig] keeps that
+// ladder short for live frames.
 //
 // The package must never:
 //   - interpret, verify or log the text of a code (it may be a bearer
