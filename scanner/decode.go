@@ -369,6 +369,9 @@ var (
 const (
 	minScaledSide   = 42        // a scaled image smaller than this cannot hold a useful code
 	maxScaledPixels = 4_200_000 // scaling up beyond this costs more than it can rescue
+	// An enlarged image gets a quiet zone added only while small: the pass
+	// is for tiny codes that fill their image, not for camera frames.
+	maxPaddedScaled = 1_000_000
 )
 
 // decode walks the ladder on p.
@@ -442,7 +445,7 @@ func (d *Decoder) makeForm(f form) (p plane, ok bool) {
 	case f.pad:
 		inner.pad = false
 		src, ok := d.form(inner)
-		if !ok {
+		if !ok || f.scale != scale1 && src.width*src.height > maxPaddedScaled {
 			return plane{}, false
 		}
 		p, d.scratch[i] = pad(src, padMargin(src), 255, d.scratch[i])
