@@ -9,7 +9,7 @@ import (
 )
 
 // robustSamples is the number of codes each perturbation is tried on.
-const robustSamples = 16
+const robustSamples = 12
 
 // TestRobustness renders typical ticket codes (128 characters, version 6,
 // 4 px modules: 196 px with the quiet zone), does one thing to them that a
