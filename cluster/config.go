@@ -35,6 +35,13 @@ type Config struct {
 	// hop. It costs one packet per peer per scan (at 100 scans/s in a
 	// 100-device venue, about 100 packets/s received per device).
 	EagerPush bool
+	// RelayWindow: a record received from a peer is relayed by gossip only
+	// if it was made this recently; older ones (a restore, a catch-up) are
+	// left to anti-entropy, so a bulk transfer never floods the venue.
+	RelayWindow time.Duration
+	// MaxQueued bounds the gossip queue; beyond it the oldest messages are
+	// pruned (anti-entropy still carries them).
+	MaxQueued int
 	// PushPullInterval is how often a node exchanges version vectors with a
 	// random peer (memberlist scales it up above 32 nodes); it bounds how
 	// long a node that missed packets stays behind.
@@ -83,6 +90,8 @@ func DefaultConfig() Config {
 		GossipNodes:      4,
 		RetransmitMult:   3,
 		EagerPush:        true,
+		RelayWindow:      30 * time.Second,
+		MaxQueued:        4096,
 		PushPullInterval: 5 * time.Second,
 		ProbeInterval:    time.Second,
 		ProbeTimeout:     500 * time.Millisecond,

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/memberlist"
 
 	"github.com/tixgate/tixgate/ledger"
+	"github.com/tixgate/tixgate/ledger/record"
 	"github.com/tixgate/tixgate/ticket"
 )
 
@@ -23,7 +24,7 @@ import (
 // safe for concurrent use; the hooks must not block.
 type Store interface {
 	Identity() *ledger.Identity
-	OnRecord(fn func(raw []byte))
+	OnRecord(fn func(raw []byte, local bool))
 	OnChange(fn func(raw []byte))
 	// Ingest verifies and stores records; it must be idempotent.
 	Ingest(raws [][]byte) (ledger.IngestStats, []error)
@@ -94,6 +95,12 @@ func New(cfg Config, store Store) (*Mesh, error) {
 	}
 	if cfg.InboxSize <= 0 {
 		cfg.InboxSize = 8192
+	}
+	if cfg.RelayWindow <= 0 {
+		cfg.RelayWindow = 30 * time.Second
+	}
+	if cfg.MaxQueued <= 0 {
+		cfg.MaxQueued = 4096
 	}
 	m := &Mesh{
 		cfg:      cfg,
@@ -300,16 +307,27 @@ func (b broadcast) UniqueBroadcast()                      {}
 // encryption, and a message that does not fit is skipped, not split.
 const maxBroadcast = 1000
 
-// onRecord is the ledger's hook: a record was stored. It is queued for
-// gossip; a record this device made is also pushed to every peer at once.
-func (m *Mesh) onRecord(raw []byte) {
+// onRecord is the ledger's hook: a record was stored. A record this device
+// made is pushed to every peer at once and queued for gossip; one received
+// from a peer is relayed (queued) only while fresh: old records — a
+// restored backup, a catch-up — travel by anti-entropy, not by flooding.
+func (m *Mesh) onRecord(raw []byte, local bool) {
 	if m.closed.Load() {
 		return
+	}
+	if !local {
+		r, err := record.Unmarshal(raw)
+		if err != nil || time.Since(r.HLC.Time()) > m.cfg.RelayWindow {
+			return
+		}
 	}
 	msg := encodeMessage(kindRecords, m.cfg.Name, appendRecords(nil, [][]byte{raw}))
 	m.queue.QueueBroadcast(broadcast(msg))
 	m.st.queued.Add(1)
-	if m.cfg.EagerPush && len(raw) > 5 && ticket.KeyID(raw[1:5]) == m.self {
+	if m.queue.NumQueued() > m.cfg.MaxQueued {
+		m.queue.Prune(m.cfg.MaxQueued)
+	}
+	if local && m.cfg.EagerPush {
 		select {
 		case m.eager <- msg:
 		default: // the gossip above still carries it
@@ -407,11 +425,14 @@ func (m *Mesh) ingestLoop() {
 			}
 		}
 		add(first)
+		// Take what else is waiting, up to a batch that verifies in a
+		// fraction of a second.
 	drain:
-		for n := 0; n < 4096; n++ {
+		for n := 0; n < maxIngestBatch; {
 			select {
 			case msg := <-m.inbox:
 				add(msg)
+				n += len(msg.payload) / 130
 			default:
 				break drain
 			}
@@ -507,6 +528,9 @@ func (m *Mesh) member(name string) *memberlist.Node {
 	n := p.node
 	return &n
 }
+
+// maxIngestBatch is about how many records one ingest call takes.
+const maxIngestBatch = 8192
 
 // fetchEvery bounds how often one range is asked for: a reply may still be
 // on its way.

@@ -35,80 +35,80 @@ type ConflictPassage struct {
 	Kind   string    `json:"kind"`
 }
 
-// detectConflicts replays the rule of every ticket the stored records touch
-// and keeps each violation as a conflict. It returns how many are new.
-func (l *Ledger) detectConflicts(stored []verified) int {
-	type ticketID struct{ event, serial uint64 }
+type ticketID struct{ event, serial uint64 }
+
+// passageTickets is the set of tickets whose passages the records touch.
+func passageTickets(recs []verified) map[ticketID]bool {
 	touched := map[ticketID]bool{}
-	for _, v := range stored {
+	for _, v := range recs {
 		switch v.rec.Kind {
 		case record.KindEntry, record.KindExit, record.KindOverride:
 			touched[ticketID{v.rec.Event, v.rec.Serial}] = true
 		}
 	}
+	return touched
+}
+
+// detectConflicts replays the rule of each ticket, each in a transaction of
+// its own, and returns how many conflicts are new.
+func (l *Ledger) detectConflicts(tickets map[ticketID]bool) int {
 	fresh := 0
-	for t := range touched {
-		n, err := l.checkTicket(t.event, t.serial)
+	for t := range tickets {
+		err := l.update(func(txn *badger.Txn) error {
+			n, err := l.checkTicket(txn, t.event, t.serial)
+			fresh += n
+			return err
+		})
 		if err != nil {
 			l.log.Error("conflict check failed", "event", t.event, "serial", t.serial, "err", err)
 		}
-		fresh += n
 	}
 	l.stats.conflicts.Add(uint64(fresh))
 	return fresh
 }
 
-// checkTicket replays one ticket's merged records under its type's rule and
-// stores the conflicts found.
-func (l *Ledger) checkTicket(event, serial uint64) (int, error) {
+// checkTicket replays one ticket's merged records under its type's rule
+// within txn and stores the conflicts found; it returns how many are new.
+func (l *Ledger) checkTicket(txn *badger.Txn, event, serial uint64) (int, error) {
+	recs, err := ticketRecords(txn, event, serial)
+	if err != nil || len(recs) < 2 {
+		return 0, err
+	}
+	rule, base := l.ruleFor(event, recs[0].Type)
+	byPassage := map[rules.Passage]*record.Record{}
+	var history []rules.Passage
+	for i := range recs {
+		p, ok := l.passage(&recs[i])
+		if !ok {
+			continue
+		}
+		history = append(history, p)
+		byPassage[p] = &recs[i]
+	}
 	fresh := 0
-	err := l.update(func(txn *badger.Txn) error {
-		fresh = 0
-		recs, err := ticketRecords(txn, event, serial)
-		if err != nil || len(recs) < 2 {
-			return err
+	for _, v := range rules.Replay(rule, history, base) {
+		second := byPassage[v.Passage]
+		if second == nil {
+			continue
 		}
-		rule, base := l.ruleFor(event, recs[0].Type)
-		byPassage := map[rules.Passage]*record.Record{}
-		var history []rules.Passage
-		for i := range recs {
-			p, ok := l.passage(&recs[i])
-			if !ok {
-				continue
-			}
-			// A scan at a gate that admits sees only the record's own
-			// gate and zone; the replay takes them from the passage.
-			history = append(history, p)
-			byPassage[p] = &recs[i]
-		}
-		for _, v := range rules.Replay(rule, history, base) {
-			second := byPassage[v.Passage]
-			var first *record.Record
-			if v.Previous != nil {
-				first = byPassage[*v.Previous]
-			}
-			if second == nil {
-				continue
-			}
-			c := Conflict{Event: event, Serial: serial, Reason: v.Reason, Detail: v.Detail,
-				Second: conflictSide(second, v.Passage)}
-			firstID := ""
-			if first != nil {
+		c := Conflict{Event: event, Serial: serial, Reason: v.Reason, Detail: v.Detail, Second: conflictSide(second, v.Passage)}
+		firstID := ""
+		if v.Previous != nil {
+			if first := byPassage[*v.Previous]; first != nil {
 				c.First = conflictSide(first, *v.Previous)
 				firstID = first.ID()
 			}
-			k := conflictKey(event, serial, firstID, second.ID())
-			if _, err := txn.Get(k); err == nil {
-				continue
-			}
-			if err := txn.Set(k, mustJSON(c)); err != nil {
-				return err
-			}
-			fresh++
 		}
-		return nil
-	})
-	return fresh, err
+		k := conflictKey(event, serial, firstID, second.ID())
+		if _, err := txn.Get(k); err == nil {
+			continue
+		}
+		if err := txn.Set(k, mustJSON(c)); err != nil {
+			return fresh, err
+		}
+		fresh++
+	}
+	return fresh, nil
 }
 
 func conflictSide(r *record.Record, p rules.Passage) ConflictPassage {

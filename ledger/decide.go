@@ -359,7 +359,7 @@ func (l *Ledger) commitBatch(batch []*decideReq) {
 		req.resp <- resps[i]
 	}
 	if len(appended) > 0 {
-		l.notifyRecords(appended)
+		l.notifyRecords(appended, true)
 	}
 }
 
@@ -372,13 +372,17 @@ func (l *Ledger) decideInTxn(txn *badger.Txn, h *head, req *decideReq) decideRes
 		d.Direction = rules.In
 	}
 	// Reading the mark puts the ticket in this transaction's read set: a
-	// record of the ticket ingested meanwhile makes the commit retry.
-	if _, err := txn.Get(markKey(t.Event, t.Serial)); err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
-		return decideResp{err: err}
-	}
-	recs, err := ticketRecords(txn, t.Event, t.Serial)
+	// record of the ticket ingested meanwhile makes the commit retry. A
+	// ticket without records (most scans) needs no index read.
+	count, err := recordCount(txn, t.Event, t.Serial)
 	if err != nil {
 		return decideResp{err: err}
+	}
+	var recs []record.Record
+	if count > 0 {
+		if recs, err = ticketRecords(txn, t.Event, t.Serial); err != nil {
+			return decideResp{err: err}
+		}
 	}
 	kind := record.KindEntry
 	if d.Direction == rules.Out {

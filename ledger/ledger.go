@@ -46,7 +46,7 @@ type Ledger struct {
 	closeOnce sync.Once
 
 	hookMu   sync.RWMutex
-	onRecord []func(raw []byte)
+	onRecord []func(raw []byte, local bool)
 	onChange []func(raw []byte)
 
 	stats counters
@@ -296,10 +296,10 @@ func (l *Ledger) setEvent(e *manifest.Event) {
 	}
 }
 
-// OnRecord registers fn to be called with every record newly stored, local
-// or ingested, after it is committed. fn must not block: the mesh queues the
-// bytes for broadcast.
-func (l *Ledger) OnRecord(fn func(raw []byte)) {
+// OnRecord registers fn to be called with every record newly stored, after
+// it is committed: local says whether this device made it (a decision) or
+// ingested it. fn must not block: the mesh queues the bytes for broadcast.
+func (l *Ledger) OnRecord(fn func(raw []byte, local bool)) {
 	l.hookMu.Lock()
 	defer l.hookMu.Unlock()
 	l.onRecord = append(l.onRecord, fn)
@@ -313,13 +313,13 @@ func (l *Ledger) OnChange(fn func(raw []byte)) {
 	l.onChange = append(l.onChange, fn)
 }
 
-func (l *Ledger) notifyRecords(raws [][]byte) {
+func (l *Ledger) notifyRecords(raws [][]byte, local bool) {
 	l.hookMu.RLock()
 	hooks := l.onRecord
 	l.hookMu.RUnlock()
 	for _, fn := range hooks {
 		for _, r := range raws {
-			fn(r)
+			fn(r, local)
 		}
 	}
 }

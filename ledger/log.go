@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -123,6 +124,21 @@ func (l *Ledger) Ingest(raws [][]byte) (IngestStats, []error) {
 					berrs = append(berrs, status.err)
 				}
 			}
+			// Replay the rules of the tickets these records touch, in the
+			// same transaction: a conflict is stored with its records.
+			for t := range passageTickets(batch) {
+				if c, err := recordCount(txn, t.event, t.serial); err != nil || c < 2 {
+					if err != nil {
+						return err
+					}
+					continue
+				}
+				n, err := l.checkTicket(txn, t.event, t.serial)
+				if err != nil {
+					return err
+				}
+				bst.Conflicts += n
+			}
 			return nil
 		})
 		if err != nil {
@@ -135,6 +151,7 @@ func (l *Ledger) Ingest(raws [][]byte) (IngestStats, []error) {
 		st.Duplicates += bst.Duplicates
 		st.Held += bst.Held
 		st.Rejected += bst.Rejected
+		st.Conflicts += bst.Conflicts
 		errs = append(errs, berrs...)
 		stored = append(stored, batch...)
 		recs = recs[n:]
@@ -142,7 +159,7 @@ func (l *Ledger) Ingest(raws [][]byte) (IngestStats, []error) {
 	for _, v := range stored {
 		l.hlc.Observe(v.rec.HLC, l.cfg.MaxClockSkew)
 	}
-	st.Conflicts = l.detectConflicts(stored)
+	l.stats.conflicts.Add(uint64(st.Conflicts))
 	l.stats.ingested.Add(uint64(st.Stored))
 	l.stats.duplicates.Add(uint64(st.Duplicates))
 	l.stats.held.Add(uint64(st.Held))
@@ -151,7 +168,7 @@ func (l *Ledger) Ingest(raws [][]byte) (IngestStats, []error) {
 		for i, v := range stored {
 			raws[i] = v.raw
 		}
-		l.notifyRecords(raws)
+		l.notifyRecords(raws, false)
 	}
 	return st, errs
 }
@@ -305,11 +322,34 @@ func (l *Ledger) appendRecord(txn *badger.Txn, r *record.Record, raw []byte, h h
 	return indexRecord(txn, r, raw)
 }
 
+// indexRecord adds a record to its ticket's index and counts it in the
+// ticket's mark.
 func indexRecord(txn *badger.Txn, r *record.Record, raw []byte) error {
 	if err := txn.Set(indexKey(r), raw); err != nil {
 		return err
 	}
-	return txn.Set(markKey(r.Event, r.Serial), []byte(r.ID()))
+	n, err := recordCount(txn, r.Event, r.Serial)
+	if err != nil {
+		return err
+	}
+	return txn.Set(markKey(r.Event, r.Serial), binary.AppendUvarint(nil, n+1))
+}
+
+// recordCount is how many records of a ticket the ledger holds, from its
+// mark: a Get, where counting the index would take an iterator.
+func recordCount(txn *badger.Txn, event, serial uint64) (uint64, error) {
+	v, err := getValue(txn, markKey(event, serial))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, w := binary.Uvarint(v)
+	if w <= 0 {
+		return 0, fmt.Errorf("ticket %d/%d: corrupt mark: run tixgate ledger reindex", event, serial)
+	}
+	return n, nil
 }
 
 // update runs fn in a read-write transaction, retrying on conflicts.

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bufio"
+	"encoding/binary"
 	"compress/gzip"
 	"context"
 	"encoding/base64"
@@ -254,13 +255,14 @@ func (l *Ledger) Reindex(ctx context.Context) error {
 		seq++
 	}
 	// Log: walk each origin's records, rebuilding heads and the index.
-	var touched []verified
+	several := map[ticketID]bool{} // tickets with two records or more
 	err := l.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tLog}, PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
 		wb := l.db.NewWriteBatch()
 		defer wb.Cancel()
 		heads := map[ticket.KeyID]head{}
+		counts := map[ticketID]uint64{}
 		for it.Rewind(); it.Valid(); it.Next() {
 			raw, err := it.Item().ValueCopy(nil)
 			if err != nil {
@@ -278,10 +280,15 @@ func (l *Ledger) Reindex(ctx context.Context) error {
 			if err := wb.Set(indexKey(&r), raw); err != nil {
 				return err
 			}
-			if err := wb.Set(markKey(r.Event, r.Serial), []byte(r.ID())); err != nil {
+			counts[ticketID{r.Event, r.Serial}]++
+		}
+		for t, n := range counts {
+			if n >= 2 {
+				several[t] = true
+			}
+			if err := wb.Set(markKey(t.event, t.serial), binary.AppendUvarint(nil, n)); err != nil {
 				return err
 			}
-			touched = append(touched, verified{rec: r})
 		}
 		for origin, h := range heads {
 			if err := wb.Set(headKey(origin), h.marshal()); err != nil {
@@ -293,7 +300,7 @@ func (l *Ledger) Reindex(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	l.detectConflicts(touched)
+	l.detectConflicts(several)
 	return nil
 }
 
