@@ -2,10 +2,10 @@ package ledger
 
 import (
 	"bufio"
-	"encoding/binary"
 	"compress/gzip"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
