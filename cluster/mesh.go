@@ -146,6 +146,9 @@ func New(cfg Config, store Store) (*Mesh, error) {
 	mc.ProbeInterval = cfg.ProbeInterval
 	mc.ProbeTimeout = cfg.ProbeTimeout
 	mc.Transport = tr
+	// Records are signatures and hashes: compression costs time and saves
+	// nothing.
+	mc.EnableCompression = false
 	mc.Logger = mlog
 	mc.Delegate = (*delegate)(m)
 	mc.Events = (*events)(m)
@@ -451,6 +454,15 @@ func (m *Mesh) ingest(sender string, recs [][]byte) {
 		return
 	}
 	m.st.recordsIn.Add(uint64(len(recs)))
+	origins := map[ticket.KeyID]bool{}
+	for _, raw := range recs {
+		if len(raw) >= 5 {
+			origins[ticket.KeyID(raw[1:5])] = true
+		}
+	}
+	for o := range origins {
+		m.arriving(o.String())
+	}
 	st, errs := m.store.Ingest(recs)
 	if len(errs) > 0 {
 		m.reject(sender, len(errs), errs[0])
@@ -464,16 +476,8 @@ func (m *Mesh) ingest(sender string, recs [][]byte) {
 	if err != nil {
 		return
 	}
-	seen := map[ticket.KeyID]bool{}
-	for _, raw := range recs {
-		if len(raw) < 5 {
-			continue
-		}
-		o := ticket.KeyID(raw[1:5])
-		if !seen[o] {
-			seen[o] = true
-			m.requestFetch(sender, o, vv[o]+1)
-		}
+	for o := range origins {
+		m.requestFetch(sender, o, vv[o]+1)
 	}
 }
 
@@ -532,9 +536,9 @@ func (m *Mesh) member(name string) *memberlist.Node {
 // maxIngestBatch is about how many records one ingest call takes.
 const maxIngestBatch = 8192
 
-// fetchEvery bounds how often one range is asked for: a reply may still be
-// on its way.
-const fetchEvery = 500 * time.Millisecond
+// fetchEvery bounds how often one origin's records are asked for while a
+// reply is still arriving.
+const fetchEvery = time.Second
 
 // requestFetch asks peer for an origin's records from sequence from on.
 func (m *Mesh) requestFetch(peer string, origin ticket.KeyID, from uint64) {
@@ -546,14 +550,25 @@ func (m *Mesh) requestManifest(peer string, from uint64) {
 	m.request(peer, "manifest", encodeMessage(kindFetchManifest, m.cfg.Name, binary.AppendUvarint(nil, from)))
 }
 
-func (m *Mesh) request(peer, what string, msg []byte) {
-	key := peer + "/" + what
+// arriving notes that records of an origin are flowing in: a fetch of it is
+// under way, and asking again would only bring the same records twice.
+func (m *Mesh) arriving(what string) {
 	m.mu.Lock()
-	if time.Since(m.fetching[key]) < fetchEvery {
+	if _, ok := m.fetching[what]; ok {
+		m.fetching[what] = time.Now()
+	}
+	m.mu.Unlock()
+}
+
+// request sends a fetch, at most one per origin (or manifest) every
+// fetchEvery while its answer is still arriving.
+func (m *Mesh) request(peer, what string, msg []byte) {
+	m.mu.Lock()
+	if time.Since(m.fetching[what]) < fetchEvery {
 		m.mu.Unlock()
 		return
 	}
-	m.fetching[key] = time.Now()
+	m.fetching[what] = time.Now()
 	m.mu.Unlock()
 	n := m.member(peer)
 	if n == nil {

@@ -40,6 +40,9 @@ type Ledger struct {
 	manifestMu sync.Mutex // one manifest change applied at a time
 	ingestMu   sync.Mutex // one batch of foreign records at a time
 
+	heldMu sync.Mutex
+	held   map[ticket.KeyID]bool // origins that may have records held (see mayHold)
+
 	decisions chan *decideReq
 	quit      chan struct{}
 	done      chan struct{}
@@ -94,6 +97,7 @@ func Open(cfg Config) (*Ledger, error) {
 		trust:     ticket.NewTrustStore(id.Root),
 		events:    map[uint64]*manifest.Event{},
 		types:     map[[2]uint64]*manifest.TicketType{},
+		held:      map[ticket.KeyID]bool{},
 		decisions: make(chan *decideReq, 1024),
 		quit:      make(chan struct{}),
 		done:      make(chan struct{}),
@@ -217,13 +221,20 @@ func (l *Ledger) load() error {
 			return err
 		}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tRevoked}})
-		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			k := it.Item().Key()
 			if len(k) == 6 && (k[1] == tIssuer || k[1] == tDevice) {
 				l.trust.RevokeIssuer(ticket.KeyID(k[2:6]))
 			}
 		}
+		it.Close()
+		it = txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tPendRecord}})
+		for it.Rewind(); it.Valid(); it.Next() {
+			if k := it.Item().Key(); len(k) == 13 {
+				l.held[ticket.KeyID(k[1:5])] = true
+			}
+		}
+		it.Close()
 		h, err := readHead(txn, l.id.ID())
 		if err != nil {
 			return err

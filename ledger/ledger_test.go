@@ -407,3 +407,53 @@ func TestInitRefuses(t *testing.T) {
 		t.Errorf("open of an empty directory: %v", err)
 	}
 }
+
+// A run of records is authenticated by the signature of its last one and
+// the hash chain; a record altered in the middle breaks the chain there and
+// is refused on its own signature; the records after it wait for the
+// genuine one.
+func TestIngestRunWithAlteredRecords(t *testing.T) {
+	v := newTestVenue(t, 10)
+	g1, g2 := v.open("gate-1"), v.open("gate-2")
+	for s := uint64(1); s <= 40; s++ {
+		v.clock.Advance(time.Second)
+		if d := scan(t, g2, v.code(ticket.Ticket{Serial: 1000 + s}), "G1", ""); !d.OK() {
+			t.Fatal(d.Detail)
+		}
+	}
+	recs, err := g2.Records(g2.Identity().ID(), 1, 40)
+	if err != nil || len(recs) != 40 {
+		t.Fatal(len(recs), err)
+	}
+	if err := g1.AddDeviceCert(g2.Identity().Cert); err != nil {
+		t.Fatal(err)
+	}
+	tamper := func(raw []byte) []byte {
+		r := mustRecord(t, raw)
+		r.Gate = "G2" // signature no longer matches
+		return r.Marshal()
+	}
+	batch := append([][]byte(nil), recs...)
+	batch[24] = tamper(recs[24]) // record 25
+	st, errs := g1.Ingest(batch)
+	if st.Stored != 24 || st.Held != 15 || len(errs) != 1 {
+		t.Fatalf("%+v, %d errors; want 24 stored, 15 held, 1 refused", st, len(errs))
+	}
+	if !strings.Contains(errs[0].Error(), "/25: bad signature") {
+		t.Errorf("first error %v, want record 25's bad signature", errs[0])
+	}
+	// The genuine record 25 unblocks the held ones; a forgery of the last
+	// record, chained to the genuine ones, is caught by its own signature.
+	batch = append([][]byte(nil), recs[24:]...)
+	batch[len(batch)-1] = tamper(recs[39])
+	st, errs = g1.Ingest(batch)
+	if st.Stored != 16 || st.Duplicates != 14 || len(errs) != 1 || !strings.Contains(errs[0].Error(), "/40: bad signature") {
+		t.Errorf("second batch: %+v %v", st, errs)
+	}
+	if vv, _ := g1.VersionVector(); vv[g2.Identity().ID()] != 40 {
+		t.Errorf("version vector %v", vv)
+	}
+	if probs, _ := g1.Verify(); len(probs) != 0 {
+		t.Errorf("verify: %v", probs)
+	}
+}
