@@ -197,10 +197,10 @@ func BenchmarkDecideRefused(b *testing.B) {
 	}
 }
 
-// BenchmarkImport1M imports the million-ticket manifest in a fresh process
+// BenchmarkSystemImport1M imports the million-ticket manifest in a fresh process
 // and reports its time, its peak memory (RSS), its memory at rest after the
 // import and a collection, and the ledger's size on disk.
-func BenchmarkImport1M(b *testing.B) {
+func BenchmarkSystemImport1M(b *testing.B) {
 	f := getFixture(b)
 	for i := 0; i < b.N; i++ {
 		dir := filepath.Join(f.dir, fmt.Sprintf("import-%d", time.Now().UnixNano()))
@@ -228,11 +228,11 @@ func BenchmarkImport1M(b *testing.B) {
 	}
 }
 
-// TestImportChild is BenchmarkImport1M's child process.
+// TestImportChild is BenchmarkSystemImport1M's child process.
 func TestImportChild(t *testing.T) {
 	dir := os.Getenv("TIXGATE_IMPORT_CHILD")
 	if dir == "" {
-		t.Skip("run by BenchmarkImport1M")
+		t.Skip("run by BenchmarkSystemImport1M")
 	}
 	l, err := Open(DefaultConfig(dir))
 	if err != nil {
