@@ -765,8 +765,16 @@ type events Mesh
 
 func (e *events) NotifyJoin(n *memberlist.Node) {
 	m := (*Mesh)(e)
+	if m.remember(n) {
+		m.log.Info("peer joined", "peer", n.Name, "addr", n.Address())
+	}
+}
+
+// remember copies a peer's node (in a memberlist callback) and learns its
+// certificate; it reports whether n is a peer rather than this node.
+func (m *Mesh) remember(n *memberlist.Node) bool {
 	if n.Name == m.cfg.Name {
-		return
+		return false
 	}
 	nd := copyNode(n)
 	m.mu.Lock()
@@ -774,7 +782,7 @@ func (e *events) NotifyJoin(n *memberlist.Node) {
 	m.lastSeen[n.Name] = time.Now()
 	m.mu.Unlock()
 	go m.learnCert(nd)
-	m.log.Info("peer joined", "peer", n.Name, "addr", n.Address())
+	return true
 }
 
 // learnCert takes a peer's certificate from its metadata, so its records
@@ -802,18 +810,7 @@ func (e *events) NotifyLeave(n *memberlist.Node) {
 	m.log.Info("peer left", "peer", n.Name)
 }
 
-func (e *events) NotifyUpdate(n *memberlist.Node) {
-	m := (*Mesh)(e)
-	if n.Name == m.cfg.Name {
-		return
-	}
-	nd := copyNode(n)
-	m.mu.Lock()
-	m.peers[n.Name] = peer{node: nd}
-	m.lastSeen[n.Name] = time.Now()
-	m.mu.Unlock()
-	go m.learnCert(nd)
-}
+func (e *events) NotifyUpdate(n *memberlist.Node) { (*Mesh)(e).remember(n) }
 
 var (
 	_ memberlist.Delegate      = (*delegate)(nil)

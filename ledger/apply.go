@@ -396,25 +396,7 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 // ManifestChanges returns up to max applied manifest changes, from number
 // from on, as they arrived.
 func (l *Ledger) ManifestChanges(from uint64, max int) ([][]byte, error) {
-	var out [][]byte
-	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tChange}, PrefetchValues: true, PrefetchSize: 16})
-		defer it.Close()
-		next := from
-		for it.Seek(changeKey(from)); it.Valid() && len(out) < max; it.Next() {
-			if decodeU64(it.Item().Key()[1:]) != next {
-				break
-			}
-			v, err := it.Item().ValueCopy(nil)
-			if err != nil {
-				return err
-			}
-			out = append(out, v)
-			next++
-		}
-		return nil
-	})
-	return out, err
+	return l.readRun([]byte{tChange}, from, max)
 }
 
 // DeviceCerts returns every device certificate the ledger trusts, so peers

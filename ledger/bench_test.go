@@ -93,7 +93,7 @@ func buildFixture() (*benchFixture, error) {
 // writeBenchManifest writes a manifest like the one `tixgate ledger
 // manifest` makes, with the event spanning today.
 func writeBenchManifest(keys *keyfile.Keys, path string) error {
-	spec, err := manifest.ParseSpec([]byte(testVenueYAML), "yaml")
+	spec, err := manifest.ParseSpec([]byte(manifest.ExampleVenue), "yaml")
 	if err != nil {
 		return err
 	}

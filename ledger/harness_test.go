@@ -19,26 +19,6 @@ import (
 // and a clock at 19:30 on concert night in Berlin.
 var concertNight = time.Date(2026, 6, 12, 19, 30, 0, 0, time.UTC)
 
-const testVenueYAML = `
-venue: arena
-time_zone: Europe/Berlin
-zones:
-  - {id: 0, name: Floor}
-  - {id: 1, name: Balcony}
-gates:
-  - {name: G1, zone: 0}
-  - {name: G2, zone: 0}
-  - {name: B1, zone: 1}
-events:
-  - id: 1042
-    name: Summer Concert
-    starts: 2026-06-12T18:00:00Z
-    ends: 2026-06-12T23:30:00Z
-ticket_types:
-  - {event: 1042, id: 1, name: Standing, zones: [0], share: 3}
-  - {event: 1042, id: 2, name: Balcony, zones: [1]}
-  - {event: 1042, id: 3, name: Re-entry pass, rule: {reentry: true}}
-`
 
 type testVenue struct {
 	t       testing.TB
@@ -54,7 +34,7 @@ func newTestVenue(t testing.TB, tickets int) *testVenue {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, err := manifest.ParseSpec([]byte(testVenueYAML), "yaml")
+	spec, err := manifest.ParseSpec([]byte(manifest.ExampleVenue), "yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,15 +45,21 @@ func (l *Ledger) VersionVector() (VersionVector, error) {
 // Records returns up to max encoded records of an origin, from sequence
 // from on, in order; fewer when the log ends.
 func (l *Ledger) Records(origin ticket.KeyID, from uint64, max int) ([][]byte, error) {
+	return l.readRun(key(tLog, origin[:]), from, max)
+}
+
+// readRun reads the values of prefix+seq for seq = from, from+1, … up to
+// max of them, stopping at the first number missing: only the contiguous
+// part of a numbered table is served.
+func (l *Ledger) readRun(prefix []byte, from uint64, max int) ([][]byte, error) {
 	var out [][]byte
 	err := l.db.View(func(txn *badger.Txn) error {
-		prefix := key(tLog, origin[:])
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
 		next := from
-		for it.Seek(logKey(origin, from)); it.Valid() && len(out) < max; it.Next() {
-			if decodeU64(it.Item().Key()[5:]) != next {
-				break // a hole: only the contiguous part is served
+		for it.Seek(append(append([]byte(nil), prefix...), u64(from)...)); it.Valid() && len(out) < max; it.Next() {
+			if decodeU64(it.Item().Key()[len(prefix):]) != next {
+				break
 			}
 			v, err := it.Item().ValueCopy(nil)
 			if err != nil {

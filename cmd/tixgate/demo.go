@@ -24,25 +24,6 @@ import (
 	"github.com/tixgate/tixgate/ticket/keyfile"
 )
 
-// demoVenue is the arena of the demo; its event is moved to tonight.
-const demoVenue = `
-venue: arena
-time_zone: Europe/Berlin
-zones:
-  - {id: 0, name: Floor}
-  - {id: 1, name: Balcony}
-gates:
-  - {name: G1, zone: 0}
-  - {name: G2, zone: 0}
-  - {name: G3, zone: 0}
-  - {name: B1, zone: 1}
-events:
-  - {id: 1042, name: Summer Concert, starts: 2026-01-01T20:00:00Z, ends: 2026-01-01T23:00:00Z}
-ticket_types:
-  - {event: 1042, id: 1, name: Standing, zones: [0], share: 8}
-  - {event: 1042, id: 2, name: Balcony, zones: [1], share: 2}
-  - {event: 1042, id: 3, name: Standing (phone ticket), zones: [0], rule: {reentry: true}}
-`
 
 // demoNet lets the demo cut the venue's network in two.
 type demoNet struct {
@@ -108,7 +89,7 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 		return err
 	}
 	say("organizer keys: root %s, issuer %s, central %s", keys.IssuerCert.Root, keys.IssuerCert.ID(), keys.CentralCert.ID())
-	spec, err := manifest.ParseSpec([]byte(demoVenue), "yaml")
+	spec, err := manifest.ParseSpec([]byte(manifest.ExampleVenue), "yaml")
 	if err != nil {
 		return err
 	}

@@ -61,6 +61,20 @@ func dataFlag(cl *cmdline) *string {
 	return cl.String("data", "", "device directory (from tixgate ledger init)")
 }
 
+// withLedger runs fn on the ledger of --data, for the commands that take
+// that flag and want n positional arguments (what names them).
+func withLedger(e *env, cl *cmdline, n int, what string, fn func(l *ledger.Ledger, args []string) error) error {
+	data := dataFlag(cl)
+	pos, err := cl.parseN(n, what)
+	if err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
+		return err
+	}
+	return openLedger(e, *data, func(l *ledger.Ledger) error { return fn(l, pos) })
+}
+
 func runLedgerInit(_ context.Context, e *env, cl *cmdline) error {
 	data := dataFlag(cl)
 	keys := cl.String("keys", "", "organizer key directory: its root signs the device certificate")
@@ -245,14 +259,7 @@ func (p *progress) done() {
 }
 
 func runLedgerStats(_ context.Context, e *env, cl *cmdline) error {
-	data := dataFlag(cl)
-	if _, err := cl.parseN(0, ""); err != nil {
-		return err
-	}
-	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
-		return err
-	}
-	return openLedger(e, *data, func(l *ledger.Ledger) error {
+	return withLedger(e, cl, 0, "", func(l *ledger.Ledger, _ []string) error {
 		st, err := l.Stats()
 		if err != nil {
 			return err
@@ -264,14 +271,7 @@ func runLedgerStats(_ context.Context, e *env, cl *cmdline) error {
 }
 
 func runLedgerVerify(_ context.Context, e *env, cl *cmdline) error {
-	data := dataFlag(cl)
-	if _, err := cl.parseN(0, ""); err != nil {
-		return err
-	}
-	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
-		return err
-	}
-	return openLedger(e, *data, func(l *ledger.Ledger) error {
+	return withLedger(e, cl, 0, "", func(l *ledger.Ledger, _ []string) error {
 		probs, err := l.Verify()
 		if err != nil {
 			return err
@@ -290,14 +290,7 @@ func runLedgerVerify(_ context.Context, e *env, cl *cmdline) error {
 }
 
 func runLedgerReindex(ctx context.Context, e *env, cl *cmdline) error {
-	data := dataFlag(cl)
-	if _, err := cl.parseN(0, ""); err != nil {
-		return err
-	}
-	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
-		return err
-	}
-	return openLedger(e, *data, func(l *ledger.Ledger) error {
+	return withLedger(e, cl, 0, "", func(l *ledger.Ledger, _ []string) error {
 		start := time.Now()
 		if err := l.Reindex(ctx); err != nil {
 			return err
@@ -308,15 +301,7 @@ func runLedgerReindex(ctx context.Context, e *env, cl *cmdline) error {
 }
 
 func runLedgerBackup(_ context.Context, e *env, cl *cmdline) error {
-	data := dataFlag(cl)
-	pos, err := cl.parseN(1, "one FILE")
-	if err != nil {
-		return err
-	}
-	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
-		return err
-	}
-	return openLedger(e, *data, func(l *ledger.Ledger) error {
+	return withLedger(e, cl, 1, "one FILE", func(l *ledger.Ledger, pos []string) error {
 		tmp := pos[0] + ".tmp"
 		f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 		if err != nil {
@@ -342,20 +327,12 @@ func runLedgerBackup(_ context.Context, e *env, cl *cmdline) error {
 }
 
 func runLedgerRestore(ctx context.Context, e *env, cl *cmdline) error {
-	data := dataFlag(cl)
-	pos, err := cl.parseN(1, "one FILE")
-	if err != nil {
-		return err
-	}
-	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
-		return err
-	}
-	f, err := os.Open(pos[0])
-	if err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
-	defer f.Close()
-	return openLedger(e, *data, func(l *ledger.Ledger) error {
+	return withLedger(e, cl, 1, "one FILE", func(l *ledger.Ledger, pos []string) error {
+		f, err := os.Open(pos[0])
+		if err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		defer f.Close()
 		changes, st, err := l.Restore(ctx, f)
 		fmt.Fprintf(e.stdout, "restored %d manifest changes; records: %d stored, %d already held, %d waiting for earlier ones\n",
 			changes, st.Stored, st.Duplicates, st.Held)
@@ -364,14 +341,7 @@ func runLedgerRestore(ctx context.Context, e *env, cl *cmdline) error {
 }
 
 func runLedgerConflicts(_ context.Context, e *env, cl *cmdline) error {
-	data := dataFlag(cl)
-	if _, err := cl.parseN(0, ""); err != nil {
-		return err
-	}
-	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
-		return err
-	}
-	return openLedger(e, *data, func(l *ledger.Ledger) error {
+	return withLedger(e, cl, 0, "", func(l *ledger.Ledger, _ []string) error {
 		cs, err := l.Conflicts()
 		if err != nil {
 			return err

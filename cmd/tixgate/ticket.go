@@ -143,28 +143,36 @@ type verdict struct {
 	IssuerName string `json:"issuer_name,omitempty"`
 }
 
-func runTicketVerify(_ context.Context, e *env, cl *cmdline) error {
+// keysCodeAt parses the flags and argument that ticket verify and show
+// share: --keys, --at and one code; it returns the loaded keys, the code
+// and the time.
+func keysCodeAt(e *env, cl *cmdline, atHelp string) (*keyfile.Keys, string, time.Time, error) {
 	keys := cl.String("keys", "", "organizer key directory (from tixgate keys init)")
-	at := cl.String("at", "", "verify as at this RFC 3339 time (default: now)")
+	at := cl.String("at", "", atHelp)
 	pos, err := cl.parseN(1, "one CODE (or - for stdin)")
 	if err != nil {
-		return err
+		return nil, "", time.Time{}, err
 	}
 	if err := need(cl.Name(), map[string]bool{"keys": *keys != ""}); err != nil {
-		return err
+		return nil, "", time.Time{}, err
 	}
 	when, err := parseTime("at", *at)
 	if err != nil {
-		return err
+		return nil, "", time.Time{}, err
 	}
 	if when.IsZero() {
 		when = e.now()
 	}
 	code, err := codeArg(e, pos[0])
 	if err != nil {
-		return err
+		return nil, "", time.Time{}, err
 	}
 	k, err := keyfile.Load(*keys)
+	return k, code, when, err
+}
+
+func runTicketVerify(_ context.Context, e *env, cl *cmdline) error {
+	k, code, when, err := keysCodeAt(e, cl, "verify as at this RFC 3339 time (default: now)")
 	if err != nil {
 		return err
 	}
@@ -194,31 +202,11 @@ func runTicketVerify(_ context.Context, e *env, cl *cmdline) error {
 }
 
 func runTicketShow(_ context.Context, e *env, cl *cmdline) error {
-	keys := cl.String("keys", "", "organizer key directory (from tixgate keys init)")
-	at := cl.String("at", "", "show the code of this RFC 3339 time (default: now)")
-	pos, err := cl.parseN(1, "one CODE (or - for stdin)")
-	if err != nil {
-		return err
-	}
-	if err := need(cl.Name(), map[string]bool{"keys": *keys != ""}); err != nil {
-		return err
-	}
-	when, err := parseTime("at", *at)
-	if err != nil {
-		return err
-	}
-	if when.IsZero() {
-		when = e.now()
-	}
-	code, err := codeArg(e, pos[0])
+	k, code, when, err := keysCodeAt(e, cl, "show the code of this RFC 3339 time (default: now)")
 	if err != nil {
 		return err
 	}
 	c, err := ticket.Parse(code)
-	if err != nil {
-		return err
-	}
-	k, err := keyfile.Load(*keys)
 	if err != nil {
 		return err
 	}

@@ -20,29 +20,9 @@ import (
 	"github.com/tixgate/tixgate/ticket/keyfile"
 )
 
-// VenueYAML is the test venue: an arena with a floor (gates G1-G3) and a
-// balcony (B1), one concert, and three ticket types (1 standing, single
-// entry; 2 balcony; 3 re-entry).
-const VenueYAML = `
-venue: arena
-time_zone: Europe/Berlin
-zones:
-  - {id: 0, name: Floor}
-  - {id: 1, name: Balcony}
-gates:
-  - {name: G1, zone: 0}
-  - {name: G2, zone: 0}
-  - {name: G3, zone: 0}
-  - {name: B1, zone: 1}
-events:
-  - {id: 1042, name: Summer Concert, starts: 2026-01-01T00:00:00Z, ends: 2026-01-02T00:00:00Z}
-ticket_types:
-  - {event: 1042, id: 1, name: Standing, zones: [0], share: 3}
-  - {event: 1042, id: 2, name: Balcony, zones: [1]}
-  - {event: 1042, id: 3, name: Re-entry pass, rule: {reentry: true}}
-`
 
-// Event is the test venue's event id.
+// Event is the id of manifest.ExampleVenue's event, which the venues here
+// hold.
 const Event = 1042
 
 // Venue is an organizer with keys and a signed manifest. The event runs
@@ -63,7 +43,7 @@ func NewVenue(tb testing.TB, tickets int) *Venue {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	spec, err := manifest.ParseSpec([]byte(VenueYAML), "yaml")
+	spec, err := manifest.ParseSpec([]byte(manifest.ExampleVenue), "yaml")
 	if err != nil {
 		tb.Fatal(err)
 	}
