@@ -19,7 +19,6 @@ import (
 // and a clock at 19:30 on concert night in Berlin.
 var concertNight = time.Date(2026, 6, 12, 19, 30, 0, 0, time.UTC)
 
-
 type testVenue struct {
 	t       testing.TB
 	keys    *keyfile.Keys

@@ -24,7 +24,6 @@ import (
 	"github.com/tixgate/tixgate/ticket/keyfile"
 )
 
-
 // demoNet lets the demo cut the venue's network in two.
 type demoNet struct {
 	mu    sync.Mutex

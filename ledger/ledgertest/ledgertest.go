@@ -20,7 +20,6 @@ import (
 	"github.com/tixgate/tixgate/ticket/keyfile"
 )
 
-
 // Event is the id of manifest.ExampleVenue's event, which the venues here
 // hold.
 const Event = 1042
