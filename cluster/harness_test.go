@@ -59,6 +59,17 @@ func (n *network) partition(a, b []*node) {
 	}
 }
 
+// slow delays what from sends to every other node, packets and streams.
+func (n *network) slow(from *node, nodes []*node, d time.Duration) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, to := range nodes {
+		if to != from {
+			n.delay[[2]string{from.name, to.name}] = d
+		}
+	}
+}
+
 func (n *network) heal() {
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -52,11 +52,12 @@ type Mesh struct {
 	queue *memberlist.TransmitLimitedQueue
 	tr    *transport
 
-	inbox  chan message
-	eager  chan []byte
-	quit   chan struct{}
-	wg     sync.WaitGroup
-	closed atomic.Bool
+	inbox   chan message
+	eager   chan []byte
+	serving chan struct{} // bounds the fetches answered at once
+	quit    chan struct{}
+	wg      sync.WaitGroup
+	closed  atomic.Bool
 
 	mu        sync.Mutex
 	lastSeen  map[string]time.Time
@@ -109,6 +110,7 @@ func New(cfg Config, store Store) (*Mesh, error) {
 		self:     store.Identity().ID(),
 		inbox:    make(chan message, cfg.InboxSize),
 		eager:    make(chan []byte, 1024),
+		serving:  make(chan struct{}, maxServing),
 		quit:     make(chan struct{}),
 		lastSeen: map[string]time.Time{},
 		rejected: map[string]uint64{},
@@ -582,6 +584,23 @@ func (m *Mesh) request(peer, what string, msg []byte) {
 	}()
 }
 
+// maxServing bounds the fetches a node answers at once; a request beyond it
+// is dropped, and the asker asks again at its next push/pull.
+const maxServing = 4
+
+// serve runs fn in the background if a serving slot is free.
+func (m *Mesh) serve(fn func()) {
+	select {
+	case m.serving <- struct{}{}:
+		go func() {
+			defer func() { <-m.serving }()
+			fn()
+		}()
+	default:
+		m.st.dropped.Add(1)
+	}
+}
+
 // maxServe bounds the records one fetch is answered with; the asker asks
 // again for the rest.
 const maxServe = 200_000
@@ -741,9 +760,9 @@ func (d *delegate) NotifyMsg(b []byte) {
 			m.st.dropped.Add(1)
 		}
 	case kindFetch:
-		go m.serveFetch(msg)
+		m.serve(func() { m.serveFetch(msg) })
 	case kindFetchManifest:
-		go m.serveManifest(msg)
+		m.serve(func() { m.serveManifest(msg) })
 	default:
 		m.reject(msg.sender, 1, fmt.Errorf("unknown message kind %q", msg.kind))
 	}

@@ -35,6 +35,31 @@ func TestRecordsReachEveryNode(t *testing.T) {
 	}
 }
 
+// A slow link delays what crosses it, and nothing else.
+func TestDelayedLinks(t *testing.T) {
+	c := newCluster(t, 3, func(cfg *Config) { cfg.GossipNodes = 1 })
+	const delay = 300 * time.Millisecond
+	c.net.slow(c.nodes[0], c.nodes, delay)
+	origin := c.nodes[0].ledger.Identity().ID()
+	start := time.Now()
+	if d := c.scanAt(c.nodes[0], 11); !d.OK() {
+		t.Fatal(ledgertest.Describe(d))
+	}
+	ledgertest.WaitFor(t, 5*time.Second, "the record crosses the slow links", func() bool {
+		return holds(c.nodes[1], origin, 1) && holds(c.nodes[2], origin, 1)
+	})
+	if took := time.Since(start); took < delay {
+		t.Errorf("the record arrived after %s, before the %s delay", took, delay)
+	}
+	// The other nodes' links are not slowed.
+	start = time.Now()
+	c.scanAt(c.nodes[1], 12)
+	ledgertest.WaitFor(t, 5*time.Second, "a record from a fast node", func() bool { return holds(c.nodes[2], c.nodes[1].ledger.Identity().ID(), 1) })
+	if took := time.Since(start); took >= delay {
+		t.Errorf("a record between fast nodes took %s", took)
+	}
+}
+
 func TestFiftyNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("50 nodes take a while; run without -short")

@@ -457,3 +457,29 @@ func TestIngestRunWithAlteredRecords(t *testing.T) {
 		t.Errorf("verify: %v", probs)
 	}
 }
+
+// A batch bigger than one Badger transaction holds is committed in parts.
+func TestIngestLargeBatchSmallMemtable(t *testing.T) {
+	v := newTestVenue(t, 10)
+	g2 := v.open("gate-2")
+	cfg := v.device("gate-1")
+	cfg.MemTableSize = 1 << 20 // one transaction holds about 150 KB
+	g1, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g1.Close()
+	for s := uint64(1); s <= 1500; s++ {
+		if d := scan(t, g2, v.code(ticket.Ticket{Serial: 10_000 + s}), "G1", ""); !d.OK() {
+			t.Fatal(d.Detail)
+		}
+	}
+	recs, _ := g2.Records(g2.Identity().ID(), 1, 2000)
+	if err := g1.AddDeviceCert(g2.Identity().Cert); err != nil {
+		t.Fatal(err)
+	}
+	st, errs := g1.Ingest(recs)
+	if st.Stored != 1500 || len(errs) > 0 {
+		t.Fatalf("%+v %v", st, errs)
+	}
+}

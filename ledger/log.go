@@ -106,8 +106,9 @@ func (l *Ledger) Ingest(raws [][]byte) (IngestStats, []error) {
 	l.ingestMu.Lock()
 	defer l.ingestMu.Unlock()
 	var stored []verified
+	chunk := 512 // records per transaction; halved when Badger finds it too big
 	for len(recs) > 0 {
-		n := min(len(recs), 512)
+		n := min(len(recs), chunk)
 		var batch []verified
 		var bst IngestStats
 		var berrs []error
@@ -148,6 +149,10 @@ func (l *Ledger) Ingest(raws [][]byte) (IngestStats, []error) {
 			}
 			return nil
 		})
+		if errors.Is(err, badger.ErrTxnTooBig) && chunk > 1 {
+			chunk /= 2
+			continue
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("ingest: %w", err))
 			st.Rejected += n
