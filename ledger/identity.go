@@ -45,8 +45,9 @@ type Provision struct {
 	Device string
 	Role   ticket.Role
 	Venue  string
-	// EncryptionKey is a 32-byte key file to copy as the ledger's; empty
-	// makes a new random key.
+	// EncryptionKey is a key file (kept apart from the device directory,
+	// say on removable media) to copy as the ledger's; it is made if it does
+	// not exist. Empty makes a new random key in the device directory only.
 	EncryptionKey string
 	Now           time.Time
 	Validity      time.Duration // of the device certificate; default 5 years
@@ -95,6 +96,11 @@ func Init(p Provision, cfg Config) error {
 	}
 	var encKey []byte
 	if p.EncryptionKey != "" {
+		if _, err := os.Stat(p.EncryptionKey); errors.Is(err, fs.ErrNotExist) {
+			if err := WriteEncryptionKey(p.EncryptionKey); err != nil {
+				return fmt.Errorf("ledger init: %w", err)
+			}
+		}
 		if encKey, err = keyfile.ReadSecret(p.EncryptionKey, ledgerKeyType, 32); err != nil {
 			return fmt.Errorf("ledger init: %w", err)
 		}

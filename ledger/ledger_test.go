@@ -483,3 +483,24 @@ func TestIngestLargeBatchSmallMemtable(t *testing.T) {
 		t.Fatalf("%+v %v", st, errs)
 	}
 }
+
+func TestInitWithKeptEncryptionKey(t *testing.T) {
+	v := newTestVenue(t, 0)
+	kept := filepath.Join(t.TempDir(), "usb", "ledger.key")
+	os.MkdirAll(filepath.Dir(kept), 0o700)
+	dir := filepath.Join(t.TempDir(), "gate-1")
+	cfg := TestConfig(dir)
+	if err := Init(Provision{Dir: dir, Keys: v.keys, Device: "gate-1", EncryptionKey: kept, Now: concertNight}, cfg); err != nil {
+		t.Fatal(err)
+	}
+	a, err1 := os.ReadFile(kept)
+	b, err2 := os.ReadFile(filepath.Join(dir, LedgerKeyFile))
+	if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
+		t.Fatalf("kept key and device copy differ: %v %v", err1, err2)
+	}
+	l, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+}

@@ -81,7 +81,7 @@ func runLedgerInit(_ context.Context, e *env, cl *cmdline) error {
 	device := cl.String("device", "", "device name, e.g. gate-1")
 	role := cl.String("role", "gate", "gate or seller")
 	venue := cl.String("venue", "venue", "venue name in the device certificate")
-	encKey := cl.String("encryption-key", "", "file holding the ledger encryption key (default: a new random key in DIR/ledger.key)")
+	encKey := cl.String("encryption-key", "", "ledger encryption key file to copy into DIR (made if missing; default: a new random key)")
 	if _, err := cl.parseN(0, ""); err != nil {
 		return err
 	}
