@@ -1,0 +1,118 @@
+package main
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/tixgate/tixgate/"
+
+// repoPackages parses the non-test Go files of every package of the module
+// and returns, per package directory, its imports and how many files carry
+// a package doc comment.
+func repoPackages(t *testing.T) (imports map[string]map[string]bool, docs map[string]int) {
+	t.Helper()
+	root := filepath.Join("..", "..")
+	imports, docs = map[string]map[string]bool{}, map[string]int{}
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") && path != root || d.Name() == "bin") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly|parser.ParseComments)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		pkg := filepath.ToSlash(rel)
+		if imports[pkg] == nil {
+			imports[pkg] = map[string]bool{}
+		}
+		for _, im := range f.Imports {
+			p, _ := strconv.Unquote(im.Path.Value)
+			imports[pkg][p] = true
+		}
+		if f.Doc != nil {
+			docs[pkg]++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return imports, docs
+}
+
+// Each dependency lives in one package, and the arrows of the layout point
+// one way: ticket imports nothing of ours; scanner and ledger import only
+// ticket; cluster imports ledger; edge and cmd sit on top.
+func TestLayout(t *testing.T) {
+	imports, docs := repoPackages(t)
+	if len(imports) < 12 {
+		t.Fatalf("found %d packages: the walk missed the module", len(imports))
+	}
+	owners := map[string]string{
+		"github.com/dgraph-io/badger/v4":  "ledger",
+		"github.com/hashicorp/memberlist": "cluster",
+		"github.com/makiuchi-d/gozxing":   "scanner",
+		"github.com/skip2/go-qrcode":      "scanner",
+		"periph.io/x/conn/v3":             "firmware",
+		"github.com/BurntSushi/toml":      "ledger/manifest",
+		"gopkg.in/yaml.v3":                "ledger/manifest",
+	}
+	may := map[string][]string{ // packages of ours each may import
+		"ticket":            nil,
+		"ticket/keyfile":    {"ticket"},
+		"scanner":           {"ticket"},
+		"ledger/record":     {"ticket"},
+		"ledger/rules":      {"ticket"},
+		"ledger/manifest":   {"ticket", "ledger/rules"},
+		"ledger":            {"ticket", "ticket/keyfile", "ledger/record", "ledger/rules", "ledger/manifest"},
+		"ledger/ledgertest": {"ticket", "ticket/keyfile", "ledger", "ledger/manifest"},
+		"cluster":           {"ticket", "ledger", "ledger/record"},
+		"edge":              {"ticket", "ticket/keyfile", "ledger", "ledger/rules", "cluster"},
+	}
+	for pkg, ims := range imports {
+		if docs[pkg] != 1 {
+			t.Errorf("%s: %d files with a package doc comment, want exactly one (doc.go)", pkg, docs[pkg])
+		}
+		for im := range ims {
+			for dep, owner := range owners {
+				if (im == dep || strings.HasPrefix(im, dep+"/")) && pkg != owner {
+					t.Errorf("%s imports %s, which only %s may import", pkg, im, owner)
+				}
+			}
+			if !strings.HasPrefix(im, module) || strings.HasPrefix(pkg, "cmd/") {
+				continue
+			}
+			allowed, ok := may[pkg]
+			if !ok {
+				t.Errorf("%s: not in the layout test: say what it may import", pkg)
+				continue
+			}
+			ours := strings.TrimPrefix(im, module)
+			found := false
+			for _, a := range allowed {
+				found = found || a == ours
+			}
+			if !found {
+				t.Errorf("%s imports %s: the layout does not allow it", pkg, ours)
+			}
+		}
+	}
+	for pkg, ims := range imports {
+		if ims[module+"ledger/ledgertest"] {
+			t.Errorf("%s imports ledger/ledgertest, which is for tests only", pkg)
+		}
+	}
+}
