@@ -367,56 +367,48 @@ func runLedgerConflicts(_ context.Context, e *env, cl *cmdline) error {
 }
 
 func runScan(ctx context.Context, e *env, cl *cmdline) error {
-	data := dataFlag(cl)
-	gate := cl.String("gate", "", "the gate scanning, as named in the manifest")
-	exit := cl.Bool("exit", false, "scan on the way out")
-	pos, err := cl.parseN(1, "one CODE (or - for stdin)")
-	if err != nil {
-		return err
-	}
-	if err := need(cl.Name(), map[string]bool{"data": *data != "", "gate": *gate != ""}); err != nil {
-		return err
-	}
-	code, err := codeArg(e, pos[0])
-	if err != nil {
-		return err
-	}
-	dir := rules.In
-	if *exit {
-		dir = rules.Out
-	}
-	return openLedger(e, *data, func(l *ledger.Ledger) error {
-		d, err := l.Decide(ctx, ledger.Scan{Text: code, Gate: *gate, Direction: dir})
-		if err != nil {
-			return err
-		}
-		return printDecision(e, d)
+	return scanCommand(e, cl, nil, func(l *ledger.Ledger, s ledger.Scan) (ledger.Decision, error) {
+		return l.Decide(ctx, s)
 	})
 }
 
 func runOverride(ctx context.Context, e *env, cl *cmdline) error {
-	data := dataFlag(cl)
-	gate := cl.String("gate", "", "the gate, as named in the manifest")
-	exit := cl.Bool("exit", false, "let out rather than in")
 	supervisor := cl.String("supervisor", "", "who decides (recorded)")
 	note := cl.String("note", "", "why (recorded)")
+	required := map[string]*string{"supervisor": supervisor, "note": note}
+	return scanCommand(e, cl, required, func(l *ledger.Ledger, s ledger.Scan) (ledger.Decision, error) {
+		return l.OverrideScan(ctx, ledger.Override{Scan: s, Supervisor: *supervisor, Note: *note})
+	})
+}
+
+// scanCommand parses what scan and override share (--data, --gate, --exit
+// and a code, plus the command's own required flags), opens the ledger,
+// decides and prints the decision.
+func scanCommand(e *env, cl *cmdline, required map[string]*string, decide func(*ledger.Ledger, ledger.Scan) (ledger.Decision, error)) error {
+	data := dataFlag(cl)
+	gate := cl.String("gate", "", "the gate, as named in the manifest")
+	exit := cl.Bool("exit", false, "on the way out")
 	pos, err := cl.parseN(1, "one CODE (or - for stdin)")
 	if err != nil {
 		return err
 	}
-	if err := need(cl.Name(), map[string]bool{"data": *data != "", "gate": *gate != "", "supervisor": *supervisor != "", "note": *note != ""}); err != nil {
+	set := map[string]bool{"data": *data != "", "gate": *gate != ""}
+	for name, v := range required {
+		set[name] = *v != ""
+	}
+	if err := need(cl.Name(), set); err != nil {
 		return err
 	}
 	code, err := codeArg(e, pos[0])
 	if err != nil {
 		return err
 	}
-	dir := rules.In
+	s := ledger.Scan{Text: code, Gate: *gate, Direction: rules.In}
 	if *exit {
-		dir = rules.Out
+		s.Direction = rules.Out
 	}
 	return openLedger(e, *data, func(l *ledger.Ledger) error {
-		d, err := l.OverrideScan(ctx, ledger.Override{Scan: ledger.Scan{Text: code, Gate: *gate, Direction: dir}, Supervisor: *supervisor, Note: *note})
+		d, err := decide(l, s)
 		if err != nil {
 			return err
 		}
