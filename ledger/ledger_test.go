@@ -319,9 +319,6 @@ func TestBackupRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l2.Close()
-	if err := l2.AddDeviceCert(l.Identity().Cert); err != nil {
-		t.Fatal(err)
-	}
 	if _, st, err := l2.Restore(context.Background(), bytes.NewReader(buf.Bytes())); err != nil || st.Stored != 1 {
 		t.Fatalf("restore: %+v %v", st, err)
 	}

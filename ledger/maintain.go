@@ -305,7 +305,8 @@ func (l *Ledger) Reindex(ctx context.Context) error {
 }
 
 // Backup format: gzip-compressed JSON lines. A header, then every manifest
-// change as it arrived, then every record, base64. It holds the truth only;
+// change as it arrived, the certificates of the devices whose records it
+// holds, then every record, base64. It holds the truth only;
 // Restore derives the rest. It holds holder names and rotation secrets:
 // keep it as carefully as the device (the file is written 0600).
 type backupHeader struct {
@@ -318,8 +319,9 @@ type backupHeader struct {
 }
 
 type backupLine struct {
-	Change json.RawMessage `json:"change,omitempty"`
-	Record string          `json:"record,omitempty"`
+	Change json.RawMessage    `json:"change,omitempty"`
+	Cert   *ticket.DeviceCert `json:"cert,omitempty"`
+	Record string             `json:"record,omitempty"`
 }
 
 const backupFormat = "tixgate-ledger-backup"
@@ -335,6 +337,11 @@ func (l *Ledger) Backup(w io.Writer) (changes, records int, err error) {
 			Created: l.cfg.Clock.Now().UTC(), ManifestSeq: l.ManifestSeq()}
 		if err := enc.Encode(h); err != nil {
 			return err
+		}
+		for _, c := range l.trust.Devices() {
+			if err := enc.Encode(backupLine{Cert: &c}); err != nil {
+				return err
+			}
 		}
 		for _, table := range []byte{tChange, tLog} {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{table}, PrefetchValues: true, PrefetchSize: 256})
@@ -417,6 +424,10 @@ func (l *Ledger) Restore(ctx context.Context, r io.Reader) (changes int, ist Ing
 			return changes, ist, fmt.Errorf("restore: line %d: %w (the backup is damaged or cut short)", n, err)
 		}
 		switch {
+		case line.Cert != nil:
+			if err := l.AddDeviceCert(*line.Cert); err != nil {
+				return changes, ist, fmt.Errorf("restore: line %d: %w", n, err)
+			}
 		case len(line.Change) > 0:
 			if _, err := l.ApplyChange(line.Change); err != nil {
 				return changes, ist, fmt.Errorf("restore: line %d: %w", n, err)
