@@ -48,35 +48,47 @@ func (l *Ledger) ManifestSeq() uint64 {
 // holds it until the changes before it arrive. Nothing unverified is stored;
 // a malformed or untrusted change leaves the ledger unchanged.
 func (l *Ledger) ApplyChange(raw []byte) (ApplyStatus, error) {
+	status, _, err := l.applyChange(raw)
+	return status, err
+}
+
+// applyChange is ApplyChange, also returning how many tickets the change
+// lists, for an import's progress.
+func (l *Ledger) applyChange(raw []byte) (ApplyStatus, int, error) {
 	raw = bytes.TrimSpace(raw)
 	c, err := manifest.Parse(raw)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	l.manifestMu.Lock()
 	defer l.manifestMu.Unlock()
 	applied := l.ManifestSeq()
 	if c.Seq <= applied {
-		return l.checkDuplicate(&c)
+		status, err := l.checkDuplicate(&c)
+		return status, 0, err
 	}
 	if err := c.Verify(l.trust, l.cfg.Clock.Now()); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	body, err := c.Decode()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
+	}
+	tickets := 0
+	if b, ok := body.(*manifest.Tickets); ok {
+		tickets = len(b.Tickets)
 	}
 	if c.Seq > applied+1 {
 		if c.Seq > applied+maxHeldAhead {
-			return 0, fmt.Errorf("manifest change %d is too far ahead of %d", c.Seq, applied)
+			return 0, 0, fmt.Errorf("manifest change %d is too far ahead of %d", c.Seq, applied)
 		}
 		if err := l.db.Update(func(txn *badger.Txn) error { return txn.Set(pendChangeKey(c.Seq), raw) }); err != nil {
-			return 0, fmt.Errorf("hold manifest change %d: %w", c.Seq, err)
+			return 0, 0, fmt.Errorf("hold manifest change %d: %w", c.Seq, err)
 		}
-		return Held, nil
+		return Held, tickets, nil
 	}
 	if err := l.apply(&c, raw, body); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// Apply the held changes this one unblocked.
 	for {
@@ -91,7 +103,7 @@ func (l *Ledger) ApplyChange(raw []byte) (ApplyStatus, error) {
 			break
 		}
 		if err != nil {
-			return Applied, err
+			return Applied, tickets, err
 		}
 		hc, err := manifest.Parse(held)
 		if err == nil {
@@ -101,13 +113,13 @@ func (l *Ledger) ApplyChange(raw []byte) (ApplyStatus, error) {
 			l.log.Error("held manifest change no longer applies", "seq", next, "err", err)
 		}
 		if err := l.db.Update(func(txn *badger.Txn) error { return txn.Delete(pendChangeKey(next)) }); err != nil {
-			return Applied, err
+			return Applied, tickets, err
 		}
 		if err != nil {
 			break
 		}
 	}
-	return Applied, nil
+	return Applied, tickets, nil
 }
 
 func (l *Ledger) checkDuplicate(c *manifest.Change) (ApplyStatus, error) {
@@ -342,14 +354,14 @@ func (l *Ledger) Import(ctx context.Context, r io.Reader, progress func(ImportSt
 				if !utf8.Valid(trimmed) {
 					return st, fmt.Errorf("import manifest: line %d: not UTF-8 text", st.Lines)
 				}
-				status, aerr := l.ApplyChange(trimmed)
+				status, tickets, aerr := l.applyChange(trimmed)
 				if aerr != nil {
 					return st, fmt.Errorf("import manifest: line %d: %w", st.Lines, aerr)
 				}
 				switch status {
 				case Applied:
 					st.Applied++
-					st.Tickets += countTickets(trimmed)
+					st.Tickets += tickets
 				case Duplicate:
 					st.Duplicates++
 				case Held:
@@ -367,14 +379,6 @@ func (l *Ledger) Import(ctx context.Context, r io.Reader, progress func(ImportSt
 			return st, fmt.Errorf("import manifest: line %d: %w", st.Lines+1, err)
 		}
 	}
-}
-
-// countTickets counts the tickets of a tickets change, for progress.
-func countTickets(line []byte) int {
-	if !bytes.Contains(line[:min(len(line), 64)], []byte(`"tickets"`)) {
-		return 0
-	}
-	return bytes.Count(line, []byte(`"serial":`))
 }
 
 // readLine reads one line, refusing lines longer than max.

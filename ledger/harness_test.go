@@ -91,6 +91,22 @@ func (v *testVenue) device(name string) Config {
 	return cfg
 }
 
+// loaded provisions a device and loads the manifest into its ledger, then
+// closes it, for tests that open it themselves.
+func (v *testVenue) loaded(name string) Config {
+	v.t.Helper()
+	cfg := v.device(name)
+	l, err := Open(cfg)
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	v.load(l)
+	if err := l.Close(); err != nil {
+		v.t.Fatal(err)
+	}
+	return cfg
+}
+
 // open provisions a device, opens its ledger and imports the manifest.
 func (v *testVenue) open(name string) *Ledger {
 	v.t.Helper()

@@ -25,13 +25,7 @@ func TestKilledWhileScanning(t *testing.T) {
 		return
 	}
 	v := newTestVenue(t, 100)
-	cfg := v.device("gate-1")
-	l, err := Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v.load(l)
-	l.Close()
+	cfg := v.loaded("gate-1")
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledWhileScanning$")
 	cmd.Env = append(os.Environ(), "TIXGATE_SCAN_CHILD="+cfg.Dir, "TIXGATE_SCAN_KEYS="+v.keys.Dir)
@@ -60,7 +54,7 @@ func TestKilledWhileScanning(t *testing.T) {
 	}
 
 	cfg.SyncWrites = true
-	l, err = Open(cfg)
+	l, err := Open(cfg)
 	if err != nil {
 		t.Fatalf("reopen after SIGKILL: %v", err)
 	}

@@ -337,13 +337,7 @@ func TestBackupRestore(t *testing.T) {
 
 func TestEncryptionAtRest(t *testing.T) {
 	v := newTestVenue(t, 5)
-	cfg := v.device("gate-1")
-	l, err := Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v.load(l)
-	l.Close()
+	cfg := v.loaded("gate-1")
 	// The holder names are not on disk in the clear.
 	found := false
 	filepath.Walk(filepath.Join(cfg.Dir, dbDir), func(p string, fi os.FileInfo, err error) error {

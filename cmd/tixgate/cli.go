@@ -138,7 +138,7 @@ func (c *command) dispatch(ctx context.Context, e *env, path []string, args []st
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 && args[0] == "help" {
 			if sub := c.find(args[1]); sub != nil {
-				sub.help(e.stdout, path)
+				sub.help(e.stdout, append(path, sub.name))
 				return nil
 			}
 		}
@@ -164,11 +164,9 @@ func (c *command) find(name string) *command {
 	return nil
 }
 
+// help prints the usage of c, whose full name is path.
 func (c *command) help(w io.Writer, path []string) {
-	full := strings.Join(append(append([]string(nil), path...), c.name), " ")
-	if len(path) > 0 && path[len(path)-1] == c.name {
-		full = strings.Join(path, " ")
-	}
+	full := strings.Join(path, " ")
 	if c.run != nil {
 		fmt.Fprintf(w, "usage: %s %s\n\n%s\n", full, c.usage, c.summary)
 		return
