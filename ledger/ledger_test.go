@@ -473,6 +473,25 @@ func TestIngestLargeBatchSmallMemtable(t *testing.T) {
 	if st.Stored != 1500 || len(errs) > 0 {
 		t.Fatalf("%+v %v", st, errs)
 	}
+	// The first record arriving last unblocks 1,499 held ones: drained over
+	// several transactions.
+	cfg = v.device("gate-3")
+	cfg.MemTableSize = 1 << 20
+	g3, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g3.Close()
+	g3.AddDeviceCert(g2.Identity().Cert)
+	if st, errs := g3.Ingest(recs[1:]); st.Held != 1499 || len(errs) > 0 {
+		t.Fatalf("held: %+v %v", st, errs)
+	}
+	if st, errs := g3.Ingest(recs[:1]); st.Stored != 1500 || len(errs) > 0 {
+		t.Fatalf("gap filled: %+v %v", st, errs)
+	}
+	if probs, _ := g3.Verify(); len(probs) > 0 {
+		t.Errorf("verify: %v", probs)
+	}
 }
 
 func TestInitWithKeptEncryptionKey(t *testing.T) {

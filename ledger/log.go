@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 
@@ -106,35 +108,45 @@ func (l *Ledger) Ingest(raws [][]byte) (IngestStats, []error) {
 	l.ingestMu.Lock()
 	defer l.ingestMu.Unlock()
 	var stored []verified
-	chunk := 512 // records per transaction; halved when Badger finds it too big
-	for len(recs) > 0 {
-		n := min(len(recs), chunk)
-		var batch []verified
+	budget := 512 // records per transaction; halved when Badger finds it too big
+	unfinished := map[ticket.KeyID]bool{}
+	for len(recs) > 0 || len(unfinished) > 0 {
+		var ts *txnState
 		var bst IngestStats
 		var berrs []error
+		consumed := 0
 		err := l.update(func(txn *badger.Txn) error {
-			batch, bst, berrs = nil, IngestStats{}, nil
-			heads := map[ticket.KeyID]head{}
-			for _, v := range recs[:n] {
-				appended, status, err := l.ingestOne(txn, heads, v)
+			ts = &txnState{heads: map[ticket.KeyID]head{}, budget: budget, unfinished: map[ticket.KeyID]bool{}}
+			for o := range unfinished {
+				ts.unfinished[o] = true
+			}
+			bst, berrs, consumed = IngestStats{}, nil, 0
+			for _, v := range recs {
+				if ts.budget <= 0 {
+					break
+				}
+				status, err := l.ingestOne(txn, ts, v)
+				consumed++
 				switch {
 				case err != nil:
 					return err
-				case status == statusStored:
-					bst.Stored += len(appended)
-					batch = append(batch, appended...)
 				case status == statusDuplicate:
 					bst.Duplicates++
 				case status == statusHeld:
 					bst.Held++
-				default:
+				case status != statusStored:
 					bst.Rejected++
 					berrs = append(berrs, status.err)
 				}
 			}
+			for _, o := range slices.Collect(maps.Keys(ts.unfinished)) {
+				if err := l.drainHeld(txn, ts, o); err != nil {
+					return err
+				}
+			}
 			// Replay the rules of the tickets these records touch, in the
 			// same transaction: a conflict is stored with its records.
-			for t := range passageTickets(batch) {
+			for t := range passageTickets(ts.appended) {
 				if c, err := recordCount(txn, t.event, t.serial); err != nil || c < 2 {
 					if err != nil {
 						return err
@@ -149,24 +161,24 @@ func (l *Ledger) Ingest(raws [][]byte) (IngestStats, []error) {
 			}
 			return nil
 		})
-		if errors.Is(err, badger.ErrTxnTooBig) && chunk > 1 {
-			chunk /= 2
+		if errors.Is(err, badger.ErrTxnTooBig) && budget > 1 {
+			budget /= 2
 			continue
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("ingest: %w", err))
-			st.Rejected += n
-			recs = recs[n:]
-			continue
+			st.Rejected += len(recs)
+			break
 		}
-		st.Stored += bst.Stored
+		recs = recs[consumed:]
+		unfinished = ts.unfinished
+		st.Stored += len(ts.appended)
 		st.Duplicates += bst.Duplicates
 		st.Held += bst.Held
 		st.Rejected += bst.Rejected
 		st.Conflicts += bst.Conflicts
 		errs = append(errs, berrs...)
-		stored = append(stored, batch...)
-		recs = recs[n:]
+		stored = append(stored, ts.appended...)
 	}
 	for _, v := range stored {
 		l.hlc.Observe(v.rec.HLC, l.cfg.MaxClockSkew)
@@ -347,75 +359,124 @@ var (
 	statusHeld      = ingestStatus{code: 3}
 )
 
-// ingestOne stores one verified record within txn. It returns the records
-// appended to the log: the record and the held ones it unblocked.
-func (l *Ledger) ingestOne(txn *badger.Txn, heads map[ticket.KeyID]head, v verified) ([]verified, ingestStatus, error) {
+// txnState is what one ingest transaction tracks: the heads it moved, and
+// how many more records it may append or hold. A record that fills a gap may
+// unblock thousands of held ones, and Badger refuses a transaction bigger
+// than a slice of its memtable, so draining stops at the budget and goes on
+// in the next transaction.
+type txnState struct {
+	heads      map[ticket.KeyID]head
+	budget     int
+	unfinished map[ticket.KeyID]bool // origins whose held records may follow their head
+	appended   []verified
+}
+
+func (ts *txnState) head(txn *badger.Txn, o ticket.KeyID) (head, error) {
+	if h, ok := ts.heads[o]; ok {
+		return h, nil
+	}
+	h, err := readHead(txn, o)
+	if err == nil {
+		ts.heads[o] = h
+	}
+	return h, err
+}
+
+// ingestOne stores one verified record within txn, and the held records it
+// unblocks as far as the budget goes.
+func (l *Ledger) ingestOne(txn *badger.Txn, ts *txnState, v verified) (ingestStatus, error) {
 	r := &v.rec
-	h, ok := heads[r.Origin]
-	if !ok {
-		var err error
-		if h, err = readHead(txn, r.Origin); err != nil {
-			return nil, ingestStatus{}, err
-		}
+	h, err := ts.head(txn, r.Origin)
+	if err != nil {
+		return ingestStatus{}, err
 	}
 	switch {
 	case r.Seq <= h.Seq:
 		have, err := getValue(txn, logKey(r.Origin, r.Seq))
 		if err != nil {
-			return nil, ingestStatus{}, fmt.Errorf("record %s: %w", r.ID(), err)
+			return ingestStatus{}, fmt.Errorf("record %s: %w", r.ID(), err)
 		}
 		if bytes.Equal(have, v.raw) {
-			return nil, statusDuplicate, nil
+			return statusDuplicate, nil
 		}
 		if err := txn.Set(forkKey(r.Origin, r.Seq), v.raw); err != nil {
-			return nil, ingestStatus{}, err
+			return ingestStatus{}, err
 		}
 		l.log.Error("device signed two different records at one place in its log", "record", r.ID())
-		return nil, ingestStatus{code: 4, err: fmt.Errorf("record %s: a different record holds this place: fork kept for review", r.ID())}, nil
+		return ingestStatus{code: 4, err: fmt.Errorf("record %s: a different record holds this place: fork kept for review", r.ID())}, nil
 	case r.Seq > h.Seq+1:
 		l.setMayHold(r.Origin, true)
 		if err := txn.Set(pendKey(r.Origin, r.Seq), v.raw); err != nil {
-			return nil, ingestStatus{}, err
+			return ingestStatus{}, err
 		}
-		return nil, statusHeld, nil
+		ts.budget--
+		return statusHeld, nil
 	}
-	var appended []verified
-	for {
-		if r.Prev != h.Hash {
-			return appended, ingestStatus{code: 4, err: fmt.Errorf("record %s does not follow %s/%d: previous hash differs", r.ID(), r.Origin, h.Seq)}, nil
+	if status, err := l.appendNext(txn, ts, v); err != nil || status != statusStored {
+		return status, err
+	}
+	return statusStored, l.drainHeld(txn, ts, r.Origin)
+}
+
+// appendNext appends a record that must follow its origin's head.
+func (l *Ledger) appendNext(txn *badger.Txn, ts *txnState, v verified) (ingestStatus, error) {
+	r := &v.rec
+	h := ts.heads[r.Origin]
+	if r.Prev != h.Hash {
+		return ingestStatus{code: 4, err: fmt.Errorf("record %s does not follow %s/%d: previous hash differs", r.ID(), r.Origin, h.Seq)}, nil
+	}
+	h = head{Seq: r.Seq, Hash: record.HashOf(v.raw), HLC: r.HLC}
+	if err := l.appendRecord(txn, r, v.raw, h); err != nil {
+		return ingestStatus{}, err
+	}
+	ts.heads[r.Origin] = h
+	ts.appended = append(ts.appended, v)
+	ts.budget--
+	return statusStored, nil
+}
+
+// drainHeld appends the held records that follow an origin's head, while
+// the budget lasts; what is left is marked unfinished for the next
+// transaction.
+func (l *Ledger) drainHeld(txn *badger.Txn, ts *txnState, o ticket.KeyID) error {
+	delete(ts.unfinished, o)
+	if _, err := ts.head(txn, o); err != nil {
+		return err
+	}
+	for l.mayHold(o) {
+		if ts.budget <= 0 {
+			ts.unfinished[o] = true
+			return nil
 		}
-		h = head{Seq: r.Seq, Hash: record.HashOf(v.raw), HLC: r.HLC}
-		if err := l.appendRecord(txn, r, v.raw, h); err != nil {
-			return appended, ingestStatus{}, err
-		}
-		appended = append(appended, v)
-		heads[r.Origin] = h
-		// A held record that now follows?
-		if !l.mayHold(r.Origin) {
-			break
-		}
-		next, err := getValue(txn, pendKey(r.Origin, h.Seq+1))
+		h := ts.heads[o]
+		next, err := getValue(txn, pendKey(o, h.Seq+1))
 		if errors.Is(err, badger.ErrKeyNotFound) {
-			if !hasPrefix(txn, key(tPendRecord, r.Origin[:])) {
-				l.setMayHold(r.Origin, false)
+			if !hasPrefix(txn, key(tPendRecord, o[:])) {
+				l.setMayHold(o, false)
 			}
-			break
+			return nil
 		}
 		if err != nil {
-			return appended, ingestStatus{}, err
+			return err
 		}
-		if err := txn.Delete(pendKey(r.Origin, h.Seq+1)); err != nil {
-			return appended, ingestStatus{}, err
+		if err := txn.Delete(pendKey(o, h.Seq+1)); err != nil {
+			return err
 		}
 		nr, err := record.Unmarshal(next)
 		if err != nil {
-			l.log.Error("held record is corrupt; dropped", "origin", r.Origin, "seq", h.Seq+1, "err", err)
-			break
+			l.log.Error("held record is corrupt; dropped", "origin", o, "seq", h.Seq+1, "err", err)
+			return nil
 		}
-		v = verified{rec: nr, raw: next}
-		r = &v.rec
+		status, err := l.appendNext(txn, ts, verified{rec: nr, raw: next})
+		if err != nil {
+			return err
+		}
+		if status != statusStored {
+			l.log.Error("held record does not follow its origin's log; dropped", "err", status.err)
+			return nil
+		}
 	}
-	return appended, statusStored, nil
+	return nil
 }
 
 // appendRecord writes a record at the end of its origin's log with its
