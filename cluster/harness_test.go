@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"github.com/tixgate/tixgate/ledger/decision"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -197,7 +198,7 @@ func vectorsEqual(nodes []*node) bool {
 }
 
 // scanAt scans a ticket at a node's gate and returns the decision.
-func (c *cluster) scanAt(nd *node, serial uint64) ledger.Decision {
+func (c *cluster) scanAt(nd *node, serial uint64) decision.Decision {
 	c.t.Helper()
 	return ledgertest.Scan(c.t, nd.ledger, c.venue.Code(ticket.Ticket{Serial: serial}), "G1")
 }

@@ -3,6 +3,7 @@ package edge
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/tixgate/tixgate/ledger/decision"
 	"io"
 	"log/slog"
 	"net/http"
@@ -65,14 +66,14 @@ func (c client) do(method, path, body string) (int, []byte) {
 	return resp.StatusCode, data
 }
 
-func (c client) scan(code, gate, dir string) ledger.Decision {
+func (c client) scan(code, gate, dir string) decision.Decision {
 	c.t.Helper()
 	body, _ := json.Marshal(ScanRequest{Code: code, Gate: gate, Direction: dir})
 	status, data := c.do("POST", "/api/v1/scans", string(body))
 	if status != http.StatusOK {
 		c.t.Fatalf("scan: %d %s", status, data)
 	}
-	var d ledger.Decision
+	var d decision.Decision
 	if err := json.Unmarshal(data, &d); err != nil {
 		c.t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tixgate/tixgate/ledger/decision"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -28,56 +29,6 @@ type Override struct {
 	Note       string // why: required
 }
 
-// Results of a decision.
-const (
-	ResultOK      = "ok"
-	ResultRefused = "refused"
-)
-
-// Decision is the answer to a scan, for the gate's screen and for scripts.
-type Decision struct {
-	Result    string          `json:"result"` // "ok" or "refused"
-	Reason    ticket.Reason   `json:"reason"`
-	Detail    string          `json:"detail,omitempty"`
-	Gate      string          `json:"gate"`
-	Direction rules.Direction `json:"direction"`
-	At        time.Time       `json:"at"`
-	*TicketInfo
-	// Record names the record written for this decision, as origin/seq.
-	Record string `json:"record,omitempty"`
-	// Previous is the passage that made the scan fail: for already_used,
-	// where and when the ticket was used.
-	Previous *PassageInfo `json:"previous,omitempty"`
-}
-
-// OK reports whether the ticket may pass.
-func (d Decision) OK() bool { return d.Result == ResultOK }
-
-// TicketInfo is what a gate's screen shows of a ticket.
-type TicketInfo struct {
-	Event      uint64    `json:"event"`
-	Serial     uint64    `json:"serial"`
-	Type       uint64    `json:"type"`
-	TypeName   string    `json:"type_name,omitempty"`
-	Zones      uint64    `json:"zones"`
-	Seat       string    `json:"seat,omitempty"`
-	Holder     string    `json:"holder,omitempty"`
-	ValidFrom  time.Time `json:"valid_from,omitzero"`
-	ValidUntil time.Time `json:"valid_until,omitzero"`
-	Issuer     string    `json:"issuer,omitempty"`
-	// Known says whether the manifest lists the ticket; an unknown ticket
-	// was sold after the last sync and passes on its signature.
-	Known bool `json:"known"`
-}
-
-// PassageInfo is a recorded passage, for people.
-type PassageInfo struct {
-	Gate   string    `json:"gate"`
-	Device string    `json:"device"`
-	At     time.Time `json:"at"`
-	Exit   bool      `json:"exit,omitempty"`
-}
-
 type decideReq struct {
 	ctx      context.Context
 	scan     Scan
@@ -85,14 +36,14 @@ type decideReq struct {
 	at       time.Time
 	code     ticket.Code
 	refusal  ticket.Reason // for overrides: why the rules refused
-	info     *TicketInfo
+	info     *decision.Ticket
 	rule     rules.Rule
 	rctx     rules.Context
 	resp     chan decideResp
 }
 
 type decideResp struct {
-	d   Decision
+	d   decision.Decision
 	raw []byte
 	err error
 }
@@ -103,7 +54,7 @@ type decideResp struct {
 // one ticket yield exactly one ok. The decision is answered only after the
 // record is committed (durably, with SyncWrites). An error means the ledger
 // could not decide; the gate must not open.
-func (l *Ledger) Decide(ctx context.Context, s Scan) (Decision, error) {
+func (l *Ledger) Decide(ctx context.Context, s Scan) (decision.Decision, error) {
 	d, req := l.prepare(s)
 	if req == nil {
 		l.count(&d)
@@ -115,23 +66,23 @@ func (l *Ledger) Decide(ctx context.Context, s Scan) (Decision, error) {
 // OverrideScan lets a ticket through on a supervisor's word and records who
 // did it and why, with the reason the rules would have given. The code must
 // at least name a ticket.
-func (l *Ledger) OverrideScan(ctx context.Context, o Override) (Decision, error) {
+func (l *Ledger) OverrideScan(ctx context.Context, o Override) (decision.Decision, error) {
 	if o.Supervisor == "" || o.Note == "" {
-		return Decision{}, errors.New("override: name the supervisor and say why")
+		return decision.Decision{}, errors.New("override: name the supervisor and say why")
 	}
 	if len(o.Supervisor) > record.MaxActorLen || len(o.Note) > record.MaxNoteLen {
-		return Decision{}, errors.New("override: supervisor or note too long")
+		return decision.Decision{}, errors.New("override: supervisor or note too long")
 	}
 	d, req := l.prepare(o.Scan)
 	if req == nil {
-		if d.TicketInfo == nil || d.Reason == ticket.ReasonUnknownGate {
+		if d.Ticket == nil || d.Reason == ticket.ReasonUnknownGate {
 			return d, nil // nothing to let through: no ticket, or no such gate here
 		}
 		code, err := ticket.Parse(o.Text)
 		if err != nil {
 			return d, nil
 		}
-		req = &decideReq{scan: o.Scan, at: d.At, code: code, info: d.TicketInfo, refusal: d.Reason}
+		req = &decideReq{scan: o.Scan, at: d.At, code: code, info: d.Ticket, refusal: d.Reason}
 	} else {
 		req.refusal = ""
 	}
@@ -139,27 +90,27 @@ func (l *Ledger) OverrideScan(ctx context.Context, o Override) (Decision, error)
 	return l.submit(ctx, req)
 }
 
-func (l *Ledger) submit(ctx context.Context, req *decideReq) (Decision, error) {
+func (l *Ledger) submit(ctx context.Context, req *decideReq) (decision.Decision, error) {
 	req.ctx = ctx
 	req.resp = make(chan decideResp, 1)
 	select {
 	case l.decisions <- req:
 	case <-l.quit:
-		return Decision{}, ErrClosed
+		return decision.Decision{}, ErrClosed
 	case <-ctx.Done():
-		return Decision{}, ctx.Err()
+		return decision.Decision{}, ctx.Err()
 	}
 	// Once queued, wait for the answer even if ctx ends: the writer may be
 	// committing the record, and an acknowledged scan must match the log.
 	resp := <-req.resp
 	if resp.err != nil {
-		return Decision{}, resp.err
+		return decision.Decision{}, resp.err
 	}
 	l.count(&resp.d)
 	return resp.d, nil
 }
 
-func (l *Ledger) count(d *Decision) {
+func (l *Ledger) count(d *decision.Decision) {
 	l.stats.decisions.Add(1)
 	if d.OK() {
 		l.stats.admitted.Add(1)
@@ -170,12 +121,12 @@ func (l *Ledger) count(d *Decision) {
 
 // prepare does every check that needs no transaction: the code, the gate,
 // the manifest. It returns a refusal, or a request for the writer.
-func (l *Ledger) prepare(s Scan) (Decision, *decideReq) {
+func (l *Ledger) prepare(s Scan) (decision.Decision, *decideReq) {
 	if s.Direction == "" {
 		s.Direction = rules.In
 	}
 	at := l.cfg.Clock.Now()
-	d := Decision{Result: ResultRefused, Gate: s.Gate, Direction: s.Direction, At: at}
+	d := decision.Decision{Result: decision.Refused, Gate: s.Gate, Direction: s.Direction, At: at}
 	if s.Direction != rules.In && s.Direction != rules.Out {
 		d.Reason, d.Detail = ticket.ReasonMalformed, fmt.Sprintf("direction %q: want in or out", s.Direction)
 		return d, nil
@@ -183,7 +134,7 @@ func (l *Ledger) prepare(s Scan) (Decision, *decideReq) {
 	v := l.trust.Verify(s.Text, at)
 	if v.Reason != ticket.ReasonMalformed {
 		t := v.Code.Ticket
-		d.TicketInfo = &TicketInfo{Event: t.Event, Serial: t.Serial, Type: t.Type, Zones: t.Zones, Seat: t.Seat,
+		d.Ticket = &decision.Ticket{Event: t.Event, Serial: t.Serial, Type: t.Type, Zones: t.Zones, Seat: t.Seat,
 			ValidFrom: t.ValidFrom, ValidUntil: t.ValidUntil}
 		if v.Issuer != nil {
 			d.Issuer = v.Issuer.Name
@@ -198,7 +149,7 @@ func (l *Ledger) prepare(s Scan) (Decision, *decideReq) {
 	}
 	var event *manifest.Event
 	var typ *manifest.TicketType
-	if d.TicketInfo != nil {
+	if d.Ticket != nil {
 		event = l.events[d.Event]
 		typ = l.types[[2]uint64{d.Event, d.Type}]
 	}
@@ -248,7 +199,7 @@ func (l *Ledger) prepare(s Scan) (Decision, *decideReq) {
 		d.Reason, d.Detail = ticket.ReasonWrongZone, fmt.Sprintf("gate %s opens zone %d; the ticket opens zones %s", gate.Name, gate.Zone, zoneList(mask))
 		return d, nil
 	}
-	req := &decideReq{scan: s, at: at, code: v.Code, info: d.TicketInfo, rule: rule,
+	req := &decideReq{scan: s, at: at, code: v.Code, info: d.Ticket, rule: rule,
 		rctx: rules.Context{At: at, Location: loc, Gate: gate.Name, Zone: gate.Zone, Direction: s.Direction,
 			EventStart: event.Starts, EventEnd: event.Ends, Admission: event.Admission}}
 	return d, req
@@ -367,7 +318,7 @@ func (l *Ledger) commitBatch(batch []*decideReq) {
 // appends the record. h is this device's head, advanced on append.
 func (l *Ledger) decideInTxn(txn *badger.Txn, h *head, req *decideReq) decideResp {
 	t := req.code.Ticket
-	d := Decision{Result: ResultRefused, Gate: req.scan.Gate, Direction: req.scan.Direction, At: req.at, TicketInfo: req.info}
+	d := decision.Decision{Result: decision.Refused, Gate: req.scan.Gate, Direction: req.scan.Direction, At: req.at, Ticket: req.info}
 	if d.Direction == "" {
 		d.Direction = rules.In
 	}
@@ -418,7 +369,7 @@ func (l *Ledger) decideInTxn(txn *badger.Txn, h *head, req *decideReq) decideRes
 	case !verdict.OK:
 		d.Reason, d.Detail = verdict.Reason, verdict.Detail
 		if p := verdict.Previous; p != nil {
-			d.Previous = &PassageInfo{Gate: p.Gate, Device: p.Origin, At: p.At.Truncate(time.Millisecond), Exit: p.Exit}
+			d.Previous = &decision.Passage{Gate: p.Gate, Device: p.Origin, At: p.At.Truncate(time.Millisecond), Exit: p.Exit}
 		}
 		return decideResp{d: d}
 	}
@@ -434,7 +385,7 @@ func (l *Ledger) decideInTxn(txn *badger.Txn, h *head, req *decideReq) decideRes
 		return decideResp{err: err}
 	}
 	*h = nh
-	d.Result, d.Reason = ResultOK, ticket.ReasonOK
+	d.Result, d.Reason = decision.OK, ticket.ReasonOK
 	if req.override != nil {
 		d.Reason = ticket.ReasonOverride
 		d.Detail = fmt.Sprintf("let through by %s: %s", rec.Actor, rec.Note)

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"github.com/tixgate/tixgate/ledger/decision"
 	"strings"
 	"sync"
 	"testing"
@@ -53,7 +54,7 @@ func TestDecide(t *testing.T) {
 		t.Errorf("already_used names %+v, want gate G1 on gate-1", d.Previous)
 	}
 	if !d.Known || d.Holder != "Guest 0000001" || d.TypeName != "Standing" {
-		t.Errorf("ticket details %+v", d.TicketInfo)
+		t.Errorf("ticket details %+v", d.Ticket)
 	}
 	if d := scan(t, l, v.code(ticket.Ticket{Serial: 5000}), "G1", ""); d.Known {
 		t.Error("a ticket missing from the manifest is reported known")
@@ -113,7 +114,7 @@ func TestConcurrentScansOneOK(t *testing.T) {
 	for round := range 5 {
 		code := v.code(ticket.Ticket{Serial: uint64(100 + round)})
 		var wg sync.WaitGroup
-		results := make(chan Decision, 100)
+		results := make(chan decision.Decision, 100)
 		for range 100 {
 			wg.Add(1)
 			go func() {

@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"github.com/tixgate/tixgate/ledger/decision"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -142,7 +143,7 @@ func (v *testVenue) code(tk ticket.Ticket) string {
 	return c
 }
 
-func scan(t testing.TB, l *Ledger, text, gate string, dir rules.Direction) Decision {
+func scan(t testing.TB, l *Ledger, text, gate string, dir rules.Direction) decision.Decision {
 	t.Helper()
 	d, err := l.Decide(context.Background(), Scan{Text: text, Gate: gate, Direction: dir})
 	if err != nil {

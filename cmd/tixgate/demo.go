@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tixgate/tixgate/ledger/decision"
 	"io"
 	"log/slog"
 	"net/http"
@@ -168,7 +169,7 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 		}
 		return c
 	}
-	show := func(g *demoGate, what, code string) ledger.Decision {
+	show := func(g *demoGate, what, code string) decision.Decision {
 		t0 := time.Now()
 		d, err := apiScan(g.node, code, "")
 		if err != nil {
@@ -300,17 +301,17 @@ func alterSignature(code string) string {
 }
 
 // apiScan posts a scan to a node's API, as a turnstile's controller would.
-func apiScan(n *edge.Node, code, gate string) (ledger.Decision, error) {
+func apiScan(n *edge.Node, code, gate string) (decision.Decision, error) {
 	body, _ := json.Marshal(edge.ScanRequest{Code: code, Gate: gate})
 	req, _ := http.NewRequest("POST", "http://"+n.APIAddr()+"/api/v1/scans", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+n.Token())
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return ledger.Decision{}, err
+		return decision.Decision{}, err
 	}
 	defer resp.Body.Close()
-	var d ledger.Decision
+	var d decision.Decision
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(resp.Body)
 		return d, fmt.Errorf("API: %s: %s", resp.Status, strings.TrimSpace(string(msg)))

@@ -77,10 +77,11 @@ func TestLayout(t *testing.T) {
 		"ledger/record":     {"ticket"},
 		"ledger/rules":      {"ticket"},
 		"ledger/manifest":   {"ticket", "ledger/rules"},
-		"ledger":            {"ticket", "ticket/keyfile", "ledger/record", "ledger/rules", "ledger/manifest"},
-		"ledger/ledgertest": {"ticket", "ticket/keyfile", "ledger", "ledger/manifest"},
+		"ledger/decision":   {"ticket", "ledger/rules"},
+		"ledger":            {"ticket", "ticket/keyfile", "ledger/record", "ledger/rules", "ledger/manifest", "ledger/decision"},
+		"ledger/ledgertest": {"ticket", "ticket/keyfile", "ledger", "ledger/manifest", "ledger/decision"},
 		"cluster":           {"ticket", "ledger", "ledger/record"},
-		"edge":              {"ticket", "ticket/keyfile", "ledger", "ledger/rules", "cluster"},
+		"edge":              {"ticket", "ticket/keyfile", "ledger", "ledger/rules", "ledger/decision", "cluster"},
 	}
 	for pkg, ims := range imports {
 		if docs[pkg] != 1 {

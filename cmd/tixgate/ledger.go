@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/tixgate/tixgate/ledger/decision"
 	"io"
 	"os"
 	"path/filepath"
@@ -367,7 +368,7 @@ func runLedgerConflicts(_ context.Context, e *env, cl *cmdline) error {
 }
 
 func runScan(ctx context.Context, e *env, cl *cmdline) error {
-	return scanCommand(e, cl, nil, func(l *ledger.Ledger, s ledger.Scan) (ledger.Decision, error) {
+	return scanCommand(e, cl, nil, func(l *ledger.Ledger, s ledger.Scan) (decision.Decision, error) {
 		return l.Decide(ctx, s)
 	})
 }
@@ -376,7 +377,7 @@ func runOverride(ctx context.Context, e *env, cl *cmdline) error {
 	supervisor := cl.String("supervisor", "", "who decides (recorded)")
 	note := cl.String("note", "", "why (recorded)")
 	required := map[string]*string{"supervisor": supervisor, "note": note}
-	return scanCommand(e, cl, required, func(l *ledger.Ledger, s ledger.Scan) (ledger.Decision, error) {
+	return scanCommand(e, cl, required, func(l *ledger.Ledger, s ledger.Scan) (decision.Decision, error) {
 		return l.OverrideScan(ctx, ledger.Override{Scan: s, Supervisor: *supervisor, Note: *note})
 	})
 }
@@ -384,7 +385,7 @@ func runOverride(ctx context.Context, e *env, cl *cmdline) error {
 // scanCommand parses what scan and override share (--data, --gate, --exit
 // and a code, plus the command's own required flags), opens the ledger,
 // decides and prints the decision.
-func scanCommand(e *env, cl *cmdline, required map[string]*string, decide func(*ledger.Ledger, ledger.Scan) (ledger.Decision, error)) error {
+func scanCommand(e *env, cl *cmdline, required map[string]*string, decide func(*ledger.Ledger, ledger.Scan) (decision.Decision, error)) error {
 	data := dataFlag(cl)
 	gate := cl.String("gate", "", "the gate, as named in the manifest")
 	exit := cl.Bool("exit", false, "on the way out")
@@ -417,7 +418,7 @@ func scanCommand(e *env, cl *cmdline, required map[string]*string, decide func(*
 }
 
 // printDecision prints a decision as one JSON line; a refusal exits 1.
-func printDecision(e *env, d ledger.Decision) error {
+func printDecision(e *env, d decision.Decision) error {
 	if err := json.NewEncoder(e.stdout).Encode(d); err != nil {
 		return err
 	}

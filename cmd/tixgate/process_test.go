@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/tixgate/tixgate/ledger/decision"
 	"io"
 	"net"
 	"net/http"
@@ -123,10 +124,10 @@ func (p *edgeProc) call(method, path string, body any) (int, []byte) {
 	return resp.StatusCode, data
 }
 
-func (p *edgeProc) scan(code string) ledger.Decision {
+func (p *edgeProc) scan(code string) decision.Decision {
 	p.t.Helper()
 	status, data := p.call("POST", "/api/v1/scans", map[string]string{"code": code})
-	var d ledger.Decision
+	var d decision.Decision
 	if err := json.Unmarshal(data, &d); status != 200 || err != nil {
 		p.t.Fatalf("%s: scan: %d %s", p.name, status, data)
 	}

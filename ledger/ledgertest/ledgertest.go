@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/tixgate/tixgate/ledger/decision"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -146,7 +147,7 @@ func (v *Venue) Code(t ticket.Ticket) string {
 }
 
 // Scan decides a scan and fails the test on error.
-func Scan(tb testing.TB, l *ledger.Ledger, code, gate string) ledger.Decision {
+func Scan(tb testing.TB, l *ledger.Ledger, code, gate string) decision.Decision {
 	tb.Helper()
 	d, err := l.Decide(context.Background(), ledger.Scan{Text: code, Gate: gate})
 	if err != nil {
@@ -189,6 +190,6 @@ func WaitFor(tb testing.TB, timeout time.Duration, what string, cond func() bool
 }
 
 // Describe names a decision for messages.
-func Describe(d ledger.Decision) string {
+func Describe(d decision.Decision) string {
 	return fmt.Sprintf("%s/%s (%s)", d.Result, d.Reason, d.Detail)
 }
