@@ -48,6 +48,12 @@ type Ledger struct {
 	quit      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
+	// closeMu orders submissions against Close: a decision is queued only
+	// under the read lock while closed is false, and Close sets closed
+	// under the write lock before it stops the writer, so the writer's
+	// final drain sees every request ever queued.
+	closeMu sync.RWMutex
+	closed  bool
 
 	hookMu   sync.RWMutex
 	onRecord []func(raw []byte, local bool)
@@ -171,6 +177,9 @@ func (b badgerLogger) Debugf(string, ...any) {}
 func (l *Ledger) Close() error {
 	var err error
 	l.closeOnce.Do(func() {
+		l.closeMu.Lock()
+		l.closed = true
+		l.closeMu.Unlock()
 		close(l.quit)
 		<-l.done
 		err = l.db.Close()
