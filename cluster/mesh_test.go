@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"strings"
 	"sync"
 	"testing"
@@ -322,5 +323,68 @@ func TestRaceWindow(t *testing.T) {
 	}
 	if double[200*time.Millisecond]+double[time.Second] > 0 {
 		t.Errorf("double entries 200 ms or more apart: the window is wider than propagation")
+	}
+}
+
+// A group commit's records travel several to a packet, each packet within
+// what memberlist sends in one UDP datagram, and unpack to the same records.
+func TestEagerPacking(t *testing.T) {
+	c := newCluster(t, 1, nil)
+	m := c.nodes[0].mesh
+	recs := signedRecords(t, c.venue, "gate-x", 64)
+	msgs := m.pack(recs.raws)
+	if len(msgs) >= len(recs.raws)/4 {
+		t.Errorf("64 records in %d packets: not packed", len(msgs))
+	}
+	var got [][]byte
+	for _, b := range msgs {
+		if len(b) > maxBroadcast {
+			t.Errorf("packet of %d bytes, over %d", len(b), maxBroadcast)
+		}
+		msg, err := decodeMessage(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := splitRecords(msg.payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, rs...)
+	}
+	if len(got) != len(recs.raws) {
+		t.Fatalf("unpacked %d records, want %d", len(got), len(recs.raws))
+	}
+	for i := range got {
+		if !bytes.Equal(got[i], recs.raws[i]) {
+			t.Fatalf("record %d differs", i)
+		}
+	}
+}
+
+// After Shutdown no goroutine of the mesh runs: none is started once it
+// began, and every one started is waited for.
+func TestShutdownStopsGoroutines(t *testing.T) {
+	c := newCluster(t, 1, nil)
+	m := c.nodes[0].mesh
+	m.Shutdown()
+	ran := false
+	if m.goTracked(func() { ran = true }) || ran {
+		t.Error("a goroutine started after Shutdown")
+	}
+}
+
+// An admitted scan has been sent to every peer by the time the decision is
+// answered: a gate that dies right after admitting has not kept it alone.
+func TestRecordSentBeforeAnswer(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	m := c.nodes[0].mesh
+	for i := range 20 {
+		before := m.Stats().EagerSent
+		if d := c.scanAt(c.nodes[0], uint64(700+i)); !d.OK() {
+			t.Fatal(ledgertest.Describe(d))
+		}
+		if sent := m.Stats().EagerSent - before; sent < 2 {
+			t.Fatalf("scan %d answered after %d of 2 peers were sent its record", i, sent)
+		}
 	}
 }

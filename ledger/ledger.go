@@ -57,6 +57,7 @@ type Ledger struct {
 
 	hookMu   sync.RWMutex
 	onRecord []func(raw []byte, local bool)
+	onCommit []func(raws [][]byte)
 	onChange []func(raw []byte)
 
 	stats counters
@@ -325,6 +326,17 @@ func (l *Ledger) OnRecord(fn func(raw []byte, local bool)) {
 	l.onRecord = append(l.onRecord, fn)
 }
 
+// OnCommit registers fn to be called by the decision writer with the
+// records of each group commit, after they are committed and before any of
+// their decisions is answered: the mesh sends them to its peers there, so
+// an admitted scan is on the network before the gate opens. fn runs on the
+// writer and delays every answer of the batch: it must cost microseconds.
+func (l *Ledger) OnCommit(fn func(raws [][]byte)) {
+	l.hookMu.Lock()
+	defer l.hookMu.Unlock()
+	l.onCommit = append(l.onCommit, fn)
+}
+
 // OnChange registers fn to be called with every manifest change newly
 // applied. fn must not block.
 func (l *Ledger) OnChange(fn func(raw []byte)) {
@@ -336,7 +348,13 @@ func (l *Ledger) OnChange(fn func(raw []byte)) {
 func (l *Ledger) notifyRecords(raws [][]byte, local bool) {
 	l.hookMu.RLock()
 	hooks := l.onRecord
+	commits := l.onCommit
 	l.hookMu.RUnlock()
+	if local {
+		for _, fn := range commits {
+			fn(raws)
+		}
+	}
 	for _, fn := range hooks {
 		for _, r := range raws {
 			fn(r, local)

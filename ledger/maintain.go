@@ -195,6 +195,21 @@ func (l *Ledger) Verify() ([]Problem, error) {
 				add(fmt.Sprintf("origin %s", origin), "head says %d, the log ends at %d: run tixgate ledger reindex", h.Seq, o.seq)
 			}
 		}
+		// Held records that follow their origin's head could be stored:
+		// something stopped draining them.
+		it = txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tPendRecord}})
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if len(k) != 13 {
+				continue
+			}
+			origin, seq := ticket.KeyID(k[1:5]), decodeU64(k[5:])
+			h, err := readHead(txn, origin)
+			if err == nil && seq <= h.Seq+1 {
+				add(fmt.Sprintf("held record %s/%d", origin, seq), "follows the head (%d) but is still held: run tixgate ledger reindex", h.Seq)
+			}
+		}
+		it.Close()
 		n := 0
 		it = txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tTicketIndex}})
 		for it.Rewind(); it.Valid(); it.Next() {
