@@ -28,6 +28,12 @@ type Config struct {
 	// sparse) takes real space on FAT SD cards; records are small.
 	ValueLogFileSize int64
 
+	// VerifyChecksums also checks each value-log entry's checksum when it
+	// is read (tables and blocks are always checked). Manifest changes
+	// live in the value log; records and tickets in the tree. On costs a
+	// CRC per large value read, off trusts the value log's own framing.
+	VerifyChecksums bool
+
 	// MaxBatch bounds how many decisions share one commit.
 	MaxBatch int
 
@@ -48,6 +54,7 @@ func DefaultConfig(dir string) Config {
 		BlockCacheSize:   16 << 20,
 		IndexCacheSize:   16 << 20,
 		ValueLogFileSize: 64 << 20,
+		VerifyChecksums:  true,
 		MaxBatch:         64,
 		MaxClockSkew:     5 * time.Minute,
 		Clock:            ticket.SystemClock{},

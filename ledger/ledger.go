@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 
 	"github.com/tixgate/tixgate/ledger/manifest"
 	"github.com/tixgate/tixgate/ledger/record"
@@ -93,6 +94,9 @@ func Open(cfg Config) (*Ledger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open ledger: %w", err)
 	}
+	if err := checkFiles(cfg.Dir); err != nil {
+		return nil, fmt.Errorf("open ledger %s: %w", cfg.Dir, err)
+	}
 	db, err := openBadger(filepath.Join(cfg.Dir, dbDir), encKey, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open ledger %s: %w", cfg.Dir, err)
@@ -116,14 +120,23 @@ func Open(cfg Config) (*Ledger, error) {
 	}
 	if err := l.load(); err != nil {
 		db.Close()
+		return nil, fmt.Errorf("open ledger %s: %w: %w", cfg.Dir, ErrUnsound, err)
+	}
+	if err := l.checkMarker(); err != nil {
+		db.Close()
 		return nil, fmt.Errorf("open ledger %s: %w", cfg.Dir, err)
 	}
+	chmodFiles(filepath.Join(cfg.Dir, dbDir))
 	go l.writer()
 	return l, nil
 }
 
 func openBadger(dir string, encKey []byte, cfg Config) (*badger.DB, error) {
 	opts := badger.DefaultOptions(dir).
+		// Every table and block read is checked against its checksum: a
+		// damaged table is an error, never a ticket that seems unused.
+		WithChecksumVerificationMode(options.OnTableAndBlockRead).
+		WithVerifyValueChecksum(cfg.VerifyChecksums).
 		WithLogger(badgerLogger{cfg.Logger}).
 		WithSyncWrites(cfg.SyncWrites).
 		WithEncryptionKey(encKey).
@@ -148,7 +161,7 @@ func openBadger(dir string, encKey []byte, cfg Config) (*badger.DB, error) {
 	if opts.ValueLogFileSize == 0 {
 		opts = opts.WithValueLogFileSize(64 << 20)
 	}
-	db, err := badger.Open(opts)
+	db, err := openRecovering(opts)
 	switch {
 	case err == nil:
 		return db, nil
@@ -157,7 +170,29 @@ func openBadger(dir string, encKey []byte, cfg Config) (*badger.DB, error) {
 	case strings.Contains(err.Error(), "Cannot acquire directory lock"):
 		return nil, errors.New("the ledger is in use by another process (is tixgate edge running on this directory?)")
 	}
-	return nil, err
+	return nil, fmt.Errorf("%w: %w: repair it from its peers (tixgate ledger repair --from-peers) or restore a backup", ErrUnsound, err)
+}
+
+// openRecovering is badger.Open, with a panic inside it (a table cut
+// short, a missing key registry) turned into an error.
+func openRecovering(opts badger.Options) (db *badger.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("the store's files are damaged (%v)", r)
+		}
+	}()
+	return badger.Open(opts)
+}
+
+// chmodFiles makes the store's files readable by the device's user only,
+// as its key files are.
+func chmodFiles(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !e.IsDir() {
+			os.Chmod(filepath.Join(dir, e.Name()), 0o600)
+		}
+	}
 }
 
 // badgerLogger sends Badger's warnings and errors to slog; its info lines
@@ -183,7 +218,16 @@ func (l *Ledger) Close() error {
 		l.closeMu.Unlock()
 		close(l.quit)
 		<-l.done
+		m, merr := l.markerNow()
 		err = l.db.Close()
+		if err == nil && merr == nil {
+			// Only after a clean close: the marker then says what the
+			// store surely holds.
+			if m.Files, err = hashFiles(filepath.Join(l.cfg.Dir, dbDir)); err == nil {
+				err = writeMarker(l.cfg.Dir, m)
+			}
+		}
+		chmodFiles(filepath.Join(l.cfg.Dir, dbDir))
 	})
 	return err
 }
