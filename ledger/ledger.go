@@ -133,9 +133,7 @@ func Open(cfg Config) (*Ledger, error) {
 
 func openBadger(dir string, encKey []byte, cfg Config) (*badger.DB, error) {
 	opts := badger.DefaultOptions(dir).
-		// Every table and block read is checked against its checksum: a
-		// damaged table is an error, never a ticket that seems unused.
-		WithChecksumVerificationMode(options.OnTableAndBlockRead).
+		WithChecksumVerificationMode(checksumMode(cfg.VerifyChecksums)).
 		WithVerifyValueChecksum(cfg.VerifyChecksums).
 		WithLogger(badgerLogger{cfg.Logger}).
 		WithSyncWrites(cfg.SyncWrites).
@@ -171,6 +169,16 @@ func openBadger(dir string, encKey []byte, cfg Config) (*badger.DB, error) {
 		return nil, errors.New("the ledger is in use by another process (is tixgate edge running on this directory?)")
 	}
 	return nil, fmt.Errorf("%w: %w: repair it from its peers (tixgate ledger repair --from-peers) or restore a backup", ErrUnsound, err)
+}
+
+// checksumMode: with verification on, every table and block read is
+// checked against its checksum, so a damaged table is an error, never a
+// ticket that seems unused.
+func checksumMode(verify bool) options.ChecksumVerificationMode {
+	if verify {
+		return options.OnTableAndBlockRead
+	}
+	return options.NoVerification
 }
 
 // openRecovering is badger.Open, with a panic inside it (a table cut
