@@ -674,3 +674,37 @@ func TestRevocationSeenInTransaction(t *testing.T) {
 		t.Errorf("got %s %v, want revoked", resp.d.Reason, resp.err)
 	}
 }
+
+// A cut or flipped backup restores nothing at all.
+func TestRestoreAllOrNothing(t *testing.T) {
+	v := newTestVenue(t, 30)
+	l := v.open("gate-1")
+	for s := range 200 {
+		scan(t, l, v.code(ticket.Ticket{Serial: uint64(40_000 + s)}), "G1", "")
+	}
+	var buf bytes.Buffer
+	if _, _, err := l.Backup(&buf); err != nil {
+		t.Fatal(err)
+	}
+	flipped := bytes.Clone(buf.Bytes())
+	flipped[len(flipped)*3/4] ^= 0xff
+	for name, b := range map[string][]byte{
+		"cut":     buf.Bytes()[:buf.Len()*3/4],
+		"flipped": flipped,
+	} {
+		t.Run(name, func(t *testing.T) {
+			l2, err := Open(v.device("gate-" + name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l2.Close()
+			if _, _, err := l2.Restore(context.Background(), bytes.NewReader(b)); err == nil {
+				t.Fatal("a damaged backup restored without error")
+			}
+			st, _ := l2.Stats()
+			if st.Records != 0 || st.ManifestSeq != 0 {
+				t.Errorf("after a refused restore the ledger holds %d records and manifest %d; want nothing", st.Records, st.ManifestSeq)
+			}
+		})
+	}
+}
