@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -84,6 +85,7 @@ type meshCounters struct {
 	eagerSent, queued, fetchesSent, fetchesIn atomic.Uint64
 	eagerFailed, pruned                       atomic.Uint64
 	recordsServed                             atomic.Uint64
+	untrusted                                 atomic.Uint64
 }
 
 // New starts a node: it listens, and passes on what the store learns. It
@@ -163,6 +165,8 @@ func New(cfg Config, store Store) (*Mesh, error) {
 	mc.Logger = mlog
 	mc.Delegate = (*delegate)(m)
 	mc.Events = (*events)(m)
+	mc.Alive = (*aliveDelegate)(m)
+	mc.Merge = (*aliveDelegate)(m)
 	m.queue = &memberlist.TransmitLimitedQueue{NumNodes: m.numMembers, RetransmitMult: cfg.RetransmitMult}
 	ml, err := memberlist.Create(mc)
 	if err != nil {
@@ -256,6 +260,7 @@ type Peer struct {
 // peer is a member as copied in an event callback.
 type peer struct {
 	node memberlist.Node
+	key  ed25519.PublicKey // from its certificate, which admit checked
 }
 
 func copyNode(n *memberlist.Node) memberlist.Node {
@@ -303,6 +308,7 @@ type Stats struct {
 	FetchesSent     uint64 `json:"fetches_sent"`
 	FetchesServed   uint64 `json:"fetches_served"`
 	RecordsServed   uint64 `json:"records_served"`
+	Untrusted       uint64 `json:"untrusted"` // nodes refused membership: no valid certificate, or a name taken by another key
 	PacketsOut      uint64 `json:"packets_out"`
 	PacketBytesOut  uint64 `json:"packet_bytes_out"`
 	PacketsFiltered uint64 `json:"packets_filtered"`
@@ -325,6 +331,7 @@ func (m *Mesh) Stats() Stats {
 		FetchesSent:     m.st.fetchesSent.Load(),
 		FetchesServed:   m.st.fetchesIn.Load(),
 		RecordsServed:   m.st.recordsServed.Load(),
+		Untrusted:       m.st.untrusted.Load(),
 		PacketsOut:      m.tr.packetsOut.Load(),
 		PacketBytesOut:  m.tr.packetBytesOut.Load(),
 		PacketsFiltered: m.tr.packetsDropped.Load(),
@@ -852,8 +859,14 @@ func (m *Mesh) remember(n *memberlist.Node) bool {
 		return false
 	}
 	nd := copyNode(n)
+	var key ed25519.PublicKey
+	var meta NodeMeta
+	var c ticket.DeviceCert
+	if json.Unmarshal(nd.Meta, &meta) == nil && c.UnmarshalBinary(meta.Cert) == nil {
+		key = c.Key
+	}
 	m.mu.Lock()
-	m.peers[n.Name] = peer{node: nd}
+	m.peers[n.Name] = peer{node: nd, key: key}
 	m.lastSeen[n.Name] = m.cfg.Clock.Now()
 	m.mu.Unlock()
 	m.goTracked(func() { m.learnCert(nd) })
