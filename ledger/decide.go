@@ -56,6 +56,11 @@ type decideResp struct {
 // record is committed (durably, with SyncWrites). An error means the ledger
 // could not decide; the gate must not open.
 func (l *Ledger) Decide(ctx context.Context, s Scan) (decision.Decision, error) {
+	if l.repairing.Load() != nil {
+		if err := l.CheckSound(); err != nil {
+			return decision.Decision{}, err
+		}
+	}
 	d, req := l.prepare(s)
 	if req == nil {
 		l.count(&d)
@@ -100,6 +105,11 @@ func (l *Ledger) prepareOverride(o *Override) (decision.Decision, *decideReq) {
 }
 
 func (l *Ledger) submit(ctx context.Context, req *decideReq) (decision.Decision, error) {
+	if l.repairing.Load() != nil {
+		if err := l.CheckSound(); err != nil {
+			return decision.Decision{}, err
+		}
+	}
 	req.ctx = ctx
 	req.resp = make(chan decideResp, 1)
 	if err := l.enqueue(ctx, req); err != nil {

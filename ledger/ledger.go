@@ -56,6 +56,10 @@ type Ledger struct {
 	closeMu sync.RWMutex
 	closed  bool
 
+	// repairing, while set, is what the device held before its store was
+	// lost: the ledger refuses to decide until it holds that again.
+	repairing atomic.Pointer[marker]
+
 	hookMu   sync.RWMutex
 	onRecord []func(raw []byte, local bool)
 	onCommit []func(raws [][]byte)
@@ -76,7 +80,11 @@ type counters struct {
 var ErrClosed = errors.New("ledger is closed")
 
 // Open opens the ledger of a device directory made by Init.
-func Open(cfg Config) (*Ledger, error) {
+func Open(cfg Config) (*Ledger, error) { return open(cfg, nil) }
+
+// open opens a ledger; with repairing set, it skips the marker (the store
+// is new) and refuses to decide until it holds what repairing says.
+func open(cfg Config, repairing *marker) (*Ledger, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -122,7 +130,9 @@ func Open(cfg Config) (*Ledger, error) {
 		db.Close()
 		return nil, fmt.Errorf("open ledger %s: %w: %w", cfg.Dir, ErrUnsound, err)
 	}
-	if err := l.checkMarker(); err != nil {
+	if repairing != nil {
+		l.repairing.Store(repairing)
+	} else if err := l.checkMarker(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open ledger %s: %w", cfg.Dir, err)
 	}
@@ -228,7 +238,7 @@ func (l *Ledger) Close() error {
 		<-l.done
 		m, merr := l.markerNow()
 		err = l.db.Close()
-		if err == nil && merr == nil {
+		if err == nil && merr == nil && l.repairing.Load() == nil {
 			// Only after a clean close: the marker then says what the
 			// store surely holds.
 			if m.Files, err = hashFiles(filepath.Join(l.cfg.Dir, dbDir)); err == nil {

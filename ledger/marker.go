@@ -118,7 +118,11 @@ func checkFiles(dir string) error {
 // readMarker reads the marker; ok is false when there is none (a device
 // from before markers, or one never closed cleanly).
 func readMarker(dir string) (m marker, ok bool, err error) {
-	b, err := os.ReadFile(filepath.Join(dir, MarkerFile))
+	return readMarkerFile(filepath.Join(dir, MarkerFile))
+}
+
+func readMarkerFile(path string) (m marker, ok bool, err error) {
+	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return m, false, nil
 	}
@@ -156,6 +160,9 @@ func (l *Ledger) markerNow() (marker, error) {
 // checkMarker refuses a store that holds less than the marker says the
 // device held, naming what is missing.
 func (l *Ledger) checkMarker() error {
+	if _, err := os.Stat(filepath.Join(l.cfg.Dir, MarkerFile+".repair")); err == nil {
+		return fmt.Errorf("%w: a repair from peers was interrupted: run tixgate ledger repair --from-peers again", ErrUnsound)
+	}
 	want, ok, err := readMarker(l.cfg.Dir)
 	if err != nil || !ok {
 		return err
@@ -189,4 +196,61 @@ func joinList(s []string) string {
 		out += x
 	}
 	return out
+}
+
+// OpenForRepair opens a device directory whose store is damaged or lost,
+// for rebuilding from peers: the damaged store is moved aside (to
+// db.damaged-<time>, for inspection) and a new, empty one is made. The
+// ledger refuses to decide (ErrUnsound) until CheckSound finds that it
+// holds everything the marker says the device held: the manifest, and
+// every record of this device, which peers hold too. Its own sequence then
+// continues from the records fetched, so no number is used twice. Records
+// are verified as they arrive, as any ingested from peers.
+func OpenForRepair(cfg Config) (*Ledger, error) {
+	db := filepath.Join(cfg.Dir, dbDir)
+	if _, err := os.Stat(db); err == nil {
+		aside := fmt.Sprintf("%s.damaged-%s", db, cfg.Clock.Now().UTC().Format("20060102T150405"))
+		if err := os.Rename(db, aside); err != nil {
+			return nil, fmt.Errorf("repair: move the damaged store aside: %w", err)
+		}
+	}
+	want, _, err := readMarker(cfg.Dir)
+	if err != nil {
+		want = marker{} // a damaged marker: repair to whatever the peers hold
+	}
+	if prev, ok, _ := readMarkerFile(filepath.Join(cfg.Dir, MarkerFile+".repair")); ok {
+		want = prev // a repair interrupted before: its aim stands
+	}
+	want.Files = nil
+	// The marker goes aside too while the store is rebuilt, so an
+	// interrupted repair opens again for repair, not as sound.
+	if err := os.Rename(filepath.Join(cfg.Dir, MarkerFile), filepath.Join(cfg.Dir, MarkerFile+".repair")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("repair: %w", err)
+	}
+	l, err := open(cfg, &want)
+	if err != nil {
+		return nil, fmt.Errorf("repair: %w", err)
+	}
+	return l, nil
+}
+
+// CheckSound reports whether a ledger opened for repair now holds what the
+// device held, and lets it decide again if so.
+func (l *Ledger) CheckSound() error {
+	want := l.repairing.Load()
+	if want == nil {
+		return nil
+	}
+	have, err := l.markerNow()
+	if err != nil {
+		return err
+	}
+	if have.OwnSeq < want.OwnSeq || have.ManifestSeq < want.ManifestSeq || have.Records < want.Records {
+		return fmt.Errorf("%w: repairing: holds own record %d of %d, manifest change %d of %d, %d of %d records", ErrUnsound,
+			have.OwnSeq, want.OwnSeq, have.ManifestSeq, want.ManifestSeq, have.Records, want.Records)
+	}
+	l.repairing.Store(nil)
+	os.Remove(filepath.Join(l.cfg.Dir, MarkerFile+".repair"))
+	l.log.Info("ledger repaired from peers", "own_seq", have.OwnSeq, "manifest_seq", have.ManifestSeq, "records", have.Records)
+	return nil
 }
