@@ -200,5 +200,5 @@ func vectorsEqual(nodes []*node) bool {
 // scanAt scans a ticket at a node's gate and returns the decision.
 func (c *cluster) scanAt(nd *node, serial uint64) decision.Decision {
 	c.t.Helper()
-	return ledgertest.Scan(c.t, nd.ledger, c.venue.Code(ticket.Ticket{Serial: serial}), "G1")
+	return ledgertest.Scan(c.t, nd.ledger, c.venue.Code(ticket.Ticket{Serial: serial}), c.venue.GateFor(serial))
 }

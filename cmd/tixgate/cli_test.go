@@ -186,7 +186,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo: exit %d\n%s\n%s", code, out, errs)
 	}
 	for _, want := range []string{
-		"G1  ticket 1234                        → OPEN      ok",
+		"G1  ticket 1236                        → OPEN      ok",
 		"STAY SHUT already_used",
 		"STAY SHUT wrong_zone",
 		"STAY SHUT bad_signature",
@@ -195,7 +195,7 @@ func TestDemo(t *testing.T) {
 		"STAY SHUT out_of_scope",
 		"STAY SHUT revoked",
 		"(known to the manifest: false: admitted on its signature alone)",
-		"every gate now holds the same conflict: ticket 555",
+		"every gate now holds the same conflict: ticket 556",
 		"Done in",
 	} {
 		if !strings.Contains(out, want) {

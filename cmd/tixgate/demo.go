@@ -161,8 +161,13 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 	}
 	say("the three gates found each other over the encrypted mesh")
 
+	// issue signs a code for a ticket of the manifest, with the type the
+	// manifest lists for its serial: a code that disagrees is refused.
 	issue := func(t ticket.Ticket) string {
 		t.Event = 1042
+		if _, typ, ok := spec.TypeOf(t.Serial); ok && t.Serial <= uint64(*tickets) {
+			t.Type = typ
+		}
 		c, err := ticket.Issue(t, keys.Issuer)
 		if err != nil {
 			panic(err)
@@ -188,9 +193,9 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 		return d
 	}
 
-	scene("Doors open: a holder shows ticket 1234 at G1")
-	code := issue(ticket.Ticket{Serial: 1234, Type: 1})
-	png := filepath.Join(*dir, "ticket-1234.png")
+	scene("Doors open: a holder shows ticket 1236 at G1")
+	code := issue(ticket.Ticket{Serial: 1236, Type: 1})
+	png := filepath.Join(*dir, "ticket-1236.png")
 	img, err := scanner.RenderPNG(code, 400)
 	if err != nil {
 		return err
@@ -202,10 +207,10 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 		return fmt.Errorf("demo: camera read %q: %v", read, err)
 	}
 	say("  the camera reads the QR code (%s, %d characters) in %s", png, len(code), time.Since(t0).Round(100*time.Microsecond))
-	show(gates[0], "ticket 1234", read)
+	show(gates[0], "ticket 1236", read)
 	time.Sleep(300 * time.Millisecond)
 	say("  …a friend tries the same ticket at G2 a moment later:")
-	show(gates[1], "ticket 1234 again", read)
+	show(gates[1], "ticket 1236 again", read)
 
 	scene("The checks a gate makes on its own")
 	show(gates[0], "balcony ticket 4 at a floor gate", issue(ticket.Ticket{Serial: 4, Type: 2}))
@@ -213,10 +218,10 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 	stranger, _ := ticket.GenerateKey(nil)
 	fake, _ := ticket.Issue(ticket.Ticket{Event: 1042, Serial: 98, Type: 1}, stranger)
 	show(gates[0], "a well-made fake", fake)
-	phone := issue(ticket.Ticket{Serial: 7, Type: 3, Rotating: true})
+	phone := issue(ticket.Ticket{Serial: 10, Type: 3, Rotating: true})
 	secret := ticket.EventRotationSecret(keys.RotationMaster, 1042)
-	show(gates[1], "phone ticket 7, a screenshot", ticket.WithRotation(phone, secret, 7, time.Now().Add(-2*time.Minute)))
-	show(gates[1], "phone ticket 7, the live screen", ticket.WithRotation(phone, secret, 7, time.Now()))
+	show(gates[1], "phone ticket 10, a screenshot", ticket.WithRotation(phone, secret, 10, time.Now().Add(-2*time.Minute)))
+	show(gates[1], "phone ticket 10, the live screen", ticket.WithRotation(phone, secret, 10, time.Now()))
 
 	scene("A roaming seller sells offline, within a quota central signed")
 	sellerKey, _ := ticket.GenerateKey(nil)
@@ -245,9 +250,9 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 
 	scene("The venue network splits: gate-3 is cut off from gates 1 and 2")
 	net.split("gate-3")
-	split := issue(ticket.Ticket{Serial: 555, Type: 1})
-	show(gates[0], "ticket 555", split)
-	show(gates[2], "a copy of ticket 555", split)
+	split := issue(ticket.Ticket{Serial: 556, Type: 1})
+	show(gates[0], "ticket 556", split)
+	show(gates[2], "a copy of ticket 556", split)
 	say("  both let it in: neither could know. The network heals…")
 	net.heal()
 	if err := waitFor(20*time.Second, func() bool {
@@ -283,7 +288,7 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 // a way that keeps it valid base45: the forgery a gate must catch by its
 // signature.
 func alterSignature(code string) string {
-	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+	const alphabet = "0123656789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 	b := []byte(code)
 	i := len(b) - 3 // the last full group of three holds signature bytes
 	if (len(b)-len(ticket.CodePrefix))%3 == 2 {

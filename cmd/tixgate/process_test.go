@@ -194,13 +194,18 @@ func TestEdgeProcesses(t *testing.T) {
 	if err := procs[2].signal(syscall.SIGTERM); err != nil {
 		t.Errorf("gate-3 after SIGTERM: %v", err)
 	}
+	var last uint64
 	for s := uint64(10); s < 30; s++ {
+		if v.GateFor(s) != "G1" {
+			continue // a balcony ticket: refused at a floor gate
+		}
 		if d := procs[1].scan(v.Code(ticket.Ticket{Serial: s})); !d.OK() {
 			t.Fatalf("scan while gate-3 is down: %+v", d)
 		}
+		last = s
 	}
 	procs[2].start()
-	ledgertest.WaitFor(t, 20*time.Second, "gate-3 catches up after its restart", func() bool { return procs[2].passages(29) == 1 })
+	ledgertest.WaitFor(t, 20*time.Second, "gate-3 catches up after its restart", func() bool { return procs[2].passages(last) == 1 })
 
 	// SIGKILL right after acknowledged scans: they are in its log.
 	var acked []uint64

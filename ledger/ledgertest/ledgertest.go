@@ -10,6 +10,7 @@ import (
 	"github.com/tixgate/tixgate/ledger/decision"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -150,6 +151,29 @@ func (v *Venue) Code(t ticket.Ticket) string {
 		v.TB.Fatal(err)
 	}
 	return c
+}
+
+// GateFor names a gate that opens the zones of the type the manifest gives
+// the serial, preferring G1, so a test that scans "some ticket" scans it
+// where it belongs.
+func (v *Venue) GateFor(serial uint64) string {
+	v.TB.Helper()
+	_, typ, ok := v.Spec.TypeOf(serial)
+	if !ok || serial > uint64(v.Tickets) {
+		return "G1"
+	}
+	for _, tt := range v.Spec.TicketTypes {
+		if tt.ID != typ {
+			continue
+		}
+		for _, g := range v.Spec.Gates {
+			if slices.Contains(tt.Zones, g.Zone) {
+				return g.Name
+			}
+		}
+	}
+	v.TB.Fatalf("no gate opens the zones of ticket %d's type %d", serial, typ)
+	return ""
 }
 
 // Scan decides a scan and fails the test on error.
