@@ -37,6 +37,8 @@ type decideReq struct {
 	code     ticket.Code
 	refusal  ticket.Reason // for overrides: why the rules refused
 	info     *decision.Ticket
+	annul    uint64 // the sequence of this device's entry to annul
+	note     string // the annul's reason
 	rule     rules.Rule
 	rctx     rules.Context
 	resp     chan decideResp
@@ -339,6 +341,9 @@ func (l *Ledger) decideInTxn(txn *badger.Txn, h *head, req *decideReq) decideRes
 	if d.Direction == rules.Out {
 		kind = record.KindExit
 	}
+	if req.annul != 0 {
+		return l.annulInTxn(txn, h, req, recs)
+	}
 	rec := record.Record{Kind: kind, Event: t.Event, Serial: t.Serial, Type: t.Type, Gate: req.rctx.Gate, Zone: req.rctx.Zone}
 	for i := range recs {
 		if recs[i].Kind == record.KindVoid && req.override == nil {
@@ -406,12 +411,30 @@ func (l *Ledger) gate(name string) (manifest.Gate, bool) {
 // passages turns a ticket's records into the history its rule reads.
 func (l *Ledger) passages(recs []record.Record) []rules.Passage {
 	out := make([]rules.Passage, 0, len(recs))
+	gone := annulled(recs)
 	for i := range recs {
+		if gone[recs[i].ID()] {
+			continue
+		}
 		if p, ok := l.passage(&recs[i]); ok {
 			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// annulled returns the IDs of the records that annuls among recs take back.
+func annulled(recs []record.Record) map[string]bool {
+	var gone map[string]bool
+	for i := range recs {
+		if seq, ok := recs[i].Annuls(); ok {
+			if gone == nil {
+				gone = map[string]bool{}
+			}
+			gone[(&record.Record{Origin: recs[i].Origin, Seq: seq}).ID()] = true
+		}
+	}
+	return gone
 }
 
 func (l *Ledger) passage(r *record.Record) (rules.Passage, bool) {
