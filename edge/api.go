@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/tixgate/tixgate/cluster"
+	"github.com/tixgate/tixgate/edge/deviceapi"
 	"github.com/tixgate/tixgate/ledger"
 	"github.com/tixgate/tixgate/ledger/rules"
+	"github.com/tixgate/tixgate/strict"
 	"github.com/tixgate/tixgate/ticket"
 )
 
@@ -22,7 +24,7 @@ const maxBody = 64 << 10
 
 // Handler is the local API:
 //
-//	POST /api/v1/scans       {"code", "gate", "direction"} → the decision
+//	POST /api/v1/scans       {"code", "gate", "direction", "nonce"} → the answer
 //	POST /api/v1/overrides   {"code", "gate", "direction", "supervisor", "note"}
 //	GET  /api/v1/tickets/{event}/{serial}   the ticket's manifest entry and passages
 //	GET  /api/v1/status      device, manifest, mesh and ledger figures
@@ -59,13 +61,8 @@ func (n *Node) auth(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// apiError is the body of every error answer.
-type apiError struct {
-	Error string `json:"error"`
-}
-
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, apiError{Error: msg})
+	writeJSON(w, status, deviceapi.Error{Error: msg})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -75,46 +72,28 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// decodeBody reads a JSON body strictly: bounded, no unknown fields, one
-// value.
+// decodeBody reads a JSON body strictly (see package strict): bounded,
+// names matched exactly, no unknown or repeated fields, one value.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		writeError(w, http.StatusUnsupportedMediaType, "send application/json")
 		return false
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", maxBody))
+	if err := strict.ReadJSON(r.Body, maxBody, v); err != nil {
+		if errors.Is(err, strict.ErrTooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, err.Error())
 			return false
 		}
-		writeError(w, http.StatusBadRequest, "bad JSON body: "+err.Error())
-		return false
-	}
-	if dec.More() {
-		writeError(w, http.StatusBadRequest, "bad JSON body: more than one value")
+		writeError(w, http.StatusBadRequest, "bad request body: "+err.Error())
 		return false
 	}
 	return true
 }
 
-// ScanRequest is the body of POST /api/v1/scans.
-type ScanRequest struct {
-	Code      string `json:"code"`
-	Gate      string `json:"gate,omitempty"`      // default: the node's gate
-	Direction string `json:"direction,omitempty"` // "in" (default) or "out"
-}
+// maxNonce bounds a scan's nonce.
+const maxNonce = 64
 
-// OverrideRequest is the body of POST /api/v1/overrides.
-type OverrideRequest struct {
-	ScanRequest
-	Supervisor string `json:"supervisor"`
-	Note       string `json:"note"`
-}
-
-func (n *Node) scanOf(w http.ResponseWriter, req ScanRequest) (ledger.Scan, bool) {
+func (n *Node) scanOf(w http.ResponseWriter, req deviceapi.ScanRequest) (ledger.Scan, bool) {
 	s := ledger.Scan{Text: strings.TrimSpace(req.Code), Gate: req.Gate, Direction: rules.Direction(req.Direction)}
 	if s.Gate == "" {
 		s.Gate = n.cfg.Gate
@@ -132,12 +111,15 @@ func (n *Node) scanOf(w http.ResponseWriter, req ScanRequest) (ledger.Scan, bool
 	case s.Direction != "" && s.Direction != rules.In && s.Direction != rules.Out:
 		writeError(w, http.StatusBadRequest, `direction must be "in" or "out"`)
 		return s, false
+	case len(req.Nonce) > maxNonce:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("nonce longer than %d characters", maxNonce))
+		return s, false
 	}
 	return s, true
 }
 
 func (n *Node) handleScan(w http.ResponseWriter, r *http.Request) {
-	var req ScanRequest
+	var req deviceapi.ScanRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -145,21 +127,28 @@ func (n *Node) handleScan(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d, err := n.ledger.Decide(r.Context(), s)
+	decide := func() (deviceapi.Answer, error) { return n.decide(r.Context(), s, deviceapi.SourceAPI) }
+	var a deviceapi.Answer
+	var err error
+	if req.Nonce != "" {
+		a, err = n.nonces.do(req.Nonce, decide)
+	} else {
+		a, err = decide()
+	}
 	if err != nil {
 		n.log.Error("scan could not be decided", "err", err)
 		writeError(w, http.StatusServiceUnavailable, "the ledger could not record the scan: do not open; "+err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	writeJSON(w, http.StatusOK, a)
 }
 
 func (n *Node) handleOverride(w http.ResponseWriter, r *http.Request) {
-	var req OverrideRequest
+	var req deviceapi.OverrideRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	s, ok := n.scanOf(w, req.ScanRequest)
+	s, ok := n.scanOf(w, deviceapi.ScanRequest{Code: req.Code, Gate: req.Gate, Direction: req.Direction})
 	if !ok {
 		return
 	}

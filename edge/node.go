@@ -36,6 +36,20 @@ type Config struct {
 	Listen string
 	// Version is the software version, published to peers.
 	Version string
+	// Turnstile is driven after each decision; nil for a device that only
+	// answers (a handheld, a gate whose controller polls the API).
+	Turnstile Turnstile
+	// CountOnPassage makes an entry count only when someone passes within
+	// the turnstile's passage window; otherwise the entry is annulled by a
+	// signed record and the ticket may be used again. It needs a passage
+	// sensor and is ignored without one. On, a holder whose turnstile
+	// jammed is not locked out; off, a ticket waved through by a friend who
+	// then walks away is spent.
+	CountOnPassage bool
+	// Nonces is how many scan nonces the node remembers for idempotent
+	// retries. A retry older than the last Nonces scans decides again (and
+	// is then refused as already used, not admitted twice).
+	Nonces int
 
 	Ledger ledger.Config
 	Mesh   cluster.Config
@@ -48,6 +62,7 @@ func DefaultConfig(dir string) Config {
 		Dir:    dir,
 		Bind:   "0.0.0.0:7946",
 		Listen: "127.0.0.1:8080",
+		Nonces: 4096,
 		Ledger: ledger.DefaultConfig(dir),
 		Mesh:   cluster.DefaultConfig(),
 		Logger: slog.Default(),
@@ -61,6 +76,7 @@ type Node struct {
 	ledger *ledger.Ledger
 	mesh   *cluster.Mesh
 	token  string
+	nonces *nonces
 	ln     net.Listener
 	srv    *http.Server
 	start  time.Time
@@ -82,7 +98,7 @@ func Start(cfg Config) (*Node, error) {
 		l.Close()
 		return nil, fmt.Errorf("edge: %w", err)
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger, ledger: l, token: token, start: time.Now()}
+	n := &Node{cfg: cfg, log: cfg.Logger, ledger: l, token: token, nonces: newNonces(max(cfg.Nonces, 1)), start: time.Now()}
 	if err := n.startMesh(); err != nil {
 		l.Close()
 		return nil, err

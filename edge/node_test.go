@@ -3,6 +3,7 @@ package edge
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/tixgate/tixgate/edge/deviceapi"
 	"github.com/tixgate/tixgate/ledger/decision"
 	"io"
 	"log/slog"
@@ -21,6 +22,12 @@ import (
 
 func startNode(t *testing.T, v *ledgertest.Venue, name string, join ...string) *Node {
 	t.Helper()
+	return startNodeWith(t, v, name, nil, join...)
+}
+
+// startNodeWith starts a node whose config edit changes first.
+func startNodeWith(t *testing.T, v *ledgertest.Venue, name string, edit func(*Config), join ...string) *Node {
+	t.Helper()
 	dir := v.Provision(name)
 	l := v.OpenDir(dir)
 	v.Load(l)
@@ -31,6 +38,9 @@ func startNode(t *testing.T, v *ledgertest.Venue, name string, join ...string) *
 	cfg.Ledger = v.Config(dir)
 	cfg.Mesh = cluster.TestConfig()
 	cfg.Logger = ledgertest.Logger(t, slog.LevelWarn)
+	if edit != nil {
+		edit(&cfg)
+	}
 	n, err := Start(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +78,7 @@ func (c client) do(method, path, body string) (int, []byte) {
 
 func (c client) scan(code, gate, dir string) decision.Decision {
 	c.t.Helper()
-	body, _ := json.Marshal(ScanRequest{Code: code, Gate: gate, Direction: dir})
+	body, _ := json.Marshal(deviceapi.ScanRequest{Code: code, Gate: gate, Direction: dir})
 	status, data := c.do("POST", "/api/v1/scans", string(body))
 	if status != http.StatusOK {
 		c.t.Fatalf("scan: %d %s", status, data)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tixgate/tixgate/cluster"
 	"github.com/tixgate/tixgate/edge"
+	"github.com/tixgate/tixgate/edge/deviceapi"
 	"github.com/tixgate/tixgate/ledger"
 	"github.com/tixgate/tixgate/ledger/manifest"
 	"github.com/tixgate/tixgate/scanner"
@@ -302,7 +303,7 @@ func alterSignature(code string) string {
 
 // apiScan posts a scan to a node's API, as a turnstile's controller would.
 func apiScan(n *edge.Node, code, gate string) (decision.Decision, error) {
-	body, _ := json.Marshal(edge.ScanRequest{Code: code, Gate: gate})
+	body, _ := json.Marshal(deviceapi.ScanRequest{Code: code, Gate: gate})
 	req, _ := http.NewRequest("POST", "http://"+n.APIAddr()+"/api/v1/scans", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+n.Token())
 	req.Header.Set("Content-Type", "application/json")
