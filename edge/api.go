@@ -25,6 +25,7 @@ const maxBody = 64 << 10
 // Handler is the local API:
 //
 //	POST /api/v1/scans       {"code", "gate", "direction", "nonce"} → the answer
+//	POST /api/v1/frames      a camera frame (image/jpeg, image/png) → the answer, or 204 without a code
 //	POST /api/v1/overrides   {"code", "gate", "direction", "supervisor", "note"}
 //	GET  /api/v1/tickets/{event}/{serial}   the ticket's manifest entry and passages
 //	GET  /api/v1/status      device, manifest, mesh and ledger figures
@@ -37,6 +38,7 @@ const maxBody = 64 << 10
 func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/scans", n.auth(n.handleScan))
+	mux.HandleFunc("POST /api/v1/frames", n.auth(n.handleFrame))
 	mux.HandleFunc("POST /api/v1/overrides", n.auth(n.handleOverride))
 	mux.HandleFunc("GET /api/v1/tickets/{event}/{serial}", n.auth(n.handleTicket))
 	mux.HandleFunc("GET /api/v1/status", n.auth(n.handleStatus))
@@ -202,7 +204,7 @@ func (n *Node) status() (Status, error) {
 		return Status{}, err
 	}
 	s := Status{Device: id.Cert.Device, Role: string(id.Cert.Role), Venue: id.Cert.Venue, Gate: n.cfg.Gate, Version: n.cfg.Version,
-		Uptime: time.Since(n.start).Round(time.Second).String(), MeshAddr: n.mesh.Addr(), ManifestSeq: n.ledger.ManifestSeq(),
+		Uptime: n.cfg.Clock.Now().Sub(n.start).Round(time.Second).String(), MeshAddr: n.mesh.Addr(), ManifestSeq: n.ledger.ManifestSeq(),
 		Vector: map[string]uint64{}, Ledger: st, Mesh: n.mesh.Stats(), Rejected: n.mesh.Rejected()}
 	for o, seq := range vv {
 		s.Vector[o.String()] = seq

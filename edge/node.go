@@ -13,10 +13,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tixgate/tixgate/cluster"
 	"github.com/tixgate/tixgate/ledger"
+	"github.com/tixgate/tixgate/scanner"
+	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/ticket/keyfile"
 )
 
@@ -50,6 +53,14 @@ type Config struct {
 	// retries. A retry older than the last Nonces scans decides again (and
 	// is then refused as already used, not admitted twice).
 	Nonces int
+	// Debounce is how long the same code from a scanner or the camera is
+	// one scan: a camera sees one QR in many frames. Longer swallows a
+	// deliberate rescan (its answer is repeated, nothing recorded); shorter
+	// lets a shaky camera refuse its own holder as already used.
+	Debounce time.Duration
+	// Clock is read for debouncing and uptime; the ledger has its own in
+	// Ledger.Clock (the command sets both to one clock).
+	Clock ticket.Clock
 
 	Ledger ledger.Config
 	Mesh   cluster.Config
@@ -59,13 +70,15 @@ type Config struct {
 // DefaultConfig is a gate on a venue LAN, its API on loopback.
 func DefaultConfig(dir string) Config {
 	return Config{
-		Dir:    dir,
-		Bind:   "0.0.0.0:7946",
-		Listen: "127.0.0.1:8080",
-		Nonces: 4096,
-		Ledger: ledger.DefaultConfig(dir),
-		Mesh:   cluster.DefaultConfig(),
-		Logger: slog.Default(),
+		Dir:      dir,
+		Bind:     "0.0.0.0:7946",
+		Listen:   "127.0.0.1:8080",
+		Nonces:   4096,
+		Debounce: 2 * time.Second,
+		Clock:    ticket.SystemClock{},
+		Ledger:   ledger.DefaultConfig(dir),
+		Mesh:     cluster.DefaultConfig(),
+		Logger:   slog.Default(),
 	}
 }
 
@@ -77,15 +90,22 @@ type Node struct {
 	mesh   *cluster.Mesh
 	token  string
 	nonces *nonces
-	ln     net.Listener
-	srv    *http.Server
-	start  time.Time
+	// debounce repeats the first answer to a code read again within
+	// Config.Debounce; decoders are camera frame decoders, one per request.
+	debounce *debouncer
+	decoders sync.Pool
+	ln       net.Listener
+	srv      *http.Server
+	start    time.Time
 }
 
 // Start opens the ledger, joins the mesh and serves the API.
 func Start(cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = ticket.SystemClock{}
 	}
 	cfg.Ledger.Dir = cfg.Dir
 	cfg.Ledger.Logger = cfg.Logger
@@ -98,7 +118,9 @@ func Start(cfg Config) (*Node, error) {
 		l.Close()
 		return nil, fmt.Errorf("edge: %w", err)
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger, ledger: l, token: token, nonces: newNonces(max(cfg.Nonces, 1)), start: time.Now()}
+	n := &Node{cfg: cfg, log: cfg.Logger, ledger: l, token: token, nonces: newNonces(max(cfg.Nonces, 1)),
+		debounce: newDebouncer(cfg.Debounce, cfg.Clock), start: cfg.Clock.Now()}
+	n.decoders.New = func() any { return scanner.NewDecoder(scanner.CameraConfig()) }
 	if err := n.startMesh(); err != nil {
 		l.Close()
 		return nil, err
