@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -32,7 +31,7 @@ const maxBody = 64 << 10
 //	GET  /api/v1/peers       the mesh as this node sees it
 //	GET  /api/v1/conflicts   conflicts found when logs merged
 //	GET  /metrics            Prometheus text format
-//	GET  /healthz            "ok" (no token: for supervisors and load checks)
+//	GET  /healthz            {"state", "detail", "warnings"}: 200 when ready, 503 with the reason (no token)
 //
 // Everything but /healthz needs "Authorization: Bearer TOKEN".
 func (n *Node) Handler() http.Handler {
@@ -45,7 +44,7 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/peers", n.auth(n.handlePeers))
 	mux.HandleFunc("GET /api/v1/conflicts", n.auth(n.handleConflicts))
 	mux.HandleFunc("GET /metrics", n.auth(n.handleMetrics))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /healthz", n.handleHealth)
 	return mux
 }
 

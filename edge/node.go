@@ -130,6 +130,7 @@ func Start(cfg Config) (*Node, error) {
 		l.Close()
 		return nil, err
 	}
+	n.logHealth()
 	return n, nil
 }
 

@@ -41,6 +41,15 @@ const ReasonNoPassage = "no_passage"
 // nothing may pass: the turnstile is put in fault.
 func (n *Node) decide(ctx context.Context, s ledger.Scan, source string) (deviceapi.Answer, error) {
 	ts := n.cfg.Turnstile
+	if h := n.Health(); h.State != deviceapi.StateReady {
+		a := notProvisioned(h, s.Gate, n)
+		a.Source = source
+		if ts != nil {
+			a.FreeEgress = ts.FreeEgress()
+			ts.Refuse()
+		}
+		return a, nil
+	}
 	d, err := n.ledger.Decide(ctx, s)
 	if err != nil {
 		if ts != nil {
