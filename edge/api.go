@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tixgate/tixgate/cluster"
@@ -43,7 +44,7 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/status", n.auth(n.handleStatus))
 	mux.HandleFunc("GET /api/v1/peers", n.auth(n.handlePeers))
 	mux.HandleFunc("GET /api/v1/conflicts", n.auth(n.handleConflicts))
-	mux.HandleFunc("GET /metrics", n.auth(n.handleMetrics))
+	mux.Handle("GET /metrics", n.auth(n.metrics.handler().ServeHTTP))
 	mux.HandleFunc("GET /healthz", n.handleHealth)
 	return mux
 }
@@ -54,6 +55,7 @@ func (n *Node) auth(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		got := []byte(r.Header.Get("Authorization"))
 		if subtle.ConstantTimeCompare(got, want) != 1 {
+			n.refuse(r, "auth", "missing or wrong bearer token")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tixgate"`)
 			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token (see api.token in the device directory)")
 			return
@@ -75,7 +77,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // decodeBody reads a JSON body strictly (see package strict): bounded,
 // names matched exactly, no unknown or repeated fields, one value.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+func (n *Node) decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		writeError(w, http.StatusUnsupportedMediaType, "send application/json")
 		return false
@@ -85,6 +87,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 			writeError(w, http.StatusRequestEntityTooLarge, err.Error())
 			return false
 		}
+		n.refuse(r, "request", err.Error())
 		writeError(w, http.StatusBadRequest, "bad request body: "+err.Error())
 		return false
 	}
@@ -121,7 +124,7 @@ func (n *Node) scanOf(w http.ResponseWriter, req deviceapi.ScanRequest) (ledger.
 
 func (n *Node) handleScan(w http.ResponseWriter, r *http.Request) {
 	var req deviceapi.ScanRequest
-	if !decodeBody(w, r, &req) {
+	if !n.decodeBody(w, r, &req) {
 		return
 	}
 	s, ok := n.scanOf(w, req)
@@ -146,7 +149,7 @@ func (n *Node) handleScan(w http.ResponseWriter, r *http.Request) {
 
 func (n *Node) handleOverride(w http.ResponseWriter, r *http.Request) {
 	var req deviceapi.OverrideRequest
-	if !decodeBody(w, r, &req) {
+	if !n.decodeBody(w, r, &req) {
 		return
 	}
 	s, ok := n.scanOf(w, deviceapi.ScanRequest{Code: req.Code, Gate: req.Gate, Direction: req.Direction})
@@ -155,9 +158,13 @@ func (n *Node) handleOverride(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := n.ledger.OverrideScan(r.Context(), ledger.Override{Scan: s, Supervisor: req.Supervisor, Note: req.Note})
 	if err != nil {
+		n.refuse(r, "request", err.Error())
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	n.metrics.overrides.Inc()
+	n.log.Warn("override", "supervisor", req.Supervisor, "note", req.Note, "gate", d.Gate, "result", d.Result,
+		"reason", d.Reason, "detail", d.Detail, "record", d.Record)
 	writeJSON(w, http.StatusOK, d)
 }
 
@@ -236,32 +243,28 @@ func (n *Node) handleConflicts(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, cs)
 }
 
-func (n *Node) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	s, err := n.status()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+// refusalLog limits the log lines of refused API calls: a client looping
+// on a wrong token must not fill the disk. One line a second at most; the
+// line says how many were left out since the last.
+type refusalLog struct {
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+// refuse counts and (rate-limited) logs a refused API call.
+func (n *Node) refuse(r *http.Request, why, msg string) {
+	n.metrics.refused.WithLabelValues(why).Inc()
+	now := n.cfg.Clock.Now()
+	rl := &n.refusals
+	rl.mu.Lock()
+	if now.Sub(rl.last) < time.Second {
+		rl.suppressed++
+		rl.mu.Unlock()
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	m := []struct {
-		name, help, kind string
-		value            float64
-	}{
-		{"tixgate_scans_admitted_total", "Scans answered ok since start.", "counter", float64(s.Ledger.Admitted)},
-		{"tixgate_scans_refused_total", "Scans refused since start.", "counter", float64(s.Ledger.Refused)},
-		{"tixgate_manifest_seq", "Last manifest change applied.", "gauge", float64(s.ManifestSeq)},
-		{"tixgate_ledger_records", "Records held, from every device.", "gauge", float64(s.Ledger.Records)},
-		{"tixgate_ledger_held_records", "Records waiting for earlier ones.", "gauge", float64(s.Ledger.HeldRecords)},
-		{"tixgate_ledger_conflicts", "Conflicts found when logs merged.", "gauge", float64(s.Ledger.Conflicts)},
-		{"tixgate_ledger_disk_bytes", "Ledger size on disk.", "gauge", float64(s.Ledger.DiskBytes)},
-		{"tixgate_mesh_members", "Live members of the venue mesh, this node included.", "gauge", float64(s.Mesh.Members)},
-		{"tixgate_mesh_records_in_total", "Records received from peers.", "counter", float64(s.Mesh.RecordsIn)},
-		{"tixgate_mesh_rejected_total", "Records and changes from peers the ledger refused.", "counter", float64(s.Mesh.Rejected)},
-		{"tixgate_mesh_dropped_total", "Messages dropped because the inbox was full.", "counter", float64(s.Mesh.Dropped)},
-		{"tixgate_mesh_packet_bytes_out_total", "UDP bytes sent.", "counter", float64(s.Mesh.PacketBytesOut)},
-		{"tixgate_mesh_stream_bytes_out_total", "TCP bytes sent.", "counter", float64(s.Mesh.StreamBytesOut)},
-	}
-	for _, x := range m {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %g\n", x.name, x.help, x.name, x.kind, x.name, x.value)
-	}
+	left := rl.suppressed
+	rl.last, rl.suppressed = now, 0
+	rl.mu.Unlock()
+	n.log.Warn("API call refused", "why", why, "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "error", msg, "not_logged_since_last", left)
 }

@@ -94,6 +94,8 @@ type Node struct {
 	// Config.Debounce; decoders are camera frame decoders, one per request.
 	debounce *debouncer
 	decoders sync.Pool
+	metrics  *metrics
+	refusals refusalLog
 	ln       net.Listener
 	srv      *http.Server
 	start    time.Time
@@ -121,6 +123,13 @@ func Start(cfg Config) (*Node, error) {
 	n := &Node{cfg: cfg, log: cfg.Logger, ledger: l, token: token, nonces: newNonces(max(cfg.Nonces, 1)),
 		debounce: newDebouncer(cfg.Debounce, cfg.Clock), start: cfg.Clock.Now()}
 	n.decoders.New = func() any { return scanner.NewDecoder(scanner.CameraConfig()) }
+	st, err := l.Stats() // once, at start: scrapes then read counters
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("edge: %w", err)
+	}
+	n.metrics = newMetrics(n, st.Records)
+	l.OnRecord(func(raw []byte, local bool) { n.metrics.received(raw, local, n.cfg.Clock.Now()) })
 	if err := n.startMesh(); err != nil {
 		l.Close()
 		return nil, err

@@ -40,6 +40,29 @@ const ReasonNoPassage = "no_passage"
 // decision, drives the turnstile and says what it did. An error means
 // nothing may pass: the turnstile is put in fault.
 func (n *Node) decide(ctx context.Context, s ledger.Scan, source string) (deviceapi.Answer, error) {
+	start := n.cfg.Clock.Now()
+	a, err := n.decideAndDrive(ctx, s, source)
+	took := n.cfg.Clock.Now().Sub(start)
+	if err != nil {
+		n.metrics.scans.WithLabelValues("error", "", source).Inc()
+		n.log.Error("scan could not be decided: turnstile held shut", "gate", s.Gate, "source", source, "err", err)
+		return a, err
+	}
+	n.metrics.scans.WithLabelValues(a.Result, string(a.Reason), source).Inc()
+	n.metrics.latency.Observe(took.Seconds())
+	// Never the holder's name or the code's text.
+	attrs := []any{"result", a.Result, "reason", a.Reason, "gate", a.Gate, "source", source, "latency", took}
+	if a.Ticket != nil {
+		attrs = append(attrs, "event", a.Event, "serial", a.Serial)
+	}
+	if a.FreeEgress {
+		attrs = append(attrs, "free_egress", true)
+	}
+	n.log.Info("scan", attrs...)
+	return a, nil
+}
+
+func (n *Node) decideAndDrive(ctx context.Context, s ledger.Scan, source string) (deviceapi.Answer, error) {
 	ts := n.cfg.Turnstile
 	if h := n.Health(); h.State != deviceapi.StateReady {
 		a := notProvisioned(h, s.Gate, n)
@@ -69,11 +92,19 @@ func (n *Node) decide(ctx context.Context, s ledger.Scan, source string) (device
 	out := d.Direction == rules.Out
 	countOnPassage := n.cfg.CountOnPassage && ts.HasPassageSensor()
 	record := d.Record
+	free := a.FreeEgress
 	ts.Admit(out, func(passed bool) {
-		if passed || !countOnPassage || ts.FreeEgress() {
-			return
+		switch {
+		case free || ts.FreeEgress():
+			n.metrics.turnstile.WithLabelValues("free_egress").Inc()
+		case passed:
+			n.metrics.turnstile.WithLabelValues("passed").Inc()
+		default:
+			n.metrics.turnstile.WithLabelValues("no_passage").Inc()
+			if countOnPassage {
+				n.annul(record)
+			}
 		}
-		n.annul(record)
 	})
 	return a, nil
 }
@@ -120,6 +151,12 @@ func newNonces(max int) *nonces {
 // do runs decide once per nonce; a later call with the nonce gets the
 // first answer marked Repeat. A failed decision is forgotten, so a retry
 // decides again.
+func (ns *nonces) len() int {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	return len(ns.seen)
+}
+
 func (ns *nonces) do(nonce string, decide func() (deviceapi.Answer, error)) (deviceapi.Answer, error) {
 	ns.mu.Lock()
 	if e, ok := ns.seen[nonce]; ok {
