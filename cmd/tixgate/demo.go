@@ -109,7 +109,7 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 		return err
 	}
 	manifestFile := filepath.Join(*dir, "manifest.ndjson")
-	if err := os.WriteFile(manifestFile, mf.Bytes(), 0o600); err != nil {
+	if err := keyfile.WriteFile(manifestFile, mf.Bytes(), true); err != nil {
 		return err
 	}
 	say("manifest: %d signed changes, %d tickets, %.1f MB (%s)", seq, *tickets, float64(mf.Len())/1e6, manifestFile)
@@ -196,7 +196,9 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 	if err != nil {
 		return err
 	}
-	os.WriteFile(png, img, 0o644)
+	if err := keyfile.WriteFileMode(png, img, 0o644, true); err != nil {
+		return err
+	}
 	t0 := time.Now()
 	read, err := scanner.DecodeBytes(img)
 	if err != nil || read != code {
