@@ -28,16 +28,25 @@ const TokenFile = "api.token"
 
 // Config configures a Node.
 type Config struct {
-	// Dir is the device directory (tixgate ledger init).
+	// Dir is the device directory (tixgate ledger init): identity, ledger,
+	// API token. No default: it is the device.
 	Dir string
-	// Gate is the gate this device serves when a scan names none.
+	// Gate is the gate this device serves when a scan names none. Empty:
+	// every scan must name its gate (a roaming handheld); a name the
+	// manifest lacks makes the device unknown_gate and refuses every scan.
 	Gate string
-	// Bind is the mesh's host:port (UDP and TCP); Join the peers to join.
+	// Bind is the mesh's host:port, UDP and TCP. 0.0.0.0 reaches the venue
+	// LAN; a loopback address keeps a test or a demo to one machine.
 	Bind string
+	// Join lists peers (host:port) to join at start. Any one live peer is
+	// enough; more make a cold start survive a dead one. The mesh keeps
+	// retrying them, so an empty venue at boot is fine.
 	Join []string
-	// Listen is the local API's host:port.
+	// Listen is the local API's and UI's host:port. Loopback by default, so
+	// a device is not reachable until someone decides it should be.
 	Listen string
-	// Version is the software version, published to peers.
+	// Version is the software version, published to peers. Set by the
+	// command from the build.
 	Version string
 	// Turnstile is driven after each decision; nil for a device that only
 	// answers (a handheld, a gate whose controller polls the API).
@@ -62,8 +71,12 @@ type Config struct {
 	// Ledger.Clock (the command sets both to one clock).
 	Clock ticket.Clock
 
+	// Ledger and Mesh configure the parts; their knobs are documented in
+	// their packages. Ledger.Dir is set to Dir.
 	Ledger ledger.Config
 	Mesh   cluster.Config
+	// Logger gets one line per decision and everything that changes the
+	// device's state; never a holder's name or a code's text.
 	Logger *slog.Logger
 }
 
