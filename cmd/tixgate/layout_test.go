@@ -78,6 +78,7 @@ func TestLayout(t *testing.T) {
 	may := map[string][]string{ // packages of ours each may import
 		"ticket":            nil,
 		"ticket/keyfile":    {"ticket"},
+		"pricing":           nil,
 		"scanner":           {"ticket"},
 		"ledger/record":     {"ticket"},
 		"ledger/rules":      {"ticket"},
