@@ -1,12 +1,20 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tixgate/tixgate/edge/deviceapi"
+	"github.com/tixgate/tixgate/ledger"
+	"github.com/tixgate/tixgate/ledger/ledgertest"
+	"github.com/tixgate/tixgate/ticket"
 )
 
 func TestEdgeSettingsPrecedence(t *testing.T) {
@@ -65,6 +73,55 @@ func TestEdgeSettingsPrecedence(t *testing.T) {
 				if got := fs.Lookup(k).Value.String(); got != want {
 					t.Errorf("%s = %q, want %q", k, got, want)
 				}
+			}
+		})
+	}
+}
+
+// Every state in which a device cannot decide, as `tixgate edge` shows it:
+// /healthz 503 with the reason, the log at start, scans not_provisioned.
+func TestEdgeNotProvisioned(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	v := ledgertest.NewVenue(t, 5)
+	tests := []struct {
+		name, venue, gate string
+		load              bool
+		want              string
+	}{
+		{"unprovisioned", "arena", "G1", false, "unprovisioned"},
+		{"unknown gate", "arena", "G9", true, "unknown_gate"},
+		{"wrong venue", "stadium", "G1", true, "wrong_venue"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "gate-1")
+			if err := ledger.Init(ledger.Provision{Dir: dir, Keys: v.Keys, Device: "gate-1", Venue: tt.venue, Now: time.Now().Add(-time.Hour)}, v.Config(dir)); err != nil {
+				t.Fatal(err)
+			}
+			if tt.load {
+				l := v.OpenDir(dir)
+				v.Load(l)
+				l.Close()
+			}
+			p := &edgeProc{t: t, name: tt.name, dir: dir, bind: freePort(t, "127.0.0.1"), listen: freePort(t, "127.0.0.1"),
+				gate: tt.gate, health: http.StatusServiceUnavailable}
+			p.start()
+			defer p.cmd.Process.Kill()
+			_, body := p.call("GET", "/healthz", nil)
+			var h deviceapi.Health
+			if err := json.Unmarshal(body, &h); err != nil || h.State != tt.want || h.Detail == "" {
+				t.Errorf("healthz: %s, want state %s with a detail", body, tt.want)
+			}
+			if d := p.scan(v.Code(ticket.Ticket{Serial: 1})); d.OK() || d.Reason != deviceapi.ReasonNotProvisioned {
+				t.Errorf("scan: %+v, want not_provisioned", d)
+			}
+			if !strings.Contains(p.log.String(), "state="+tt.want) {
+				t.Errorf("the log does not say %s:\n%s", tt.want, p.log.String())
+			}
+			if err := p.signal(syscall.SIGTERM); err != nil {
+				t.Errorf("after SIGTERM: %v", err)
 			}
 		})
 	}
