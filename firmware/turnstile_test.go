@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpiotest"
 )
 
 func testConfig(t testing.TB) Config {
@@ -172,5 +173,24 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("timed out")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// The board file the README shows opens on a fake machine with its pins.
+func TestExampleBoardFile(t *testing.T) {
+	bf, err := ReadBoardFile(filepath.Join("testdata", "pi-gate.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pins := map[string]gpio.PinIO{}
+	for _, spec := range bf.Lines {
+		pins[spec.Pin] = &FakePin{Pin: gpiotest.Pin{N: spec.Pin, EdgesChan: make(chan gpio.Level, 1)}}
+	}
+	b, err := Open(bf, func(p string) gpio.PinIO { return pins[p] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.Has(Passage) || !b.Has(FireAlarm) || !b.lines[Passage].activeLow || b.lines[RelayIn].activeLow {
+		t.Errorf("board %+v", bf)
 	}
 }
