@@ -235,3 +235,54 @@ func signedRecords(tb testing.TB, v *ledgertest.Venue, device string, n int) rec
 	}
 	return rs
 }
+
+// BenchmarkSystemAckedOnNoPeer: how long after a scan is answered its
+// record is still on no peer, p50 and p99 (the time until the first peer
+// stores it), and the share of scans whose record had already been sent to
+// every peer when the answer came.
+func BenchmarkSystemAckedOnNoPeer(b *testing.B) {
+	for _, eager := range []bool{true, false} {
+		name := "eager+gossip"
+		if !eager {
+			name = "gossip-only"
+		}
+		b.Run(name, func(b *testing.B) {
+			c := newCluster(b, 5, venueConfig(eager))
+			a := watch(c)
+			serial := uint64(60_000)
+			var gaps []time.Duration
+			sentFirst := 0
+			for range b.N {
+				for range 100 {
+					serial++
+					nd := c.nodes[0]
+					before := nd.mesh.Stats().EagerSent
+					d := c.scanAt(nd, serial)
+					acked := time.Now()
+					if nd.mesh.Stats().EagerSent-before >= uint64(len(c.nodes)-1) {
+						sentFirst++
+					}
+					if !d.OK() {
+						b.Fatal(ledgertest.Describe(d))
+					}
+					var first time.Time
+					ledgertest.WaitFor(b, 10*time.Second, "a peer holds the record", func() bool {
+						a.mu.Lock()
+						defer a.mu.Unlock()
+						for node, at := range a.at[d.Record] {
+							if node != nd.name && (first.IsZero() || at.Before(first)) {
+								first = at
+							}
+						}
+						return !first.IsZero()
+					})
+					gaps = append(gaps, max(0, first.Sub(acked)))
+				}
+			}
+			slices.Sort(gaps)
+			b.ReportMetric(ms(gaps[len(gaps)/2]), "p50-ms")
+			b.ReportMetric(ms(gaps[len(gaps)*99/100]), "p99-ms")
+			b.ReportMetric(float64(sentFirst)*100/float64(len(gaps)), "%sent-before-answer")
+		})
+	}
+}

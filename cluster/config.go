@@ -3,6 +3,8 @@ package cluster
 import (
 	"log/slog"
 	"time"
+
+	"github.com/tixgate/tixgate/ticket"
 )
 
 // Config configures a Mesh.
@@ -65,6 +67,10 @@ type Config struct {
 	// sends: tests use it to drop or delay traffic between chosen nodes.
 	Filter Filter
 
+	// Clock tells the time for relay windows, fetch pacing and when peers
+	// were last seen; tests move a manual one. Memberlist's own timers run
+	// on the machine's clock.
+	Clock  ticket.Clock
 	Logger *slog.Logger
 }
 
@@ -98,6 +104,7 @@ func DefaultConfig() Config {
 		RejoinInterval:   5 * time.Second,
 		FetchBatch:       2000,
 		InboxSize:        8192,
+		Clock:            ticket.SystemClock{},
 		Logger:           slog.Default(),
 	}
 }

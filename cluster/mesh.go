@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -25,6 +26,9 @@ import (
 type Store interface {
 	Identity() *ledger.Identity
 	OnRecord(fn func(raw []byte, local bool))
+	// OnCommit's fn is called with each group commit of this device's
+	// records before their decisions are answered.
+	OnCommit(fn func(raws [][]byte))
 	OnChange(fn func(raw []byte))
 	// Ingest verifies and stores records; it must be idempotent.
 	Ingest(raws [][]byte) (ledger.IngestStats, []error)
@@ -53,11 +57,14 @@ type Mesh struct {
 	tr    *transport
 
 	inbox   chan message
-	eager   chan []byte
 	serving chan struct{} // bounds the fetches answered at once
 	quit    chan struct{}
 	wg      sync.WaitGroup
 	closed  atomic.Bool
+	// lifeMu orders starting a goroutine against Shutdown: go starts one
+	// under the read lock only while the node is open, and Shutdown marks
+	// it closed under the write lock before it waits for them all.
+	lifeMu sync.RWMutex
 
 	mu        sync.Mutex
 	lastSeen  map[string]time.Time
@@ -76,7 +83,9 @@ type Mesh struct {
 type meshCounters struct {
 	recordsIn, changesIn, dropped, rejected   atomic.Uint64
 	eagerSent, queued, fetchesSent, fetchesIn atomic.Uint64
+	eagerFailed, pruned                       atomic.Uint64
 	recordsServed                             atomic.Uint64
+	untrusted                                 atomic.Uint64
 }
 
 // New starts a node: it listens, and passes on what the store learns. It
@@ -84,6 +93,9 @@ type meshCounters struct {
 func New(cfg Config, store Store) (*Mesh, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = ticket.SystemClock{}
 	}
 	if cfg.Name == "" {
 		cfg.Name = store.Identity().Cert.Device
@@ -109,7 +121,6 @@ func New(cfg Config, store Store) (*Mesh, error) {
 		store:    store,
 		self:     store.Identity().ID(),
 		inbox:    make(chan message, cfg.InboxSize),
-		eager:    make(chan []byte, 1024),
 		serving:  make(chan struct{}, maxServing),
 		quit:     make(chan struct{}),
 		lastSeen: map[string]time.Time{},
@@ -154,6 +165,8 @@ func New(cfg Config, store Store) (*Mesh, error) {
 	mc.Logger = mlog
 	mc.Delegate = (*delegate)(m)
 	mc.Events = (*events)(m)
+	mc.Alive = (*aliveDelegate)(m)
+	mc.Merge = (*aliveDelegate)(m)
 	m.queue = &memberlist.TransmitLimitedQueue{NumNodes: m.numMembers, RetransmitMult: cfg.RetransmitMult}
 	ml, err := memberlist.Create(mc)
 	if err != nil {
@@ -165,11 +178,30 @@ func New(cfg Config, store Store) (*Mesh, error) {
 	m.addr = net.JoinHostPort(local.Addr.String(), strconv.Itoa(int(local.Port)))
 	store.OnRecord(m.onRecord)
 	store.OnChange(m.onChange)
-	m.wg.Add(3)
+	if cfg.EagerPush {
+		store.OnCommit(m.pushEager)
+	}
+	m.wg.Add(2)
 	go m.ingestLoop()
-	go m.eagerLoop()
 	go m.rejoinLoop()
 	return m, nil
+}
+
+// goTracked runs fn in a goroutine that Shutdown waits for; once the node
+// is shutting down it runs nothing, so no goroutine outlives it or calls a
+// closed ledger. It reports whether fn was started.
+func (m *Mesh) goTracked(fn func()) bool {
+	m.lifeMu.RLock()
+	defer m.lifeMu.RUnlock()
+	if m.closed.Load() {
+		return false
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		fn()
+	}()
+	return true
 }
 
 func (m *Mesh) numMembers() int {
@@ -201,7 +233,10 @@ func (m *Mesh) Join(addrs []string) (int, error) {
 
 // Shutdown leaves the cluster politely and stops the node.
 func (m *Mesh) Shutdown() error {
-	if m.closed.Swap(true) {
+	m.lifeMu.Lock()
+	already := m.closed.Swap(true)
+	m.lifeMu.Unlock()
+	if already {
 		return nil
 	}
 	err := m.ml.Leave(time.Second)
@@ -225,6 +260,7 @@ type Peer struct {
 // peer is a member as copied in an event callback.
 type peer struct {
 	node memberlist.Node
+	key  ed25519.PublicKey // from its certificate, which admit checked
 }
 
 func copyNode(n *memberlist.Node) memberlist.Node {
@@ -263,13 +299,16 @@ type Stats struct {
 	Members         int    `json:"members"`
 	RecordsIn       uint64 `json:"records_in"`
 	ChangesIn       uint64 `json:"changes_in"`
-	Dropped         uint64 `json:"dropped"`  // messages dropped because the inbox was full
-	Rejected        uint64 `json:"rejected"` // records and changes the ledger refused
-	EagerSent       uint64 `json:"eager_sent"`
+	Dropped         uint64 `json:"dropped"`      // messages dropped because the inbox was full
+	Rejected        uint64 `json:"rejected"`     // records and changes the ledger refused
+	EagerSent       uint64 `json:"eager_sent"`   // packets pushed straight to peers
+	EagerFailed     uint64 `json:"eager_failed"` // eager packets that could not be sent (gossip still carries them)
+	Pruned          uint64 `json:"pruned"`       // gossip messages pruned from a full queue (anti-entropy still carries them)
 	Queued          uint64 `json:"queued"`
 	FetchesSent     uint64 `json:"fetches_sent"`
 	FetchesServed   uint64 `json:"fetches_served"`
 	RecordsServed   uint64 `json:"records_served"`
+	Untrusted       uint64 `json:"untrusted"` // nodes refused membership: no valid certificate, or a name taken by another key
 	PacketsOut      uint64 `json:"packets_out"`
 	PacketBytesOut  uint64 `json:"packet_bytes_out"`
 	PacketsFiltered uint64 `json:"packets_filtered"`
@@ -286,10 +325,13 @@ func (m *Mesh) Stats() Stats {
 		Dropped:         m.st.dropped.Load(),
 		Rejected:        m.st.rejected.Load(),
 		EagerSent:       m.st.eagerSent.Load(),
+		EagerFailed:     m.st.eagerFailed.Load(),
+		Pruned:          m.st.pruned.Load(),
 		Queued:          m.st.queued.Load(),
 		FetchesSent:     m.st.fetchesSent.Load(),
 		FetchesServed:   m.st.fetchesIn.Load(),
 		RecordsServed:   m.st.recordsServed.Load(),
+		Untrusted:       m.st.untrusted.Load(),
 		PacketsOut:      m.tr.packetsOut.Load(),
 		PacketBytesOut:  m.tr.packetBytesOut.Load(),
 		PacketsFiltered: m.tr.packetsDropped.Load(),
@@ -322,21 +364,16 @@ func (m *Mesh) onRecord(raw []byte, local bool) {
 	}
 	if !local {
 		r, err := record.Unmarshal(raw)
-		if err != nil || time.Since(r.HLC.Time()) > m.cfg.RelayWindow {
+		if err != nil || m.cfg.Clock.Now().Sub(r.HLC.Time()) > m.cfg.RelayWindow {
 			return
 		}
 	}
 	msg := encodeMessage(kindRecords, m.cfg.Name, appendRecords(nil, [][]byte{raw}))
 	m.queue.QueueBroadcast(broadcast(msg))
 	m.st.queued.Add(1)
-	if m.queue.NumQueued() > m.cfg.MaxQueued {
+	if n := m.queue.NumQueued(); n > m.cfg.MaxQueued {
+		m.st.pruned.Add(uint64(n - m.cfg.MaxQueued))
 		m.queue.Prune(m.cfg.MaxQueued)
-	}
-	if local && m.cfg.EagerPush {
-		select {
-		case m.eager <- msg:
-		default: // the gossip above still carries it
-		}
 	}
 }
 
@@ -351,7 +388,7 @@ func (m *Mesh) onChange(raw []byte) {
 		m.st.queued.Add(1)
 		return
 	}
-	go m.sendReliableToAll(msg)
+	m.goTracked(func() { m.sendReliableToAll(msg) })
 }
 
 func (m *Mesh) sendReliableToAll(msg []byte) {
@@ -362,21 +399,43 @@ func (m *Mesh) sendReliableToAll(msg []byte) {
 	}
 }
 
-// eagerLoop pushes this device's new records straight to every peer.
-func (m *Mesh) eagerLoop() {
-	defer m.wg.Done()
-	for {
-		select {
-		case <-m.quit:
-			return
-		case msg := <-m.eager:
-			for _, n := range m.members() {
-				if err := m.ml.SendBestEffort(n, msg); err == nil {
-					m.st.eagerSent.Add(1)
-				}
+// pushEager is the ledger's commit hook: the records of a group commit,
+// packed several to a packet, go straight to every peer before the
+// decisions are answered. A send is a UDP write (microseconds); a lost
+// packet is made up by gossip and anti-entropy.
+func (m *Mesh) pushEager(raws [][]byte) {
+	if m.closed.Load() {
+		return
+	}
+	msgs := m.pack(raws)
+	for _, n := range m.members() {
+		for _, msg := range msgs {
+			if err := m.ml.SendBestEffort(n, msg); err == nil {
+				m.st.eagerSent.Add(1)
+			} else {
+				m.st.eagerFailed.Add(1)
 			}
 		}
 	}
+}
+
+// pack frames records into as few kindRecords messages as fit a packet.
+func (m *Mesh) pack(raws [][]byte) [][]byte {
+	var msgs [][]byte
+	var payload []byte
+	head := len(encodeMessage(kindRecords, m.cfg.Name, nil))
+	for _, r := range raws {
+		framed := appendRecords(nil, [][]byte{r})
+		if len(payload) > 0 && head+len(payload)+len(framed) > maxBroadcast {
+			msgs = append(msgs, encodeMessage(kindRecords, m.cfg.Name, payload))
+			payload = nil
+		}
+		payload = append(payload, framed...)
+	}
+	if len(payload) > 0 {
+		msgs = append(msgs, encodeMessage(kindRecords, m.cfg.Name, payload))
+	}
+	return msgs
 }
 
 // rejoinLoop retries the join addresses while the node is alone.
@@ -557,7 +616,7 @@ func (m *Mesh) requestManifest(peer string, from uint64) {
 func (m *Mesh) arriving(what string) {
 	m.mu.Lock()
 	if _, ok := m.fetching[what]; ok {
-		m.fetching[what] = time.Now()
+		m.fetching[what] = m.cfg.Clock.Now()
 	}
 	m.mu.Unlock()
 }
@@ -566,22 +625,22 @@ func (m *Mesh) arriving(what string) {
 // fetchEvery while its answer is still arriving.
 func (m *Mesh) request(peer, what string, msg []byte) {
 	m.mu.Lock()
-	if time.Since(m.fetching[what]) < fetchEvery {
+	if m.cfg.Clock.Now().Sub(m.fetching[what]) < fetchEvery {
 		m.mu.Unlock()
 		return
 	}
-	m.fetching[what] = time.Now()
+	m.fetching[what] = m.cfg.Clock.Now()
 	m.mu.Unlock()
 	n := m.member(peer)
 	if n == nil {
 		return
 	}
 	m.st.fetchesSent.Add(1)
-	go func() {
+	m.goTracked(func() {
 		if err := m.ml.SendReliable(n, msg); err != nil {
 			m.log.Debug("fetch request failed", "peer", peer, "err", err)
 		}
-	}()
+	})
 }
 
 // maxServing bounds the fetches a node answers at once; a request beyond it
@@ -592,10 +651,12 @@ const maxServing = 4
 func (m *Mesh) serve(fn func()) {
 	select {
 	case m.serving <- struct{}{}:
-		go func() {
+		if !m.goTracked(func() {
 			defer func() { <-m.serving }()
 			fn()
-		}()
+		}) {
+			<-m.serving
+		}
 	default:
 		m.st.dropped.Add(1)
 	}
@@ -721,7 +782,7 @@ func (m *Mesh) mergeState(buf []byte) {
 
 func (m *Mesh) seen(name string) {
 	m.mu.Lock()
-	m.lastSeen[name] = time.Now()
+	m.lastSeen[name] = m.cfg.Clock.Now()
 	m.mu.Unlock()
 }
 
@@ -775,7 +836,9 @@ func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
 func (d *delegate) LocalState(join bool) []byte { return (*Mesh)(d).localState() }
 
 func (d *delegate) MergeRemoteState(buf []byte, join bool) {
-	go (*Mesh)(d).mergeState(append([]byte(nil), buf...))
+	buf = append([]byte(nil), buf...)
+	m := (*Mesh)(d)
+	m.goTracked(func() { m.mergeState(buf) })
 }
 
 // events is the Mesh as memberlist's EventDelegate. Memberlist calls it
@@ -796,11 +859,17 @@ func (m *Mesh) remember(n *memberlist.Node) bool {
 		return false
 	}
 	nd := copyNode(n)
+	var key ed25519.PublicKey
+	var meta NodeMeta
+	var c ticket.DeviceCert
+	if json.Unmarshal(nd.Meta, &meta) == nil && c.UnmarshalBinary(meta.Cert) == nil {
+		key = c.Key
+	}
 	m.mu.Lock()
-	m.peers[n.Name] = peer{node: nd}
-	m.lastSeen[n.Name] = time.Now()
+	m.peers[n.Name] = peer{node: nd, key: key}
+	m.lastSeen[n.Name] = m.cfg.Clock.Now()
 	m.mu.Unlock()
-	go m.learnCert(nd)
+	m.goTracked(func() { m.learnCert(nd) })
 	return true
 }
 

@@ -1,11 +1,13 @@
 package cluster
 
 import (
+	"bytes"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tixgate/tixgate/ledger"
 	"github.com/tixgate/tixgate/ledger/ledgertest"
 	"github.com/tixgate/tixgate/ledger/manifest"
 	"github.com/tixgate/tixgate/ticket"
@@ -199,23 +201,30 @@ func TestForgedNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rm.Shutdown()
-	if _, err := rm.Join([]string{c.nodes[0].mesh.Addr()}); err != nil {
-		t.Fatal(err)
+	// Its join is refused: its certificate does not come from the venue's
+	// root, so no honest node makes it a member.
+	if _, err := rm.Join([]string{c.nodes[0].mesh.Addr()}); err == nil {
+		t.Error("a node with the keyring and a foreign certificate joined")
 	}
-	// The rogue admits tickets; its records spread as any would.
+	// The rogue admits tickets; the honest nodes scan theirs.
 	for i := range 20 {
 		ledgertest.Scan(t, rl, rogue.Code(ticket.Ticket{Serial: uint64(i + 1)}), "G1")
+		c.scanAt(c.nodes[i%3], uint64(800+i))
 	}
-	ledgertest.WaitFor(t, 10*time.Second, "the honest nodes refuse the rogue's records", func() bool {
-		for _, nd := range c.nodes {
-			if nd.mesh.Rejected()["gate-9"] == 0 {
-				return false
-			}
-		}
-		return true
+	ledgertest.WaitFor(t, 10*time.Second, "the honest nodes refuse the rogue", func() bool {
+		return c.nodes[0].mesh.Stats().Untrusted > 0
 	})
 	time.Sleep(500 * time.Millisecond) // give push/pull a few rounds
+	rvv, _ := rl.VersionVector()
 	for _, nd := range c.nodes {
+		for _, p := range nd.mesh.Peers() {
+			if p.Name == "gate-9" {
+				t.Errorf("%s lists the rogue as a member", nd.name)
+			}
+		}
+		if _, ok := rvv[nd.ledger.Identity().ID()]; ok {
+			t.Errorf("the rogue got %s's records", nd.name)
+		}
 		vv, _ := nd.ledger.VersionVector()
 		if _, ok := vv[rl.Identity().ID()]; ok {
 			t.Errorf("%s stored the rogue's records", nd.name)
@@ -323,4 +332,114 @@ func TestRaceWindow(t *testing.T) {
 	if double[200*time.Millisecond]+double[time.Second] > 0 {
 		t.Errorf("double entries 200 ms or more apart: the window is wider than propagation")
 	}
+}
+
+// A group commit's records travel several to a packet, each packet within
+// what memberlist sends in one UDP datagram, and unpack to the same records.
+func TestEagerPacking(t *testing.T) {
+	c := newCluster(t, 1, nil)
+	m := c.nodes[0].mesh
+	recs := signedRecords(t, c.venue, "gate-x", 64)
+	msgs := m.pack(recs.raws)
+	if len(msgs) >= len(recs.raws)/4 {
+		t.Errorf("64 records in %d packets: not packed", len(msgs))
+	}
+	var got [][]byte
+	for _, b := range msgs {
+		if len(b) > maxBroadcast {
+			t.Errorf("packet of %d bytes, over %d", len(b), maxBroadcast)
+		}
+		msg, err := decodeMessage(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := splitRecords(msg.payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, rs...)
+	}
+	if len(got) != len(recs.raws) {
+		t.Fatalf("unpacked %d records, want %d", len(got), len(recs.raws))
+	}
+	for i := range got {
+		if !bytes.Equal(got[i], recs.raws[i]) {
+			t.Fatalf("record %d differs", i)
+		}
+	}
+}
+
+// After Shutdown no goroutine of the mesh runs: none is started once it
+// began, and every one started is waited for.
+func TestShutdownStopsGoroutines(t *testing.T) {
+	c := newCluster(t, 1, nil)
+	m := c.nodes[0].mesh
+	m.Shutdown()
+	ran := false
+	if m.goTracked(func() { ran = true }) || ran {
+		t.Error("a goroutine started after Shutdown")
+	}
+}
+
+// An admitted scan has been sent to every peer by the time the decision is
+// answered: a gate that dies right after admitting has not kept it alone.
+func TestRecordSentBeforeAnswer(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	m := c.nodes[0].mesh
+	for i := range 20 {
+		before := m.Stats().EagerSent
+		if d := c.scanAt(c.nodes[0], uint64(700+i)); !d.OK() {
+			t.Fatal(ledgertest.Describe(d))
+		}
+		if sent := m.Stats().EagerSent - before; sent < 2 {
+			t.Fatalf("scan %d answered after %d of 2 peers were sent its record", i, sent)
+		}
+	}
+}
+
+// A second node calling itself by a live member's name, with another key,
+// is refused; the real one stays a member.
+func TestDuplicateName(t *testing.T) {
+	c := newCluster(t, 2, nil)
+	// gate-2's name, a key of its own, a certificate from the venue's root.
+	dir := c.venue.Provision("gate-2-dup")
+	dup := c.venue.OpenDir(dir)
+	id := dup.Identity()
+	cert, err := ticket.SignDeviceCert(ticket.DeviceCert{Device: "gate-2", Role: ticket.RoleGate, Venue: "arena", Key: id.Cert.Key,
+		NotBefore: id.Cert.NotBefore, NotAfter: id.Cert.NotAfter}, c.venue.Keys.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := TestConfig()
+	cfg.Name = "gate-2"
+	cfg.Keyring = [][]byte{c.venue.Keys.MeshKey}
+	cfg.Logger = ledgertest.Logger(t, 0)
+	dm, err := New(cfg, certStore{dup, cert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dm.Shutdown()
+	if _, err := dm.Join([]string{c.nodes[0].mesh.Addr()}); err == nil {
+		t.Error("a second gate-2 with another key joined")
+	}
+	time.Sleep(300 * time.Millisecond)
+	found := false
+	for _, p := range c.nodes[0].mesh.Peers() {
+		found = found || p.Name == "gate-2"
+	}
+	if !found {
+		t.Error("the real gate-2 was dropped")
+	}
+}
+
+// certStore is a ledger that presents another certificate of its key.
+type certStore struct {
+	*ledger.Ledger
+	cert ticket.DeviceCert
+}
+
+func (s certStore) Identity() *ledger.Identity {
+	id := *s.Ledger.Identity()
+	id.Cert = s.cert
+	return &id
 }

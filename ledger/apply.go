@@ -105,18 +105,18 @@ func (l *Ledger) applyChange(raw []byte) (ApplyStatus, int, error) {
 		if err != nil {
 			return Applied, tickets, err
 		}
-		hc, err := manifest.Parse(held)
-		if err == nil {
-			err = l.apply(&hc, held, nil)
+		hc, applyErr := manifest.Parse(held)
+		if applyErr == nil {
+			applyErr = l.apply(&hc, held, nil)
 		}
-		if err != nil {
-			l.log.Error("held manifest change no longer applies", "seq", next, "err", err)
+		if applyErr != nil {
+			l.log.Error("held manifest change no longer applies", "seq", next, "err", applyErr)
 		}
 		if err := l.db.Update(func(txn *badger.Txn) error { return txn.Delete(pendChangeKey(next)) }); err != nil {
 			return Applied, tickets, err
 		}
-		if err != nil {
-			break
+		if applyErr != nil {
+			break // the changes after it wait for a good copy of it
 		}
 	}
 	return Applied, tickets, nil
@@ -198,7 +198,9 @@ func (l *Ledger) apply(c *manifest.Change, raw []byte, body any) error {
 				return err
 			}
 		case *ticket.IssuerCert:
-			if err := l.trust.AddIssuer(*b); err != nil {
+			// Checked here, trusted only once the change commits: the
+			// closure may run again and must not change memory.
+			if err := l.trust.CheckIssuer(*b); err != nil {
 				l.log.Warn("manifest issuer certificate refused", "seq", c.Seq, "err", err)
 				break
 			}
@@ -206,8 +208,13 @@ func (l *Ledger) apply(c *manifest.Change, raw []byte, body any) error {
 				return err
 			}
 		case *ticket.DeviceCert:
-			if err := l.storeDevice(txn, b); err != nil {
+			if err := l.trust.CheckDevice(*b); err != nil {
 				l.log.Warn("manifest device certificate refused", "seq", c.Seq, "err", err)
+				break
+			}
+			id := b.ID()
+			if err := txn.Set(key(tDevice, id[:], sigID(b.Signature)), mustJSON(b)); err != nil {
+				return err
 			}
 		case *manifest.Revoke:
 			for _, id := range b.Issuers {
@@ -231,6 +238,14 @@ func (l *Ledger) apply(c *manifest.Change, raw []byte, body any) error {
 	}
 	l.mu.Lock()
 	switch b := body.(type) {
+	case *ticket.IssuerCert:
+		if err := l.trust.AddIssuer(*b); err != nil {
+			l.log.Warn("manifest issuer certificate refused", "seq", c.Seq, "err", err)
+		}
+	case *ticket.DeviceCert:
+		if err := l.trust.AddDevice(*b); err != nil {
+			l.log.Warn("manifest device certificate refused", "seq", c.Seq, "err", err)
+		}
 	case *manifest.Venue:
 		l.setVenue(b)
 	case *manifest.Event:

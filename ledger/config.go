@@ -28,6 +28,13 @@ type Config struct {
 	// sparse) takes real space on FAT SD cards; records are small.
 	ValueLogFileSize int64
 
+	// VerifyChecksums checks Badger's checksums on every table and block
+	// read from disk and on every value-log entry read: damage becomes an
+	// error instead of a used ticket that reads as unused. It costs a CRC
+	// per block read from disk (cached blocks are not checked again);
+	// BenchmarkDecideChecksums measures it. Off only to measure that cost.
+	VerifyChecksums bool
+
 	// MaxBatch bounds how many decisions share one commit.
 	MaxBatch int
 
@@ -35,7 +42,10 @@ type Config struct {
 	// timestamp may drag its hybrid logical clock.
 	MaxClockSkew time.Duration
 
-	Clock  ticket.Clock
+	// Clock tells the time of decisions, validity windows and the hybrid
+	// logical clock; tests move a manual one.
+	Clock ticket.Clock
+	// Logger receives the ledger's and Badger's warnings and errors.
 	Logger *slog.Logger
 }
 
@@ -48,6 +58,7 @@ func DefaultConfig(dir string) Config {
 		BlockCacheSize:   16 << 20,
 		IndexCacheSize:   16 << 20,
 		ValueLogFileSize: 64 << 20,
+		VerifyChecksums:  true,
 		MaxBatch:         64,
 		MaxClockSkew:     5 * time.Minute,
 		Clock:            ticket.SystemClock{},

@@ -212,18 +212,15 @@ type TicketHistory struct {
 // History returns a ticket's manifest entry and records.
 func (l *Ledger) History(event, serial uint64) (TicketHistory, error) {
 	h := TicketHistory{Event: event, Serial: serial, Passages: []Passage{}}
-	known, revoked, err := l.knownTicket(event, serial)
-	if err != nil {
-		return h, err
-	}
-	if known != nil {
-		h.Known, h.Type, h.Holder, h.Seat = true, known.Type, known.Holder, known.Seat
-		if known.Status == "revoked" && revoked == "" {
-			revoked = "revoked by central"
+	err := l.db.View(func(txn *badger.Txn) error {
+		known, revoked, err := knownTicket(txn, event, serial)
+		if err != nil {
+			return err
 		}
-	}
-	h.Revoked = revoked
-	err = l.db.View(func(txn *badger.Txn) error {
+		if known != nil {
+			h.Known, h.Type, h.Holder, h.Seat = true, known.Type, known.Holder, known.Seat
+		}
+		h.Revoked = revoked
 		recs, err := ticketRecords(txn, event, serial)
 		for i := range recs {
 			r := &recs[i]

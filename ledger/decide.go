@@ -34,6 +34,7 @@ type decideReq struct {
 	scan     Scan
 	override *Override
 	at       time.Time
+	seq      uint64 // the manifest change prepare read
 	code     ticket.Code
 	refusal  ticket.Reason // for overrides: why the rules refused
 	info     *decision.Ticket
@@ -57,6 +58,11 @@ type decideResp struct {
 // record is committed (durably, with SyncWrites). An error means the ledger
 // could not decide; the gate must not open.
 func (l *Ledger) Decide(ctx context.Context, s Scan) (decision.Decision, error) {
+	if l.repairing.Load() != nil {
+		if err := l.CheckSound(); err != nil {
+			return decision.Decision{}, err
+		}
+	}
 	d, req := l.prepare(s)
 	if req == nil {
 		l.count(&d)
@@ -75,6 +81,16 @@ func (l *Ledger) OverrideScan(ctx context.Context, o Override) (decision.Decisio
 	if len(o.Supervisor) > record.MaxActorLen || len(o.Note) > record.MaxNoteLen {
 		return decision.Decision{}, errors.New("override: supervisor or note too long")
 	}
+	d, req := l.prepareOverride(&o)
+	if req == nil {
+		return d, nil
+	}
+	return l.submit(ctx, req)
+}
+
+// prepareOverride is prepare for an override: a refusal that names a ticket
+// at a gate of this device becomes a request, carrying the reason.
+func (l *Ledger) prepareOverride(o *Override) (decision.Decision, *decideReq) {
 	d, req := l.prepare(o.Scan)
 	if req == nil {
 		if d.Ticket == nil || d.Reason == ticket.ReasonUnknownGate {
@@ -85,22 +101,21 @@ func (l *Ledger) OverrideScan(ctx context.Context, o Override) (decision.Decisio
 			return d, nil
 		}
 		req = &decideReq{scan: o.Scan, at: d.At, code: code, info: d.Ticket, refusal: d.Reason}
-	} else {
-		req.refusal = ""
 	}
-	req.override = &o
-	return l.submit(ctx, req)
+	req.override = o
+	return d, req
 }
 
 func (l *Ledger) submit(ctx context.Context, req *decideReq) (decision.Decision, error) {
+	if l.repairing.Load() != nil {
+		if err := l.CheckSound(); err != nil {
+			return decision.Decision{}, err
+		}
+	}
 	req.ctx = ctx
 	req.resp = make(chan decideResp, 1)
-	select {
-	case l.decisions <- req:
-	case <-l.quit:
-		return decision.Decision{}, ErrClosed
-	case <-ctx.Done():
-		return decision.Decision{}, ctx.Err()
+	if err := l.enqueue(ctx, req); err != nil {
+		return decision.Decision{}, err
 	}
 	// Once queued, wait for the answer even if ctx ends: the writer may be
 	// committing the record, and an acknowledged scan must match the log.
@@ -110,6 +125,23 @@ func (l *Ledger) submit(ctx context.Context, req *decideReq) (decision.Decision,
 	}
 	l.count(&resp.d)
 	return resp.d, nil
+}
+
+// enqueue hands a request to the writer, or says why it cannot. Holding
+// the read lock while sending keeps Close from stopping the writer between
+// the check and the send: a queued request is always answered.
+func (l *Ledger) enqueue(ctx context.Context, req *decideReq) error {
+	l.closeMu.RLock()
+	defer l.closeMu.RUnlock()
+	if l.closed {
+		return ErrClosed
+	}
+	select {
+	case l.decisions <- req:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (l *Ledger) count(d *decision.Decision) {
@@ -122,7 +154,11 @@ func (l *Ledger) count(d *decision.Decision) {
 }
 
 // prepare does every check that needs no transaction: the code, the gate,
-// the manifest. It returns a refusal, or a request for the writer.
+// the manifest held in memory. It returns a refusal, or a request for the
+// writer, which checks what is stored (the ticket's entry, revocations,
+// records) in the transaction that records the decision. The request
+// carries the number of the manifest change it was prepared against: the
+// writer prepares it again if the manifest moved on meanwhile.
 func (l *Ledger) prepare(s Scan) (decision.Decision, *decideReq) {
 	if s.Direction == "" {
 		s.Direction = rules.In
@@ -133,6 +169,9 @@ func (l *Ledger) prepare(s Scan) (decision.Decision, *decideReq) {
 		d.Reason, d.Detail = ticket.ReasonMalformed, fmt.Sprintf("direction %q: want in or out", s.Direction)
 		return d, nil
 	}
+	// The number first, the trust store after: a change applied meanwhile
+	// makes the number stale, never the other way round.
+	seq := l.ManifestSeq()
 	v := l.trust.Verify(s.Text, at)
 	if v.Reason != ticket.ReasonMalformed {
 		t := v.Code.Ticket
@@ -151,9 +190,13 @@ func (l *Ledger) prepare(s Scan) (decision.Decision, *decideReq) {
 	}
 	var event *manifest.Event
 	var typ *manifest.TicketType
+	var issuerZones uint64
 	if d.Ticket != nil {
 		event = l.events[d.Event]
 		typ = l.types[[2]uint64{d.Event, d.Type}]
+		if v.Issuer != nil {
+			issuerZones = l.issuerZones(v.Issuer, d.Event)
+		}
 	}
 	l.mu.RUnlock()
 
@@ -169,42 +212,60 @@ func (l *Ledger) prepare(s Scan) (decision.Decision, *decideReq) {
 		d.Reason, d.Detail = ticket.ReasonWrongEvent, fmt.Sprintf("event %d is not held at this venue", d.Event)
 		return d, nil
 	}
-	known, revokedWhy, err := l.knownTicket(d.Event, d.Serial)
-	if err != nil {
-		d.Reason, d.Detail = ticket.ReasonMalformed, err.Error()
+	if typ == nil {
+		d.Reason, d.Detail = ticket.ReasonUnknownType, fmt.Sprintf("ticket type %d is not defined for event %d", d.Type, d.Event)
 		return d, nil
 	}
-	if known != nil {
-		d.Known = true
-		d.Holder = known.Holder
-		if d.Seat == "" {
-			d.Seat = known.Seat
-		}
-		if known.Status == manifest.StatusRevoked && revokedWhy == "" {
-			revokedWhy = "revoked by central"
-		}
-	}
-	if revokedWhy != "" {
-		d.Reason, d.Detail = ticket.ReasonRevoked, revokedWhy
-		return d, nil
-	}
-	var rule rules.Rule
+	rule := typ.Rule
+	d.TypeName = typ.Name
 	mask := d.Zones
-	if typ != nil {
-		rule = typ.Rule
-		d.TypeName = typ.Name
-		if mask == 0 {
-			mask = typ.ZoneMask()
-		}
+	if mask == 0 {
+		mask = typ.ZoneMask()
+	}
+	if issuerZones != 0 && (mask == 0 || mask&^issuerZones != 0) {
+		d.Reason, d.Detail = ticket.ReasonOutOfScope, fmt.Sprintf("issuer %q may issue zones %s; the ticket opens zones %s", d.Issuer, zoneList(issuerZones), zoneListOrAll(mask))
+		return d, nil
 	}
 	if mask != 0 && mask&(1<<gate.Zone) == 0 {
 		d.Reason, d.Detail = ticket.ReasonWrongZone, fmt.Sprintf("gate %s opens zone %d; the ticket opens zones %s", gate.Name, gate.Zone, zoneList(mask))
 		return d, nil
 	}
-	req := &decideReq{scan: s, at: at, code: v.Code, info: d.Ticket, rule: rule,
+	req := &decideReq{scan: s, at: at, seq: seq, code: v.Code, info: d.Ticket, rule: rule,
 		rctx: rules.Context{At: at, Location: loc, Gate: gate.Name, Zone: gate.Zone, Direction: s.Direction,
 			EventStart: event.Starts, EventEnd: event.Ends, Admission: event.Admission}}
 	return d, req
+}
+
+// issuerZones is the zones an issuer may issue for an event, as a mask, 0
+// for every zone: its certificate's zones, or else, when the certificate
+// names ticket types, the zones of those types. l.mu must be held.
+func (l *Ledger) issuerZones(c *ticket.IssuerCert, event uint64) uint64 {
+	if c.Zones != 0 {
+		return c.Zones
+	}
+	if len(c.Types) == 0 {
+		return 0
+	}
+	var mask uint64
+	for _, id := range c.Types {
+		t := l.types[[2]uint64{event, id}]
+		if t == nil {
+			continue
+		}
+		m := t.ZoneMask()
+		if m == 0 {
+			return 0 // a type of every zone: no bound
+		}
+		mask |= m
+	}
+	return mask
+}
+
+func zoneListOrAll(mask uint64) string {
+	if mask == 0 {
+		return "all"
+	}
+	return zoneList(mask)
 }
 
 func zoneList(mask uint64) string {
@@ -220,35 +281,37 @@ func zoneList(mask uint64) string {
 	return s
 }
 
-// knownTicket reads the manifest's entry for a ticket and any revocation.
-func (l *Ledger) knownTicket(event, serial uint64) (*manifest.Ticket, string, error) {
+// knownTicket reads the manifest's entry for a ticket and any revocation,
+// within the deciding transaction: a revocation committed meanwhile makes
+// the commit retry and is seen.
+func knownTicket(txn *badger.Txn, event, serial uint64) (*manifest.Ticket, string, error) {
 	var t *manifest.Ticket
 	var why string
-	err := l.db.View(func(txn *badger.Txn) error {
-		v, err := getValue(txn, ticketKey(event, serial))
-		switch {
-		case err == nil:
-			mt, err := decodeTicket(serial, v)
-			if err != nil {
-				return fmt.Errorf("ticket %d/%d: %w", event, serial, err)
-			}
-			t = &mt
-		case !errors.Is(err, badger.ErrKeyNotFound):
-			return err
+	v, err := getValue(txn, ticketKey(event, serial))
+	switch {
+	case err == nil:
+		mt, err := decodeTicket(serial, v)
+		if err != nil {
+			return nil, "", fmt.Errorf("ticket %d/%d: %w", event, serial, err)
 		}
-		v, err = getValue(txn, revokedTicketKey(event, serial))
-		switch {
-		case err == nil:
-			why = "revoked by central"
-			if len(v) > 0 {
-				why += ": " + string(v)
-			}
-		case !errors.Is(err, badger.ErrKeyNotFound):
-			return err
+		t = &mt
+	case !errors.Is(err, badger.ErrKeyNotFound):
+		return nil, "", fmt.Errorf("ticket %d/%d: %w", event, serial, err)
+	}
+	v, err = getValue(txn, revokedTicketKey(event, serial))
+	switch {
+	case err == nil:
+		why = "revoked by central"
+		if len(v) > 0 {
+			why += ": " + string(v)
 		}
-		return nil
-	})
-	return t, why, err
+	case !errors.Is(err, badger.ErrKeyNotFound):
+		return nil, "", fmt.Errorf("revocation of ticket %d/%d: %w", event, serial, err)
+	}
+	if t != nil && t.Status == manifest.StatusRevoked && why == "" {
+		why = "revoked by central"
+	}
+	return t, why, nil
 }
 
 // writer is the one goroutine that appends this device's records. It takes
@@ -284,45 +347,142 @@ func (l *Ledger) writer() {
 	}
 }
 
+// errStaleManifest aborts a batch prepared against a manifest change
+// that is no longer the last.
+var errStaleManifest = errors.New("manifest changed while deciding")
+
 func (l *Ledger) commitBatch(batch []*decideReq) {
-	resps := make([]decideResp, len(batch))
-	self := l.id.ID()
-	err := l.update(func(txn *badger.Txn) error {
-		h, err := readHead(txn, self)
-		if err != nil {
-			return err
+	var resps []decideResp
+	var err error
+	for attempt := 0; ; attempt++ {
+		resps = make([]decideResp, len(batch))
+		err = l.update(func(txn *badger.Txn) error { return l.decideBatch(txn, batch, resps) })
+		if !errors.Is(err, errStaleManifest) || attempt >= 16 {
+			break
 		}
-		for i, req := range batch {
-			resps[i] = l.decideInTxn(txn, &h, req)
-			if resps[i].err != nil {
-				return resps[i].err
+		batch = l.reprepare(batch)
+		if len(batch) == 0 {
+			return
+		}
+	}
+	var appended [][]byte
+	if err == nil {
+		for i := range batch {
+			if resps[i].raw != nil {
+				appended = append(appended, resps[i].raw)
 			}
 		}
-		return nil
-	})
-	var appended [][]byte
+	}
+	// The records go to the hooks (the mesh sends them to its peers) before
+	// any decision is answered: an admitted scan has left this device by
+	// the time the gate opens.
+	if len(appended) > 0 {
+		l.notifyRecords(appended, true)
+	}
 	for i, req := range batch {
 		if err != nil {
 			req.resp <- decideResp{err: fmt.Errorf("record decision: %w", err)}
 			continue
 		}
-		if resps[i].raw != nil {
-			appended = append(appended, resps[i].raw)
-		}
 		req.resp <- resps[i]
 	}
-	if len(appended) > 0 {
-		l.notifyRecords(appended, true)
+}
+
+// decideBatch decides a batch in one transaction. Its reads (the manifest
+// number, each ticket's entry, revocation and records) are the
+// transaction's read set, so a change committed meanwhile makes Badger
+// retry it; it changes nothing but txn and resps, so it may be retried.
+func (l *Ledger) decideBatch(txn *badger.Txn, batch []*decideReq, resps []decideResp) error {
+	seq, err := appliedSeq(txn)
+	if err != nil {
+		return err
 	}
+	for _, req := range batch {
+		if req.override == nil && req.seq != seq {
+			return errStaleManifest
+		}
+	}
+	h, err := readHead(txn, l.id.ID())
+	if err != nil {
+		return err
+	}
+	for i, req := range batch {
+		resps[i] = l.decideInTxn(txn, &h, req)
+		if resps[i].err != nil {
+			return resps[i].err
+		}
+	}
+	return nil
+}
+
+// reprepare prepares a batch again against the manifest now applied,
+// answering at once those refused before any record is read.
+func (l *Ledger) reprepare(batch []*decideReq) []*decideReq {
+	out := batch[:0]
+	for _, old := range batch {
+		var d decision.Decision
+		var req *decideReq
+		if old.override != nil {
+			d, req = l.prepareOverride(old.override)
+		} else {
+			d, req = l.prepare(old.scan)
+		}
+		if req == nil {
+			old.resp <- decideResp{d: d}
+			continue
+		}
+		req.ctx, req.resp = old.ctx, old.resp
+		out = append(out, req)
+	}
+	return out
+}
+
+// appliedSeq reads the number of the last manifest change applied.
+func appliedSeq(txn *badger.Txn) (uint64, error) {
+	v, err := getValue(txn, []byte{tApplied})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("manifest number: %w", err)
+	}
+	return decodeU64(v), nil
 }
 
 // decideInTxn applies the rule to the ticket's records and, when it admits,
 // appends the record. h is this device's head, advanced on append.
 func (l *Ledger) decideInTxn(txn *badger.Txn, h *head, req *decideReq) decideResp {
 	t := req.code.Ticket
-	d := decision.Decision{Result: decision.Refused, Gate: req.scan.Gate, Direction: req.scan.Direction, At: req.at, Ticket: req.info}
+	info := *req.info // a copy: this runs again when Badger retries
+	d := decision.Decision{Result: decision.Refused, Gate: req.scan.Gate, Direction: req.scan.Direction, At: req.at, Ticket: &info}
 	if d.Direction == "" {
 		d.Direction = rules.In
+	}
+	known, revokedWhy, err := knownTicket(txn, t.Event, t.Serial)
+	if err != nil {
+		return decideResp{err: err}
+	}
+	refusal := req.refusal
+	if known != nil {
+		info.Known = true
+		info.Holder = known.Holder
+		if info.Seat == "" {
+			info.Seat = known.Seat
+		}
+		if known.Type != t.Type && refusal == "" {
+			d.Reason, d.Detail = ticket.ReasonTicketMismatch, fmt.Sprintf("the code says ticket type %d; the manifest lists ticket %d/%d as type %d", t.Type, t.Event, t.Serial, known.Type)
+			if req.override == nil {
+				return decideResp{d: d}
+			}
+			refusal = d.Reason
+		}
+	}
+	if revokedWhy != "" && refusal == "" {
+		d.Reason, d.Detail = ticket.ReasonRevoked, revokedWhy
+		if req.override == nil {
+			return decideResp{d: d}
+		}
+		refusal = d.Reason
 	}
 	// Reading the mark puts the ticket in this transaction's read set: a
 	// record of the ticket ingested meanwhile makes the commit retry. A
@@ -364,7 +524,7 @@ func (l *Ledger) decideInTxn(txn *badger.Txn, h *head, req *decideReq) decideRes
 		if d.Direction == rules.Out {
 			rec.Kind = record.KindExit
 		}
-		rec.Actor, rec.Note, rec.Reason = req.override.Supervisor, req.override.Note, string(req.refusal)
+		rec.Actor, rec.Note, rec.Reason = req.override.Supervisor, req.override.Note, string(refusal)
 		if rec.Reason == "" && !verdict.OK {
 			rec.Reason = string(verdict.Reason)
 		}

@@ -24,6 +24,7 @@ type testVenue struct {
 	t       testing.TB
 	keys    *keyfile.Keys
 	spec    *manifest.Spec
+	tickets int
 	changes [][]byte
 	clock   *ticket.ManualClock
 }
@@ -38,7 +39,7 @@ func newTestVenue(t testing.TB, tickets int) *testVenue {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := &testVenue{t: t, keys: keys, spec: spec, clock: ticket.NewManualClock(concertNight)}
+	v := &testVenue{t: t, keys: keys, spec: spec, tickets: tickets, clock: ticket.NewManualClock(concertNight)}
 	err = spec.Build(manifest.BuildOptions{
 		Signer:         manifest.Signer{Key: keys.Central, Cert: &keys.CentralCert},
 		Issuers:        []ticket.IssuerCert{keys.IssuerCert},
@@ -127,7 +128,8 @@ func (v *testVenue) load(l *Ledger) {
 	}
 }
 
-// code issues a code with central's issuer key.
+// code issues a code with central's issuer key. Zero fields default to the
+// event and, for a ticket the manifest lists, its type; else type 1.
 func (v *testVenue) code(tk ticket.Ticket) string {
 	v.t.Helper()
 	if tk.Event == 0 {
@@ -135,6 +137,9 @@ func (v *testVenue) code(tk ticket.Ticket) string {
 	}
 	if tk.Type == 0 {
 		tk.Type = 1
+		if tk.Serial <= uint64(v.tickets) {
+			_, tk.Type, _ = v.spec.TypeOf(tk.Serial)
+		}
 	}
 	c, err := ticket.Issue(tk, v.keys.Issuer)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 
 	"github.com/tixgate/tixgate/ledger/manifest"
 	"github.com/tixgate/tixgate/ledger/record"
@@ -48,9 +49,20 @@ type Ledger struct {
 	quit      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
+	// closeMu orders submissions against Close: a decision is queued only
+	// under the read lock while closed is false, and Close sets closed
+	// under the write lock before it stops the writer, so the writer's
+	// final drain sees every request ever queued.
+	closeMu sync.RWMutex
+	closed  bool
+
+	// repairing, while set, is what the device held before its store was
+	// lost: the ledger refuses to decide until it holds that again.
+	repairing atomic.Pointer[marker]
 
 	hookMu   sync.RWMutex
 	onRecord []func(raw []byte, local bool)
+	onCommit []func(raws [][]byte)
 	onChange []func(raw []byte)
 
 	stats counters
@@ -68,7 +80,11 @@ type counters struct {
 var ErrClosed = errors.New("ledger is closed")
 
 // Open opens the ledger of a device directory made by Init.
-func Open(cfg Config) (*Ledger, error) {
+func Open(cfg Config) (*Ledger, error) { return open(cfg, nil) }
+
+// open opens a ledger; with repairing set, it skips the marker (the store
+// is new) and refuses to decide until it holds what repairing says.
+func open(cfg Config, repairing *marker) (*Ledger, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -85,6 +101,9 @@ func Open(cfg Config) (*Ledger, error) {
 	encKey, err := readLedgerKey(cfg.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("open ledger: %w", err)
+	}
+	if err := checkFiles(cfg.Dir); err != nil {
+		return nil, fmt.Errorf("open ledger %s: %w", cfg.Dir, err)
 	}
 	db, err := openBadger(filepath.Join(cfg.Dir, dbDir), encKey, cfg)
 	if err != nil {
@@ -109,14 +128,23 @@ func Open(cfg Config) (*Ledger, error) {
 	}
 	if err := l.load(); err != nil {
 		db.Close()
+		return nil, fmt.Errorf("open ledger %s: %w: %w", cfg.Dir, ErrUnsound, err)
+	}
+	if repairing != nil {
+		l.repairing.Store(repairing)
+	} else if err := l.checkMarker(); err != nil {
+		db.Close()
 		return nil, fmt.Errorf("open ledger %s: %w", cfg.Dir, err)
 	}
+	chmodFiles(filepath.Join(cfg.Dir, dbDir))
 	go l.writer()
 	return l, nil
 }
 
 func openBadger(dir string, encKey []byte, cfg Config) (*badger.DB, error) {
 	opts := badger.DefaultOptions(dir).
+		WithChecksumVerificationMode(checksumMode(cfg.VerifyChecksums)).
+		WithVerifyValueChecksum(cfg.VerifyChecksums).
 		WithLogger(badgerLogger{cfg.Logger}).
 		WithSyncWrites(cfg.SyncWrites).
 		WithEncryptionKey(encKey).
@@ -141,7 +169,7 @@ func openBadger(dir string, encKey []byte, cfg Config) (*badger.DB, error) {
 	if opts.ValueLogFileSize == 0 {
 		opts = opts.WithValueLogFileSize(64 << 20)
 	}
-	db, err := badger.Open(opts)
+	db, err := openRecovering(opts)
 	switch {
 	case err == nil:
 		return db, nil
@@ -150,7 +178,39 @@ func openBadger(dir string, encKey []byte, cfg Config) (*badger.DB, error) {
 	case strings.Contains(err.Error(), "Cannot acquire directory lock"):
 		return nil, errors.New("the ledger is in use by another process (is tixgate edge running on this directory?)")
 	}
-	return nil, err
+	return nil, fmt.Errorf("%w: %w: repair it from its peers (tixgate ledger repair --from-peers) or restore a backup", ErrUnsound, err)
+}
+
+// checksumMode: with verification on, every table and block read is
+// checked against its checksum, so a damaged table is an error, never a
+// ticket that seems unused.
+func checksumMode(verify bool) options.ChecksumVerificationMode {
+	if verify {
+		return options.OnTableAndBlockRead
+	}
+	return options.NoVerification
+}
+
+// openRecovering is badger.Open, with a panic inside it (a table cut
+// short, a missing key registry) turned into an error.
+func openRecovering(opts badger.Options) (db *badger.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("the store's files are damaged (%v)", r)
+		}
+	}()
+	return badger.Open(opts)
+}
+
+// chmodFiles makes the store's files readable by the device's user only,
+// as its key files are.
+func chmodFiles(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !e.IsDir() {
+			os.Chmod(filepath.Join(dir, e.Name()), 0o600)
+		}
+	}
 }
 
 // badgerLogger sends Badger's warnings and errors to slog; its info lines
@@ -171,9 +231,21 @@ func (b badgerLogger) Debugf(string, ...any) {}
 func (l *Ledger) Close() error {
 	var err error
 	l.closeOnce.Do(func() {
+		l.closeMu.Lock()
+		l.closed = true
+		l.closeMu.Unlock()
 		close(l.quit)
 		<-l.done
+		m, merr := l.markerNow()
 		err = l.db.Close()
+		if err == nil && merr == nil && l.repairing.Load() == nil {
+			// Only after a clean close: the marker then says what the
+			// store surely holds.
+			if m.Files, err = hashFiles(filepath.Join(l.cfg.Dir, dbDir)); err == nil {
+				err = writeMarker(l.cfg.Dir, m)
+			}
+		}
+		chmodFiles(filepath.Join(l.cfg.Dir, dbDir))
 	})
 	return err
 }
@@ -316,6 +388,17 @@ func (l *Ledger) OnRecord(fn func(raw []byte, local bool)) {
 	l.onRecord = append(l.onRecord, fn)
 }
 
+// OnCommit registers fn to be called by the decision writer with the
+// records of each group commit, after they are committed and before any of
+// their decisions is answered: the mesh sends them to its peers there, so
+// an admitted scan is on the network before the gate opens. fn runs on the
+// writer and delays every answer of the batch: it must cost microseconds.
+func (l *Ledger) OnCommit(fn func(raws [][]byte)) {
+	l.hookMu.Lock()
+	defer l.hookMu.Unlock()
+	l.onCommit = append(l.onCommit, fn)
+}
+
 // OnChange registers fn to be called with every manifest change newly
 // applied. fn must not block.
 func (l *Ledger) OnChange(fn func(raw []byte)) {
@@ -327,7 +410,13 @@ func (l *Ledger) OnChange(fn func(raw []byte)) {
 func (l *Ledger) notifyRecords(raws [][]byte, local bool) {
 	l.hookMu.RLock()
 	hooks := l.onRecord
+	commits := l.onCommit
 	l.hookMu.RUnlock()
+	if local {
+		for _, fn := range commits {
+			fn(raws)
+		}
+	}
 	for _, fn := range hooks {
 		for _, r := range raws {
 			fn(r, local)

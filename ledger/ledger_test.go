@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -513,4 +515,196 @@ func TestInitWithKeptEncryptionKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Close()
+}
+
+// A gap-filling record that unblocks 299 held ones in a transaction too big
+// for a 1 MB memtable: the retry must not forget that records are held.
+func TestIngestRetryKeepsHeldRecords(t *testing.T) {
+	v := newTestVenue(t, 10)
+	g2 := v.open("gate-2")
+	for s := uint64(1); s <= 300; s++ {
+		if d := scan(t, g2, v.code(ticket.Ticket{Serial: 10_000 + s}), "G1", ""); !d.OK() {
+			t.Fatal(d.Detail)
+		}
+	}
+	recs, _ := g2.Records(g2.Identity().ID(), 1, 300)
+	cfg := v.device("gate-1")
+	cfg.MemTableSize = 512 << 10
+	g1, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g1.Close()
+	if err := g1.AddDeviceCert(g2.Identity().Cert); err != nil {
+		t.Fatal(err)
+	}
+	if st, errs := g1.Ingest(recs[1:]); st.Held != 299 || len(errs) > 0 {
+		t.Fatalf("held: %+v %v", st, errs)
+	}
+	st, errs := g1.Ingest(recs[:1])
+	if st.Stored != 300 || len(errs) > 0 {
+		t.Errorf("gap filled: %+v %v", st, errs)
+	}
+	if vv, _ := g1.VersionVector(); vv[g2.Identity().ID()] != 300 {
+		t.Errorf("head at %d, want 300", vv[g2.Identity().ID()])
+	}
+	if probs, _ := g1.Verify(); len(probs) > 0 {
+		t.Errorf("verify: %v", probs)
+	}
+}
+
+// Decide racing Close returns an answer or ErrClosed, never hangs.
+func TestDecideDuringClose(t *testing.T) {
+	v := newTestVenue(t, 10)
+	for round := range 30 {
+		l, err := Open(v.loaded(fmt.Sprintf("gate-%d", round)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		done := make(chan struct{})
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					_, err := l.Decide(context.Background(), Scan{Text: v.code(ticket.Ticket{Serial: uint64(20_000 + g*1000 + i)}), Gate: "G1"})
+					if err != nil {
+						if !errors.Is(err, ErrClosed) {
+							t.Errorf("decide: %v", err)
+						}
+						return
+					}
+				}
+			}()
+		}
+		go func() { wg.Wait(); close(done) }()
+		time.Sleep(2 * time.Millisecond)
+		l.Close()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: a decision never returned after Close", round)
+		}
+	}
+}
+
+// A storage error while reading the ticket is an error, not a refusal.
+func TestDecideStorageErrorIsError(t *testing.T) {
+	v := newTestVenue(t, 10)
+	l := v.open("gate-1")
+	// A ticket entry that does not decode, as damage would leave it.
+	if err := l.db.Update(func(txn *badger.Txn) error { return txn.Set(ticketKey(1042, 3), []byte{0xff}) }); err != nil {
+		t.Fatal(err)
+	}
+	d, err := l.Decide(context.Background(), Scan{Text: v.code(ticket.Ticket{Serial: 3}), Gate: "G1"})
+	if err == nil {
+		t.Fatalf("decided %s (%s) on a damaged entry; want an error", d.Reason, d.Detail)
+	}
+}
+
+// Codes must not escape the manifest: an undefined type, a type that
+// disagrees with the manifest's record, zones beyond the issuer's types.
+func TestScopeOfCodes(t *testing.T) {
+	v := newTestVenue(t, 10)
+	l := v.open("gate-1")
+	_, typ, _ := v.spec.TypeOf(1)
+	other := uint64(3)
+	if typ == 3 {
+		other = 1
+	}
+	// A seller allowed type 1 only.
+	seller, _ := ticket.GenerateKey(nil)
+	cert, err := ticket.SignIssuerCert(ticket.IssuerCert{Name: "seller-1", Key: ticket.PublicOf(seller), Types: []uint64{1},
+		SerialMin: 5000, SerialMax: 5999, NotBefore: concertNight.Add(-time24h), NotAfter: concertNight.Add(time24h)}, v.keys.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.ApplyChange(v.sign(manifest.KindIssuer, &cert)); err != nil {
+		t.Fatal(err)
+	}
+	sellerCode := func(tk ticket.Ticket) string {
+		tk.Event = 1042
+		c, err := ticket.Issue(tk, seller)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for _, tc := range []struct {
+		name, code, gate string
+		want             ticket.Reason
+	}{
+		{"undefined type", v.code(ticket.Ticket{Serial: 900, Type: 99}), "G1", ticket.ReasonUnknownType},
+		{"type differs from manifest", v.code(ticket.Ticket{Serial: 1, Type: other}), "G1", ticket.ReasonTicketMismatch},
+		{"seller zone beyond its types", sellerCode(ticket.Ticket{Serial: 5001, Type: 1, Zones: 0b10}), "B1", ticket.ReasonOutOfScope},
+		{"seller within scope", sellerCode(ticket.Ticket{Serial: 5002, Type: 1}), "G1", ticket.ReasonOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := scan(t, l, tc.code, tc.gate, "")
+			if d.Reason != tc.want {
+				t.Errorf("got %s (%s), want %s", d.Reason, d.Detail, tc.want)
+			}
+			if tc.want == ticket.ReasonTicketMismatch && !strings.Contains(d.Detail, fmt.Sprint(typ)) {
+				t.Errorf("detail %q does not name the manifest's type %d", d.Detail, typ)
+			}
+		})
+	}
+}
+
+// A revocation applied between prepare and commit is seen by the decision.
+func TestRevocationSeenInTransaction(t *testing.T) {
+	v := newTestVenue(t, 10)
+	l := v.open("gate-1")
+	code := v.code(ticket.Ticket{Serial: 7})
+	_, req := l.prepare(Scan{Text: code, Gate: "G1"})
+	if req == nil {
+		t.Fatal("not prepared")
+	}
+	if _, err := l.ApplyChange(v.sign(manifest.KindRevoke, &manifest.Revoke{Tickets: []manifest.TicketRef{{Event: 1042, Serial: 7}}, Reason: "refunded"})); err != nil {
+		t.Fatal(err)
+	}
+	req.resp = make(chan decideResp, 1)
+	req.ctx = context.Background()
+	if err := l.enqueue(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	resp := <-req.resp
+	if resp.err != nil || resp.d.Reason != ticket.ReasonRevoked {
+		t.Errorf("got %s %v, want revoked", resp.d.Reason, resp.err)
+	}
+}
+
+// A cut or flipped backup restores nothing at all.
+func TestRestoreAllOrNothing(t *testing.T) {
+	v := newTestVenue(t, 30)
+	l := v.open("gate-1")
+	for s := range 200 {
+		scan(t, l, v.code(ticket.Ticket{Serial: uint64(40_000 + s)}), "G1", "")
+	}
+	var buf bytes.Buffer
+	if _, _, err := l.Backup(&buf); err != nil {
+		t.Fatal(err)
+	}
+	flipped := bytes.Clone(buf.Bytes())
+	flipped[len(flipped)*3/4] ^= 0xff
+	for name, b := range map[string][]byte{
+		"cut":     buf.Bytes()[:buf.Len()*3/4],
+		"flipped": flipped,
+	} {
+		t.Run(name, func(t *testing.T) {
+			l2, err := Open(v.device("gate-" + name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l2.Close()
+			if _, _, err := l2.Restore(context.Background(), bytes.NewReader(b)); err == nil {
+				t.Fatal("a damaged backup restored without error")
+			}
+			st, _ := l2.Stats()
+			if st.Records != 0 || st.ManifestSeq != 0 {
+				t.Errorf("after a refused restore the ledger holds %d records and manifest %d; want nothing", st.Records, st.ManifestSeq)
+			}
+		})
+	}
 }

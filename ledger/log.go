@@ -116,7 +116,7 @@ func (l *Ledger) Ingest(raws [][]byte) (IngestStats, []error) {
 		var berrs []error
 		consumed := 0
 		err := l.update(func(txn *badger.Txn) error {
-			ts = &txnState{heads: map[ticket.KeyID]head{}, budget: budget, unfinished: map[ticket.KeyID]bool{}}
+			ts = &txnState{l: l, heads: map[ticket.KeyID]head{}, hold: map[ticket.KeyID]bool{}, budget: budget, unfinished: map[ticket.KeyID]bool{}}
 			for o := range unfinished {
 				ts.unfinished[o] = true
 			}
@@ -169,6 +169,9 @@ func (l *Ledger) Ingest(raws [][]byte) (IngestStats, []error) {
 			errs = append(errs, fmt.Errorf("ingest: %w", err))
 			st.Rejected += len(recs)
 			break
+		}
+		for o, v := range ts.hold {
+			l.setMayHold(o, v)
 		}
 		recs = recs[consumed:]
 		unfinished = ts.unfinished
@@ -365,10 +368,22 @@ var (
 // than a slice of its memtable, so draining stops at the budget and goes on
 // in the next transaction.
 type txnState struct {
-	heads      map[ticket.KeyID]head
+	l     *Ledger
+	heads map[ticket.KeyID]head
+	// hold is what this transaction learnt of mayHold, applied to the
+	// ledger only once it commits: Badger may run the closure again.
+	hold       map[ticket.KeyID]bool
 	budget     int
 	unfinished map[ticket.KeyID]bool // origins whose held records may follow their head
 	appended   []verified
+}
+
+// mayHold is the ledger's mayHold as this transaction has changed it.
+func (ts *txnState) mayHold(o ticket.KeyID) bool {
+	if v, ok := ts.hold[o]; ok {
+		return v
+	}
+	return ts.l.mayHold(o)
 }
 
 func (ts *txnState) head(txn *badger.Txn, o ticket.KeyID) (head, error) {
@@ -405,7 +420,7 @@ func (l *Ledger) ingestOne(txn *badger.Txn, ts *txnState, v verified) (ingestSta
 		l.log.Error("device signed two different records at one place in its log", "record", r.ID())
 		return ingestStatus{code: 4, err: fmt.Errorf("record %s: a different record holds this place: fork kept for review", r.ID())}, nil
 	case r.Seq > h.Seq+1:
-		l.setMayHold(r.Origin, true)
+		ts.hold[r.Origin] = true
 		if err := txn.Set(pendKey(r.Origin, r.Seq), v.raw); err != nil {
 			return ingestStatus{}, err
 		}
@@ -443,7 +458,7 @@ func (l *Ledger) drainHeld(txn *badger.Txn, ts *txnState, o ticket.KeyID) error 
 	if _, err := ts.head(txn, o); err != nil {
 		return err
 	}
-	for l.mayHold(o) {
+	for ts.mayHold(o) {
 		if ts.budget <= 0 {
 			ts.unfinished[o] = true
 			return nil
@@ -452,7 +467,7 @@ func (l *Ledger) drainHeld(txn *badger.Txn, ts *txnState, o ticket.KeyID) error 
 		next, err := getValue(txn, pendKey(o, h.Seq+1))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			if !hasPrefix(txn, key(tPendRecord, o[:])) {
-				l.setMayHold(o, false)
+				ts.hold[o] = false
 			}
 			return nil
 		}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -195,6 +196,21 @@ func (l *Ledger) Verify() ([]Problem, error) {
 				add(fmt.Sprintf("origin %s", origin), "head says %d, the log ends at %d: run tixgate ledger reindex", h.Seq, o.seq)
 			}
 		}
+		// Held records that follow their origin's head could be stored:
+		// something stopped draining them.
+		it = txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tPendRecord}})
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if len(k) != 13 {
+				continue
+			}
+			origin, seq := ticket.KeyID(k[1:5]), decodeU64(k[5:])
+			h, err := readHead(txn, origin)
+			if err == nil && seq <= h.Seq+1 {
+				add(fmt.Sprintf("held record %s/%d", origin, seq), "follows the head (%d) but is still held: run tixgate ledger reindex", h.Seq)
+			}
+		}
+		it.Close()
 		n := 0
 		it = txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tTicketIndex}})
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -383,8 +399,32 @@ func (l *Ledger) Backup(w io.Writer) (changes, records int, err error) {
 // Restore reads a backup into the ledger: its manifest changes are applied
 // and its records ingested, each verified as if it came from a peer. It
 // merges: what the ledger holds already stays, so restoring twice is
-// harmless.
+// harmless. The whole backup is read and checked (gzip checksum, every
+// line) before anything is stored: a damaged or cut backup restores
+// nothing.
 func (l *Ledger) Restore(ctx context.Context, r io.Reader) (changes int, ist IngestStats, err error) {
+	tmp, err := os.CreateTemp(l.cfg.Dir, ".restore-*")
+	if err != nil {
+		return 0, ist, fmt.Errorf("restore: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	if _, err := io.Copy(tmp, r); err != nil {
+		return 0, ist, fmt.Errorf("restore: read the backup: %w", err)
+	}
+	for _, apply := range []bool{false, true} {
+		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+			return 0, ist, fmt.Errorf("restore: %w", err)
+		}
+		if changes, ist, err = l.restore(ctx, tmp, apply); err != nil {
+			return changes, ist, err
+		}
+	}
+	return changes, ist, nil
+}
+
+// restore reads a backup; only with apply does it store what it reads.
+func (l *Ledger) restore(ctx context.Context, r io.Reader, apply bool) (changes int, ist IngestStats, err error) {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return 0, ist, fmt.Errorf("restore: not a tixgate backup (%w)", err)
@@ -399,6 +439,10 @@ func (l *Ledger) Restore(ctx context.Context, r io.Reader) (changes int, ist Ing
 	}
 	var batch [][]byte
 	flush := func() error {
+		if !apply {
+			batch = batch[:0]
+			return nil
+		}
 		st, errs := l.Ingest(batch)
 		ist.Stored += st.Stored
 		ist.Duplicates += st.Duplicates
@@ -425,10 +469,23 @@ func (l *Ledger) Restore(ctx context.Context, r io.Reader) (changes int, ist Ing
 		}
 		switch {
 		case line.Cert != nil:
+			if !apply {
+				if err := l.trust.CheckDevice(*line.Cert); err != nil {
+					return changes, ist, fmt.Errorf("restore: line %d: %w", n, err)
+				}
+				continue
+			}
 			if err := l.AddDeviceCert(*line.Cert); err != nil {
 				return changes, ist, fmt.Errorf("restore: line %d: %w", n, err)
 			}
 		case len(line.Change) > 0:
+			if !apply {
+				if _, err := manifest.Parse(line.Change); err != nil {
+					return changes, ist, fmt.Errorf("restore: line %d: %w", n, err)
+				}
+				changes++
+				continue
+			}
 			if _, err := l.ApplyChange(line.Change); err != nil {
 				return changes, ist, fmt.Errorf("restore: line %d: %w", n, err)
 			}

@@ -16,7 +16,7 @@ import (
 // and a handheld compute the same sums from the same inputs.
 func TestPure(t *testing.T) {
 	forbidden := map[string]bool{"os": true, "io": true, "net": true, "syscall": true, "unsafe": true,
-		"io/fs": true, "log": true, "log/slog": true, "database/sql": true, "runtime/cgo": true, "math/rand": true, "math/rand/v2": true}
+		"io/fs": true, "log": true, "log/slog": true, "database/sql": true, "runtime/cgo": true, "math/rand": true, "math/rand/v2": true, "crypto/rand": true}
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
@@ -59,6 +59,12 @@ func TestPure(t *testing.T) {
 					t.Errorf("%s: %s has the literal %s: money is integer minor units", name, fset.Position(n.Pos()), n.Value)
 				}
 			case *ast.SelectorExpr:
+				if x, ok := n.X.(*ast.Ident); ok && x.Name == "big" && n.Sel.Name == "Float" {
+					t.Errorf("%s: %s uses big.Float: money is integer minor units", name, fset.Position(n.Pos()))
+				}
+				if x, ok := n.X.(*ast.Ident); ok && x.Name == "strconv" && (n.Sel.Name == "ParseFloat" || n.Sel.Name == "FormatFloat") {
+					t.Errorf("%s: %s calls strconv.%s: money is integer minor units", name, fset.Position(n.Pos()), n.Sel.Name)
+				}
 				if x, ok := n.X.(*ast.Ident); ok && x.Name == "time" {
 					switch n.Sel.Name {
 					case "Now", "Since", "Until", "Sleep", "LoadLocation", "After", "Tick", "NewTimer", "NewTicker":

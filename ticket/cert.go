@@ -27,6 +27,9 @@ type IssuerCert struct {
 	Key    ed25519.PublicKey `json:"key"`
 	Events []uint64          `json:"events,omitempty"` // empty: every event
 	Types  []uint64          `json:"types,omitempty"`  // empty: every type
+	// Zones bounds the zones a code of this issuer may open, as a mask (bit
+	// z for zone z); 0 leaves them to the ticket types.
+	Zones uint64 `json:"zones,omitempty"`
 	// SerialMin and SerialMax bound the serials, both included.
 	SerialMin uint64    `json:"serial_min"`
 	SerialMax uint64    `json:"serial_max"`
@@ -106,6 +109,9 @@ func (c *IssuerCert) signedBytes() []byte {
 	b.time(c.NotBefore)
 	b.time(c.NotAfter)
 	b.bytes(c.Root[:])
+	if c.Zones != 0 { // certificates without a zone bound keep their encoding
+		b.uvarint(c.Zones)
+	}
 	return b.b
 }
 
@@ -149,6 +155,8 @@ func (c *IssuerCert) Covers(t *Ticket) error {
 		return fmt.Errorf("issuer %q may not issue for event %d", c.Name, t.Event)
 	case len(c.Types) > 0 && !slices.Contains(c.Types, t.Type):
 		return fmt.Errorf("issuer %q may not issue ticket type %d", c.Name, t.Type)
+	case c.Zones != 0 && t.Zones&^c.Zones != 0:
+		return fmt.Errorf("issuer %q may not issue codes for zones %b (it may issue %b)", c.Name, t.Zones, c.Zones)
 	case t.Serial < c.SerialMin || t.Serial > c.SerialMax:
 		return fmt.Errorf("serial %d is outside issuer %q's range %d-%d", t.Serial, c.Name, c.SerialMin, c.SerialMax)
 	}

@@ -29,5 +29,9 @@ const (
 	ReasonNotInside    Reason = "not_inside"    // an exit without an entry
 	ReasonNotAllowed   Reason = "not_allowed"   // the type's custom condition does not hold
 	ReasonUnknownGate  Reason = "unknown_gate"  // the device is not set up for this gate
-	ReasonOverride     Reason = "override"      // let in by a supervisor
+	ReasonUnknownType  Reason = "unknown_type"  // the manifest defines no such ticket type for the event
+	// ReasonTicketMismatch: the code disagrees with the manifest's record of
+	// its ticket (its type); the detail names both values.
+	ReasonTicketMismatch Reason = "ticket_mismatch"
+	ReasonOverride       Reason = "override" // let in by a supervisor
 )

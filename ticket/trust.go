@@ -92,6 +92,16 @@ func (s *TrustStore) CheckDevice(c DeviceCert) error {
 	return c.Verify(root)
 }
 
+// CheckIssuer verifies an issuer certificate against the trusted roots
+// without adding it.
+func (s *TrustStore) CheckIssuer(c IssuerCert) error {
+	root, err := s.root(c.Root)
+	if err != nil {
+		return fmt.Errorf("issuer %q: %w", c.Name, err)
+	}
+	return c.Verify(root)
+}
+
 // AddIssuer verifies an issuer certificate against the trusted roots and
 // adds it. Adding a certificate already held is a no-op.
 func (s *TrustStore) AddIssuer(c IssuerCert) error {

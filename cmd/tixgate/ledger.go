@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tixgate/tixgate/cluster"
 	"github.com/tixgate/tixgate/ledger"
 	"github.com/tixgate/tixgate/ledger/manifest"
 	"github.com/tixgate/tixgate/ledger/rules"
@@ -29,6 +30,7 @@ func ledgerCommands() *command {
 		{name: "reindex", usage: "--data DIR", summary: "rebuild the indexes from the log and the manifest changes", run: runLedgerReindex},
 		{name: "backup", usage: "--data DIR FILE", summary: "write the ledger's log and manifest to FILE", run: runLedgerBackup},
 		{name: "restore", usage: "--data DIR FILE", summary: "merge a backup into a provisioned ledger", run: runLedgerRestore},
+		{name: "repair", usage: "--data DIR --from-peers HOST:PORT[,HOST:PORT…] [--bind ADDR] [--port N] [--timeout D]", summary: "rebuild a damaged or lost ledger from the venue mesh", run: runLedgerRepair},
 		{name: "conflicts", usage: "--data DIR", summary: "list the conflicts found when logs merged, as JSON lines", run: runLedgerConflicts},
 	}}
 }
@@ -426,4 +428,44 @@ func printDecision(e *env, d decision.Decision) error {
 		return silentExit(1)
 	}
 	return nil
+}
+
+func runLedgerRepair(ctx context.Context, e *env, cl *cmdline) error {
+	data := dataFlag(cl)
+	from := cl.String("from-peers", "", "comma-separated mesh addresses of live peers of the venue")
+	bind := cl.String("bind", "0.0.0.0", "address the mesh listens on while repairing")
+	port := cl.Int("port", 7946, "mesh port while repairing (0: any)")
+	timeout := cl.Duration("timeout", 10*time.Minute, "give up after this long")
+	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != "", "from-peers": *from != ""}); err != nil {
+		return err
+	}
+	id, err := ledger.LoadIdentity(*data)
+	if err != nil {
+		return err
+	}
+	mcfg := cluster.DefaultConfig()
+	mcfg.Name = id.Cert.Device
+	mcfg.BindAddr, mcfg.BindPort = *bind, *port
+	mcfg.Keyring = [][]byte{id.MeshKey}
+	mcfg.Logger = e.log
+	mcfg.Clock = clockFunc(e.now)
+	mcfg.Meta = cluster.NodeMeta{Device: id.Cert.Device, Role: string(id.Cert.Role), Venue: id.Cert.Venue, Version: version}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	l, m, err := cluster.Repair(ctx, ledgerConfig(e, *data), mcfg, strings.Split(*from, ","))
+	if err != nil {
+		return err
+	}
+	st, serr := l.Stats()
+	merr := m.Shutdown()
+	if err := l.Close(); err != nil {
+		return err
+	}
+	if serr == nil {
+		fmt.Fprintf(e.stdout, "repaired %s from its peers: manifest change %d, %d records; the damaged store was kept beside db/\n", *data, st.ManifestSeq, st.Records)
+	}
+	return merr
 }

@@ -32,6 +32,8 @@ type Venue struct {
 	Keys    *keyfile.Keys
 	Changes [][]byte
 	Dir     string
+	Spec    *manifest.Spec
+	Tickets int // the manifest lists serials 1..Tickets
 }
 
 // NewVenue makes a venue whose manifest lists tickets 1..tickets.
@@ -48,7 +50,7 @@ func NewVenue(tb testing.TB, tickets int) *Venue {
 		tb.Fatal(err)
 	}
 	spec.Events[0].Starts, spec.Events[0].Ends = now.Add(-time.Hour).UTC(), now.Add(24*time.Hour).UTC()
-	v := &Venue{TB: tb, Keys: keys, Dir: dir}
+	v := &Venue{TB: tb, Keys: keys, Dir: dir, Spec: spec, Tickets: tickets}
 	err = spec.Build(manifest.BuildOptions{
 		Signer:         manifest.Signer{Key: keys.Central, Cert: &keys.CentralCert},
 		Issuers:        []ticket.IssuerCert{keys.IssuerCert},
@@ -129,8 +131,9 @@ func (v *Venue) Load(l *ledger.Ledger) {
 	}
 }
 
-// Code issues a standing ticket's code with central's issuer key; zero
-// fields of t default to the venue's event and type 1.
+// Code issues a ticket's code with central's issuer key; zero fields of t
+// default to the venue's event and the type the manifest gives the serial
+// (type 1, Standing, for a serial it does not list).
 func (v *Venue) Code(t ticket.Ticket) string {
 	v.TB.Helper()
 	if t.Event == 0 {
@@ -138,6 +141,9 @@ func (v *Venue) Code(t ticket.Ticket) string {
 	}
 	if t.Type == 0 {
 		t.Type = 1
+		if t.Serial <= uint64(v.Tickets) {
+			_, t.Type, _ = v.Spec.TypeOf(t.Serial)
+		}
 	}
 	c, err := ticket.Issue(t, v.Keys.Issuer)
 	if err != nil {

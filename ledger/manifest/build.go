@@ -43,7 +43,9 @@ type TicketTypeSpec struct {
 	Name  string     `json:"name"`
 	Zones []int      `json:"zones,omitempty"`
 	Rule  rules.Rule `json:"rule"`
-	Share int        `json:"share,omitempty"`
+	// Share weighs how many generated tickets are of this type: absent
+	// means 1, 0 means none.
+	Share *int `json:"share,omitempty"`
 }
 
 // ParseSpec reads a venue description in YAML or TOML (format "yaml",
@@ -122,7 +124,7 @@ func (s *Spec) check() error {
 		if types[[2]uint64{t.Event, t.ID}] {
 			return fmt.Errorf("ticket type %d of event %d is listed twice", t.ID, t.Event)
 		}
-		if t.Share < 0 {
+		if t.Share != nil && *t.Share < 0 {
 			return fmt.Errorf("ticket type %d: share must not be negative", t.ID)
 		}
 		types[[2]uint64{t.Event, t.ID}] = true
@@ -216,17 +218,9 @@ func (s *Spec) Build(opt BuildOptions, emit func(Change) error) error {
 	if len(s.TicketTypes) == 0 {
 		return errors.New("tickets asked for, but the venue file has no ticket types")
 	}
-	// Spread serials over the types by share: a repeating pattern of type
-	// indexes, each type as often as its share.
-	var pattern []int
-	for i, t := range s.TicketTypes {
-		share := t.Share
-		if share == 0 {
-			share = 1
-		}
-		for range share {
-			pattern = append(pattern, i)
-		}
+	pattern := s.typePattern()
+	if len(pattern) == 0 {
+		return errors.New("tickets asked for, but every ticket type has share 0")
 	}
 	batches := map[uint64]*Tickets{}
 	flush := func(event uint64) error {
@@ -240,6 +234,7 @@ func (s *Spec) Build(opt BuildOptions, emit func(Change) error) error {
 	}
 	for serial := 1; serial <= opt.Tickets; serial++ {
 		t := s.TicketTypes[pattern[(serial-1)%len(pattern)]]
+
 		b := batches[t.Event]
 		if b == nil {
 			b = &Tickets{Event: t.Event}
@@ -259,4 +254,31 @@ func (s *Spec) Build(opt BuildOptions, emit func(Change) error) error {
 		}
 	}
 	return nil
+}
+
+// typePattern spreads serials over the types by share: a repeating pattern
+// of type indexes, each type as often as its share.
+func (s *Spec) typePattern() []int {
+	var pattern []int
+	for i, t := range s.TicketTypes {
+		share := 1
+		if t.Share != nil {
+			share = *t.Share
+		}
+		for range share {
+			pattern = append(pattern, i)
+		}
+	}
+	return pattern
+}
+
+// TypeOf is the event and ticket type Build gives the generated ticket
+// with this serial; ok is false when no type has a share.
+func (s *Spec) TypeOf(serial uint64) (event, typ uint64, ok bool) {
+	pattern := s.typePattern()
+	if len(pattern) == 0 || serial == 0 {
+		return 0, 0, false
+	}
+	t := s.TicketTypes[pattern[(serial-1)%uint64(len(pattern))]]
+	return t.Event, t.ID, true
 }

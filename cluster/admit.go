@@ -1,0 +1,93 @@
+package cluster
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/hashicorp/memberlist"
+
+	"github.com/tixgate/tixgate/ticket"
+)
+
+// A node is a member only if its metadata carries a device certificate the
+// organizer's root signed, valid now, for the very name it uses: a node
+// with the venue keyring but no certificate is never added to the member
+// list, so nothing is gossiped, pushed or served to it, and a name is bound
+// to one key: a second node calling itself gate-1 with another key is
+// refused with a clear message while the first is alive.
+
+// errUntrusted is wrapped by admit's refusals.
+var errUntrusted = errors.New("untrusted node")
+
+// admit decides whether n may be a member.
+func (m *Mesh) admit(n *memberlist.Node) error {
+	var meta NodeMeta
+	if err := json.Unmarshal(n.Meta, &meta); err != nil || len(meta.Cert) == 0 {
+		return fmt.Errorf("%w %q: it shows no device certificate", errUntrusted, n.Name)
+	}
+	var c ticket.DeviceCert
+	if err := c.UnmarshalBinary(meta.Cert); err != nil {
+		return fmt.Errorf("%w %q: its certificate: %w", errUntrusted, n.Name, err)
+	}
+	id := m.store.Identity()
+	if err := c.Verify(id.Root); err != nil {
+		return fmt.Errorf("%w %q: %w", errUntrusted, n.Name, err)
+	}
+	if c.Device != n.Name {
+		return fmt.Errorf("%w %q: its certificate is for device %q", errUntrusted, n.Name, c.Device)
+	}
+	if !c.ValidAt(m.cfg.Clock.Now()) {
+		return fmt.Errorf("%w %q: its certificate is not valid now", errUntrusted, n.Name)
+	}
+	if n.Name == m.cfg.Name && !c.Key.Equal(id.Cert.Key) {
+		return fmt.Errorf("%w: another node with another key calls itself %q, this device's name: refused", errUntrusted, n.Name)
+	}
+	m.mu.Lock()
+	p, ok := m.peers[n.Name]
+	m.mu.Unlock()
+	if ok && p.key != nil && !p.key.Equal(c.Key) {
+		return fmt.Errorf("%w: the name %q is taken by a live member with another key: refused", errUntrusted, n.Name)
+	}
+	return nil
+}
+
+// refuse counts and logs (once per name) a node admit refused.
+func (m *Mesh) refuse(err error) error {
+	m.st.untrusted.Add(1)
+	m.mu.Lock()
+	first := !m.warned["untrusted:"+err.Error()]
+	m.warned["untrusted:"+err.Error()] = true
+	m.mu.Unlock()
+	if first {
+		m.log.Warn("refused a node in the venue mesh", "err", err)
+	}
+	return err
+}
+
+// aliveDelegate is the Mesh as memberlist's AliveDelegate and
+// MergeDelegate.
+type aliveDelegate Mesh
+
+func (a *aliveDelegate) NotifyAlive(n *memberlist.Node) error {
+	m := (*Mesh)(a)
+	if err := m.admit(n); err != nil {
+		return m.refuse(err)
+	}
+	return nil
+}
+
+func (a *aliveDelegate) NotifyMerge(nodes []*memberlist.Node) error {
+	m := (*Mesh)(a)
+	for _, n := range nodes {
+		if err := m.admit(n); err != nil {
+			return m.refuse(err)
+		}
+	}
+	return nil
+}
+
+var (
+	_ memberlist.AliveDelegate = (*aliveDelegate)(nil)
+	_ memberlist.MergeDelegate = (*aliveDelegate)(nil)
+)
