@@ -93,7 +93,7 @@ func TestDebounceWindow(t *testing.T) {
 func TestCameraFrames(t *testing.T) {
 	v := ledgertest.NewVenue(t, 20)
 	_, _, c := startGate(t, v, "gate-1", false)
-	code := v.Code(ticket.Ticket{Serial: 9})
+	code := v.Code(ticket.Ticket{Serial: 1})
 	qr, err := scanner.Render(code, 400)
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func TestCameraFrames(t *testing.T) {
 		json.NewDecoder(resp.Body).Decode(&a)
 		return resp.StatusCode, a
 	}
-	if st, a := post("image/jpeg", jpg.Bytes()); st != 200 || !a.OK() || a.Source != deviceapi.SourceCamera || a.Serial != 9 {
+	if st, a := post("image/jpeg", jpg.Bytes()); st != 200 || !a.OK() || a.Source != deviceapi.SourceCamera || a.Serial != 1 {
 		t.Errorf("frame with a ticket: %d %+v", st, a)
 	}
 	if st, a := post("image/jpeg", jpg.Bytes()); st != 200 || !a.Repeat {

@@ -398,7 +398,7 @@ func (l *Ledger) decideBatch(txn *badger.Txn, batch []*decideReq, resps []decide
 		return err
 	}
 	for _, req := range batch {
-		if req.override == nil && req.seq != seq {
+		if req.override == nil && req.annul == 0 && req.seq != seq { // an annul reads no manifest
 			return errStaleManifest
 		}
 	}
@@ -453,6 +453,13 @@ func appliedSeq(txn *badger.Txn) (uint64, error) {
 // appends the record. h is this device's head, advanced on append.
 func (l *Ledger) decideInTxn(txn *badger.Txn, h *head, req *decideReq) decideResp {
 	t := req.code.Ticket
+	if req.annul != 0 {
+		recs, err := ticketRecords(txn, t.Event, t.Serial)
+		if err != nil {
+			return decideResp{err: err}
+		}
+		return l.annulInTxn(txn, h, req, recs)
+	}
 	info := *req.info // a copy: this runs again when Badger retries
 	d := decision.Decision{Result: decision.Refused, Gate: req.scan.Gate, Direction: req.scan.Direction, At: req.at, Ticket: &info}
 	if d.Direction == "" {
@@ -500,9 +507,6 @@ func (l *Ledger) decideInTxn(txn *badger.Txn, h *head, req *decideReq) decideRes
 	kind := record.KindEntry
 	if d.Direction == rules.Out {
 		kind = record.KindExit
-	}
-	if req.annul != 0 {
-		return l.annulInTxn(txn, h, req, recs)
 	}
 	rec := record.Record{Kind: kind, Event: t.Event, Serial: t.Serial, Type: t.Type, Gate: req.rctx.Gate, Zone: req.rctx.Zone}
 	for i := range recs {
