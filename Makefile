@@ -17,8 +17,12 @@ BENCH_COUNT ?= 5
 
 all: build
 
+## build: bin/tixgate for this machine, and the gate devices' binaries
+## (no cgo): bin/tixgate-linux-arm64 and bin/tixgate-linux-armv7.
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tixgate
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)-linux-arm64 ./cmd/tixgate
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)-linux-armv7 ./cmd/tixgate
 
 ## deps: install the system tools the tests need, when missing.
 deps:

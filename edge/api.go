@@ -5,15 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tixgate/tixgate/cluster"
+	"github.com/tixgate/tixgate/edge/deviceapi"
 	"github.com/tixgate/tixgate/ledger"
 	"github.com/tixgate/tixgate/ledger/rules"
+	"github.com/tixgate/tixgate/strict"
 	"github.com/tixgate/tixgate/ticket"
 )
 
@@ -22,26 +24,28 @@ const maxBody = 64 << 10
 
 // Handler is the local API:
 //
-//	POST /api/v1/scans       {"code", "gate", "direction"} → the decision
+//	POST /api/v1/scans       {"code", "gate", "direction", "nonce"} → the answer
+//	POST /api/v1/frames      a camera frame (image/jpeg, image/png) → the answer, or 204 without a code
 //	POST /api/v1/overrides   {"code", "gate", "direction", "supervisor", "note"}
 //	GET  /api/v1/tickets/{event}/{serial}   the ticket's manifest entry and passages
 //	GET  /api/v1/status      device, manifest, mesh and ledger figures
 //	GET  /api/v1/peers       the mesh as this node sees it
 //	GET  /api/v1/conflicts   conflicts found when logs merged
 //	GET  /metrics            Prometheus text format
-//	GET  /healthz            "ok" (no token: for supervisors and load checks)
+//	GET  /healthz            {"state", "detail", "warnings"}: 200 when ready, 503 with the reason (no token)
 //
 // Everything but /healthz needs "Authorization: Bearer TOKEN".
 func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/scans", n.auth(n.handleScan))
+	mux.HandleFunc("POST /api/v1/frames", n.auth(n.handleFrame))
 	mux.HandleFunc("POST /api/v1/overrides", n.auth(n.handleOverride))
 	mux.HandleFunc("GET /api/v1/tickets/{event}/{serial}", n.auth(n.handleTicket))
 	mux.HandleFunc("GET /api/v1/status", n.auth(n.handleStatus))
 	mux.HandleFunc("GET /api/v1/peers", n.auth(n.handlePeers))
 	mux.HandleFunc("GET /api/v1/conflicts", n.auth(n.handleConflicts))
-	mux.HandleFunc("GET /metrics", n.auth(n.handleMetrics))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.Handle("GET /metrics", n.auth(n.metrics.handler().ServeHTTP))
+	mux.HandleFunc("GET /healthz", n.handleHealth)
 	return mux
 }
 
@@ -51,6 +55,7 @@ func (n *Node) auth(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		got := []byte(r.Header.Get("Authorization"))
 		if subtle.ConstantTimeCompare(got, want) != 1 {
+			n.refuse(r, "auth", "missing or wrong bearer token")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tixgate"`)
 			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token (see api.token in the device directory)")
 			return
@@ -59,13 +64,8 @@ func (n *Node) auth(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// apiError is the body of every error answer.
-type apiError struct {
-	Error string `json:"error"`
-}
-
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, apiError{Error: msg})
+	writeJSON(w, status, deviceapi.Error{Error: msg})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -75,46 +75,29 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// decodeBody reads a JSON body strictly: bounded, no unknown fields, one
-// value.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+// decodeBody reads a JSON body strictly (see package strict): bounded,
+// names matched exactly, no unknown or repeated fields, one value.
+func (n *Node) decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		writeError(w, http.StatusUnsupportedMediaType, "send application/json")
 		return false
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", maxBody))
+	if err := strict.ReadJSON(r.Body, maxBody, v); err != nil {
+		if errors.Is(err, strict.ErrTooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, err.Error())
 			return false
 		}
-		writeError(w, http.StatusBadRequest, "bad JSON body: "+err.Error())
-		return false
-	}
-	if dec.More() {
-		writeError(w, http.StatusBadRequest, "bad JSON body: more than one value")
+		n.refuse(r, "request", err.Error())
+		writeError(w, http.StatusBadRequest, "bad request body: "+err.Error())
 		return false
 	}
 	return true
 }
 
-// ScanRequest is the body of POST /api/v1/scans.
-type ScanRequest struct {
-	Code      string `json:"code"`
-	Gate      string `json:"gate,omitempty"`      // default: the node's gate
-	Direction string `json:"direction,omitempty"` // "in" (default) or "out"
-}
+// maxNonce bounds a scan's nonce.
+const maxNonce = 64
 
-// OverrideRequest is the body of POST /api/v1/overrides.
-type OverrideRequest struct {
-	ScanRequest
-	Supervisor string `json:"supervisor"`
-	Note       string `json:"note"`
-}
-
-func (n *Node) scanOf(w http.ResponseWriter, req ScanRequest) (ledger.Scan, bool) {
+func (n *Node) scanOf(w http.ResponseWriter, req deviceapi.ScanRequest) (ledger.Scan, bool) {
 	s := ledger.Scan{Text: strings.TrimSpace(req.Code), Gate: req.Gate, Direction: rules.Direction(req.Direction)}
 	if s.Gate == "" {
 		s.Gate = n.cfg.Gate
@@ -132,42 +115,56 @@ func (n *Node) scanOf(w http.ResponseWriter, req ScanRequest) (ledger.Scan, bool
 	case s.Direction != "" && s.Direction != rules.In && s.Direction != rules.Out:
 		writeError(w, http.StatusBadRequest, `direction must be "in" or "out"`)
 		return s, false
+	case len(req.Nonce) > maxNonce:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("nonce longer than %d characters", maxNonce))
+		return s, false
 	}
 	return s, true
 }
 
 func (n *Node) handleScan(w http.ResponseWriter, r *http.Request) {
-	var req ScanRequest
-	if !decodeBody(w, r, &req) {
+	var req deviceapi.ScanRequest
+	if !n.decodeBody(w, r, &req) {
 		return
 	}
 	s, ok := n.scanOf(w, req)
 	if !ok {
 		return
 	}
-	d, err := n.ledger.Decide(r.Context(), s)
+	decide := func() (deviceapi.Answer, error) { return n.decide(r.Context(), s, deviceapi.SourceAPI) }
+	var a deviceapi.Answer
+	var err error
+	if req.Nonce != "" {
+		a, err = n.nonces.do(req.Nonce, decide)
+	} else {
+		a, err = decide()
+	}
 	if err != nil {
 		n.log.Error("scan could not be decided", "err", err)
 		writeError(w, http.StatusServiceUnavailable, "the ledger could not record the scan: do not open; "+err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	writeJSON(w, http.StatusOK, a)
 }
 
 func (n *Node) handleOverride(w http.ResponseWriter, r *http.Request) {
-	var req OverrideRequest
-	if !decodeBody(w, r, &req) {
+	var req deviceapi.OverrideRequest
+	if !n.decodeBody(w, r, &req) {
 		return
 	}
-	s, ok := n.scanOf(w, req.ScanRequest)
+	s, ok := n.scanOf(w, deviceapi.ScanRequest{Code: req.Code, Gate: req.Gate, Direction: req.Direction})
 	if !ok {
 		return
 	}
 	d, err := n.ledger.OverrideScan(r.Context(), ledger.Override{Scan: s, Supervisor: req.Supervisor, Note: req.Note})
 	if err != nil {
+		n.refuse(r, "request", err.Error())
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	n.metrics.overrides.Inc()
+	n.log.Warn("override", "supervisor", req.Supervisor, "note", req.Note, "gate", d.Gate, "result", d.Result,
+		"reason", d.Reason, "detail", d.Detail, "record", d.Record)
 	writeJSON(w, http.StatusOK, d)
 }
 
@@ -213,7 +210,7 @@ func (n *Node) status() (Status, error) {
 		return Status{}, err
 	}
 	s := Status{Device: id.Cert.Device, Role: string(id.Cert.Role), Venue: id.Cert.Venue, Gate: n.cfg.Gate, Version: n.cfg.Version,
-		Uptime: time.Since(n.start).Round(time.Second).String(), MeshAddr: n.mesh.Addr(), ManifestSeq: n.ledger.ManifestSeq(),
+		Uptime: n.cfg.Clock.Now().Sub(n.start).Round(time.Second).String(), MeshAddr: n.mesh.Addr(), ManifestSeq: n.ledger.ManifestSeq(),
 		Vector: map[string]uint64{}, Ledger: st, Mesh: n.mesh.Stats(), Rejected: n.mesh.Rejected()}
 	for o, seq := range vv {
 		s.Vector[o.String()] = seq
@@ -246,32 +243,28 @@ func (n *Node) handleConflicts(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, cs)
 }
 
-func (n *Node) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	s, err := n.status()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+// refusalLog limits the log lines of refused API calls: a client looping
+// on a wrong token must not fill the disk. One line a second at most; the
+// line says how many were left out since the last.
+type refusalLog struct {
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+// refuse counts and (rate-limited) logs a refused API call.
+func (n *Node) refuse(r *http.Request, why, msg string) {
+	n.metrics.refused.WithLabelValues(why).Inc()
+	now := n.cfg.Clock.Now()
+	rl := &n.refusals
+	rl.mu.Lock()
+	if now.Sub(rl.last) < time.Second {
+		rl.suppressed++
+		rl.mu.Unlock()
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	m := []struct {
-		name, help, kind string
-		value            float64
-	}{
-		{"tixgate_scans_admitted_total", "Scans answered ok since start.", "counter", float64(s.Ledger.Admitted)},
-		{"tixgate_scans_refused_total", "Scans refused since start.", "counter", float64(s.Ledger.Refused)},
-		{"tixgate_manifest_seq", "Last manifest change applied.", "gauge", float64(s.ManifestSeq)},
-		{"tixgate_ledger_records", "Records held, from every device.", "gauge", float64(s.Ledger.Records)},
-		{"tixgate_ledger_held_records", "Records waiting for earlier ones.", "gauge", float64(s.Ledger.HeldRecords)},
-		{"tixgate_ledger_conflicts", "Conflicts found when logs merged.", "gauge", float64(s.Ledger.Conflicts)},
-		{"tixgate_ledger_disk_bytes", "Ledger size on disk.", "gauge", float64(s.Ledger.DiskBytes)},
-		{"tixgate_mesh_members", "Live members of the venue mesh, this node included.", "gauge", float64(s.Mesh.Members)},
-		{"tixgate_mesh_records_in_total", "Records received from peers.", "counter", float64(s.Mesh.RecordsIn)},
-		{"tixgate_mesh_rejected_total", "Records and changes from peers the ledger refused.", "counter", float64(s.Mesh.Rejected)},
-		{"tixgate_mesh_dropped_total", "Messages dropped because the inbox was full.", "counter", float64(s.Mesh.Dropped)},
-		{"tixgate_mesh_packet_bytes_out_total", "UDP bytes sent.", "counter", float64(s.Mesh.PacketBytesOut)},
-		{"tixgate_mesh_stream_bytes_out_total", "TCP bytes sent.", "counter", float64(s.Mesh.StreamBytesOut)},
-	}
-	for _, x := range m {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %g\n", x.name, x.help, x.name, x.kind, x.name, x.value)
-	}
+	left := rl.suppressed
+	rl.last, rl.suppressed = now, 0
+	rl.mu.Unlock()
+	n.log.Warn("API call refused", "why", why, "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "error", msg, "not_logged_since_last", left)
 }

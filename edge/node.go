@@ -13,10 +13,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tixgate/tixgate/cluster"
 	"github.com/tixgate/tixgate/ledger"
+	"github.com/tixgate/tixgate/scanner"
+	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/ticket/keyfile"
 )
 
@@ -25,32 +28,70 @@ const TokenFile = "api.token"
 
 // Config configures a Node.
 type Config struct {
-	// Dir is the device directory (tixgate ledger init).
+	// Dir is the device directory (tixgate ledger init): identity, ledger,
+	// API token. No default: it is the device.
 	Dir string
-	// Gate is the gate this device serves when a scan names none.
+	// Gate is the gate this device serves when a scan names none. Empty:
+	// every scan must name its gate (a roaming handheld); a name the
+	// manifest lacks makes the device unknown_gate and refuses every scan.
 	Gate string
-	// Bind is the mesh's host:port (UDP and TCP); Join the peers to join.
+	// Bind is the mesh's host:port, UDP and TCP. 0.0.0.0 reaches the venue
+	// LAN; a loopback address keeps a test or a demo to one machine.
 	Bind string
+	// Join lists peers (host:port) to join at start. Any one live peer is
+	// enough; more make a cold start survive a dead one. The mesh keeps
+	// retrying them, so an empty venue at boot is fine.
 	Join []string
-	// Listen is the local API's host:port.
+	// Listen is the local API's and UI's host:port. Loopback by default, so
+	// a device is not reachable until someone decides it should be.
 	Listen string
-	// Version is the software version, published to peers.
+	// Version is the software version, published to peers. Set by the
+	// command from the build.
 	Version string
+	// Turnstile is driven after each decision; nil for a device that only
+	// answers (a handheld, a gate whose controller polls the API).
+	Turnstile Turnstile
+	// CountOnPassage makes an entry count only when someone passes within
+	// the turnstile's passage window; otherwise the entry is annulled by a
+	// signed record and the ticket may be used again. It needs a passage
+	// sensor and is ignored without one. On, a holder whose turnstile
+	// jammed is not locked out; off, a ticket waved through by a friend who
+	// then walks away is spent.
+	CountOnPassage bool
+	// Nonces is how many scan nonces the node remembers for idempotent
+	// retries. A retry older than the last Nonces scans decides again (and
+	// is then refused as already used, not admitted twice).
+	Nonces int
+	// Debounce is how long the same code from a scanner or the camera is
+	// one scan: a camera sees one QR in many frames. Longer swallows a
+	// deliberate rescan (its answer is repeated, nothing recorded); shorter
+	// lets a shaky camera refuse its own holder as already used.
+	Debounce time.Duration
+	// Clock is read for debouncing and uptime; the ledger has its own in
+	// Ledger.Clock (the command sets both to one clock).
+	Clock ticket.Clock
 
+	// Ledger and Mesh configure the parts; their knobs are documented in
+	// their packages. Ledger.Dir is set to Dir.
 	Ledger ledger.Config
 	Mesh   cluster.Config
+	// Logger gets one line per decision and everything that changes the
+	// device's state; never a holder's name or a code's text.
 	Logger *slog.Logger
 }
 
 // DefaultConfig is a gate on a venue LAN, its API on loopback.
 func DefaultConfig(dir string) Config {
 	return Config{
-		Dir:    dir,
-		Bind:   "0.0.0.0:7946",
-		Listen: "127.0.0.1:8080",
-		Ledger: ledger.DefaultConfig(dir),
-		Mesh:   cluster.DefaultConfig(),
-		Logger: slog.Default(),
+		Dir:      dir,
+		Bind:     "0.0.0.0:7946",
+		Listen:   "127.0.0.1:8080",
+		Nonces:   4096,
+		Debounce: 2 * time.Second,
+		Clock:    ticket.SystemClock{},
+		Ledger:   ledger.DefaultConfig(dir),
+		Mesh:     cluster.DefaultConfig(),
+		Logger:   slog.Default(),
 	}
 }
 
@@ -61,15 +102,25 @@ type Node struct {
 	ledger *ledger.Ledger
 	mesh   *cluster.Mesh
 	token  string
-	ln     net.Listener
-	srv    *http.Server
-	start  time.Time
+	nonces *nonces
+	// debounce repeats the first answer to a code read again within
+	// Config.Debounce; decoders are camera frame decoders, one per request.
+	debounce *debouncer
+	decoders sync.Pool
+	metrics  *metrics
+	refusals refusalLog
+	ln       net.Listener
+	srv      *http.Server
+	start    time.Time
 }
 
 // Start opens the ledger, joins the mesh and serves the API.
 func Start(cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = ticket.SystemClock{}
 	}
 	cfg.Ledger.Dir = cfg.Dir
 	cfg.Ledger.Logger = cfg.Logger
@@ -82,7 +133,16 @@ func Start(cfg Config) (*Node, error) {
 		l.Close()
 		return nil, fmt.Errorf("edge: %w", err)
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger, ledger: l, token: token, start: time.Now()}
+	n := &Node{cfg: cfg, log: cfg.Logger, ledger: l, token: token, nonces: newNonces(max(cfg.Nonces, 1)),
+		debounce: newDebouncer(cfg.Debounce, cfg.Clock), start: cfg.Clock.Now()}
+	n.decoders.New = func() any { return scanner.NewDecoder(scanner.CameraConfig()) }
+	st, err := l.Stats() // once, at start: scrapes then read counters
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("edge: %w", err)
+	}
+	n.metrics = newMetrics(n, st.Records)
+	l.OnRecord(func(raw []byte, local bool) { n.metrics.received(raw, local, n.cfg.Clock.Now()) })
 	if err := n.startMesh(); err != nil {
 		l.Close()
 		return nil, err
@@ -92,6 +152,7 @@ func Start(cfg Config) (*Node, error) {
 		l.Close()
 		return nil, err
 	}
+	n.logHealth()
 	return n, nil
 }
 

@@ -3,6 +3,7 @@ package edge
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/tixgate/tixgate/edge/deviceapi"
 	"github.com/tixgate/tixgate/ledger/decision"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +23,12 @@ import (
 
 func startNode(t *testing.T, v *ledgertest.Venue, name string, join ...string) *Node {
 	t.Helper()
+	return startNodeWith(t, v, name, nil, join...)
+}
+
+// startNodeWith starts a node whose config edit changes first.
+func startNodeWith(t *testing.T, v *ledgertest.Venue, name string, edit func(*Config), join ...string) *Node {
+	t.Helper()
 	dir := v.Provision(name)
 	l := v.OpenDir(dir)
 	v.Load(l)
@@ -31,6 +39,9 @@ func startNode(t *testing.T, v *ledgertest.Venue, name string, join ...string) *
 	cfg.Ledger = v.Config(dir)
 	cfg.Mesh = cluster.TestConfig()
 	cfg.Logger = ledgertest.Logger(t, slog.LevelWarn)
+	if edit != nil {
+		edit(&cfg)
+	}
 	n, err := Start(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +79,7 @@ func (c client) do(method, path, body string) (int, []byte) {
 
 func (c client) scan(code, gate, dir string) decision.Decision {
 	c.t.Helper()
-	body, _ := json.Marshal(ScanRequest{Code: code, Gate: gate, Direction: dir})
+	body, _ := json.Marshal(deviceapi.ScanRequest{Code: code, Gate: gate, Direction: dir})
 	status, data := c.do("POST", "/api/v1/scans", string(body))
 	if status != http.StatusOK {
 		c.t.Fatalf("scan: %d %s", status, data)
@@ -102,7 +113,7 @@ func TestAPI(t *testing.T) {
 			t.Errorf("scan with token %q: %d", tok, status)
 		}
 	}
-	if status, body := (client{t: t, base: c.base}).do("GET", "/healthz", ""); status != 200 || string(body) != "ok\n" {
+	if status, body := (client{t: t, base: c.base}).do("GET", "/healthz", ""); status != 200 || !bytes.Contains(body, []byte(`"state":"ready"`)) {
 		t.Errorf("healthz: %d %q", status, body)
 	}
 
@@ -160,7 +171,8 @@ func TestAPI(t *testing.T) {
 		t.Errorf("status: %d %s", status, body)
 	}
 	status, body = c.do("GET", "/metrics", "")
-	if status != 200 || !bytes.Contains(body, []byte("tixgate_scans_admitted_total 3")) {
+	if status != 200 || !bytes.Contains(body, []byte(`tixgate_scans_total{reason="ok",result="ok",source="api"} 2`)) ||
+		!bytes.Contains(body, []byte("tixgate_overrides_total 1")) || !bytes.Contains(body, []byte("tixgate_ledger_records 3")) {
 		t.Errorf("metrics: %d %s", status, body)
 	}
 }
@@ -169,7 +181,8 @@ func TestAPI(t *testing.T) {
 func TestTwoNodes(t *testing.T) {
 	v := ledgertest.NewVenue(t, 20)
 	a := startNode(t, v, "gate-1")
-	b := startNode(t, v, "gate-2", a.MeshAddr())
+	var logB syncBuffer
+	b := startNodeWith(t, v, "gate-2", func(c *Config) { c.Logger = slog.New(slog.NewJSONHandler(&logB, nil)) }, a.MeshAddr())
 	ca := client{t: t, base: "http://" + a.APIAddr(), token: a.Token()}
 	cb := client{t: t, base: "http://" + b.APIAddr(), token: b.Token()}
 	ledgertest.WaitFor(t, 10*time.Second, "the nodes see each other", func() bool { return len(a.Mesh().Peers()) == 1 && len(b.Mesh().Peers()) == 1 })
@@ -184,9 +197,40 @@ func TestTwoNodes(t *testing.T) {
 	if d := cb.scan(code, "G2", ""); d.Reason != ticket.ReasonAlreadyUsed || d.Previous.Device != "gate-1" {
 		t.Errorf("at gate-2: %+v", d)
 	}
+	_, metrics := cb.do("GET", "/metrics", "")
+	for _, want := range []string{`tixgate_scans_total{reason="already_used",result="refused",source="api"} 1`, "tixgate_mesh_propagation_seconds_count 1", `tixgate_mesh_peers{state="alive"} 1`} {
+		if !bytes.Contains(metrics, []byte(want)) {
+			t.Errorf("gate-2 metrics lack %s", want)
+		}
+	}
+	var line struct{ Msg, Result, Reason, Gate, Holder, Code string }
+	for _, l := range strings.Split(logB.String(), "\n") {
+		if json.Unmarshal([]byte(l), &line) == nil && line.Msg == "scan" {
+			break
+		}
+	}
+	if line.Msg != "scan" || line.Result != "refused" || line.Reason != "already_used" || line.Gate != "G2" {
+		t.Errorf("gate-2 log has no line for the refusal: %s", logB.String())
+	}
+	if strings.Contains(logB.String(), "Guest 0000005") || strings.Contains(logB.String(), code) {
+		t.Error("gate-2 log holds the holder's name or the code")
+	}
 	var peers []cluster.Peer
 	_, body := cb.do("GET", "/api/v1/peers", "")
 	if err := json.Unmarshal(body, &peers); err != nil || len(peers) != 1 || peers[0].Meta.API != "127.0.0.1:0" && peers[0].Meta.Device != "gate-1" {
 		t.Errorf("peers: %s", body)
 	}
 }
+
+// syncBuffer is a bytes.Buffer a logger and a test may share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

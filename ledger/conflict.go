@@ -77,7 +77,11 @@ func (l *Ledger) checkTicket(txn *badger.Txn, event, serial uint64) (int, error)
 	rule, base := l.ruleFor(event, recs[0].Type)
 	byPassage := map[rules.Passage]*record.Record{}
 	var history []rules.Passage
+	gone := annulled(recs)
 	for i := range recs {
+		if gone[recs[i].ID()] {
+			continue
+		}
 		p, ok := l.passage(&recs[i])
 		if !ok {
 			continue

@@ -38,6 +38,8 @@ type decideReq struct {
 	code     ticket.Code
 	refusal  ticket.Reason // for overrides: why the rules refused
 	info     *decision.Ticket
+	annul    uint64 // the sequence of this device's entry to annul
+	note     string // the annul's reason
 	rule     rules.Rule
 	rctx     rules.Context
 	resp     chan decideResp
@@ -396,7 +398,7 @@ func (l *Ledger) decideBatch(txn *badger.Txn, batch []*decideReq, resps []decide
 		return err
 	}
 	for _, req := range batch {
-		if req.override == nil && req.seq != seq {
+		if req.override == nil && req.annul == 0 && req.seq != seq { // an annul reads no manifest
 			return errStaleManifest
 		}
 	}
@@ -451,6 +453,13 @@ func appliedSeq(txn *badger.Txn) (uint64, error) {
 // appends the record. h is this device's head, advanced on append.
 func (l *Ledger) decideInTxn(txn *badger.Txn, h *head, req *decideReq) decideResp {
 	t := req.code.Ticket
+	if req.annul != 0 {
+		recs, err := ticketRecords(txn, t.Event, t.Serial)
+		if err != nil {
+			return decideResp{err: err}
+		}
+		return l.annulInTxn(txn, h, req, recs)
+	}
 	info := *req.info // a copy: this runs again when Badger retries
 	d := decision.Decision{Result: decision.Refused, Gate: req.scan.Gate, Direction: req.scan.Direction, At: req.at, Ticket: &info}
 	if d.Direction == "" {
@@ -566,12 +575,30 @@ func (l *Ledger) gate(name string) (manifest.Gate, bool) {
 // passages turns a ticket's records into the history its rule reads.
 func (l *Ledger) passages(recs []record.Record) []rules.Passage {
 	out := make([]rules.Passage, 0, len(recs))
+	gone := annulled(recs)
 	for i := range recs {
+		if gone[recs[i].ID()] {
+			continue
+		}
 		if p, ok := l.passage(&recs[i]); ok {
 			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// annulled returns the IDs of the records that annuls among recs take back.
+func annulled(recs []record.Record) map[string]bool {
+	var gone map[string]bool
+	for i := range recs {
+		if seq, ok := recs[i].Annuls(); ok {
+			if gone == nil {
+				gone = map[string]bool{}
+			}
+			gone[(&record.Record{Origin: recs[i].Origin, Seq: seq}).ID()] = true
+		}
+	}
+	return gone
 }
 
 func (l *Ledger) passage(r *record.Record) (rules.Passage, bool) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tixgate/tixgate/cluster"
 	"github.com/tixgate/tixgate/edge"
+	"github.com/tixgate/tixgate/edge/deviceapi"
 	"github.com/tixgate/tixgate/ledger"
 	"github.com/tixgate/tixgate/ledger/manifest"
 	"github.com/tixgate/tixgate/scanner"
@@ -108,7 +109,7 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 		return err
 	}
 	manifestFile := filepath.Join(*dir, "manifest.ndjson")
-	if err := os.WriteFile(manifestFile, mf.Bytes(), 0o600); err != nil {
+	if err := keyfile.WriteFile(manifestFile, mf.Bytes(), true); err != nil {
 		return err
 	}
 	say("manifest: %d signed changes, %d tickets, %.1f MB (%s)", seq, *tickets, float64(mf.Len())/1e6, manifestFile)
@@ -200,7 +201,9 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 	if err != nil {
 		return err
 	}
-	os.WriteFile(png, img, 0o644)
+	if err := keyfile.WriteFileMode(png, img, 0o644, true); err != nil {
+		return err
+	}
 	t0 := time.Now()
 	read, err := scanner.DecodeBytes(img)
 	if err != nil || read != code {
@@ -307,7 +310,7 @@ func alterSignature(code string) string {
 
 // apiScan posts a scan to a node's API, as a turnstile's controller would.
 func apiScan(n *edge.Node, code, gate string) (decision.Decision, error) {
-	body, _ := json.Marshal(edge.ScanRequest{Code: code, Gate: gate})
+	body, _ := json.Marshal(deviceapi.ScanRequest{Code: code, Gate: gate})
 	req, _ := http.NewRequest("POST", "http://"+n.APIAddr()+"/api/v1/scans", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+n.Token())
 	req.Header.Set("Content-Type", "application/json")

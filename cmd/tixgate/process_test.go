@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,6 +34,25 @@ type edgeProc struct {
 	cmd    *exec.Cmd
 	done   chan error
 	token  string
+	// gate is served (default G1); health is the /healthz status start
+	// waits for (default 200); log collects what the process logs.
+	gate   string
+	health int
+	extra  []string
+	log    syncLog
+}
+
+// syncLog collects lines from a process's stderr.
+type syncLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *syncLog) add(s string) { l.mu.Lock(); l.lines = append(l.lines, s); l.mu.Unlock() }
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
 }
 
 // freePort finds a port free for both TCP and UDP on host.
@@ -58,7 +78,13 @@ func freePort(t *testing.T, host string) string {
 
 func (p *edgeProc) start() {
 	p.t.Helper()
-	args := []string{"edge", "--data", p.dir, "--gate", "G1", "--bind", p.bind, "--listen", p.listen, "--log-level", "warn"}
+	if p.gate == "" {
+		p.gate = "G1"
+	}
+	if p.health == 0 {
+		p.health = http.StatusOK
+	}
+	args := append([]string{"edge", "--data", p.dir, "--gate", p.gate, "--bind", p.bind, "--listen", p.listen, "--log-level", "warn"}, p.extra...)
 	if p.join != "" {
 		args = append(args, "--join", p.join)
 	}
@@ -75,6 +101,7 @@ func (p *edgeProc) start() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			p.t.Logf("%s: %s", p.name, sc.Text())
+			p.log.add(sc.Text())
 		}
 	}()
 	p.done = make(chan error, 1)
@@ -85,7 +112,7 @@ func (p *edgeProc) start() {
 			return false
 		}
 		resp.Body.Close()
-		return resp.StatusCode == 200
+		return resp.StatusCode == p.health
 	})
 	tok, err := os.ReadFile(filepath.Join(p.dir, "api.token"))
 	if err != nil {

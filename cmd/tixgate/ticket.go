@@ -105,7 +105,7 @@ func runTicketQR(_ context.Context, e *env, cl *cmdline) error {
 	if err != nil {
 		return fmt.Errorf("render QR: %w", err)
 	}
-	if err := writeFileAtomic(*out, png, 0o644); err != nil {
+	if err := keyfile.WriteFileMode(*out, png, 0o644, true); err != nil {
 		return err
 	}
 	v, _ := scanner.Version(code)
@@ -213,19 +213,5 @@ func runTicketShow(_ context.Context, e *env, cl *cmdline) error {
 	secret := ticket.EventRotationSecret(k.RotationMaster, c.Ticket.Event)
 	fmt.Fprintln(e.stdout, ticket.WithRotation(c.Static, secret, c.Ticket.Serial, when))
 	fmt.Fprintf(e.stderr, "valid until about %s\n", when.Truncate(ticket.RotationStep).Add(2*ticket.RotationStep).Format(time.RFC3339))
-	return nil
-}
-
-// writeFileAtomic writes data to a temporary file next to path, then renames
-// it over path, so a reader never sees half a file.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, perm); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/tixgate/tixgate/ticket"
@@ -21,9 +22,13 @@ const (
 	KindOverride Kind = 3 // a supervisor admitted a ticket the rules refused
 	KindVoid     Kind = 4 // a sale was voided: the ticket must not pass
 	KindSale     Kind = 5 // a seller sold a ticket offline
+	// KindAnnul takes back one of the origin's own entries: the turnstile
+	// opened but nobody passed within its window. Note holds the annulled
+	// record's sequence number in decimal; the ticket may be used again.
+	KindAnnul Kind = 6
 )
 
-var kindNames = map[Kind]string{KindEntry: "entry", KindExit: "exit", KindOverride: "override", KindVoid: "void", KindSale: "sale"}
+var kindNames = map[Kind]string{KindEntry: "entry", KindExit: "exit", KindOverride: "override", KindVoid: "void", KindSale: "sale", KindAnnul: "annul"}
 
 func (k Kind) String() string {
 	if n, ok := kindNames[k]; ok {
@@ -47,6 +52,18 @@ func ParseKind(s string) (Kind, error) {
 
 // Admits reports whether the kind lets a ticket in.
 func (k Kind) Admits() bool { return k == KindEntry || k == KindOverride }
+
+// Annuls returns the sequence number of the record an annul takes back.
+func (r *Record) Annuls() (uint64, bool) {
+	if r.Kind != KindAnnul {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(r.Note, 10, 64)
+	if err != nil || seq == 0 || seq >= r.Seq || strconv.FormatUint(seq, 10) != r.Note {
+		return 0, false
+	}
+	return seq, true
+}
 
 // Hash is the SHA-256 of a record's bytes, signature included.
 type Hash [32]byte
@@ -104,6 +121,10 @@ func (r *Record) check() error {
 		return fmt.Errorf("zone %d is out of range", r.Zone)
 	case r.Event > ticket.MaxEvent || r.Serial > ticket.MaxSerial || r.Type > ticket.MaxType:
 		return errors.New("ticket field out of range")
+	case r.Kind == KindAnnul:
+		if _, ok := r.Annuls(); !ok {
+			return errors.New("an annul names no earlier record of its origin")
+		}
 	}
 	for _, f := range []struct {
 		name, v string

@@ -21,6 +21,13 @@ var ErrExists = errors.New("file exists")
 // WriteFile writes data to path atomically with mode 0600. It refuses to
 // replace an existing file unless overwrite is set.
 func WriteFile(path string, data []byte, overwrite bool) error {
+	return WriteFileMode(path, data, Mode, overwrite)
+}
+
+// WriteFileMode is WriteFile for a file others may read (a QR image, a
+// manifest): a temporary file next to path, fsynced, renamed over path,
+// and the directory fsynced, so a crash leaves the old file or the new one.
+func WriteFileMode(path string, data []byte, perm fs.FileMode, overwrite bool) error {
 	if !overwrite {
 		if _, err := os.Lstat(path); err == nil {
 			return fmt.Errorf("write %s: %w (remove it first to replace it)", path, ErrExists)
@@ -33,7 +40,7 @@ func WriteFile(path string, data []byte, overwrite bool) error {
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp) // no-op once renamed
-	if err := f.Chmod(Mode); err != nil {
+	if err := f.Chmod(perm); err != nil {
 		f.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}

@@ -1,0 +1,74 @@
+package edge
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/tixgate/tixgate/edge/deviceapi"
+	"github.com/tixgate/tixgate/ledger/decision"
+)
+
+// Health says whether the device can decide scans, and what is wrong if
+// not. It reads what the ledger holds in memory: cheap enough for every
+// scan.
+func (n *Node) Health() deviceapi.Health {
+	venue, ok := n.ledger.Venue()
+	if !ok {
+		return deviceapi.Health{State: deviceapi.StateUnprovisioned,
+			Detail: "no manifest imported: run tixgate ledger import, or enroll the device with central"}
+	}
+	if want := n.ledger.Identity().Cert.Venue; want != "" && want != venue.Name {
+		return deviceapi.Health{State: deviceapi.StateWrongVenue,
+			Detail: fmt.Sprintf("the manifest is for venue %q, this device is certified for %q", venue.Name, want)}
+	}
+	if n.cfg.Gate != "" {
+		known := false
+		for _, g := range venue.Gates {
+			known = known || g.Name == n.cfg.Gate
+		}
+		if !known {
+			return deviceapi.Health{State: deviceapi.StateUnknownGate,
+				Detail: fmt.Sprintf("gate %q is not in the manifest of venue %q", n.cfg.Gate, venue.Name)}
+		}
+	}
+	h := deviceapi.Health{State: deviceapi.StateReady}
+	now := n.cfg.Clock.Now()
+	events := n.ledger.Events()
+	ended := len(events) > 0
+	for _, e := range events {
+		ended = ended && !e.Ends.IsZero() && !now.Before(e.Ends)
+	}
+	if ended {
+		h.Warnings = append(h.Warnings, "every event of the manifest has ended: import the next manifest")
+	}
+	if len(events) == 0 {
+		h.Warnings = append(h.Warnings, "the manifest holds no event")
+	}
+	return h
+}
+
+// notProvisioned is the answer to a scan on a device that cannot decide.
+func notProvisioned(h deviceapi.Health, gate string, n *Node) deviceapi.Answer {
+	return deviceapi.Answer{Decision: decision.Decision{Result: decision.Refused, Reason: deviceapi.ReasonNotProvisioned,
+		Detail: h.State + ": " + h.Detail, Gate: gate, At: n.cfg.Clock.Now()}}
+}
+
+func (n *Node) handleHealth(w http.ResponseWriter, r *http.Request) {
+	h := n.Health()
+	status := http.StatusOK
+	if h.State != deviceapi.StateReady {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, h)
+}
+
+// logHealth says at start what state the device is in.
+func (n *Node) logHealth() {
+	h := n.Health()
+	if h.State != deviceapi.StateReady {
+		n.log.Error("device cannot decide scans: every scan is refused as not_provisioned", "state", h.State, "detail", h.Detail)
+	}
+	for _, w := range h.Warnings {
+		n.log.Warn(w)
+	}
+}
