@@ -70,7 +70,8 @@ type Mesh struct {
 	lastSeen  map[string]time.Time
 	rejected  map[string]uint64
 	warned    map[string]bool
-	fetching  map[string]time.Time // origin or "manifest" → last request
+	verified  map[string]ticket.DeviceCert // metadata whose certificate verified (admit.go)
+	fetching  map[string]time.Time         // origin or "manifest" → last request
 	joinAddrs []string
 	// peers is this node's own copy of the members: memberlist changes the
 	// nodes it hands out under its own lock, so they are copied while it

@@ -79,18 +79,10 @@ func (l *Ledger) annulInTxn(txn *badger.Txn, h *head, req *decideReq, recs []rec
 	t := req.code.Ticket
 	rec := record.Record{Kind: record.KindAnnul, Event: t.Event, Serial: t.Serial, Type: t.Type, Gate: req.rctx.Gate,
 		Zone: req.rctx.Zone, Reason: req.note, Note: strconv.FormatUint(req.annul, 10)}
-	rec.Seq = h.Seq + 1
-	rec.Prev = h.Hash
-	rec.HLC = l.hlc.Now()
-	if err := rec.Sign(l.id.Key); err != nil {
+	raw, err := l.appendOwn(txn, &rec, h)
+	if err != nil {
 		return decideResp{err: err}
 	}
-	raw := rec.Marshal()
-	nh := head{Seq: rec.Seq, Hash: record.HashOf(raw), HLC: rec.HLC}
-	if err := l.appendRecord(txn, &rec, raw, nh); err != nil {
-		return decideResp{err: err}
-	}
-	*h = nh
 	return decideResp{d: decision.Decision{Record: rec.ID()}, raw: raw}
 }
 

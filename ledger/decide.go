@@ -542,18 +542,10 @@ func (l *Ledger) decideInTxn(txn *badger.Txn, h *head, req *decideReq) decideRes
 		}
 		return decideResp{d: d}
 	}
-	rec.Seq = h.Seq + 1
-	rec.Prev = h.Hash
-	rec.HLC = l.hlc.Now()
-	if err := rec.Sign(l.id.Key); err != nil {
+	raw, err := l.appendOwn(txn, &rec, h)
+	if err != nil {
 		return decideResp{err: err}
 	}
-	raw := rec.Marshal()
-	nh := head{Seq: rec.Seq, Hash: record.HashOf(raw), HLC: rec.HLC}
-	if err := l.appendRecord(txn, &rec, raw, nh); err != nil {
-		return decideResp{err: err}
-	}
-	*h = nh
 	d.Result, d.Reason = decision.OK, ticket.ReasonOK
 	if req.override != nil {
 		d.Reason = ticket.ReasonOverride

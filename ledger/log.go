@@ -494,6 +494,25 @@ func (l *Ledger) drainHeld(txn *badger.Txn, ts *txnState, o ticket.KeyID) error 
 	return nil
 }
 
+// appendOwn numbers, chains, stamps and signs one of this device's own
+// records after the head h and appends it in txn; h moves to the new head.
+// Only the writer calls it, so the head it reads is the head it extends.
+func (l *Ledger) appendOwn(txn *badger.Txn, rec *record.Record, h *head) ([]byte, error) {
+	rec.Seq = h.Seq + 1
+	rec.Prev = h.Hash
+	rec.HLC = l.hlc.Now()
+	if err := rec.Sign(l.id.Key); err != nil {
+		return nil, err
+	}
+	raw := rec.Marshal()
+	nh := head{Seq: rec.Seq, Hash: record.HashOf(raw), HLC: rec.HLC}
+	if err := l.appendRecord(txn, rec, raw, nh); err != nil {
+		return nil, err
+	}
+	*h = nh
+	return raw, nil
+}
+
 // appendRecord writes a record at the end of its origin's log with its
 // derived entries: the head and the ticket index.
 func (l *Ledger) appendRecord(txn *badger.Txn, r *record.Record, raw []byte, h head) error {
