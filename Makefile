@@ -30,7 +30,6 @@ deps:
 	command -v zbarimg >/dev/null 2>&1 || missing="$$missing zbar-tools"; \
 	command -v qrencode >/dev/null 2>&1 || missing="$$missing qrencode"; \
 	command -v ZXingReader >/dev/null 2>&1 || missing="$$missing zxing-cpp-tools"; \
-	command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
