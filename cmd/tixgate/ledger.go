@@ -223,6 +223,9 @@ func runLedgerImport(ctx context.Context, e *env, cl *cmdline) error {
 		if err != nil {
 			return fmt.Errorf("%w (the changes before it are applied: run the import again once the file is fixed)", err)
 		}
+		if st.Applied+st.Duplicates+st.Held == 0 {
+			return fmt.Errorf("import %s: no manifest changes in it (empty, or not a manifest file): nothing imported", pos[0])
+		}
 		return nil
 	})
 }

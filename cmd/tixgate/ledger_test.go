@@ -41,6 +41,11 @@ func TestLedgerCommands(t *testing.T) {
 	if out := run(1, "ledger", "import", "--data", g2, bad); !strings.Contains(out, "line 1") {
 		t.Errorf("bad manifest: %q", out)
 	}
+	empty := filepath.Join(dir, "empty.ndjson")
+	os.WriteFile(empty, nil, 0o600)
+	if out := run(1, "ledger", "import", "--data", g2, empty); !strings.Contains(out, "no manifest changes") {
+		t.Errorf("empty manifest: %q", out)
+	}
 
 	code := strings.TrimSpace(run(0, "ticket", "issue", "--keys", keys, "--event", "1042", "--serial", "3", "--type", "1"))
 	var d map[string]any
