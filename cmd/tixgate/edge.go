@@ -15,6 +15,7 @@ import (
 
 	"github.com/tixgate/tixgate/edge"
 	"github.com/tixgate/tixgate/firmware"
+	"github.com/tixgate/tixgate/ledger"
 	"github.com/tixgate/tixgate/strict"
 )
 
@@ -106,6 +107,13 @@ func runEdge(ctx context.Context, e *env, cl *cmdline) error {
 		logger.Warn("--count-on-passage without --board: no turnstile, every entry counts")
 	}
 	node, err := edge.Start(cfg)
+	if errors.Is(err, ledger.ErrUnsound) {
+		// Fail closed but stay visible: the turnstile faults and the API
+		// answers 503 "unsound" with what was lost until the ledger is
+		// repaired (tixgate ledger repair --from-peers) or restored.
+		logger.Error("ledger unsound: this device decides nothing until it is repaired", "err", err, "api", "http://"+cfg.Listen)
+		return edge.ServeUnsound(ctx, cfg, err)
+	}
 	if err != nil {
 		return err
 	}

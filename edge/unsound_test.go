@@ -1,0 +1,104 @@
+package edge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"periph.io/x/conn/v3/gpio"
+
+	"github.com/tixgate/tixgate/cluster"
+	"github.com/tixgate/tixgate/edge/deviceapi"
+	"github.com/tixgate/tixgate/firmware"
+	"github.com/tixgate/tixgate/ledger"
+	"github.com/tixgate/tixgate/ledger/ledgertest"
+	"github.com/tixgate/tixgate/ticket"
+)
+
+// A gate whose ledger lost its MANIFEST does not start deciding: it serves
+// 503 "unsound" with what was lost, and its turnstile stays shut with the
+// red lamp on.
+func TestUnsoundLedgerFailsClosed(t *testing.T) {
+	v := ledgertest.NewVenue(t, 20)
+	dir := v.Provision("gate-1")
+	l := v.OpenDir(dir)
+	v.Load(l)
+	l.Close()
+	if err := os.Remove(filepath.Join(dir, "db", "MANIFEST")); err != nil {
+		t.Fatal(err)
+	}
+
+	fb := firmware.NewFakeBoard()
+	b, err := fb.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc := firmware.DefaultConfig()
+	fc.Logger = ledgertest.Logger(t, 0)
+	ts, err := firmware.NewTurnstile(fc, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ts.Close() })
+
+	cfg := DefaultConfig(dir)
+	cfg.Gate, cfg.Bind = "G1", "127.0.0.1:0"
+	cfg.Ledger = v.Config(dir)
+	cfg.Mesh = cluster.TestConfig()
+	cfg.Logger = ledgertest.Logger(t, 0)
+	cfg.Turnstile = ts
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listen = ln.Addr().String()
+	ln.Close()
+
+	_, err = Start(cfg)
+	if !errors.Is(err, ledger.ErrUnsound) {
+		t.Fatalf("Start on a store without its MANIFEST: %v, want ErrUnsound", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- ServeUnsound(ctx, cfg, err) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("ServeUnsound: %v", err)
+		}
+	}()
+
+	base := "http://" + cfg.Listen
+	var resp *http.Response
+	ledgertest.WaitFor(t, 5*time.Second, "the health page answers", func() bool {
+		resp, err = http.Get(base + "/healthz")
+		return err == nil
+	})
+	var h deviceapi.Health
+	json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || h.State != deviceapi.StateUnsound || !strings.Contains(h.Detail, "repair") {
+		t.Errorf("/healthz: %d %+v, want 503 unsound saying how to repair", resp.StatusCode, h)
+	}
+	resp, err = http.Post(base+"/api/v1/scans", "application/json", strings.NewReader(`{"code":"`+v.Code(ticket.Ticket{Serial: 1})+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("scan on an unsound device: %d, want 503", resp.StatusCode)
+	}
+	if fb.Line(firmware.RelayIn).Rises() != 0 {
+		t.Error("the relay moved on an unsound device")
+	}
+	if fb.Line(firmware.LampRed).Level() != gpio.High {
+		t.Error("the red lamp is off on an unsound device")
+	}
+}
