@@ -2,7 +2,6 @@ package edge
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -34,10 +33,12 @@ func serveUnsound(ctx context.Context, ln net.Listener, cause error) error {
 	h := deviceapi.Health{State: deviceapi.StateUnsound, Detail: cause.Error()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeUnavailable(w, h)
+		w.Header().Set("Retry-After", "30")
+		writeJSON(w, http.StatusServiceUnavailable, h)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeUnavailable(w, deviceapi.Error{Error: "the ledger is unsound, so this device decides nothing: " + cause.Error()})
+		w.Header().Set("Retry-After", "30")
+		writeError(w, http.StatusServiceUnavailable, "the ledger is unsound, so this device decides nothing: "+cause.Error())
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan error, 1)
@@ -55,11 +56,4 @@ func serveUnsound(ctx context.Context, ln net.Listener, cause error) error {
 		}
 		return fmt.Errorf("edge: API: %w", err)
 	}
-}
-
-func writeUnavailable(w http.ResponseWriter, body any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Retry-After", "30")
-	w.WriteHeader(http.StatusServiceUnavailable)
-	json.NewEncoder(w).Encode(body)
 }
