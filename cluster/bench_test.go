@@ -207,6 +207,7 @@ func BenchmarkSystemCatchUp(b *testing.B) {
 }
 
 type recordSet struct {
+	dir    string // the device's directory
 	origin ticket.KeyID
 	cert   ticket.DeviceCert
 	raws   [][]byte
@@ -216,11 +217,12 @@ type recordSet struct {
 // its ledger would chain them.
 func signedRecords(tb testing.TB, v *ledgertest.Venue, device string, n int) recordSet {
 	tb.Helper()
-	id, err := ledger.LoadIdentity(v.Provision(device))
+	dir := v.Provision(device)
+	id, err := ledger.LoadIdentity(dir)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	rs := recordSet{origin: id.ID(), cert: id.Cert}
+	rs := recordSet{dir: dir, origin: id.ID(), cert: id.Cert}
 	var prev record.Hash
 	t0 := time.Now().Add(-time.Hour)
 	for i := range n {
