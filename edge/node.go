@@ -75,6 +75,8 @@ type Config struct {
 	// their packages. Ledger.Dir is set to Dir.
 	Ledger ledger.Config
 	Mesh   cluster.Config
+	// Session tunes staff logins to the web UI (see SessionConfig).
+	Session SessionConfig
 	// Logger gets one line per decision and everything that changes the
 	// device's state; never a holder's name or a code's text.
 	Logger *slog.Logger
@@ -91,6 +93,7 @@ func DefaultConfig(dir string) Config {
 		Clock:    ticket.SystemClock{},
 		Ledger:   ledger.DefaultConfig(dir),
 		Mesh:     cluster.DefaultConfig(),
+		Session:  DefaultSessionConfig(),
 		Logger:   slog.Default(),
 	}
 }
@@ -109,9 +112,12 @@ type Node struct {
 	decoders sync.Pool
 	metrics  *metrics
 	refusals refusalLog
-	ln       net.Listener
-	srv      *http.Server
-	start    time.Time
+	sessions *sessions
+	// logins bounds concurrent PIN checks: each argon2id hash takes 64 MiB.
+	logins chan struct{}
+	ln     net.Listener
+	srv    *http.Server
+	start  time.Time
 }
 
 // Start opens the ledger, joins the mesh and serves the API.
@@ -135,6 +141,12 @@ func Start(cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger, ledger: l, token: token, nonces: newNonces(max(cfg.Nonces, 1)),
 		debounce: newDebouncer(cfg.Debounce, cfg.Clock), start: cfg.Clock.Now()}
+	if cfg.Session.TTL <= 0 || cfg.Session.MaxAttempts <= 0 || cfg.Session.Window <= 0 {
+		cfg.Session = DefaultSessionConfig()
+		n.cfg.Session = cfg.Session
+	}
+	n.sessions = newSessions(cfg.Session, cfg.Clock)
+	n.logins = make(chan struct{}, 2)
 	n.decoders.New = func() any { return scanner.NewDecoder(scanner.CameraConfig()) }
 	st, err := l.Stats() // once, at start: scrapes then read counters
 	if err != nil {
