@@ -225,6 +225,9 @@ type Status struct {
 	Ledger      ledger.Stats      `json:"ledger"`
 	Mesh        cluster.Stats     `json:"mesh"`
 	Rejected    map[string]uint64 `json:"rejected_by_sender,omitempty"`
+	// TLSFingerprint is the SHA-256 of the HTTPS certificate, for staff to
+	// compare with what the browser shows; empty on loopback HTTP.
+	TLSFingerprint string `json:"tls_fingerprint,omitempty"`
 }
 
 func (n *Node) status() (Status, error) {
@@ -237,7 +240,7 @@ func (n *Node) status() (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	s := Status{Device: id.Cert.Device, Role: string(id.Cert.Role), Venue: id.Cert.Venue, Gate: n.cfg.Gate, Version: n.cfg.Version,
+	s := Status{Device: id.Cert.Device, Role: string(id.Cert.Role), Venue: id.Cert.Venue, Gate: n.cfg.Gate, Version: n.cfg.Version, TLSFingerprint: n.tlsFingerprint,
 		Uptime: n.cfg.Clock.Now().Sub(n.start).Round(time.Second).String(), MeshAddr: n.mesh.Addr(), ManifestSeq: n.ledger.ManifestSeq(),
 		Vector: map[string]uint64{}, Ledger: st, Mesh: n.mesh.Stats(), Rejected: n.mesh.Rejected()}
 	for o, seq := range vv {
