@@ -34,7 +34,14 @@ const maxBody = 64 << 10
 //	GET  /metrics            Prometheus text format
 //	GET  /healthz            {"state", "detail", "warnings"}: 200 when ready, 503 with the reason (no token)
 //
-// Everything but /healthz needs "Authorization: Bearer TOKEN".
+//	GET  /login, POST /login  the staff login form (name, pin) → a session cookie
+//	POST /logout             ends the session
+//	GET  /api/v1/session     {"name", "role", "csrf"} of the staff session
+//
+// Everything but /healthz and /login needs "Authorization: Bearer TOKEN" or
+// a staff session; a session's POSTs also need its CSRF token in the
+// X-CSRF-Token header. /metrics takes the bearer token too, so a
+// Prometheus scrape config carries it.
 func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/scans", n.auth(n.handleScan))
@@ -46,18 +53,39 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/conflicts", n.auth(n.handleConflicts))
 	mux.Handle("GET /metrics", n.auth(n.metrics.handler().ServeHTTP))
 	mux.HandleFunc("GET /healthz", n.handleHealth)
+	mux.HandleFunc("GET /login", n.handleLoginPage)
+	mux.HandleFunc("POST /login", n.handleLogin)
+	mux.HandleFunc("POST /logout", n.auth(n.handleLogout))
+	mux.HandleFunc("GET /api/v1/session", n.auth(n.handleSession))
 	return mux
 }
 
-// auth requires the bearer token, compared in constant time.
+// auth lets a request through with the device's bearer token (scripts,
+// the turnstile controller) or with a staff session, whose state-changing
+// requests must also carry its CSRF token.
 func (n *Node) auth(h http.HandlerFunc) http.HandlerFunc {
 	want := []byte("Bearer " + n.token)
 	return func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
-			n.refuse(r, "auth", "missing or wrong bearer token")
+		if got := r.Header.Get("Authorization"); got != "" {
+			if subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+				n.refuse(r, "auth", "wrong bearer token")
+				w.Header().Set("WWW-Authenticate", `Bearer realm="tixgate"`)
+				writeError(w, http.StatusUnauthorized, "wrong bearer token (see api.token in the device directory)")
+				return
+			}
+			h(w, r)
+			return
+		}
+		sess, ok := n.session(r)
+		if !ok {
+			n.refuse(r, "auth", "no bearer token and no session")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tixgate"`)
-			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token (see api.token in the device directory)")
+			writeError(w, http.StatusUnauthorized, "log in at /login, or send the bearer token (see api.token in the device directory)")
+			return
+		}
+		if stateChanging(r.Method) && !sess.checkCSRF(csrfOf(r)) {
+			n.refuse(r, "csrf", "missing or wrong CSRF token")
+			writeError(w, http.StatusForbidden, "missing or wrong CSRF token")
 			return
 		}
 		h(w, r)
@@ -197,6 +225,9 @@ type Status struct {
 	Ledger      ledger.Stats      `json:"ledger"`
 	Mesh        cluster.Stats     `json:"mesh"`
 	Rejected    map[string]uint64 `json:"rejected_by_sender,omitempty"`
+	// TLSFingerprint is the SHA-256 of the HTTPS certificate, for staff to
+	// compare with what the browser shows; empty on loopback HTTP.
+	TLSFingerprint string `json:"tls_fingerprint,omitempty"`
 }
 
 func (n *Node) status() (Status, error) {
@@ -209,7 +240,7 @@ func (n *Node) status() (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	s := Status{Device: id.Cert.Device, Role: string(id.Cert.Role), Venue: id.Cert.Venue, Gate: n.cfg.Gate, Version: n.cfg.Version,
+	s := Status{Device: id.Cert.Device, Role: string(id.Cert.Role), Venue: id.Cert.Venue, Gate: n.cfg.Gate, Version: n.cfg.Version, TLSFingerprint: n.tlsFingerprint,
 		Uptime: n.cfg.Clock.Now().Sub(n.start).Round(time.Second).String(), MeshAddr: n.mesh.Addr(), ManifestSeq: n.ledger.ManifestSeq(),
 		Vector: map[string]uint64{}, Ledger: st, Mesh: n.mesh.Stats(), Rejected: n.mesh.Rejected()}
 	for o, seq := range vv {

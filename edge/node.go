@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -45,6 +46,12 @@ type Config struct {
 	// Listen is the local API's and UI's host:port. Loopback by default, so
 	// a device is not reachable until someone decides it should be.
 	Listen string
+	// TLSCert and TLSKey are the PEM files of the UI's HTTPS certificate on
+	// a non-loopback Listen. Empty: the device makes its own at first start
+	// (tls.crt, tls.key in Dir), and staff check its fingerprint, shown in
+	// the log and the status page. Loopback is plain HTTP: browsers treat
+	// it as a secure origin already.
+	TLSCert, TLSKey string
 	// Version is the software version, published to peers. Set by the
 	// command from the build.
 	Version string
@@ -75,6 +82,8 @@ type Config struct {
 	// their packages. Ledger.Dir is set to Dir.
 	Ledger ledger.Config
 	Mesh   cluster.Config
+	// Session tunes staff logins to the web UI (see SessionConfig).
+	Session SessionConfig
 	// Logger gets one line per decision and everything that changes the
 	// device's state; never a holder's name or a code's text.
 	Logger *slog.Logger
@@ -91,6 +100,7 @@ func DefaultConfig(dir string) Config {
 		Clock:    ticket.SystemClock{},
 		Ledger:   ledger.DefaultConfig(dir),
 		Mesh:     cluster.DefaultConfig(),
+		Session:  DefaultSessionConfig(),
 		Logger:   slog.Default(),
 	}
 }
@@ -109,9 +119,15 @@ type Node struct {
 	decoders sync.Pool
 	metrics  *metrics
 	refusals refusalLog
-	ln       net.Listener
-	srv      *http.Server
-	start    time.Time
+	sessions *sessions
+	// logins bounds concurrent PIN checks: each argon2id hash takes 64 MiB.
+	logins chan struct{}
+	ln     net.Listener
+	srv    *http.Server
+	// tlsFingerprint is the SHA-256 of the HTTPS certificate; empty on
+	// loopback, which serves plain HTTP.
+	tlsFingerprint string
+	start          time.Time
 }
 
 // Start opens the ledger, joins the mesh and serves the API.
@@ -135,6 +151,12 @@ func Start(cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger, ledger: l, token: token, nonces: newNonces(max(cfg.Nonces, 1)),
 		debounce: newDebouncer(cfg.Debounce, cfg.Clock), start: cfg.Clock.Now()}
+	if cfg.Session.TTL <= 0 || cfg.Session.MaxAttempts <= 0 || cfg.Session.Window <= 0 {
+		cfg.Session = DefaultSessionConfig()
+		n.cfg.Session = cfg.Session
+	}
+	n.sessions = newSessions(cfg.Session, cfg.Clock)
+	n.logins = make(chan struct{}, 2)
 	n.decoders.New = func() any { return scanner.NewDecoder(scanner.CameraConfig()) }
 	st, err := l.Stats() // once, at start: scrapes then read counters
 	if err != nil {
@@ -187,6 +209,16 @@ func (n *Node) serve() error {
 	if err != nil {
 		return fmt.Errorf("edge: API on %s: %w", n.cfg.Listen, err)
 	}
+	if !isLoopback(n.cfg.Listen) {
+		tc, fp, err := serverTLS(n.cfg.Dir, n.cfg.Listen, n.cfg.TLSCert, n.cfg.TLSKey, n.cfg.Clock.Now())
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("edge: %w", err)
+		}
+		n.tlsFingerprint = fp
+		ln = tls.NewListener(ln, tc)
+		n.log.Info("serving HTTPS: check this fingerprint in the browser", "addr", ln.Addr().String(), "sha256", fp)
+	}
 	n.ln = ln
 	n.srv = &http.Server{
 		Handler:           n.Handler(),
@@ -209,6 +241,18 @@ func (n *Node) APIAddr() string { return n.ln.Addr().String() }
 
 // MeshAddr is the address peers reach the mesh at.
 func (n *Node) MeshAddr() string { return n.mesh.Addr() }
+
+// URL is the base address of the API and the web UI.
+func (n *Node) URL() string {
+	if n.tlsFingerprint != "" {
+		return "https://" + n.APIAddr()
+	}
+	return "http://" + n.APIAddr()
+}
+
+// TLSFingerprint is the SHA-256 fingerprint of the HTTPS certificate, or
+// empty when the node serves plain HTTP on loopback.
+func (n *Node) TLSFingerprint() string { return n.tlsFingerprint }
 
 // Token is the API's bearer token.
 func (n *Node) Token() string { return n.token }

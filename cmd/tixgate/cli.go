@@ -110,6 +110,7 @@ func commands() *command {
 			{name: "show", usage: "--keys DIR [--at T] CODE|-", summary: "print a rotating ticket's code as the holder's screen shows it now", run: runTicketShow},
 		}},
 		ledgerCommands(),
+		staffCommands(),
 		{name: "scan", usage: "--data DIR --gate G [--exit] CODE|-", summary: "decide a scan at a gate and print the decision as JSON", run: runScan},
 		{name: "override", usage: "--data DIR --gate G --supervisor NAME --note TEXT [--exit] CODE|-", summary: "let a ticket through on a supervisor's word, recorded", run: runOverride},
 		{name: "edge", usage: "--role gate|seller --data DIR --gate G --listen ADDR --bind ADDR --join ADDR,… [--board FILE] [--config FILE]", summary: "run the device daemon: ledger, venue mesh, scanner inputs, turnstile and local API", run: runEdge},

@@ -50,7 +50,9 @@ func runEdge(ctx context.Context, e *env, cl *cmdline) error {
 	bind := cl.String("bind", def.Bind, "mesh address, UDP and TCP")
 	var join listFlag
 	cl.Var(&join, "join", "peers to join, host:port, comma-separated or repeated")
-	listen := cl.String("listen", def.Listen, "local API address")
+	listen := cl.String("listen", def.Listen, "local API and web UI address; anything but loopback serves HTTPS")
+	tlsCert := cl.String("tls-cert", "", "HTTPS certificate (PEM) for a non-loopback --listen; none: the device makes its own in --data")
+	tlsKey := cl.String("tls-key", "", "the private key (PEM) of --tls-cert")
 	board := cl.String("board", "", "board description file (TOML or YAML) naming the turnstile's pins; none: no turnstile")
 	countOnPassage := cl.Bool("count-on-passage", def.CountOnPassage, "count an entry only when the passage sensor sees someone within the window; otherwise annul it")
 	pulse := cl.Duration("pulse", fw.Pulse, fmt.Sprintf("turnstile relay pulse on an admission (at least %s)", firmware.MinPulse))
@@ -81,6 +83,7 @@ func runEdge(ctx context.Context, e *env, cl *cmdline) error {
 	cfg := edge.DefaultConfig(*data)
 	cfg.Gate, cfg.Bind, cfg.Join, cfg.Listen, cfg.Version = *gate, *bind, join, *listen, version
 	cfg.CountOnPassage, cfg.Debounce = *countOnPassage, *debounce
+	cfg.TLSCert, cfg.TLSKey = *tlsCert, *tlsKey
 	cfg.Logger = logger
 	cfg.Clock = clockFunc(e.now)
 	cfg.Ledger.Clock = cfg.Clock
@@ -122,7 +125,7 @@ func runEdge(ctx context.Context, e *env, cl *cmdline) error {
 		return fmt.Errorf("edge: --role %s, but this device's certificate is for the %s role", *role, got)
 	}
 	logger.Info("edge ready", "device", node.Ledger().Identity().Cert.Device, "role", *role, "gate", *gate, "mesh", node.MeshAddr(),
-		"api", "http://"+node.APIAddr(), "token_file", filepath.Join(*data, edge.TokenFile), "turnstile", *board != "", "pid", os.Getpid())
+		"api", node.URL(), "token_file", filepath.Join(*data, edge.TokenFile), "turnstile", *board != "", "pid", os.Getpid())
 	if *scannerDev != "" {
 		in, closeIn, err := openScanner(e, *scannerDev)
 		if err != nil {

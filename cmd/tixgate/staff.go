@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/tixgate/tixgate/edge"
+)
+
+func staffCommands() *command {
+	return &command{name: "staff", summary: "the staff accounts that log in to a device's web UI", subs: []*command{
+		{name: "add", usage: "--data DIR --name N --role gate|supervisor", summary: "add an account or change its role and PIN (the PIN is read from the terminal, or from stdin)", run: runStaffAdd},
+		{name: "list", usage: "--data DIR", summary: "list the accounts and their roles", run: runStaffList},
+		{name: "remove", usage: "--data DIR --name N", summary: "remove an account", run: runStaffRemove},
+	}}
+}
+
+func runStaffAdd(_ context.Context, e *env, cl *cmdline) error {
+	data := cl.String("data", "", "device data directory")
+	name := cl.String("name", "", "the person's name, as typed at login")
+	role := cl.String("role", "gate", "gate (scans) or supervisor (scans and overrides)")
+	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != "", "name": *name != ""}); err != nil {
+		return err
+	}
+	r, err := edge.ParseRole(*role)
+	if err != nil {
+		return usageError("%s: %v", cl.Name(), err)
+	}
+	if err := edge.ValidateStaffName(*name); err != nil {
+		return usageError("%s: %v", cl.Name(), err)
+	}
+	pin, err := readPIN(e)
+	if err != nil {
+		return err
+	}
+	if err := edge.AddStaff(*data, *name, r, pin); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "staff %s (%s) saved in %s\n", *name, r, edge.StaffFile)
+	return nil
+}
+
+// readPIN asks twice on a terminal without echo; from a pipe it reads one line.
+func readPIN(e *env) (string, error) {
+	if f, ok := e.stdin.(*os.File); ok && e.stdinTTY {
+		ask := func(prompt string) (string, error) {
+			fmt.Fprint(e.stderr, prompt)
+			b, err := term.ReadPassword(int(f.Fd()))
+			fmt.Fprintln(e.stderr)
+			if err != nil {
+				return "", fmt.Errorf("read pin: %w", err)
+			}
+			return string(b), nil
+		}
+		pin, err := ask("PIN (at least 4 digits): ")
+		if err != nil {
+			return "", err
+		}
+		again, err := ask("PIN again: ")
+		if err != nil {
+			return "", err
+		}
+		if pin != again {
+			return "", errors.New("the two PINs differ")
+		}
+		return pin, edge.ValidatePIN(pin)
+	}
+	line, err := bufio.NewReader(io.LimitReader(e.stdin, 256)).ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		return "", errors.New("read pin: stdin gave no line with a PIN")
+	}
+	pin := strings.TrimRight(line, "\r\n")
+	return pin, edge.ValidatePIN(pin)
+}
+
+func runStaffList(_ context.Context, e *env, cl *cmdline) error {
+	data := cl.String("data", "", "device data directory")
+	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
+		return err
+	}
+	accounts, err := edge.LoadStaff(*data)
+	if err != nil {
+		return err
+	}
+	if len(accounts) == 0 {
+		fmt.Fprintln(e.stdout, "no staff accounts: add one with tixgate staff add")
+		return nil
+	}
+	for _, a := range accounts {
+		fmt.Fprintf(e.stdout, "%-24s %s\n", a.Name, a.Role)
+	}
+	return nil
+}
+
+func runStaffRemove(_ context.Context, e *env, cl *cmdline) error {
+	data := cl.String("data", "", "device data directory")
+	name := cl.String("name", "", "the account to remove")
+	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != "", "name": *name != ""}); err != nil {
+		return err
+	}
+	if err := edge.RemoveStaff(*data, *name); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "staff %s removed\n", *name)
+	return nil
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tixgate/tixgate/edge"
+)
+
+// The staff commands as a venue sets up a device: PINs from stdin.
+func TestStaffCommands(t *testing.T) {
+	data := t.TempDir()
+	for _, tc := range []struct {
+		stdin string
+		args  []string
+		code  int
+		want  string
+	}{
+		{"", []string{"list", "--data", data}, 0, "no staff accounts"},
+		{"4821\n", []string{"add", "--data", data, "--name", "李娜", "--role", "gate"}, 0, "李娜 (gate)"},
+		{"9090", []string{"add", "--data", data, "--name", "Sam", "--role", "supervisor"}, 0, "Sam (supervisor)"},
+		{"12\n", []string{"add", "--data", data, "--name", "Kim"}, 1, "at least 4 digits"},
+		{"12ab\n", []string{"add", "--data", data, "--name", "Kim"}, 1, "digits only"},
+		{"", []string{"add", "--data", data, "--name", "Kim"}, 1, "no line with a PIN"},
+		{"1234\n", []string{"add", "--data", data, "--name", "Kim", "--role", "seller"}, 2, "gate or supervisor"},
+		{"1234\n", []string{"add", "--data", data}, 2, "missing --name"},
+		{"", []string{"list", "--data", data}, 0, "李娜"},
+		{"", []string{"remove", "--data", data, "--name", "Sam"}, 0, "Sam removed"},
+		{"", []string{"remove", "--data", data, "--name", "Sam"}, 1, "no such staff account"},
+	} {
+		out, errs, code := cli(t, tc.stdin, append([]string{"staff"}, tc.args...)...)
+		if code != tc.code || !strings.Contains(out+errs, tc.want) {
+			t.Errorf("staff %s: exit %d, want %d with %q\n%s%s", strings.Join(tc.args, " "), code, tc.code, tc.want, out, errs)
+		}
+	}
+	out, _, _ := cli(t, "", "staff", "list", "--data", data)
+	if strings.Contains(out, "Sam") || strings.Contains(out, "Kim") || !strings.Contains(out, "gate") {
+		t.Errorf("list after removing Sam and refusing Kim:\n%s", out)
+	}
+	fi, err := os.Stat(filepath.Join(data, edge.StaffFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("staff file: %v, %v; want mode 0600", fi, err)
+	}
+	accounts, err := edge.LoadStaff(data)
+	if err != nil || len(accounts) != 1 || !accounts[0].CheckPIN("4821") {
+		t.Errorf("stored accounts %+v, %v: want 李娜 with PIN 4821", accounts, err)
+	}
+}
