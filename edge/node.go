@@ -178,18 +178,26 @@ func Start(cfg Config) (*Node, error) {
 	return n, nil
 }
 
-func (n *Node) startMesh() error {
-	id := n.ledger.Identity()
-	host, port, err := splitHostPort(n.cfg.Bind)
+// meshConfig is the mesh configuration of a device with identity id.
+func meshConfig(cfg Config, id *ledger.Identity) (cluster.Config, error) {
+	host, port, err := splitHostPort(cfg.Bind)
 	if err != nil {
-		return fmt.Errorf("edge: --bind %q: %w", n.cfg.Bind, err)
+		return cluster.Config{}, fmt.Errorf("edge: --bind %q: %w", cfg.Bind, err)
 	}
-	mc := n.cfg.Mesh
+	mc := cfg.Mesh
 	mc.Name = id.Cert.Device
 	mc.BindAddr, mc.BindPort = host, port
 	mc.Keyring = [][]byte{id.MeshKey}
-	mc.Logger = n.log
-	mc.Meta = cluster.NodeMeta{Device: id.Cert.Device, Role: string(id.Cert.Role), Venue: id.Cert.Venue, Gate: n.cfg.Gate, Version: n.cfg.Version, API: n.cfg.Listen}
+	mc.Logger = cfg.Logger
+	mc.Meta = cluster.NodeMeta{Device: id.Cert.Device, Role: string(id.Cert.Role), Venue: id.Cert.Venue, Gate: cfg.Gate, Version: cfg.Version, API: cfg.Listen}
+	return mc, nil
+}
+
+func (n *Node) startMesh() error {
+	mc, err := meshConfig(n.cfg, n.ledger.Identity())
+	if err != nil {
+		return err
+	}
 	m, err := cluster.New(mc, n.ledger)
 	if err != nil {
 		return fmt.Errorf("edge: %w", err)

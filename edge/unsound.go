@@ -5,10 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"log/slog"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/tixgate/tixgate/cluster"
 	"github.com/tixgate/tixgate/edge/deviceapi"
+	"github.com/tixgate/tixgate/ledger"
 )
 
 // ServeUnsound keeps a device whose ledger cannot prove itself sound (Start
@@ -26,19 +31,119 @@ func ServeUnsound(ctx context.Context, cfg Config, cause error) error {
 	if err != nil {
 		return fmt.Errorf("edge: API on %s: %w", cfg.Listen, err)
 	}
-	return serveUnsound(ctx, ln, cause)
+	var detail atomic.Pointer[string]
+	msg := cause.Error()
+	detail.Store(&msg)
+	return serveUnsound(ctx, ln, &detail)
 }
 
-func serveUnsound(ctx context.Context, ln net.Listener, cause error) error {
-	h := deviceapi.Health{State: deviceapi.StateUnsound, Detail: cause.Error()}
+// RepairRetry is how long Recover waits between attempts to reach a peer.
+const RepairRetry = 5 * time.Second
+
+// Recover is what the daemon does when Start fails with ledger.ErrUnsound
+// and it has peers to join (cfg.Join): it stays shut and visible as
+// ServeUnsound does, with /healthz saying that it is repairing and from
+// whom, while cluster.Repair rebuilds the ledger from those peers (the
+// damaged store is kept beside the new one); once the ledger holds what
+// its marker says it held, the node starts as usual. It tries again every
+// RepairRetry while no peer answers. Without peers it only serves the
+// unsound state until ctx ends, and returns a nil node then, as it does
+// when ctx ends before the repair.
+func Recover(ctx context.Context, cfg Config, cause error) (*Node, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	log := cfg.Logger
+	if len(cfg.Join) == 0 {
+		log.Error("ledger unsound and no peers to repair from (--join): this device decides nothing until it is repaired (tixgate ledger repair --from-peers) or restored", "err", cause)
+		return nil, ServeUnsound(ctx, cfg, cause)
+	}
+	if cfg.Turnstile != nil {
+		cfg.Turnstile.Fault()
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("edge: API on %s: %w", cfg.Listen, err)
+	}
+	var detail atomic.Pointer[string]
+	say := func(s string) { detail.Store(&s) }
+	say(fmt.Sprintf("repairing from peers %s: %v", strings.Join(cfg.Join, ", "), cause))
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- serveUnsound(sctx, ln, &detail) }()
+	finish := func(n *Node, err error) (*Node, error) {
+		stop()
+		if serr := <-served; err == nil && n == nil {
+			err = serr
+		}
+		return n, err
+	}
+	log.Warn("ledger unsound: repairing it from peers; this device decides nothing until then", "peers", cfg.Join, "err", cause)
+
+	id, err := ledger.LoadIdentity(cfg.Dir)
+	if err != nil {
+		return finish(nil, fmt.Errorf("edge: repair: %w", err))
+	}
+	mc, err := meshConfig(cfg, id)
+	if err != nil {
+		return finish(nil, err)
+	}
+	lc := cfg.Ledger
+	lc.Dir, lc.Logger = cfg.Dir, cfg.Logger
+	for attempt := 1; ; attempt++ {
+		if reachable(ctx, cfg.Join) {
+			start := time.Now()
+			l, m, err := cluster.Repair(ctx, lc, mc, cfg.Join)
+			if err == nil {
+				st, _ := l.Stats()
+				m.Shutdown()
+				if err := l.Close(); err != nil {
+					return finish(nil, fmt.Errorf("edge: after repair: %w", err))
+				}
+				log.Info("ledger repaired from peers: starting", "took", time.Since(start).Round(time.Millisecond),
+					"manifest_seq", st.ManifestSeq, "records", st.Records)
+				stop()
+				<-served // the API address is free again
+				n, err := Start(cfg)
+				return n, err
+			}
+			if ctx.Err() != nil {
+				return finish(nil, nil)
+			}
+			log.Warn("repair from peers failed; trying again", "attempt", attempt, "err", err)
+			say(fmt.Sprintf("repairing from peers %s (attempt %d failed: %v): %v", strings.Join(cfg.Join, ", "), attempt, err, cause))
+		} else {
+			say(fmt.Sprintf("waiting for a peer to repair from (%s): %v", strings.Join(cfg.Join, ", "), cause))
+		}
+		select {
+		case <-ctx.Done():
+			return finish(nil, nil)
+		case <-time.After(RepairRetry):
+		}
+	}
+}
+
+// reachable reports whether any peer's mesh port accepts a connection.
+func reachable(ctx context.Context, peers []string) bool {
+	d := net.Dialer{Timeout: time.Second}
+	for _, p := range peers {
+		if c, err := d.DialContext(ctx, "tcp", p); err == nil {
+			c.Close()
+			return true
+		}
+	}
+	return false
+}
+
+func serveUnsound(ctx context.Context, ln net.Listener, detail *atomic.Pointer[string]) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "30")
-		writeJSON(w, http.StatusServiceUnavailable, h)
+		writeJSON(w, http.StatusServiceUnavailable, deviceapi.Health{State: deviceapi.StateUnsound, Detail: *detail.Load()})
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "30")
-		writeError(w, http.StatusServiceUnavailable, "the ledger is unsound, so this device decides nothing: "+cause.Error())
+		writeError(w, http.StatusServiceUnavailable, "the ledger is unsound, so this device decides nothing: "+*detail.Load())
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan error, 1)

@@ -102,3 +102,47 @@ func TestUnsoundLedgerFailsClosed(t *testing.T) {
 		t.Error("the red lamp is off on an unsound device")
 	}
 }
+
+// A gate whose store was lost while it was down, started with peers to
+// join: it repairs its ledger from them by itself and starts, and the
+// tickets it admitted before are already used again.
+func TestRecoverAtStart(t *testing.T) {
+	v := ledgertest.NewVenue(t, 20)
+	a := startNode(t, v, "gate-1")
+	b := startNode(t, v, "gate-2", a.MeshAddr())
+	ledgertest.WaitFor(t, 10*time.Second, "the nodes see each other", func() bool { return len(a.Mesh().Peers()) == 1 && len(b.Mesh().Peers()) == 1 })
+	ca := client{t: t, base: "http://" + a.APIAddr(), token: a.Token()}
+	code := v.Code(ticket.Ticket{Serial: 5})
+	if ans := ca.answer(`{"code":"` + code + `","gate":"` + v.GateFor(5) + `"}`); !ans.OK() {
+		t.Fatalf("first scan: %+v", ans)
+	}
+	id := a.Ledger().Identity().ID()
+	ledgertest.WaitFor(t, 10*time.Second, "gate-2 holds the record", func() bool {
+		vv, _ := b.Ledger().VersionVector()
+		return vv[id] == 1
+	})
+	cfg := a.cfg
+	a.Close()
+	if err := os.Remove(filepath.Join(cfg.Dir, "db", "MANIFEST")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Start(cfg)
+	if !errors.Is(err, ledger.ErrUnsound) {
+		t.Fatalf("start on a lost store: %v, want ErrUnsound", err)
+	}
+	cfg.Join = []string{b.MeshAddr()}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := Recover(ctx, cfg, err)
+	if err != nil || n == nil {
+		t.Fatalf("recover: %v", err)
+	}
+	defer n.Close()
+	c := client{t: t, base: "http://" + n.APIAddr(), token: n.Token()}
+	if ans := c.answer(`{"code":"` + code + `","gate":"` + v.GateFor(5) + `"}`); ans.Reason != ticket.ReasonAlreadyUsed {
+		t.Errorf("after the repair: %+v, want already_used", ans)
+	}
+	if damaged, _ := filepath.Glob(filepath.Join(cfg.Dir, "db.damaged-*")); len(damaged) != 1 {
+		t.Errorf("damaged stores kept: %v, want one", damaged)
+	}
+}

@@ -112,10 +112,12 @@ func runEdge(ctx context.Context, e *env, cl *cmdline) error {
 	node, err := edge.Start(cfg)
 	if errors.Is(err, ledger.ErrUnsound) {
 		// Fail closed but stay visible: the turnstile faults and the API
-		// answers 503 "unsound" with what was lost until the ledger is
+		// answers 503 "unsound" with what was lost, while the ledger is
+		// repaired from the --join peers; without peers, until it is
 		// repaired (tixgate ledger repair --from-peers) or restored.
-		logger.Error("ledger unsound: this device decides nothing until it is repaired", "err", err, "api", "http://"+cfg.Listen)
-		return edge.ServeUnsound(ctx, cfg, err)
+		if node, err = edge.Recover(ctx, cfg, err); node == nil {
+			return err
+		}
 	}
 	if err != nil {
 		return err
