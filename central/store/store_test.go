@@ -8,6 +8,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/tixgate/tixgate/central/store/storetest"
 	"io"
 	"log/slog"
@@ -176,5 +178,71 @@ func TestDSN(t *testing.T) {
 	}
 	if r := redact("postgres://u:secret@h/db"); r != "postgres://u:xxxxx@h/db" {
 		t.Errorf("redact = %s", r)
+	}
+}
+
+// Writers numbering at once each get a different number, with no gap: the
+// counter row serializes them and busy or conflicting transactions retry.
+func TestCounterConcurrentWriters(t *testing.T) {
+	for _, dialect := range dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			d := openTest(t, dialect)
+			ctx := context.Background()
+			const writers, each = 8, 10
+			got := make(chan int64, writers*each)
+			errs := make(chan error, writers)
+			for w := 0; w < writers; w++ {
+				go func() {
+					for i := 0; i < each; i++ {
+						var v int64
+						err := d.Tx(ctx, func(tx *sql.Tx) error {
+							var err error
+							v, err = next(ctx, tx, "tickets", 1)
+							return err
+						})
+						if err != nil {
+							errs <- err
+							return
+						}
+						got <- v
+					}
+					errs <- nil
+				}()
+			}
+			for w := 0; w < writers; w++ {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+			close(got)
+			seen := map[int64]bool{}
+			for v := range got {
+				if seen[v] || v < 1 || v > writers*each {
+					t.Errorf("number %d handed out twice or out of range", v)
+				}
+				seen[v] = true
+			}
+			if len(seen) != writers*each {
+				t.Errorf("%d numbers, want %d", len(seen), writers*each)
+			}
+		})
+	}
+}
+
+func TestRetryable(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("commit: %w", &pgconn.PgError{Code: "40001"}), true},
+		{&pgconn.PgError{Code: "40P01"}, true},
+		{&pgconn.PgError{Code: "23505"}, false}, // unique violation: retrying cannot help
+		{errors.New("SQLSTATE 40001 in a message only"), false},
+		{sql.ErrNoRows, false},
+	}
+	for _, tt := range tests {
+		if got := retryable(tt.err); got != tt.want {
+			t.Errorf("retryable(%v) = %v, want %v", tt.err, got, tt.want)
+		}
 	}
 }
