@@ -105,9 +105,14 @@ func TestCountOnPassage(t *testing.T) {
 	if ans := ca.answer(`{"code":"` + code + `"}`); !ans.OK() {
 		t.Fatalf("scan: %+v", ans)
 	}
+	// The person walks through once the relay has opened: a passage before
+	// the pulse belongs to no admission.
+	relay := fb.Line(firmware.RelayIn)
+	ledgertest.WaitFor(t, 3*time.Second, "the relay opens for the second admission", func() bool { return relay.Rises() == 2 })
 	fb.Pulse(firmware.Passage, 20*time.Millisecond)
-	time.Sleep(400 * time.Millisecond) // past the passage window
-	if st := a.cfg.Turnstile.(*firmware.Turnstile).Stats(); st.Passages != 1 || st.Missed != 1 {
+	ts := a.cfg.Turnstile.(*firmware.Turnstile)
+	ledgertest.WaitFor(t, 3*time.Second, "the passage is counted", func() bool { return ts.Stats().Passages == 1 })
+	if st := ts.Stats(); st.Passages != 1 || st.Missed != 1 {
 		t.Errorf("turnstile stats %+v, want 1 passage and 1 missed window", st)
 	}
 	if ans := ca.answer(`{"code":"` + code + `"}`); ans.Reason != ticket.ReasonAlreadyUsed {

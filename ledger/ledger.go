@@ -59,6 +59,7 @@ type Ledger struct {
 	// repairing, while set, is what the device held before its store was
 	// lost: the ledger refuses to decide until it holds that again.
 	repairing atomic.Pointer[marker]
+	markDone  chan struct{} // closed when keepMarker has stopped
 
 	hookMu   sync.RWMutex
 	onRecord []func(raw []byte, local bool)
@@ -85,14 +86,8 @@ func Open(cfg Config) (*Ledger, error) { return open(cfg, nil) }
 // open opens a ledger; with repairing set, it skips the marker (the store
 // is new) and refuses to decide until it holds what repairing says.
 func open(cfg Config, repairing *marker) (*Ledger, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Clock == nil {
-		cfg.Clock = ticket.SystemClock{}
-	}
-	if cfg.MaxBatch <= 0 {
-		cfg.MaxBatch = 64
+	if err := cfg.check(); err != nil {
+		return nil, fmt.Errorf("open ledger: %w", err)
 	}
 	id, err := LoadIdentity(cfg.Dir)
 	if err != nil {
@@ -101,6 +96,9 @@ func open(cfg Config, repairing *marker) (*Ledger, error) {
 	encKey, err := readLedgerKey(cfg.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("open ledger: %w", err)
+	}
+	if err := checkWAL(cfg.Dir); err != nil {
+		return nil, fmt.Errorf("open ledger %s: %w", cfg.Dir, err)
 	}
 	if err := checkFiles(cfg.Dir); err != nil {
 		return nil, fmt.Errorf("open ledger %s: %w", cfg.Dir, err)
@@ -138,6 +136,8 @@ func open(cfg Config, repairing *marker) (*Ledger, error) {
 	}
 	chmodFiles(filepath.Join(cfg.Dir, dbDir))
 	go l.writer()
+	l.markDone = make(chan struct{})
+	go l.keepMarker()
 	return l, nil
 }
 
@@ -160,15 +160,6 @@ func openBadger(dir string, encKey []byte, cfg Config) (*badger.DB, error) {
 		// Manifest changes (tens of KB) go to the value log; records and
 		// tickets (under 200 bytes) stay in the LSM tree.
 		WithValueThreshold(4 << 10)
-	if opts.MemTableSize == 0 {
-		opts = opts.WithMemTableSize(16 << 20)
-	}
-	if opts.BlockCacheSize == 0 { // Badger panics without one when encrypting
-		opts = opts.WithBlockCacheSize(16 << 20)
-	}
-	if opts.ValueLogFileSize == 0 {
-		opts = opts.WithValueLogFileSize(64 << 20)
-	}
 	db, err := openRecovering(opts)
 	switch {
 	case err == nil:
@@ -236,6 +227,7 @@ func (l *Ledger) Close() error {
 		l.closeMu.Unlock()
 		close(l.quit)
 		<-l.done
+		<-l.markDone
 		m, merr := l.markerNow()
 		err = l.db.Close()
 		if err == nil && merr == nil && l.repairing.Load() == nil {

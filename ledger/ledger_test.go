@@ -2,9 +2,13 @@ package ledger
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -691,6 +695,7 @@ func TestRestoreAllOrNothing(t *testing.T) {
 	for name, b := range map[string][]byte{
 		"cut":     buf.Bytes()[:buf.Len()*3/4],
 		"flipped": flipped,
+		"forged":  forgeLastRecord(t, buf.Bytes()),
 	} {
 		t.Run(name, func(t *testing.T) {
 			l2, err := Open(v.device("gate-" + name))
@@ -707,4 +712,32 @@ func TestRestoreAllOrNothing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// forgeLastRecord returns a well-formed backup whose last record carries a
+// bad signature: the gzip stream and every line are intact.
+func forgeLastRecord(t *testing.T, backup []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(backup))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(plain), []byte("\n"))
+	var last backupLine
+	if err := json.Unmarshal(lines[len(lines)-1], &last); err != nil || last.Record == "" {
+		t.Fatalf("last backup line is not a record: %s", lines[len(lines)-1])
+	}
+	raw, _ := base64.StdEncoding.DecodeString(last.Record)
+	raw[len(raw)-1] ^= 0x01 // inside the signature
+	last.Record = base64.StdEncoding.EncodeToString(raw)
+	lines[len(lines)-1], _ = json.Marshal(last)
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	zw.Write(append(bytes.Join(lines, []byte("\n")), '\n'))
+	zw.Close()
+	return out.Bytes()
 }

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/base64"
@@ -399,8 +400,10 @@ func (l *Ledger) Backup(w io.Writer) (changes, records int, err error) {
 // Restore reads a backup into the ledger: its manifest changes are applied
 // and its records ingested, each verified as if it came from a peer. It
 // merges: what the ledger holds already stays, so restoring twice is
-// harmless. The whole backup is read and checked (gzip checksum, every
-// line) before anything is stored: a damaged or cut backup restores
+// harmless. The whole backup is read and checked before anything is
+// stored — the gzip checksum, every line, every certificate, every manifest
+// change's signature and every record's signature, against the trust the
+// backup itself would build — so a damaged, cut or forged backup restores
 // nothing.
 func (l *Ledger) Restore(ctx context.Context, r io.Reader) (changes int, ist IngestStats, err error) {
 	tmp, err := os.CreateTemp(l.cfg.Dir, ".restore-*")
@@ -438,10 +441,15 @@ func (l *Ledger) restore(ctx context.Context, r io.Reader, apply bool) (changes 
 		return 0, ist, fmt.Errorf("restore: backup version %d is not supported", h.Version)
 	}
 	var batch [][]byte
+	var chk *restoreCheck
+	if !apply {
+		chk = l.newRestoreCheck()
+	}
 	flush := func() error {
 		if !apply {
+			err := chk.records(batch)
 			batch = batch[:0]
-			return nil
+			return err
 		}
 		st, errs := l.Ingest(batch)
 		ist.Stored += st.Stored
@@ -470,7 +478,7 @@ func (l *Ledger) restore(ctx context.Context, r io.Reader, apply bool) (changes 
 		switch {
 		case line.Cert != nil:
 			if !apply {
-				if err := l.trust.CheckDevice(*line.Cert); err != nil {
+				if err := chk.trust.AddDevice(*line.Cert); err != nil {
 					return changes, ist, fmt.Errorf("restore: line %d: %w", n, err)
 				}
 				continue
@@ -480,7 +488,7 @@ func (l *Ledger) restore(ctx context.Context, r io.Reader, apply bool) (changes 
 			}
 		case len(line.Change) > 0:
 			if !apply {
-				if _, err := manifest.Parse(line.Change); err != nil {
+				if err := chk.change(line.Change); err != nil {
 					return changes, ist, fmt.Errorf("restore: line %d: %w", n, err)
 				}
 				changes++
@@ -507,4 +515,76 @@ func (l *Ledger) restore(ctx context.Context, r io.Reader, apply bool) (changes 
 		return changes, ist, err
 	}
 	return changes, ist, nil
+}
+
+// restoreCheck verifies a backup without storing it: a trust store of its
+// own learns the backup's certificates as applying it would, and every
+// change and record is verified against it.
+type restoreCheck struct {
+	l       *Ledger
+	trust   *ticket.TrustStore
+	applied uint64
+	now     time.Time
+}
+
+func (l *Ledger) newRestoreCheck() *restoreCheck {
+	trust := ticket.NewTrustStore(l.trust.Roots()...)
+	for _, c := range l.trust.Issuers() {
+		_ = trust.AddIssuer(c) // verified when the ledger trusted it
+	}
+	for _, c := range l.trust.Devices() {
+		_ = trust.AddDevice(c)
+	}
+	return &restoreCheck{l: l, trust: trust, applied: l.ManifestSeq(), now: l.cfg.Clock.Now()}
+}
+
+// change verifies a manifest change the ledger does not hold yet and
+// learns the certificates and revocations it carries.
+func (rc *restoreCheck) change(raw []byte) error {
+	c, err := manifest.Parse(bytes.TrimSpace(raw))
+	if err != nil {
+		return err
+	}
+	if c.Seq <= rc.applied {
+		return nil // held already: applying compares it with what is held
+	}
+	if err := c.Verify(rc.trust, rc.now); err != nil {
+		return err
+	}
+	body, err := c.Decode()
+	if err != nil {
+		return err
+	}
+	switch b := body.(type) {
+	case *ticket.IssuerCert:
+		_ = rc.trust.AddIssuer(*b) // a refused certificate is refused when applied too
+	case *ticket.DeviceCert:
+		_ = rc.trust.AddDevice(*b)
+	case *manifest.Revoke:
+		for _, id := range append(append([]ticket.KeyID(nil), b.Issuers...), b.Devices...) {
+			rc.trust.RevokeIssuer(id)
+		}
+	}
+	if c.Seq == rc.applied+1 {
+		rc.applied = c.Seq
+	}
+	return nil
+}
+
+// records verifies each record's signature by the device that made it.
+func (rc *restoreCheck) records(raws [][]byte) error {
+	for _, raw := range raws {
+		r, err := record.Unmarshal(raw)
+		if err != nil {
+			return err
+		}
+		cert, ok := rc.trust.Device(r.Origin, r.HLC.Time())
+		if !ok {
+			return fmt.Errorf("record %s: no certificate in the ledger or the backup for its device", r.ID())
+		}
+		if err := r.Verify(cert.Key); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -12,13 +12,15 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/tixgate/tixgate/ticket/keyfile"
 )
 
 // MarkerFile is the marker kept outside Badger: what the device held at its
-// last clean close. A store behind it (a lost MANIFEST, a rolled-back copy,
-// an emptied write-ahead log) is refused instead of trusted.
+// last clean close, or at the last update while it ran (Config.MarkInterval).
+// A store behind it (a lost MANIFEST, a rolled-back copy, a write-ahead log
+// emptied or cut after a crash) is refused instead of trusted.
 const MarkerFile = "ledger.mark"
 
 // ErrUnsound is wrapped by Open when the ledger cannot prove it holds what
@@ -28,7 +30,7 @@ const MarkerFile = "ledger.mark"
 // answers 503 while it is.
 var ErrUnsound = errors.New("ledger is unsound")
 
-// marker is what the device held at its last clean close.
+// marker is what the device held at its last clean close or update.
 type marker struct {
 	Origin      string `json:"origin"`
 	OwnSeq      uint64 `json:"own_seq"`      // this device's own head
@@ -115,6 +117,28 @@ func checkFiles(dir string) error {
 	return writeMarker(dir, m)
 }
 
+// checkWAL refuses a write-ahead log file Badger cannot replay and would
+// otherwise recreate empty: an emptied memtable file after a crash loses
+// every record since the last flush. The marker says what they were.
+func checkWAL(dir string) error {
+	mems, err := filepath.Glob(filepath.Join(dir, dbDir, "*.mem"))
+	if err != nil {
+		return err
+	}
+	for _, p := range mems {
+		fi, err := os.Stat(p)
+		if err != nil || fi.Size() > 0 {
+			continue
+		}
+		held := "what it held is unknown (no marker)"
+		if m, ok, _ := readMarker(dir); ok {
+			held = fmt.Sprintf("this device's records up to %d, manifest change %d and %d records in all were held", m.OwnSeq, m.ManifestSeq, m.Records)
+		}
+		return fmt.Errorf("%w: the write-ahead log %s is empty, so the records written since the last flush are lost (%s): repair it from its peers (tixgate ledger repair --from-peers) or restore a backup", ErrUnsound, filepath.Base(p), held)
+	}
+	return nil
+}
+
 // readMarker reads the marker; ok is false when there is none (a device
 // from before markers, or one never closed cleanly).
 func readMarker(dir string) (m marker, ok bool, err error) {
@@ -182,7 +206,7 @@ func (l *Ledger) checkMarker() error {
 		lost = append(lost, fmt.Sprintf("%d of %d records", want.Records-have.Records, want.Records))
 	}
 	if len(lost) > 0 {
-		return fmt.Errorf("%w: the store is behind what the device held at its last clean close (lost: %s): repair it from its peers (tixgate ledger repair --from-peers) or restore a backup", ErrUnsound, joinList(lost))
+		return fmt.Errorf("%w: the store is behind what the device held before (lost: %s): repair it from its peers (tixgate ledger repair --from-peers) or restore a backup", ErrUnsound, joinList(lost))
 	}
 	return nil
 }
@@ -253,4 +277,38 @@ func (l *Ledger) CheckSound() error {
 	os.Remove(filepath.Join(l.cfg.Dir, MarkerFile+".repair"))
 	l.log.Info("ledger repaired from peers", "own_seq", have.OwnSeq, "manifest_seq", have.ManifestSeq, "records", have.Records)
 	return nil
+}
+
+// keepMarker brings the marker up to what the store holds every
+// MarkInterval while the ledger runs, so that a crash followed by damage to
+// the write-ahead log cannot lose acknowledged records silently. Updates
+// carry no file sums: the files change while the ledger runs.
+func (l *Ledger) keepMarker() {
+	defer close(l.markDone)
+	if l.cfg.MarkInterval <= 0 {
+		<-l.quit
+		return
+	}
+	t := time.NewTicker(l.cfg.MarkInterval)
+	defer t.Stop()
+	var last marker
+	for {
+		select {
+		case <-l.quit:
+			return
+		case <-t.C:
+		}
+		if l.repairing.Load() != nil {
+			continue // the marker's aim is kept aside until the repair ends
+		}
+		m, err := l.markerNow()
+		if err != nil || (m.OwnSeq == last.OwnSeq && m.ManifestSeq == last.ManifestSeq && m.Records == last.Records) {
+			continue
+		}
+		if err := writeMarker(l.cfg.Dir, m); err != nil {
+			l.log.Error("update the ledger marker", "err", err)
+			continue
+		}
+		last = m
+	}
 }
