@@ -9,8 +9,9 @@ LDFLAGS  := -X main.version=$(VERSION)
 # goroutine), then whole without it (the 50-node cluster, the five-process
 # venue, the full QR corpus).
 RACE     := $(shell $(GO) list ./... | grep -v '/scanner')
-# Debian packages the tests call: zbarimg, qrencode and ZXingReader.
-APT_DEPS := zbar-tools qrencode zxing-cpp-tools
+# Debian packages the tests call: zbarimg, qrencode, ZXingReader, and
+# PostgreSQL's initdb/pg_ctl for central/store.
+APT_DEPS := zbar-tools qrencode zxing-cpp-tools postgresql
 BENCH_COUNT ?= 5
 
 .PHONY: all build test test-short bench demo lint deps fuzz clean
@@ -30,6 +31,7 @@ deps:
 	command -v zbarimg >/dev/null 2>&1 || missing="$$missing zbar-tools"; \
 	command -v qrencode >/dev/null 2>&1 || missing="$$missing qrencode"; \
 	command -v ZXingReader >/dev/null 2>&1 || missing="$$missing zxing-cpp-tools"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \

@@ -73,9 +73,6 @@ func Init(p Provision, cfg Config) error {
 	if p.Now.IsZero() {
 		p.Now = time.Now()
 	}
-	if p.Validity == 0 {
-		p.Validity = keyfile.CertValidity
-	}
 	if err := os.MkdirAll(p.Dir, 0o700); err != nil {
 		return fmt.Errorf("ledger init: %w", err)
 	}
@@ -86,10 +83,10 @@ func Init(p Provision, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("ledger init: %w", err)
 	}
-	from := p.Now.Add(-time.Hour)
+	from, to := ticket.CertWindow(p.Now, p.Validity)
 	cert, err := ticket.SignDeviceCert(ticket.DeviceCert{
 		Device: p.Device, Role: p.Role, Venue: p.Venue, Key: ticket.PublicOf(key),
-		NotBefore: from, NotAfter: from.Add(p.Validity),
+		NotBefore: from, NotAfter: to,
 	}, p.Keys.Root)
 	if err != nil {
 		return fmt.Errorf("ledger init: %w", err)

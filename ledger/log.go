@@ -2,14 +2,13 @@ package ledger
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
-	"runtime"
 	"slices"
 	"sort"
-	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -243,89 +242,23 @@ type verified struct {
 	raw []byte
 }
 
-// verifyRecords decodes records and checks their origins and signatures.
-//
-// Records of one origin that follow each other — each naming the hash of
-// the one before it — form a run, and the origin's signature on the last
-// record of a run covers every record before it through the hash chain: one
-// signature check and a SHA-256 per record authenticate the whole run. A
-// run whose last signature fails is checked record by record, so a bad
-// record is named and the good ones kept. Runs are checked on every core.
+// verifyRecords decodes records and checks their origins and signatures
+// (record.VerifyBatch: one signature per run of an origin's records).
 func (l *Ledger) verifyRecords(raws [][]byte) ([]verified, []error) {
-	type item struct {
-		v    verified
-		hash record.Hash
-		err  error
-	}
-	items := make([]item, len(raws))
-	var order []int
-	for i, raw := range raws {
-		r, err := record.Unmarshal(raw)
-		if err == nil {
-			err = l.checkOrigin(&r)
+	recs, errs := record.VerifyBatch(raws, func(r *record.Record) (ed25519.PublicKey, error) {
+		if err := l.checkOrigin(r); err != nil {
+			return nil, err
 		}
-		if err != nil {
-			items[i].err = err
-			continue
-		}
-		items[i].v = verified{rec: r, raw: append([]byte(nil), raw...)}
-		items[i].hash = record.HashOf(raw)
-		order = append(order, i)
-	}
-	sort.Slice(order, func(a, b int) bool {
-		ra, rb := &items[order[a]].v.rec, &items[order[b]].v.rec
-		if ra.Origin != rb.Origin {
-			return bytes.Compare(ra.Origin[:], rb.Origin[:]) < 0
-		}
-		return ra.Seq < rb.Seq
+		cert, _ := l.trust.Device(r.Origin, r.HLC.Time())
+		return cert.Key, nil
 	})
-	// Split into runs.
-	var runs [][]int
-	for k, i := range order {
-		if k > 0 {
-			prev := &items[order[k-1]]
-			r := &items[i].v.rec
-			if prev.v.rec.Origin == r.Origin && prev.v.rec.Seq+1 == r.Seq && prev.hash == r.Prev {
-				runs[len(runs)-1] = append(runs[len(runs)-1], i)
-				continue
-			}
-		}
-		runs = append(runs, []int{i})
-	}
-	verify := func(i int) {
-		it := &items[i]
-		cert, _ := l.trust.Device(it.v.rec.Origin, it.v.rec.HLC.Time())
-		it.err = it.v.rec.Verify(cert.Key)
-	}
-	checkRun := func(run []int) {
-		last := run[len(run)-1]
-		verify(last)
-		if items[last].err == nil {
-			return
-		}
-		for _, i := range run[:len(run)-1] {
-			verify(i)
-		}
-	}
-	workers := min(runtime.GOMAXPROCS(0), len(runs))
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := w; k < len(runs); k += workers {
-				checkRun(runs[k])
-			}
-		}()
-	}
-	wg.Wait()
 	var ok []verified
 	var bad []error
-	for i := range items {
-		if items[i].err != nil {
-			bad = append(bad, items[i].err)
+	for i, err := range errs {
+		if err != nil {
+			bad = append(bad, err)
 		} else {
-			ok = append(ok, items[i].v)
+			ok = append(ok, verified{rec: recs[i], raw: append([]byte(nil), raws[i]...)})
 		}
 	}
 	return ok, bad

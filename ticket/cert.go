@@ -324,3 +324,18 @@ func isSortedSet(vs []uint64) bool {
 	}
 	return true
 }
+
+// CertValidity is how long the certificates tixgate makes are valid unless
+// told otherwise.
+const CertValidity = 5 * 365 * 24 * time.Hour
+
+// CertWindow is the validity window of a certificate made at now: it starts
+// an hour early, so a device whose clock runs a little behind still accepts
+// it, and lasts validity (CertValidity when 0).
+func CertWindow(now time.Time, validity time.Duration) (notBefore, notAfter time.Time) {
+	if validity <= 0 {
+		validity = CertValidity
+	}
+	notBefore = now.Add(-time.Hour)
+	return notBefore, notBefore.Add(validity)
+}

@@ -30,9 +30,6 @@ const (
 	SecretSize      = 32
 )
 
-// CertValidity is how long the certificates Init makes are valid.
-const CertValidity = 5 * 365 * 24 * time.Hour
-
 // Keys is an organizer's key material, as Init writes it and Load reads it.
 type Keys struct {
 	Dir            string
@@ -91,16 +88,14 @@ func Init(dir string, opt InitOptions) (*Keys, error) {
 			return nil, fmt.Errorf("keys init: random secret: %w", err)
 		}
 	}
-	// Start an hour early, so a device whose clock runs a little behind
-	// still accepts the certificates.
-	from := opt.Now.Add(-time.Hour)
+	from, to := ticket.CertWindow(opt.Now, 0)
 	k.IssuerCert, err = ticket.SignIssuerCert(ticket.IssuerCert{
 		Name:      "central",
 		Key:       ticket.PublicOf(k.Issuer),
 		SerialMin: 1,
 		SerialMax: ticket.MaxSerial,
 		NotBefore: from,
-		NotAfter:  from.Add(CertValidity),
+		NotAfter:  to,
 	}, k.Root)
 	if err != nil {
 		return nil, fmt.Errorf("keys init: %w", err)
@@ -111,7 +106,7 @@ func Init(dir string, opt InitOptions) (*Keys, error) {
 		Venue:     opt.Venue,
 		Key:       ticket.PublicOf(k.Central),
 		NotBefore: from,
-		NotAfter:  from.Add(CertValidity),
+		NotAfter:  to,
 	}, k.Root)
 	if err != nil {
 		return nil, fmt.Errorf("keys init: %w", err)
