@@ -67,7 +67,8 @@ func TestUnsoundLedgerFailsClosed(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- ServeUnsound(ctx, cfg, err) }()
+	cause := err
+	go func() { served <- ServeUnsound(ctx, cfg, cause) }()
 	defer func() {
 		cancel()
 		if err := <-served; err != nil {
