@@ -41,6 +41,11 @@ type Config struct {
 	// if it was made this recently; older ones (a restore, a catch-up) are
 	// left to anti-entropy, so a bulk transfer never floods the venue.
 	RelayWindow time.Duration
+	// ReplayWindow: a message whose signed send time is further than this
+	// from the local clock is dropped unread. Wider tolerates more clock
+	// skew between devices; narrower shortens how long a captured packet
+	// can be replayed. Default 2 minutes.
+	ReplayWindow time.Duration
 	// MaxQueued bounds the gossip queue; beyond it the oldest messages are
 	// pruned (anti-entropy still carries them).
 	MaxQueued int
@@ -97,6 +102,7 @@ func DefaultConfig() Config {
 		RetransmitMult:   3,
 		EagerPush:        true,
 		RelayWindow:      30 * time.Second,
+		ReplayWindow:     2 * time.Minute,
 		MaxQueued:        4096,
 		PushPullInterval: 5 * time.Second,
 		ProbeInterval:    time.Second,

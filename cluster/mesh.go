@@ -78,6 +78,8 @@ type Mesh struct {
 	// holds it, in the event callbacks.
 	peers map[string]peer
 
+	key ed25519.PrivateKey // the device key: signs every message (message.go)
+
 	st meshCounters
 }
 
@@ -86,7 +88,7 @@ type meshCounters struct {
 	eagerSent, queued, fetchesSent, fetchesIn atomic.Uint64
 	eagerFailed, pruned                       atomic.Uint64
 	recordsServed                             atomic.Uint64
-	untrusted                                 atomic.Uint64
+	untrusted, unauthentic                    atomic.Uint64
 }
 
 // New starts a node: it listens, and passes on what the store learns. It
@@ -113,6 +115,9 @@ func New(cfg Config, store Store) (*Mesh, error) {
 	if cfg.RelayWindow <= 0 {
 		cfg.RelayWindow = 30 * time.Second
 	}
+	if cfg.ReplayWindow <= 0 {
+		cfg.ReplayWindow = 2 * time.Minute
+	}
 	if cfg.MaxQueued <= 0 {
 		cfg.MaxQueued = 4096
 	}
@@ -121,6 +126,7 @@ func New(cfg Config, store Store) (*Mesh, error) {
 		log:      cfg.Logger.With("node", cfg.Name),
 		store:    store,
 		self:     store.Identity().ID(),
+		key:      store.Identity().Key,
 		inbox:    make(chan message, cfg.InboxSize),
 		serving:  make(chan struct{}, maxServing),
 		quit:     make(chan struct{}),
@@ -309,7 +315,8 @@ type Stats struct {
 	FetchesSent     uint64 `json:"fetches_sent"`
 	FetchesServed   uint64 `json:"fetches_served"`
 	RecordsServed   uint64 `json:"records_served"`
-	Untrusted       uint64 `json:"untrusted"` // nodes refused membership: no valid certificate, or a name taken by another key
+	Untrusted       uint64 `json:"untrusted"`   // nodes refused membership: no valid certificate, or a name taken by another key
+	Unauthentic     uint64 `json:"unauthentic"` // messages dropped unread: unsigned, badly signed, from a non-member or outside the replay window
 	PacketsOut      uint64 `json:"packets_out"`
 	PacketBytesOut  uint64 `json:"packet_bytes_out"`
 	PacketsFiltered uint64 `json:"packets_filtered"`
@@ -333,6 +340,7 @@ func (m *Mesh) Stats() Stats {
 		FetchesServed:   m.st.fetchesIn.Load(),
 		RecordsServed:   m.st.recordsServed.Load(),
 		Untrusted:       m.st.untrusted.Load(),
+		Unauthentic:     m.st.unauthentic.Load(),
 		PacketsOut:      m.tr.packetsOut.Load(),
 		PacketBytesOut:  m.tr.packetBytesOut.Load(),
 		PacketsFiltered: m.tr.packetsDropped.Load(),
@@ -369,7 +377,7 @@ func (m *Mesh) onRecord(raw []byte, local bool) {
 			return
 		}
 	}
-	msg := encodeMessage(kindRecords, m.cfg.Name, appendRecords(nil, [][]byte{raw}))
+	msg := m.seal(kindRecords, appendRecords(nil, [][]byte{raw}))
 	m.queue.QueueBroadcast(broadcast(msg))
 	m.st.queued.Add(1)
 	if n := m.queue.NumQueued(); n > m.cfg.MaxQueued {
@@ -383,7 +391,7 @@ func (m *Mesh) onChange(raw []byte) {
 	if m.closed.Load() {
 		return
 	}
-	msg := encodeMessage(kindChange, m.cfg.Name, raw)
+	msg := m.seal(kindChange, raw)
 	if len(msg) <= maxBroadcast {
 		m.queue.QueueBroadcast(broadcast(msg))
 		m.st.queued.Add(1)
@@ -424,17 +432,17 @@ func (m *Mesh) pushEager(raws [][]byte) {
 func (m *Mesh) pack(raws [][]byte) [][]byte {
 	var msgs [][]byte
 	var payload []byte
-	head := len(encodeMessage(kindRecords, m.cfg.Name, nil))
+	head := len(m.seal(kindRecords, nil))
 	for _, r := range raws {
 		framed := appendRecords(nil, [][]byte{r})
 		if len(payload) > 0 && head+len(payload)+len(framed) > maxBroadcast {
-			msgs = append(msgs, encodeMessage(kindRecords, m.cfg.Name, payload))
+			msgs = append(msgs, m.seal(kindRecords, payload))
 			payload = nil
 		}
 		payload = append(payload, framed...)
 	}
 	if len(payload) > 0 {
-		msgs = append(msgs, encodeMessage(kindRecords, m.cfg.Name, payload))
+		msgs = append(msgs, m.seal(kindRecords, payload))
 	}
 	return msgs
 }
@@ -604,12 +612,12 @@ const fetchEvery = time.Second
 
 // requestFetch asks peer for an origin's records from sequence from on.
 func (m *Mesh) requestFetch(peer string, origin ticket.KeyID, from uint64) {
-	m.request(peer, origin.String(), encodeMessage(kindFetch, m.cfg.Name, fetchPayload(origin, from)))
+	m.request(peer, origin.String(), m.seal(kindFetch, fetchPayload(origin, from)))
 }
 
 // requestManifest asks peer for manifest changes from number from on.
 func (m *Mesh) requestManifest(peer string, from uint64) {
-	m.request(peer, "manifest", encodeMessage(kindFetchManifest, m.cfg.Name, binary.AppendUvarint(nil, from)))
+	m.request(peer, "manifest", m.seal(kindFetchManifest, binary.AppendUvarint(nil, from)))
 }
 
 // arriving notes that records of an origin are flowing in: a fetch of it is
@@ -685,7 +693,7 @@ func (m *Mesh) serveFetch(msg message) {
 		if err != nil || len(recs) == 0 {
 			return
 		}
-		if err := m.ml.SendReliable(n, encodeMessage(kindRecords, m.cfg.Name, appendRecords(nil, recs))); err != nil {
+		if err := m.ml.SendReliable(n, m.seal(kindRecords, appendRecords(nil, recs))); err != nil {
 			m.log.Debug("answer to fetch failed", "peer", msg.sender, "err", err)
 			return
 		}
@@ -712,7 +720,7 @@ func (m *Mesh) serveManifest(msg message) {
 			return
 		}
 		for _, c := range changes {
-			if err := m.ml.SendReliable(n, encodeMessage(kindChange, m.cfg.Name, c)); err != nil {
+			if err := m.ml.SendReliable(n, m.seal(kindChange, c)); err != nil {
 				return
 			}
 		}
@@ -807,9 +815,11 @@ func (d *delegate) NodeMeta(limit int) []byte {
 // copy what it keeps.
 func (d *delegate) NotifyMsg(b []byte) {
 	m := (*Mesh)(d)
-	msg, err := decodeMessage(b)
+	msg, err := openMessage(b, m.peerKey, m.cfg.Clock.Now(), m.cfg.ReplayWindow)
 	if err != nil {
-		m.reject("unknown", 1, err)
+		// Charged to nobody: the name in an unauthenticated message is a claim.
+		m.st.unauthentic.Add(1)
+		m.log.Debug("dropped an unauthenticated message", "err", err)
 		return
 	}
 	msg.payload = append([]byte(nil), msg.payload...)
@@ -828,6 +838,19 @@ func (d *delegate) NotifyMsg(b []byte) {
 	default:
 		m.reject(msg.sender, 1, fmt.Errorf("unknown message kind %q", msg.kind))
 	}
+}
+
+// seal frames and signs a message from this node.
+func (m *Mesh) seal(kind byte, payload []byte) []byte {
+	return sealMessage(m.key, m.cfg.Clock.Now(), kind, m.cfg.Name, payload)
+}
+
+// peerKey is the key of the certificate admitted for a member's name, or
+// nil for a name that is not a member.
+func (m *Mesh) peerKey(name string) ed25519.PublicKey {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.peers[name].key
 }
 
 func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"strings"
 	"sync"
 	"testing"
@@ -349,7 +350,7 @@ func TestEagerPacking(t *testing.T) {
 		if len(b) > maxBroadcast {
 			t.Errorf("packet of %d bytes, over %d", len(b), maxBroadcast)
 		}
-		msg, err := decodeMessage(b)
+		msg, err := openMessage(b, func(string) ed25519.PublicKey { return m.key.Public().(ed25519.PublicKey) }, m.cfg.Clock.Now(), time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,11 +1,13 @@
 package cluster
 
 import (
+	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tixgate/tixgate/ticket"
 )
@@ -29,12 +31,63 @@ type message struct {
 	payload []byte
 }
 
-func encodeMessage(kind byte, sender string, payload []byte) []byte {
-	b := make([]byte, 0, 2+len(sender)+len(payload))
+// Every message ends with a trailer that proves its sender holds the
+// device key of the certificate admitted for its name: the send time
+// (8 bytes, Unix nanoseconds, big-endian) and an ed25519 signature (64
+// bytes) by the device key over msgDomain followed by everything before
+// the signature.
+const (
+	msgDomain  = "tixgate/mesh/v1\x00"
+	trailerLen = 8 + ed25519.SignatureSize
+)
+
+// Why an incoming message was dropped before anything in it was used.
+var (
+	errUnknownSender = errors.New("sender is not a member")
+	errBadSignature  = errors.New("bad signature")
+	errStale         = errors.New("send time outside the replay window")
+)
+
+// sealMessage frames and signs a message.
+func sealMessage(key ed25519.PrivateKey, now time.Time, kind byte, sender string, payload []byte) []byte {
+	b := make([]byte, 0, len(msgDomain)+2+len(sender)+len(payload)+trailerLen)
+	b = append(b, msgDomain...)
 	b = append(b, kind)
 	b = binary.AppendUvarint(b, uint64(len(sender)))
 	b = append(b, sender...)
-	return append(b, payload...)
+	b = append(b, payload...)
+	b = binary.BigEndian.AppendUint64(b, uint64(now.UnixNano()))
+	b = append(b, ed25519.Sign(key, b)...)
+	return b[len(msgDomain):]
+}
+
+// openMessage authenticates a message before anything in it is parsed
+// beyond the sender's name: the signature must verify under the key
+// keyOf gives for that name (nil: not a member), and the send time must
+// lie within window of now. The payload aliases b.
+func openMessage(b []byte, keyOf func(string) ed25519.PublicKey, now time.Time, window time.Duration) (message, error) {
+	if len(b) < trailerLen+2 {
+		return message{}, errors.New("short message")
+	}
+	body := b[:len(b)-trailerLen]
+	msg, err := decodeMessage(body)
+	if err != nil {
+		return message{}, err
+	}
+	key := keyOf(msg.sender)
+	if key == nil {
+		return message{}, errUnknownSender
+	}
+	signed := make([]byte, 0, len(msgDomain)+len(b)-ed25519.SignatureSize)
+	signed = append(append(signed, msgDomain...), b[:len(b)-ed25519.SignatureSize]...)
+	if !ed25519.Verify(key, signed, b[len(b)-ed25519.SignatureSize:]) {
+		return message{}, errBadSignature
+	}
+	sent := time.Unix(0, int64(binary.BigEndian.Uint64(b[len(body):])))
+	if d := now.Sub(sent); d > window || d < -window {
+		return message{}, errStale
+	}
+	return msg, nil
 }
 
 func decodeMessage(b []byte) (message, error) {

@@ -244,7 +244,7 @@ func BenchmarkSystemImport1M(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		dir := filepath.Join(f.dir, fmt.Sprintf("import-%d", time.Now().UnixNano()))
 		cfg := DefaultConfig(dir)
-		if err := Init(Provision{Dir: dir, Keys: f.keys, Device: "gate-x"}, cfg); err != nil {
+		if err := Init(Provision{Dir: dir, Keys: f.keys, Device: filepath.Base(dir)}, cfg); err != nil {
 			b.Fatal(err)
 		}
 		cmd := exec.Command(os.Args[0], "-test.run=^TestImportChild$")

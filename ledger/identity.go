@@ -70,6 +70,15 @@ func Init(p Provision, cfg Config) error {
 	if p.Venue == "" {
 		p.Venue = "venue"
 	}
+	if !ticket.ValidName(p.Venue) {
+		return fmt.Errorf("ledger init: venue name %q: use 1-64 letters, digits, '.', '_' or '-'", p.Venue)
+	}
+	issued := issuedPath(p.Keys, p.Venue, p.Device)
+	if issued != "" {
+		if _, err := os.Lstat(issued); err == nil {
+			return fmt.Errorf("ledger init: venue %q already has a device named %q (recorded in %s): give the new device another name", p.Venue, p.Device, issued)
+		}
+	}
 	if p.Now.IsZero() {
 		p.Now = time.Now()
 	}
@@ -117,12 +126,37 @@ func Init(p Provision, cfg Config) error {
 	); err != nil {
 		return fmt.Errorf("ledger init: %w", err)
 	}
+	if issued != "" {
+		if err := os.MkdirAll(filepath.Dir(issued), 0o700); err != nil {
+			return fmt.Errorf("ledger init: %w", err)
+		}
+		if err := keyfile.WriteJSON(issued, cert, false); err != nil {
+			if errors.Is(err, keyfile.ErrExists) {
+				return fmt.Errorf("ledger init: venue %q already has a device named %q (recorded in %s): give the new device another name", p.Venue, p.Device, issued)
+			}
+			return fmt.Errorf("ledger init: %w", err)
+		}
+	}
 	cfg.Dir = p.Dir
 	l, err := Open(cfg)
 	if err != nil {
 		return fmt.Errorf("ledger init: %w", err)
 	}
 	return l.Close()
+}
+
+// IssuedDir is the folder, inside the organizer's key directory, that keeps
+// the certificate of every device provisioned from it, one folder per
+// venue: a device name is issued once per venue.
+const IssuedDir = "devices"
+
+// issuedPath is where the certificate of device in venue is recorded, or
+// "" for keys not read from a directory.
+func issuedPath(k *keyfile.Keys, venue, device string) string {
+	if k == nil || k.Dir == "" {
+		return ""
+	}
+	return filepath.Join(k.Dir, IssuedDir, venue, device+".cert.json")
 }
 
 // WriteEncryptionKey writes a new random ledger encryption key file, for

@@ -405,6 +405,24 @@ func TestInitRefuses(t *testing.T) {
 	}
 }
 
+// A device name is issued once per venue from the organizer's keys: a
+// second device of that name, in another directory, is refused with a
+// message that names the clash; the same name in another venue is fine.
+func TestInitRefusesIssuedName(t *testing.T) {
+	v := newTestVenue(t, 0)
+	cfg := v.device("gate-1")
+	err := Init(Provision{Dir: t.TempDir(), Keys: v.keys, Device: "gate-1", Venue: "arena"}, cfg)
+	if err == nil || !strings.Contains(err.Error(), `already has a device named "gate-1"`) {
+		t.Fatalf("second gate-1 in arena: %v", err)
+	}
+	if err := Init(Provision{Dir: t.TempDir(), Keys: v.keys, Device: "gate-1", Venue: "stadium"}, cfg); err != nil {
+		t.Fatalf("gate-1 in another venue: %v", err)
+	}
+	if err := Init(Provision{Dir: t.TempDir(), Keys: v.keys, Device: "gate-9", Venue: "../x"}, cfg); err == nil {
+		t.Fatal("a venue name with a path in it was accepted")
+	}
+}
+
 // A run of records is authenticated by the signature of its last one and
 // the hash chain; a record altered in the middle breaks the chain there and
 // is refused on its own signature; the records after it wait for the

@@ -84,7 +84,6 @@ func TestEdgeNotProvisioned(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	v := ledgertest.NewVenue(t, 5)
 	tests := []struct {
 		name, venue, gate string
 		load              bool
@@ -96,6 +95,7 @@ func TestEdgeNotProvisioned(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			v := ledgertest.NewVenue(t, 5) // a device name is issued once per venue
 			dir := filepath.Join(t.TempDir(), "gate-1")
 			if err := ledger.Init(ledger.Provision{Dir: dir, Keys: v.Keys, Device: "gate-1", Venue: tt.venue, Now: time.Now().Add(-time.Hour)}, v.Config(dir)); err != nil {
 				t.Fatal(err)

@@ -30,6 +30,9 @@ func TestLedgerCommands(t *testing.T) {
 	run(0, "ledger", "init", "--data", g2, "--keys", keys, "--device", "gate-2", "--venue", "arena")
 	run(2, "ledger", "init", "--data", g2, "--keys", keys, "--device", "gate-2", "--role", "janitor")
 	run(1, "ledger", "init", "--data", g2, "--keys", keys, "--device", "gate-2")
+	if out := run(1, "ledger", "init", "--data", filepath.Join(dir, "g2b"), "--keys", keys, "--device", "gate-2", "--venue", "arena"); !strings.Contains(out, `venue "arena" already has a device named "gate-2"`) {
+		t.Errorf("a second gate-2 in arena said %q", out)
+	}
 	if out := run(0, "ledger", "import", "--data", g1, mf); !strings.Contains(out, "100 tickets") {
 		t.Errorf("import said %q", out)
 	}
