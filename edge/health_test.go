@@ -2,6 +2,7 @@ package edge
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -28,10 +29,11 @@ func TestNotProvisioned(t *testing.T) {
 		{"gate not in the manifest", "arena", "G9", true, deviceapi.StateUnknownGate},
 		{"another venue's device", "stadium", "G1", true, deviceapi.StateWrongVenue},
 	}
-	for _, tt := range tests {
+	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "gate-1")
-			if err := ledger.Init(ledger.Provision{Dir: dir, Keys: v.Keys, Device: "gate-1", Venue: tt.venue, Now: time.Now().Add(-time.Hour)}, v.Config(dir)); err != nil {
+			name := fmt.Sprintf("gate-%d", i+1) // one venue, one device per name
+			dir := filepath.Join(t.TempDir(), name)
+			if err := ledger.Init(ledger.Provision{Dir: dir, Keys: v.Keys, Device: name, Venue: tt.venue, Now: time.Now().Add(-time.Hour)}, v.Config(dir)); err != nil {
 				t.Fatal(err)
 			}
 			if tt.load {
