@@ -136,3 +136,38 @@ func TestDamagedStore(t *testing.T) {
 		}
 	}
 }
+
+// A store whose MANIFEST is gone is refused before Badger opens it, so its
+// tables are left as they were for the repair to keep, and a second open
+// refuses it again.
+func TestMissingManifestLeavesTablesAlone(t *testing.T) {
+	v := newTestVenue(t, 10)
+	cfg := v.loaded("gate-1")
+	l, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s := range 50 {
+		scan(t, l, v.code(ticket.Ticket{Serial: uint64(30_000 + s)}), "G1", "")
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(cfg.Dir, dbDir)
+	before, _ := filepath.Glob(filepath.Join(db, "*.sst"))
+	if len(before) == 0 {
+		t.Fatal("no tables after a clean close")
+	}
+	if err := os.Remove(filepath.Join(db, "MANIFEST")); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := Open(cfg); !errors.Is(err, ErrUnsound) || !strings.Contains(err.Error(), "MANIFEST is missing") {
+			t.Fatalf("open without MANIFEST: %v", err)
+		}
+	}
+	after, _ := filepath.Glob(filepath.Join(db, "*.sst"))
+	if len(after) != len(before) {
+		t.Errorf("tables before the refused opens: %v, after: %v", before, after)
+	}
+}

@@ -133,6 +133,9 @@ func open(cfg Config, repairing *marker) (*Ledger, error) {
 	} else if err := l.checkMarker(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open ledger %s: %w", cfg.Dir, err)
+	} else if err := dropFileSums(cfg.Dir); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open ledger %s: %w", cfg.Dir, err)
 	}
 	chmodFiles(filepath.Join(cfg.Dir, dbDir))
 	go l.writer()

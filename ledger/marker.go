@@ -89,12 +89,22 @@ func hashFiles(dir string) (map[string]string, error) {
 	return out, nil
 }
 
-// checkFiles compares the store's immutable files with the marker, before
-// Badger opens them, and then drops the list from the marker.
+// checkFiles compares the store's files with the marker before Badger
+// opens them: Badger, finding its MANIFEST gone, starts a new one and
+// deletes the tables it no longer knows, so a store that held something is
+// refused untouched instead.
 func checkFiles(dir string) error {
 	m, ok, err := readMarker(dir)
-	if err != nil || !ok || m.Files == nil {
+	if err != nil || !ok {
 		return err
+	}
+	if m.Records > 0 || m.ManifestSeq > 0 {
+		if _, err := os.Stat(filepath.Join(dir, dbDir, "MANIFEST")); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w: the store's MANIFEST is missing (the device held manifest change %d and %d records): repair it from its peers (tixgate ledger repair --from-peers) or restore a backup", ErrUnsound, m.ManifestSeq, m.Records)
+		}
+	}
+	if m.Files == nil {
+		return nil
 	}
 	have, err := hashFiles(filepath.Join(dir, dbDir))
 	if err != nil {
@@ -112,6 +122,16 @@ func checkFiles(dir string) error {
 	if len(bad) > 0 {
 		sort.Strings(bad)
 		return fmt.Errorf("%w: %s since the last clean close: repair it from its peers (tixgate ledger repair --from-peers) or restore a backup", ErrUnsound, joinList(bad))
+	}
+	return nil
+}
+
+// dropFileSums takes the file sums out of the marker once the store opened
+// sound: a run changes the files.
+func dropFileSums(dir string) error {
+	m, ok, err := readMarker(dir)
+	if err != nil || !ok || m.Files == nil {
+		return err
 	}
 	m.Files = nil
 	return writeMarker(dir, m)
