@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/tixgate/tixgate/ledger/decision"
 	"io"
@@ -333,17 +334,42 @@ func runLedgerBackup(_ context.Context, e *env, cl *cmdline) error {
 }
 
 func runLedgerRestore(ctx context.Context, e *env, cl *cmdline) error {
-	return withLedger(e, cl, 1, "one FILE", func(l *ledger.Ledger, pos []string) error {
-		f, err := os.Open(pos[0])
-		if err != nil {
-			return fmt.Errorf("restore: %w", err)
-		}
-		defer f.Close()
-		changes, st, err := l.Restore(ctx, f)
-		fmt.Fprintf(e.stdout, "restored %d manifest changes; records: %d stored, %d already held, %d waiting for earlier ones\n",
-			changes, st.Stored, st.Duplicates, st.Held)
+	data := dataFlag(cl)
+	pos, err := cl.parseN(1, "one FILE")
+	if err != nil {
 		return err
-	})
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
+		return err
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer f.Close()
+	l, err := ledger.Open(ledgerConfig(e, *data))
+	repairing := errors.Is(err, ledger.ErrUnsound)
+	if repairing {
+		// The damaged store is moved aside and the backup restored into a
+		// new one, which must then hold what the device held.
+		fmt.Fprintf(e.stderr, "restore: %v\nrestore: restoring into a new store; the damaged one is kept beside db/\n", err)
+		l, err = ledger.OpenForRepair(ledgerConfig(e, *data))
+	}
+	if err != nil {
+		return err
+	}
+	changes, st, err := l.Restore(ctx, f)
+	fmt.Fprintf(e.stdout, "restored %d manifest changes; records: %d stored, %d already held, %d waiting for earlier ones\n",
+		changes, st.Stored, st.Duplicates, st.Held)
+	if err == nil && repairing {
+		if serr := l.CheckSound(); serr != nil {
+			err = fmt.Errorf("restore: the backup holds less than the device did, so it still decides nothing (%w): fetch the rest from its peers (tixgate ledger repair --from-peers)", serr)
+		}
+	}
+	if cerr := l.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func runLedgerConflicts(_ context.Context, e *env, cl *cmdline) error {

@@ -87,6 +87,21 @@ func TestLedgerCommands(t *testing.T) {
 	if d["reason"] != "already_used" {
 		t.Errorf("scan on the restored device: %v", d)
 	}
+	// gate-1's store loses its MANIFEST: refused, then restored from the
+	// backup it took, it decides again and knows its used ticket.
+	if err := os.Remove(filepath.Join(g1, "db", "MANIFEST")); err != nil {
+		t.Fatal(err)
+	}
+	if out := run(1, "ledger", "verify", "--data", g1); !strings.Contains(out, "MANIFEST is missing") {
+		t.Errorf("verify of a store without MANIFEST: %q", out)
+	}
+	if out := run(0, "ledger", "restore", "--data", g1, backup); !strings.Contains(out, "restoring into a new store") {
+		t.Errorf("restore into an unsound ledger: %q", out)
+	}
+	json.Unmarshal([]byte(run(1, "scan", "--data", g1, "--gate", "G1", code)), &d)
+	if d["reason"] != "already_used" {
+		t.Errorf("scan after the restore: %v", d)
+	}
 	run(0, "ledger", "conflicts", "--data", g1)
 	run(2, "ledger", "stats")
 }
