@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,17 +29,7 @@ func TestKilledWhileScanning(t *testing.T) {
 	}
 	v := newTestVenue(t, 100)
 	cfg := v.loaded("gate-1")
-
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledWhileScanning$")
-	cmd.Env = append(os.Environ(), "TIXGATE_SCAN_CHILD="+cfg.Dir, "TIXGATE_SCAN_KEYS="+v.keys.Dir)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, out := startScanChild(t, "TestKilledWhileScanning", cfg.Dir, v.keys.Dir)
 	acked := map[string]bool{}
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
@@ -84,6 +75,23 @@ func TestKilledWhileScanning(t *testing.T) {
 	if probs, err := l.Verify(); err != nil || len(probs) > 0 {
 		t.Errorf("verify after SIGKILL: %v %v", probs, err)
 	}
+}
+
+// startScanChild runs the test binary's test name as a child scanning on
+// the device at dir, and returns its standard output.
+func startScanChild(t *testing.T, name, dir, keys string) (*exec.Cmd, io.Reader) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$")
+	cmd.Env = append(os.Environ(), "TIXGATE_SCAN_CHILD="+dir, "TIXGATE_SCAN_KEYS="+keys)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, out
 }
 
 // scanUntilKilled is the child: it scans new tickets forever and prints
@@ -138,16 +146,7 @@ func TestWriteAheadLogDamagedAfterCrash(t *testing.T) {
 	}
 	v := newTestVenue(t, 100)
 	cfg := v.loaded("gate-1")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestWriteAheadLogDamagedAfterCrash$")
-	cmd.Env = append(os.Environ(), "TIXGATE_SCAN_CHILD="+cfg.Dir, "TIXGATE_SCAN_KEYS="+v.keys.Dir)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, out := startScanChild(t, "TestWriteAheadLogDamagedAfterCrash", cfg.Dir, v.keys.Dir)
 	acked := 0
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
