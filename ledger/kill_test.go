@@ -199,6 +199,12 @@ func TestWriteAheadLogDamagedAfterCrash(t *testing.T) {
 				if _, again := Open(c); !errors.Is(again, ErrUnsound) {
 					t.Fatalf("opened the second time (%v): a failed open must not leave a store that seems sound", again)
 				}
+				files, _ := os.ReadDir(filepath.Join(c.Dir, dbDir))
+				for _, f := range files {
+					if fi, err := f.Info(); err == nil && !f.IsDir() && fi.Mode().Perm() != 0o600 {
+						t.Errorf("%s is %v after a refused open, want 0600", f.Name(), fi.Mode().Perm())
+					}
+				}
 				return
 			}
 			defer l.Close()

@@ -103,6 +103,9 @@ func open(cfg Config, repairing *marker) (*Ledger, error) {
 	if err := checkFiles(cfg.Dir); err != nil {
 		return nil, fmt.Errorf("open ledger %s: %w", cfg.Dir, err)
 	}
+	// Whatever Badger wrote, even on an open that fails, is the device's
+	// user's only.
+	defer chmodFiles(filepath.Join(cfg.Dir, dbDir))
 	db, err := openBadger(filepath.Join(cfg.Dir, dbDir), encKey, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open ledger %s: %w", cfg.Dir, err)
@@ -137,7 +140,6 @@ func open(cfg Config, repairing *marker) (*Ledger, error) {
 		db.Close()
 		return nil, fmt.Errorf("open ledger %s: %w", cfg.Dir, err)
 	}
-	chmodFiles(filepath.Join(cfg.Dir, dbDir))
 	go l.writer()
 	l.markDone = make(chan struct{})
 	go l.keepMarker()
