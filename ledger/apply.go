@@ -237,25 +237,16 @@ func (l *Ledger) apply(c *manifest.Change, raw []byte, body any) error {
 		return fmt.Errorf("apply manifest change %d: %w", c.Seq, err)
 	}
 	l.mu.Lock()
+	if err := learnTrust(l.trust, body); err != nil {
+		l.log.Warn("manifest certificate refused", "seq", c.Seq, "err", err)
+	}
 	switch b := body.(type) {
-	case *ticket.IssuerCert:
-		if err := l.trust.AddIssuer(*b); err != nil {
-			l.log.Warn("manifest issuer certificate refused", "seq", c.Seq, "err", err)
-		}
-	case *ticket.DeviceCert:
-		if err := l.trust.AddDevice(*b); err != nil {
-			l.log.Warn("manifest device certificate refused", "seq", c.Seq, "err", err)
-		}
 	case *manifest.Venue:
 		l.setVenue(b)
 	case *manifest.Event:
 		l.setEvent(b)
 	case *manifest.TicketType:
 		l.types[[2]uint64{b.Event, b.ID}] = b
-	case *manifest.Revoke:
-		for _, id := range append(append([]ticket.KeyID(nil), b.Issuers...), b.Devices...) {
-			l.trust.RevokeIssuer(id)
-		}
 	}
 	l.applied = c.Seq
 	l.mu.Unlock()
@@ -421,3 +412,19 @@ func (l *Ledger) ManifestChanges(from uint64, max int) ([][]byte, error) {
 // DeviceCerts returns every device certificate the ledger trusts, so peers
 // can verify the records of devices they have not met.
 func (l *Ledger) DeviceCerts() []ticket.DeviceCert { return l.trust.Devices() }
+
+// learnTrust is what a manifest change's body teaches a trust store: a
+// certificate (an error when it does not verify) or revoked keys.
+func learnTrust(trust *ticket.TrustStore, body any) error {
+	switch b := body.(type) {
+	case *ticket.IssuerCert:
+		return trust.AddIssuer(*b)
+	case *ticket.DeviceCert:
+		return trust.AddDevice(*b)
+	case *manifest.Revoke:
+		for _, id := range append(append([]ticket.KeyID(nil), b.Issuers...), b.Devices...) {
+			trust.RevokeIssuer(id)
+		}
+	}
+	return nil
+}

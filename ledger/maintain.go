@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -555,16 +556,7 @@ func (rc *restoreCheck) change(raw []byte) error {
 	if err != nil {
 		return err
 	}
-	switch b := body.(type) {
-	case *ticket.IssuerCert:
-		_ = rc.trust.AddIssuer(*b) // a refused certificate is refused when applied too
-	case *ticket.DeviceCert:
-		_ = rc.trust.AddDevice(*b)
-	case *manifest.Revoke:
-		for _, id := range append(append([]ticket.KeyID(nil), b.Issuers...), b.Devices...) {
-			rc.trust.RevokeIssuer(id)
-		}
-	}
+	learnTrust(rc.trust, body) // a certificate refused here is refused when applied too
 	if c.Seq == rc.applied+1 {
 		rc.applied = c.Seq
 	}
@@ -573,16 +565,15 @@ func (rc *restoreCheck) change(raw []byte) error {
 
 // records verifies each record's signature by the device that made it.
 func (rc *restoreCheck) records(raws [][]byte) error {
-	for _, raw := range raws {
-		r, err := record.Unmarshal(raw)
-		if err != nil {
-			return err
-		}
+	_, errs := record.VerifyBatch(raws, func(r *record.Record) (ed25519.PublicKey, error) {
 		cert, ok := rc.trust.Device(r.Origin, r.HLC.Time())
 		if !ok {
-			return fmt.Errorf("record %s: no certificate in the ledger or the backup for its device", r.ID())
+			return nil, fmt.Errorf("record %s: no certificate in the ledger or the backup for its device", r.ID())
 		}
-		if err := r.Verify(cert.Key); err != nil {
+		return cert.Key, nil
+	})
+	for _, err := range errs {
+		if err != nil {
 			return err
 		}
 	}
