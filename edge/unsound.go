@@ -24,17 +24,26 @@ import (
 // why the gate is shut; monitoring sees which gate; nobody is let in on a
 // ledger that might have forgotten a used ticket.
 func ServeUnsound(ctx context.Context, cfg Config, cause error) error {
-	if cfg.Turnstile != nil {
-		cfg.Turnstile.Fault()
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := shutAndListen(cfg)
 	if err != nil {
-		return fmt.Errorf("edge: API on %s: %w", cfg.Listen, err)
+		return err
 	}
 	var detail atomic.Pointer[string]
 	msg := cause.Error()
 	detail.Store(&msg)
 	return serveUnsound(ctx, ln, &detail)
+}
+
+// shutAndListen faults the turnstile and listens on the API address.
+func shutAndListen(cfg Config) (net.Listener, error) {
+	if cfg.Turnstile != nil {
+		cfg.Turnstile.Fault()
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("edge: API on %s: %w", cfg.Listen, err)
+	}
+	return ln, nil
 }
 
 // RepairRetry is how long Recover waits between attempts to reach a peer.
@@ -58,12 +67,9 @@ func Recover(ctx context.Context, cfg Config, cause error) (*Node, error) {
 		log.Error("ledger unsound and no peers to repair from (--join): this device decides nothing until it is repaired (tixgate ledger repair --from-peers) or restored", "err", cause)
 		return nil, ServeUnsound(ctx, cfg, cause)
 	}
-	if cfg.Turnstile != nil {
-		cfg.Turnstile.Fault()
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := shutAndListen(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("edge: API on %s: %w", cfg.Listen, err)
+		return nil, err
 	}
 	var detail atomic.Pointer[string]
 	say := func(s string) { detail.Store(&s) }
@@ -71,22 +77,22 @@ func Recover(ctx context.Context, cfg Config, cause error) (*Node, error) {
 	sctx, stop := context.WithCancel(ctx)
 	served := make(chan error, 1)
 	go func() { served <- serveUnsound(sctx, ln, &detail) }()
-	finish := func(n *Node, err error) (*Node, error) {
+	finish := func(err error) (*Node, error) { // without a node
 		stop()
-		if serr := <-served; err == nil && n == nil {
+		if serr := <-served; err == nil {
 			err = serr
 		}
-		return n, err
+		return nil, err
 	}
 	log.Warn("ledger unsound: repairing it from peers; this device decides nothing until then", "peers", cfg.Join, "err", cause)
 
 	id, err := ledger.LoadIdentity(cfg.Dir)
 	if err != nil {
-		return finish(nil, fmt.Errorf("edge: repair: %w", err))
+		return finish(fmt.Errorf("edge: repair: %w", err))
 	}
 	mc, err := meshConfig(cfg, id)
 	if err != nil {
-		return finish(nil, err)
+		return finish(err)
 	}
 	lc := cfg.Ledger
 	lc.Dir, lc.Logger = cfg.Dir, cfg.Logger
@@ -98,17 +104,16 @@ func Recover(ctx context.Context, cfg Config, cause error) (*Node, error) {
 				st, _ := l.Stats()
 				m.Shutdown()
 				if err := l.Close(); err != nil {
-					return finish(nil, fmt.Errorf("edge: after repair: %w", err))
+					return finish(fmt.Errorf("edge: after repair: %w", err))
 				}
 				log.Info("ledger repaired from peers: starting", "took", time.Since(start).Round(time.Millisecond),
 					"manifest_seq", st.ManifestSeq, "records", st.Records)
 				stop()
 				<-served // the API address is free again
-				n, err := Start(cfg)
-				return n, err
+				return Start(cfg)
 			}
 			if ctx.Err() != nil {
-				return finish(nil, nil)
+				return finish(nil)
 			}
 			log.Warn("repair from peers failed; trying again", "attempt", attempt, "err", err)
 			say(fmt.Sprintf("repairing from peers %s (attempt %d failed: %v): %v", strings.Join(cfg.Join, ", "), attempt, err, cause))
@@ -117,7 +122,7 @@ func Recover(ctx context.Context, cfg Config, cause error) (*Node, error) {
 		}
 		select {
 		case <-ctx.Done():
-			return finish(nil, nil)
+			return finish(nil)
 		case <-time.After(RepairRetry):
 		}
 	}
