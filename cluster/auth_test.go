@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"crypto/ed25519"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,4 +88,13 @@ func BenchmarkMessageAuth(b *testing.B) {
 		}
 	})
 	b.ReportMetric(trailerLen, "bytes/msg")
+}
+
+func TestSealedOverhead(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(nil)
+	for _, name := range []string{"g", "gate-1", strings.Repeat("n", 200)} {
+		if got, want := sealedOverhead(name), len(sealMessage(key, time.Now(), kindRecords, name, nil)); got != want {
+			t.Errorf("sealedOverhead(%d-byte name) = %d, a sealed empty message is %d bytes", len(name), got, want)
+		}
+	}
 }

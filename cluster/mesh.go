@@ -434,7 +434,7 @@ func (m *Mesh) pushEager(raws [][]byte) {
 func (m *Mesh) pack(raws [][]byte) [][]byte {
 	var msgs [][]byte
 	var payload []byte
-	head := len(m.seal(kindRecords, nil))
+	head := sealedOverhead(m.cfg.Name) // measured, not signed: pack runs before the answer
 	for _, r := range raws {
 		framed := appendRecords(nil, [][]byte{r})
 		if len(payload) > 0 && head+len(payload)+len(framed) > maxBroadcast {

@@ -49,6 +49,12 @@ var (
 )
 
 // sealMessage frames and signs a message.
+// sealedOverhead is what sealMessage adds to a payload from sender: the
+// kind, the sender's name and the trailer.
+func sealedOverhead(sender string) int {
+	return 1 + len(binary.AppendUvarint(nil, uint64(len(sender)))) + len(sender) + trailerLen
+}
+
 func sealMessage(key ed25519.PrivateKey, now time.Time, kind byte, sender string, payload []byte) []byte {
 	b := make([]byte, 0, len(msgDomain)+2+len(sender)+len(payload)+trailerLen)
 	b = append(b, msgDomain...)
