@@ -3,28 +3,69 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"crypto/rand"
 	"errors"
 	"fmt"
-	"github.com/tixgate/tixgate/ledger/decision"
 	"io"
+	"io/fs"
 	"log/slog"
-	"net/http"
+	"math/big"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/tixgate/tixgate/cluster"
 	"github.com/tixgate/tixgate/edge"
-	"github.com/tixgate/tixgate/edge/deviceapi"
 	"github.com/tixgate/tixgate/ledger"
 	"github.com/tixgate/tixgate/ledger/manifest"
 	"github.com/tixgate/tixgate/scanner"
 	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/ticket/keyfile"
 )
+
+// The demo's data folder: what it holds, so that a second run knows what
+// it may reuse or remove, and never touches anything else.
+const (
+	demoStateFile   = "demo.json"       // written last: the venue is complete
+	demoKeysDir     = "keys"            // the organizer's keys
+	demoManifest    = "manifest.ndjson" // the signed manifest the gates imported
+	demoTicketsDir  = "tickets"         // sample ticket PNGs and their index
+	demoTicketIndex = "README.txt"
+	demoEventDays   = 7 // the demo event runs a week from the first run
+)
+
+// demoGateNames are the demo's devices and the gates they serve.
+var demoGateNames = [...]struct{ device, gate string }{{"gate-1", "G1"}, {"gate-2", "G2"}, {"gate-3", "G3"}}
+
+// demoLogin is a staff account the demo makes on every gate. The PINs are
+// drawn at the first run and kept in demo.json (0600) so that later runs
+// can print them.
+type demoLogin struct {
+	Name string    `json:"name"`
+	Role edge.Role `json:"role"`
+	PIN  string    `json:"pin"`
+	What string    `json:"what"`
+}
+
+// demoState is demo.json.
+type demoState struct {
+	Created   time.Time   `json:"created"`
+	EventEnds time.Time   `json:"event_ends"`
+	Tickets   int         `json:"tickets"`
+	Logins    []demoLogin `json:"logins"`
+}
+
+// demoVenue is what the story needs of a new venue.
+type demoVenue struct {
+	keys    *keyfile.Keys
+	spec    *manifest.Spec
+	seq     uint64 // the manifest's last change
+	tickets int
+}
 
 // demoNet lets the demo cut the venue's network in two.
 type demoNet struct {
@@ -60,60 +101,50 @@ type demoGate struct {
 	node       *edge.Node
 }
 
+// defaultDemoDir is the data folder when --data is not given: one fixed
+// place per user, so a second run finds the first one's venue.
+func defaultDemoDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "tixgate", "demo")
+	}
+	return "tixgate-demo"
+}
+
 // runDemo runs a whole venue on this machine: three gate devices with real
-// ledgers on disk, a real mesh on loopback and their HTTP APIs, and walks
-// through what happens at the gates on a busy night, saying what it did.
+// ledgers on disk, a real mesh on loopback and their HTTP APIs and UIs. The
+// first run walks through a busy night at the gates, saying what happened;
+// then the gates stay up until Ctrl-C (or SIGTERM) for staff to log in and
+// scan the sample tickets. A second run reopens the same venue.
 func runDemo(ctx context.Context, e *env, cl *cmdline) error {
-	dir := cl.String("dir", "", "directory for the demo's files (default: a new temporary directory)")
-	tickets := cl.Int("tickets", 20000, "tickets in the manifest")
+	data := cl.String("data", defaultDemoDir(), "the demo's data folder, reused by the next run")
+	reset := cl.Bool("reset", false, "remove the demo's data folder first and start a new venue")
+	once := cl.Bool("once", false, "run the story and exit instead of keeping the gates up (tests, CI)")
+	listen := cl.String("listen", "127.0.0.1:8081", "UI and API address of the first gate; the others take the next ports (port 0: any free port)")
+	tickets := cl.Int("tickets", 20000, "tickets in the manifest of a new venue (at least 2000)")
 	if _, err := cl.parseN(0, ""); err != nil {
 		return err
 	}
-	if *dir == "" {
-		d, err := os.MkdirTemp("", "tixgate-demo-")
-		if err != nil {
-			return fmt.Errorf("demo: %w", err)
-		}
-		*dir = d
+	if *tickets < 2000 {
+		return usageError("demo: --tickets %d: at least 2000 (the story and the samples use serials up to 1510)", *tickets)
+	}
+	listens, err := demoListens(*listen)
+	if err != nil {
+		return err
 	}
 	out := e.stdout
 	say := func(format string, a ...any) { fmt.Fprintf(out, format+"\n", a...) }
-	scene := func(title string) { fmt.Fprintf(out, "\n== %s\n", title) }
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	start := time.Now()
+	now := e.now()
 
-	say("tixgate demo: a venue on this machine, files in %s", *dir)
-
-	scene("Setting up: keys, a signed manifest, three gates")
-	keys, err := keyfile.Init(filepath.Join(*dir, "keys"), keyfile.InitOptions{})
+	if *reset {
+		if err := clearDemoDir(*data); err != nil {
+			return err
+		}
+	}
+	st, why, err := loadDemoState(*data, now)
 	if err != nil {
 		return err
 	}
-	say("organizer keys: root %s, issuer %s, central %s", keys.IssuerCert.Root, keys.IssuerCert.ID(), keys.CentralCert.ID())
-	spec, err := manifest.ParseSpec([]byte(manifest.ExampleVenue), "yaml")
-	if err != nil {
-		return err
-	}
-	now := time.Now().UTC()
-	spec.Events[0].Starts, spec.Events[0].Ends = now.Add(-time.Hour).Truncate(time.Second), now.Add(3*time.Hour).Truncate(time.Second)
-	central := manifest.Signer{Key: keys.Central, Cert: &keys.CentralCert}
-	var mf bytes.Buffer
-	seq := uint64(0)
-	err = spec.Build(manifest.BuildOptions{Signer: central, Issuers: []ticket.IssuerCert{keys.IssuerCert},
-		RotationMaster: keys.RotationMaster, Tickets: *tickets}, func(c manifest.Change) error {
-		seq = c.Seq
-		mf.Write(c.Marshal())
-		return mf.WriteByte('\n')
-	})
-	if err != nil {
-		return err
-	}
-	manifestFile := filepath.Join(*dir, "manifest.ndjson")
-	if err := keyfile.WriteFile(manifestFile, mf.Bytes(), true); err != nil {
-		return err
-	}
-	say("manifest: %d signed changes, %d tickets, %.1f MB (%s)", seq, *tickets, float64(mf.Len())/1e6, manifestFile)
-
 	net := &demoNet{names: map[string]string{}, cut: map[string]bool{}}
 	var gates []*demoGate
 	defer func() {
@@ -121,230 +152,353 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 			g.node.Close()
 		}
 	}()
-	for i, gate := range []string{"G1", "G2", "G3"} {
-		name := fmt.Sprintf("gate-%d", i+1)
-		gdir := filepath.Join(*dir, name)
+	if st != nil && !*once {
+		gates, err = startDemoGates(*data, listens, net, quiet)
+		if err != nil {
+			for _, g := range gates {
+				g.node.Close()
+			}
+			gates = nil
+			st, why = nil, fmt.Sprintf("its gates did not start (%v)", err)
+		}
+	}
+	if st == nil || *once {
+		if st != nil {
+			why = "--once runs the story"
+		}
+		if why != "" {
+			say("tixgate demo: starting a new venue in %s: %s", *data, why)
+			if err := clearDemoDir(*data); err != nil {
+				return err
+			}
+		} else {
+			say("tixgate demo: a new venue on this machine, files in %s", *data)
+		}
+		var v *demoVenue
+		st, v, err = setUpDemo(ctx, e, *data, *tickets, now, say, quiet)
+		if err != nil {
+			return err
+		}
+		gates, err = startDemoGates(*data, listens, net, quiet)
+		if err != nil {
+			return err
+		}
+		if err := waitForMesh(gates); err != nil {
+			return err
+		}
+		say("the three gates found each other over the encrypted mesh")
+		if err := runDemoStory(*data, v, gates, net, say); err != nil {
+			return err
+		}
+		// Written last: a venue whose story did not finish is started over.
+		if err := keyfile.WriteJSON(filepath.Join(*data, demoStateFile), st, true); err != nil {
+			return err
+		}
+	} else {
+		say("tixgate demo: reopening the venue in %s (made %s; --reset starts a new one)", *data, st.Created.Local().Format(time.DateTime))
+		if err := waitForMesh(gates); err != nil {
+			return err
+		}
+		for _, g := range gates {
+			ls, _ := g.node.Ledger().Stats()
+			say("  %s at gate %s: %d records, manifest at change %d, %d conflict(s)", g.name, g.gate, ls.Records, ls.ManifestSeq, ls.Conflicts)
+		}
+	}
+	if *once {
+		return nil
+	}
+
+	say("\n== The gates are open until Ctrl-C")
+	for _, g := range gates {
+		say("  %s (gate %s)  %s/login", g.name, g.gate, g.node.URL())
+	}
+	say("  log in on any of them as:")
+	for _, a := range st.Logins {
+		say("    %-11s PIN %s  (%s)", a.Name, a.PIN, a.What)
+	}
+	say("  sample tickets to scan (hold one up to the camera, or type its code): %s",
+		filepath.Join(*data, demoTicketsDir))
+	say("  the API takes the bearer token in %s (docs/api.md)", filepath.Join(*data, demoGateNames[0].device, edge.TokenFile))
+	<-ctx.Done()
+	say("\nstopping the gates; the venue stays in %s for the next run (--reset starts a new one)", *data)
+	var cerr error
+	for _, g := range gates {
+		if err := g.node.Close(); err != nil && cerr == nil {
+			cerr = fmt.Errorf("demo: stop %s: %w", g.name, err)
+		}
+	}
+	gates = nil
+	return cerr
+}
+
+// demoListens is the three gates' listen addresses from the first one's.
+func demoListens(first string) ([]string, error) {
+	host, p, err := net.SplitHostPort(first)
+	port, perr := strconv.Atoi(p)
+	if err != nil || perr != nil || port < 0 || port > 65535-len(demoGateNames) {
+		return nil, usageError("demo: --listen %q: want host:port, like 127.0.0.1:8081", first)
+	}
+	var ls []string
+	for i := range demoGateNames {
+		q := 0
+		if port != 0 {
+			q = port + i
+		}
+		ls = append(ls, net.JoinHostPort(host, strconv.Itoa(q)))
+	}
+	return ls, nil
+}
+
+// isDemoEntry says whether a name in the data folder is one the demo makes
+// (a keyfile temporary left by a crash included).
+func isDemoEntry(name string) bool {
+	switch name {
+	case demoStateFile, demoKeysDir, demoManifest, demoTicketsDir:
+		return true
+	}
+	for _, g := range demoGateNames {
+		if name == g.device {
+			return true
+		}
+	}
+	return strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp")
+}
+
+// clearDemoDir empties the data folder of what the demo made. A folder
+// holding anything else is refused rather than emptied: --data may point
+// at the wrong place.
+func clearDemoDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	for _, en := range entries {
+		if !isDemoEntry(en.Name()) {
+			return fmt.Errorf("demo: %s holds %q, which the demo did not make: give --data an empty or demo folder", dir, en.Name())
+		}
+	}
+	for _, en := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, en.Name())); err != nil {
+			return fmt.Errorf("demo: clear %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// loadDemoState reads the venue a previous run left. It returns nil and why
+// when there is none to reuse: an empty folder (why is empty), a run that
+// did not finish, an event that has ended.
+func loadDemoState(dir string, now time.Time) (*demoState, string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && len(entries) == 0) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("demo: %w", err)
+	}
+	for _, en := range entries {
+		if !isDemoEntry(en.Name()) {
+			return nil, "", fmt.Errorf("demo: %s holds %q, which the demo did not make: give --data an empty or demo folder", dir, en.Name())
+		}
+	}
+	var st demoState
+	if err := keyfile.ReadJSON(filepath.Join(dir, demoStateFile), &st); err != nil {
+		return nil, "the last run did not finish", nil
+	}
+	if len(st.Logins) == 0 {
+		return nil, "the last run's state has no logins", nil
+	}
+	if !now.Before(st.EventEnds) {
+		return nil, "the last run's event has ended", nil
+	}
+	return &st, "", nil
+}
+
+// setUpDemo makes a new venue in dir: keys, a signed manifest, three gate
+// ledgers that imported it, staff logins on each, and sample tickets.
+func setUpDemo(ctx context.Context, e *env, dir string, tickets int, now time.Time, say func(string, ...any), quiet *slog.Logger) (*demoState, *demoVenue, error) {
+	fmt.Fprintf(e.stdout, "\n== Setting up: keys, a signed manifest, three gates\n")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("demo: %w", err)
+	}
+	keys, err := keyfile.Init(filepath.Join(dir, demoKeysDir), keyfile.InitOptions{Now: now})
+	if err != nil {
+		return nil, nil, err
+	}
+	say("organizer keys: root %s, issuer %s, central %s", keys.IssuerCert.Root, keys.IssuerCert.ID(), keys.CentralCert.ID())
+	spec, err := demoSpec(now)
+	if err != nil {
+		return nil, nil, err
+	}
+	central := manifest.Signer{Key: keys.Central, Cert: &keys.CentralCert}
+	var mf bytes.Buffer
+	seq := uint64(0)
+	err = spec.Build(manifest.BuildOptions{Signer: central, Issuers: []ticket.IssuerCert{keys.IssuerCert},
+		RotationMaster: keys.RotationMaster, Tickets: tickets}, func(c manifest.Change) error {
+		seq = c.Seq
+		mf.Write(c.Marshal())
+		return mf.WriteByte('\n')
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	manifestFile := filepath.Join(dir, demoManifest)
+	if err := keyfile.WriteFile(manifestFile, mf.Bytes(), true); err != nil {
+		return nil, nil, err
+	}
+	say("manifest: %d signed changes, %d tickets, %.1f MB (%s)", seq, tickets, float64(mf.Len())/1e6, manifestFile)
+
+	st := &demoState{Created: now.UTC(), EventEnds: spec.Events[0].Ends, Tickets: tickets}
+	for _, a := range []demoLogin{
+		{Name: "gate", Role: edge.RoleGate, What: "scans tickets"},
+		{Name: "supervisor", Role: edge.RoleSupervisor, What: "scans, and overrides a refusal"},
+	} {
+		if a.PIN, err = demoPIN(); err != nil {
+			return nil, nil, err
+		}
+		st.Logins = append(st.Logins, a)
+	}
+	for _, g := range demoGateNames {
+		gdir := filepath.Join(dir, g.device)
 		lcfg := ledger.DefaultConfig(gdir)
 		lcfg.Logger = quiet
-		if err := ledger.Init(ledger.Provision{Dir: gdir, Keys: keys, Device: name, Venue: "arena"}, lcfg); err != nil {
-			return err
+		if err := ledger.Init(ledger.Provision{Dir: gdir, Keys: keys, Device: g.device, Venue: spec.Venue}, lcfg); err != nil {
+			return nil, nil, err
 		}
 		l, err := ledger.Open(lcfg)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		t0 := time.Now()
-		st, err := l.Import(ctx, bytes.NewReader(mf.Bytes()), nil)
-		l.Close()
-		if err != nil {
-			return err
+		ist, err := l.Import(ctx, bytes.NewReader(mf.Bytes()), nil)
+		if cerr := l.Close(); err == nil {
+			err = cerr
 		}
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, a := range st.Logins {
+			if err := edge.AddStaff(gdir, a.Name, a.Role, a.PIN); err != nil {
+				return nil, nil, fmt.Errorf("demo: %s: %w", g.device, err)
+			}
+		}
+		say("%s for gate %s: imported %d tickets in %s", g.device, g.gate, ist.Tickets, time.Since(t0).Round(time.Millisecond))
+	}
+	n, err := writeDemoTickets(filepath.Join(dir, demoTicketsDir), spec, keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	say("sample tickets: %d QR images in %s", n, filepath.Join(dir, demoTicketsDir))
+	return st, &demoVenue{keys: keys, spec: spec, seq: seq, tickets: tickets}, nil
+}
+
+// demoSpec is the example venue, its concert running from an hour ago
+// for demoEventDays.
+func demoSpec(now time.Time) (*manifest.Spec, error) {
+	spec, err := manifest.ParseSpec([]byte(manifest.ExampleVenue), "yaml")
+	if err != nil {
+		return nil, err
+	}
+	now = now.UTC().Truncate(time.Minute)
+	spec.Events[0].Starts, spec.Events[0].Ends = now.Add(-time.Hour), now.AddDate(0, 0, demoEventDays)
+	return spec, nil
+}
+
+// demoPIN draws a six-digit PIN.
+func demoPIN() (string, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		return "", fmt.Errorf("demo: pin: %w", err)
+	}
+	return fmt.Sprintf("%06d", n.Int64()), nil
+}
+
+// demoSamples are the serials of the sample folder, unused when the story
+// ends; demoExpect says what a gate of the floor does with each type.
+var (
+	demoSamples = []uint64{1501, 1502, 1503, 1504, 1505, 1506, 1507, 1508, 1509, 1510}
+	demoExpect  = map[uint64]string{
+		1: "ok at G1-G3 once, then already_used",
+		2: "wrong_zone at G1-G3: a balcony ticket, for gate B1",
+		3: "ok at G1-G3; re-entry: in again after an exit scan",
+	}
+)
+
+// writeDemoTickets issues the sample tickets and renders them as PNGs with
+// the scanner package, with an index saying what each is.
+func writeDemoTickets(dir string, spec *manifest.Spec, keys *keyfile.Keys) (int, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, fmt.Errorf("demo: %w", err)
+	}
+	var index strings.Builder
+	fmt.Fprintf(&index, "Sample tickets of the tixgate demo (event %d, %s at the %s).\n"+
+		"Show one to a gate's camera, or type its code in the manual entry field.\n\n",
+		spec.Events[0].ID, spec.Events[0].Name, spec.Venue)
+	names := map[uint64]string{}
+	for _, tt := range spec.TicketTypes {
+		names[tt.ID] = tt.Name
+	}
+	for _, serial := range demoSamples {
+		_, typ, _ := spec.TypeOf(serial)
+		code, err := ticket.Issue(ticket.Ticket{Event: spec.Events[0].ID, Serial: serial, Type: typ}, keys.Issuer)
+		if err != nil {
+			return 0, fmt.Errorf("demo: issue ticket %d: %w", serial, err)
+		}
+		img, err := scanner.RenderPNG(code, 400)
+		if err != nil {
+			return 0, fmt.Errorf("demo: ticket %d: %w", serial, err)
+		}
+		name := fmt.Sprintf("ticket-%d.png", serial)
+		if err := keyfile.WriteFileMode(filepath.Join(dir, name), img, 0o644, true); err != nil {
+			return 0, err
+		}
+		fmt.Fprintf(&index, "%s  %s: %s\n  %s\n", name, names[typ], demoExpect[typ], code)
+	}
+	index.WriteString("ticket-1236.png  the story's ticket: already_used at every gate\n")
+	return len(demoSamples), keyfile.WriteFileMode(filepath.Join(dir, demoTicketIndex), []byte(index.String()), 0o644, true)
+}
+
+// startDemoGates starts the three gate nodes of the data folder, each
+// joining the first.
+func startDemoGates(dir string, listens []string, dn *demoNet, quiet *slog.Logger) ([]*demoGate, error) {
+	var gates []*demoGate
+	for i, g := range demoGateNames {
+		gdir := filepath.Join(dir, g.device)
 		cfg := edge.DefaultConfig(gdir)
-		cfg.Gate, cfg.Bind, cfg.Listen, cfg.Version = gate, "127.0.0.1:0", "127.0.0.1:0", version
-		cfg.Ledger, cfg.Logger = lcfg, quiet
-		cfg.Mesh.Filter = net.filter(name)
+		cfg.Gate, cfg.Bind, cfg.Listen, cfg.Version = g.gate, "127.0.0.1:0", listens[i], version
+		cfg.Ledger.Logger, cfg.Logger = quiet, quiet
+		cfg.Mesh.Filter = dn.filter(g.device)
 		if len(gates) > 0 {
 			cfg.Join = []string{gates[0].node.MeshAddr()}
 		}
 		node, err := edge.Start(cfg)
 		if err != nil {
-			return err
+			return gates, fmt.Errorf("demo: %s: %w", g.device, err)
 		}
-		net.mu.Lock()
-		net.names[node.MeshAddr()] = name
-		net.mu.Unlock()
-		gates = append(gates, &demoGate{name: name, gate: gate, node: node})
-		say("%s at gate %s: imported %d tickets in %s; mesh %s, API http://%s", name, gate, st.Tickets,
-			time.Since(t0).Round(time.Millisecond), node.MeshAddr(), node.APIAddr())
+		dn.mu.Lock()
+		dn.names[node.MeshAddr()] = g.device
+		dn.mu.Unlock()
+		gates = append(gates, &demoGate{name: g.device, gate: g.gate, node: node})
 	}
-	if err := waitFor(10*time.Second, func() bool { return len(gates[2].node.Mesh().Peers()) == 2 && len(gates[0].node.Mesh().Peers()) == 2 }); err != nil {
-		return fmt.Errorf("demo: the gates did not find each other: %w", err)
-	}
-	say("the three gates found each other over the encrypted mesh")
+	return gates, nil
+}
 
-	// issue signs a code for a ticket of the manifest, with the type the
-	// manifest lists for its serial: a code that disagrees is refused.
-	issue := func(t ticket.Ticket) string {
-		t.Event = 1042
-		if _, typ, ok := spec.TypeOf(t.Serial); ok && t.Serial <= uint64(*tickets) {
-			t.Type = typ
-		}
-		c, err := ticket.Issue(t, keys.Issuer)
-		if err != nil {
-			panic(err)
-		}
-		return c
-	}
-	show := func(g *demoGate, what, code string) decision.Decision {
-		t0 := time.Now()
-		d, err := apiScan(g.node, code, "")
-		if err != nil {
-			say("  %s: %v", g.name, err)
-			return d
-		}
-		verdict := "OPEN"
-		if !d.OK() {
-			verdict = "STAY SHUT"
-		}
-		line := fmt.Sprintf("  %-3s %-34s → %-9s %s", g.gate, what, verdict, d.Reason)
-		if d.Detail != "" {
-			line += ": " + d.Detail
-		}
-		say("%s (%s)", line, time.Since(t0).Round(100*time.Microsecond))
-		return d
-	}
-
-	scene("Doors open: a holder shows ticket 1236 at G1")
-	code := issue(ticket.Ticket{Serial: 1236, Type: 1})
-	png := filepath.Join(*dir, "ticket-1236.png")
-	img, err := scanner.RenderPNG(code, 400)
-	if err != nil {
-		return err
-	}
-	if err := keyfile.WriteFileMode(png, img, 0o644, true); err != nil {
-		return err
-	}
-	t0 := time.Now()
-	read, err := scanner.DecodeBytes(img)
-	if err != nil || read != code {
-		return fmt.Errorf("demo: camera read %q: %v", read, err)
-	}
-	say("  the camera reads the QR code (%s, %d characters) in %s", png, len(code), time.Since(t0).Round(100*time.Microsecond))
-	show(gates[0], "ticket 1236", read)
-	time.Sleep(300 * time.Millisecond)
-	say("  …a friend tries the same ticket at G2 a moment later:")
-	show(gates[1], "ticket 1236 again", read)
-
-	scene("The checks a gate makes on its own")
-	show(gates[0], "balcony ticket 4 at a floor gate", issue(ticket.Ticket{Serial: 4, Type: 2}))
-	show(gates[0], "a ticket with one character off", alterSignature(issue(ticket.Ticket{Serial: 99, Type: 1})))
-	stranger, _ := ticket.GenerateKey(nil)
-	fake, _ := ticket.Issue(ticket.Ticket{Event: 1042, Serial: 98, Type: 1}, stranger)
-	show(gates[0], "a well-made fake", fake)
-	phone := issue(ticket.Ticket{Serial: 10, Type: 3, Rotating: true})
-	secret := ticket.EventRotationSecret(keys.RotationMaster, 1042)
-	show(gates[1], "phone ticket 10, a screenshot", ticket.WithRotation(phone, secret, 10, time.Now().Add(-2*time.Minute)))
-	show(gates[1], "phone ticket 10, the live screen", ticket.WithRotation(phone, secret, 10, time.Now()))
-
-	scene("A roaming seller sells offline, within a quota central signed")
-	sellerKey, _ := ticket.GenerateKey(nil)
-	quota, err := ticket.SignIssuerCert(ticket.IssuerCert{Name: "seller-7", Key: ticket.PublicOf(sellerKey), Events: []uint64{1042},
-		Types: []uint64{1}, SerialMin: 900000, SerialMax: 900099, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour)}, keys.Root)
-	if err != nil {
-		return err
-	}
-	if err := applyAndWait(gates, 0, central, seq+1, manifest.KindIssuer, &quota); err != nil {
-		return err
-	}
-	seq++
-	say("  central certified seller-7 for serials 900000-900099; the change reached gate-1 and spread to every gate")
-	sold, _ := ticket.Issue(ticket.Ticket{Event: 1042, Serial: 900042, Type: 1}, sellerKey)
-	d := show(gates[2], "ticket 900042 sold on the street", sold)
-	say("  (known to the manifest: %v: admitted on its signature alone)", d.Known)
-	over, _ := ticket.Issue(ticket.Ticket{Event: 1042, Serial: 900100, Type: 1}, sellerKey)
-	show(gates[2], "ticket 900100, beyond the quota", over)
-
-	scene("Central refunds ticket 77; one gate reaches central, the venue learns")
-	if err := applyAndWait(gates, 2, central, seq+1, manifest.KindRevoke, &manifest.Revoke{Tickets: []manifest.TicketRef{{Event: 1042, Serial: 77}}, Reason: "refunded"}); err != nil {
-		return err
-	}
-	seq++
-	show(gates[0], "refunded ticket 77", issue(ticket.Ticket{Serial: 77, Type: 1}))
-
-	scene("The venue network splits: gate-3 is cut off from gates 1 and 2")
-	net.split("gate-3")
-	split := issue(ticket.Ticket{Serial: 556, Type: 1})
-	show(gates[0], "ticket 556", split)
-	show(gates[2], "a copy of ticket 556", split)
-	say("  both let it in: neither could know. The network heals…")
-	net.heal()
-	if err := waitFor(20*time.Second, func() bool {
+func waitForMesh(gates []*demoGate) error {
+	err := waitFor(10*time.Second, func() bool {
 		for _, g := range gates {
-			if cs, _ := g.node.Ledger().Conflicts(); len(cs) == 0 {
-				return false
-			}
-		}
-		return true
-	}); err != nil {
-		return fmt.Errorf("demo: the conflict was not found everywhere: %w", err)
-	}
-	cs, _ := gates[1].node.Ledger().Conflicts()
-	c := cs[0]
-	say("  every gate now holds the same conflict: ticket %d entered at %s (%s) and again at %s (%s): %s",
-		c.Serial, c.First.Gate, c.First.Device, c.Second.Gate, c.Second.Device, c.Reason)
-
-	scene("The gates at the end")
-	for _, g := range gates {
-		st, _ := g.node.Ledger().Stats()
-		ms := g.node.Mesh().Stats()
-		say("  %s: %d records from %d devices, manifest at change %d, %d conflict(s), %d peers, sent %.1f kB",
-			g.name, st.Records, len(st.Origins), st.ManifestSeq, st.Conflicts, len(g.node.Mesh().Peers()),
-			float64(ms.PacketBytesOut+ms.StreamBytesOut)/1e3)
-	}
-	say("\nDone in %s. Every step used the real components: Badger ledgers on disk, memberlist on loopback,", time.Since(start).Round(100*time.Millisecond))
-	say("QR images through gozxing, the HTTP API with its token. Files: %s", *dir)
-	say("Next: tixgate ledger stats --data %s", filepath.Join(*dir, "gate-1"))
-	return nil
-}
-
-// alterSignature changes one character in the signature part of a code, in
-// a way that keeps it valid base45: the forgery a gate must catch by its
-// signature.
-func alterSignature(code string) string {
-	const alphabet = "0123656789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
-	b := []byte(code)
-	i := len(b) - 3 // the last full group of three holds signature bytes
-	if (len(b)-len(ticket.CodePrefix))%3 == 2 {
-		i = len(b) - 5
-	}
-	c := strings.IndexByte(alphabet, b[i])
-	d := strings.IndexByte(alphabet, b[i+1])
-	e := strings.IndexByte(alphabet, b[i+2])
-	next := (c + 1) % 45
-	if next+d*45+e*2025 > 0xffff {
-		next = (c + 44) % 45
-	}
-	b[i] = alphabet[next]
-	return string(b)
-}
-
-// apiScan posts a scan to a node's API, as a turnstile's controller would.
-func apiScan(n *edge.Node, code, gate string) (decision.Decision, error) {
-	body, _ := json.Marshal(deviceapi.ScanRequest{Code: code, Gate: gate})
-	req, _ := http.NewRequest("POST", "http://"+n.APIAddr()+"/api/v1/scans", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+n.Token())
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return decision.Decision{}, err
-	}
-	defer resp.Body.Close()
-	var d decision.Decision
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(resp.Body)
-		return d, fmt.Errorf("API: %s: %s", resp.Status, strings.TrimSpace(string(msg)))
-	}
-	return d, json.NewDecoder(resp.Body).Decode(&d)
-}
-
-// applyAndWait signs a manifest change, applies it at one gate and waits
-// for the mesh to carry it to the others.
-func applyAndWait(gates []*demoGate, at int, s manifest.Signer, seq uint64, kind manifest.Kind, body any) error {
-	c, err := s.Sign(seq, kind, body)
-	if err != nil {
-		return err
-	}
-	if _, err := gates[at].node.Ledger().ApplyChange(c.Marshal()); err != nil {
-		return err
-	}
-	return waitFor(10*time.Second, func() bool {
-		for _, g := range gates {
-			if g.node.Ledger().ManifestSeq() < seq {
+			if len(g.node.Mesh().Peers()) != len(gates)-1 {
 				return false
 			}
 		}
 		return true
 	})
+	if err != nil {
+		return fmt.Errorf("demo: the gates did not find each other: %w", err)
+	}
+	return nil
 }
 
 func waitFor(timeout time.Duration, cond func() bool) error {
