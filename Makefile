@@ -57,9 +57,11 @@ bench: deps
 	$(GO) test -run '^$$' -bench 'System' -benchtime 1x -count 1 -timeout 60m ./... >> bin/bench.txt
 	$(GO) run ./cmd/benchtable < bin/bench.txt
 
-## demo: the main job, on one machine.
+## demo: three gates on this machine, up until Ctrl-C; the venue is kept in
+## bin/demo for the next run (DEMO_FLAGS=--reset starts a new one).
+DEMO_FLAGS ?=
 demo: build
-	./$(BIN) demo
+	./$(BIN) demo --data bin/demo $(DEMO_FLAGS)
 
 lint:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*')); \
