@@ -455,6 +455,8 @@ func (m *Mesh) rejoinLoop() {
 	if m.cfg.RejoinInterval <= 0 {
 		return
 	}
+	// A real ticker, not the Clock: the join it retries runs on
+	// memberlist's timers, which follow the machine's clock.
 	t := time.NewTicker(m.cfg.RejoinInterval)
 	defer t.Stop()
 	for {

@@ -41,6 +41,8 @@ func Repair(ctx context.Context, lcfg ledger.Config, mcfg Config, peers []string
 	if _, err := m.Join(peers); err != nil {
 		return fail(fmt.Errorf("repair: %w", err))
 	}
+	// Polls while memberlist's exchanges (on the machine's clock) fill the
+	// ledger: a real ticker, as with the mesh's own timers.
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {

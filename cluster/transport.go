@@ -42,6 +42,9 @@ func (t *transport) WriteTo(b []byte, addr string) (time.Time, error) {
 	return t.WriteToAddress(b, memberlist.Address{Addr: addr})
 }
 
+// WriteToAddress returns when the packet left, as memberlist's Transport
+// contract asks: memberlist times its probes with the machine's clock, so
+// this is time.Now and not the mesh's Clock, which a test may stop.
 func (t *transport) WriteToAddress(b []byte, a memberlist.Address) (time.Time, error) {
 	if t.filter != nil {
 		drop, delay := t.filter(a.Addr, false)
@@ -76,7 +79,7 @@ func (t *transport) DialAddressTimeout(a memberlist.Address, timeout time.Durati
 		if drop {
 			return nil, errFiltered
 		}
-		time.Sleep(delay)
+		time.Sleep(delay) // a delay on the wire: real time, as memberlist's timeouts are
 	}
 	c, err := t.NetTransport.DialAddressTimeout(a, timeout)
 	if err != nil {

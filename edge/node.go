@@ -74,8 +74,10 @@ type Config struct {
 	// deliberate rescan (its answer is repeated, nothing recorded); shorter
 	// lets a shaky camera refuse its own holder as already used.
 	Debounce time.Duration
-	// Clock is read for debouncing and uptime; the ledger has its own in
-	// Ledger.Clock (the command sets both to one clock).
+	// Clock is read for debouncing, sessions, uptime and status, and given
+	// to the mesh (its relay window, fetch pacing, peers' last seen); the
+	// ledger has its own in Ledger.Clock (the command sets both to one
+	// clock).
 	Clock ticket.Clock
 
 	// Ledger and Mesh configure the parts; their knobs are documented in
@@ -189,6 +191,9 @@ func meshConfig(cfg Config, id *ledger.Identity) (cluster.Config, error) {
 	mc.BindAddr, mc.BindPort = host, port
 	mc.Keyring = [][]byte{id.MeshKey}
 	mc.Logger = cfg.Logger
+	if cfg.Clock != nil {
+		mc.Clock = cfg.Clock // one clock for the node, its mesh and (set by the caller) its ledger
+	}
 	mc.Meta = cluster.NodeMeta{Device: id.Cert.Device, Role: string(id.Cert.Role), Venue: id.Cert.Venue, Gate: cfg.Gate, Version: cfg.Version, API: cfg.Listen}
 	return mc, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/tixgate/tixgate/cluster"
 	"github.com/tixgate/tixgate/edge/deviceapi"
 	"github.com/tixgate/tixgate/ledger"
+	"github.com/tixgate/tixgate/ticket"
 )
 
 // ServeUnsound keeps a device whose ledger cannot prove itself sound (Start
@@ -62,6 +63,9 @@ func Recover(ctx context.Context, cfg Config, cause error) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = ticket.SystemClock{}
+	}
 	log := cfg.Logger
 	if len(cfg.Join) == 0 {
 		log.Error("ledger unsound and no peers to repair from (--join): this device decides nothing until it is repaired (tixgate ledger repair --from-peers) or restored", "err", cause)
@@ -98,7 +102,7 @@ func Recover(ctx context.Context, cfg Config, cause error) (*Node, error) {
 	lc.Dir, lc.Logger = cfg.Dir, cfg.Logger
 	for attempt := 1; ; attempt++ {
 		if reachable(ctx, cfg.Join) {
-			start := time.Now()
+			start := cfg.Clock.Now()
 			l, m, err := cluster.Repair(ctx, lc, mc, cfg.Join)
 			if err == nil {
 				st, _ := l.Stats()
@@ -106,7 +110,7 @@ func Recover(ctx context.Context, cfg Config, cause error) (*Node, error) {
 				if err := l.Close(); err != nil {
 					return finish(fmt.Errorf("edge: after repair: %w", err))
 				}
-				log.Info("ledger repaired from peers: starting", "took", time.Since(start).Round(time.Millisecond),
+				log.Info("ledger repaired from peers: starting", "took", cfg.Clock.Now().Sub(start).Round(time.Millisecond),
 					"manifest_seq", st.ManifestSeq, "records", st.Records)
 				stop()
 				<-served // the API address is free again
@@ -120,6 +124,8 @@ func Recover(ctx context.Context, cfg Config, cause error) (*Node, error) {
 		} else {
 			say(fmt.Sprintf("waiting for a peer to repair from (%s): %v", strings.Join(cfg.Join, ", "), cause))
 		}
+		// A real timer: the retry waits for peers whose mesh runs on the
+		// machine's clock.
 		select {
 		case <-ctx.Done():
 			return finish(nil)

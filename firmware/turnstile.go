@@ -131,6 +131,7 @@ func (t *Turnstile) Refuse() {
 	t.b.lines[LampRed].set(true)
 	t.b.lines[Buzzer].set(true)
 	t.mu.Unlock()
+	// Real timers: how long a person sees the lamp and hears the buzzer.
 	time.AfterFunc(t.cfg.RefuseLamp/4, func() { t.output(Buzzer, false) })
 	time.AfterFunc(t.cfg.RefuseLamp, func() {
 		if !t.fault.Load() {
@@ -262,6 +263,9 @@ func (t *Turnstile) admit(out bool) bool {
 		return true
 	}
 	t.pulses.Add(1)
+	// The pulse and the passage window are how long a relay is held and a
+	// person takes to walk through: physical time, so real timers, never
+	// a clock a test could stop (tests shorten them in the Config).
 	timer := time.NewTimer(t.cfg.Pulse)
 	select {
 	case <-timer.C:
