@@ -3,7 +3,6 @@ package edge
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -218,21 +217,11 @@ func (n *Node) startMesh() error {
 }
 
 func (n *Node) serve() error {
-	ln, err := net.Listen("tcp", n.cfg.Listen)
+	ln, fp, err := listen(n.cfg)
 	if err != nil {
-		return fmt.Errorf("edge: API on %s: %w", n.cfg.Listen, err)
+		return err
 	}
-	if !isLoopback(n.cfg.Listen) {
-		tc, fp, err := serverTLS(n.cfg.Dir, n.cfg.Listen, n.cfg.TLSCert, n.cfg.TLSKey, n.cfg.Clock.Now())
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("edge: %w", err)
-		}
-		n.tlsFingerprint = fp
-		ln = tls.NewListener(ln, tc)
-		n.log.Info("serving HTTPS: check this fingerprint in the browser", "addr", ln.Addr().String(), "sha256", fp)
-	}
-	n.ln = ln
+	n.ln, n.tlsFingerprint = ln, fp
 	n.srv = &http.Server{
 		Handler:           n.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,

@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/ticket/keyfile"
 )
 
@@ -40,6 +42,36 @@ func isLoopback(listen string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// listen opens the API's and UI's listener on cfg.Listen: plain HTTP on
+// loopback, HTTPS anywhere else (cfg.TLSCert and TLSKey, or the device's own
+// certificate), returning the certificate's fingerprint then. Every server
+// of a device listens through it, the unsound one included, so none serves
+// plain HTTP to the network. cfg.Clock and cfg.Logger may be nil.
+func listen(cfg Config) (net.Listener, string, error) {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, "", fmt.Errorf("edge: API on %s: %w", cfg.Listen, err)
+	}
+	if isLoopback(cfg.Listen) {
+		return ln, "", nil
+	}
+	var clock ticket.Clock = ticket.SystemClock{}
+	if cfg.Clock != nil {
+		clock = cfg.Clock
+	}
+	tc, fp, err := serverTLS(cfg.Dir, cfg.Listen, cfg.TLSCert, cfg.TLSKey, clock.Now())
+	if err != nil {
+		ln.Close()
+		return nil, "", fmt.Errorf("edge: %w", err)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log.Info("serving HTTPS: check this fingerprint in the browser", "addr", ln.Addr().String(), "sha256", fp)
+	return tls.NewListener(ln, tc), fp, nil
 }
 
 // serverTLS is the TLS config of a non-loopback listener: the given files,

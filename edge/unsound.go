@@ -35,16 +35,14 @@ func ServeUnsound(ctx context.Context, cfg Config, cause error) error {
 	return serveUnsound(ctx, ln, &detail)
 }
 
-// shutAndListen faults the turnstile and listens on the API address.
+// shutAndListen faults the turnstile and listens on the API address as
+// Start does: HTTPS on anything but loopback.
 func shutAndListen(cfg Config) (net.Listener, error) {
 	if cfg.Turnstile != nil {
 		cfg.Turnstile.Fault()
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("edge: API on %s: %w", cfg.Listen, err)
-	}
-	return ln, nil
+	ln, _, err := listen(cfg)
+	return ln, err
 }
 
 // RepairRetry is how long Recover waits between attempts to reach a peer.

@@ -147,3 +147,66 @@ func TestRecoverAtStart(t *testing.T) {
 		t.Errorf("damaged stores kept: %v, want one", damaged)
 	}
 }
+
+// An unsound device on a non-loopback address serves its 503 over HTTPS,
+// with the certificate the device makes, as a sound one does: never plain
+// HTTP to the network.
+func TestUnsoundServesHTTPS(t *testing.T) {
+	v := ledgertest.NewVenue(t, 5)
+	dir := v.Provision("gate-1")
+	l := v.OpenDir(dir)
+	v.Load(l)
+	l.Close()
+	if err := os.Remove(filepath.Join(dir, "db", "MANIFEST")); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig(dir)
+	cfg.Gate, cfg.Bind = "G1", "127.0.0.1:0"
+	cfg.Ledger = v.Config(dir)
+	cfg.Mesh = cluster.TestConfig()
+	cfg.Logger = ledgertest.Logger(t, 0)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close()
+	cfg.Listen = "0.0.0.0:" + port
+	_, cause := Start(cfg)
+	if !errors.Is(cause, ledger.ErrUnsound) {
+		t.Fatalf("Start: %v, want ErrUnsound", cause)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- ServeUnsound(ctx, cfg, cause) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("ServeUnsound: %v", err)
+		}
+	}()
+	ledgertest.WaitFor(t, 5*time.Second, "the device's certificate", func() bool {
+		_, err := os.Stat(filepath.Join(dir, SelfCertFile))
+		return err == nil
+	})
+	c := httpsClient(t, filepath.Join(dir, SelfCertFile))
+	var resp *http.Response
+	ledgertest.WaitFor(t, 5*time.Second, "the health page answers over HTTPS", func() bool {
+		resp, err = c.Get("https://127.0.0.1:" + port + "/healthz")
+		return err == nil
+	})
+	var h deviceapi.Health
+	json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || h.State != deviceapi.StateUnsound {
+		t.Errorf("/healthz over HTTPS: %d %+v, want 503 unsound", resp.StatusCode, h)
+	}
+	if resp, err := http.Get("http://127.0.0.1:" + port + "/healthz"); err == nil {
+		var h deviceapi.Health
+		json.NewDecoder(resp.Body).Decode(&h)
+		resp.Body.Close()
+		if h.State == deviceapi.StateUnsound {
+			t.Errorf("plain HTTP got the unsound page: %d %+v", resp.StatusCode, h)
+		}
+	}
+}
