@@ -45,6 +45,9 @@ func newEnv() *env {
 type exitError struct {
 	code int
 	err  error
+	// help is the command that tells how to call this one right, for a
+	// usage error ("tixgate edge --help"); empty: "tixgate help".
+	help string
 }
 
 func (e *exitError) Error() string {
@@ -83,7 +86,11 @@ func exitCode(err error, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "tixgate: %v\n", err)
 	if code == 2 {
-		fmt.Fprintln(stderr, "Run 'tixgate help' for usage.")
+		help := "tixgate help"
+		if ee != nil && ee.help != "" {
+			help = ee.help
+		}
+		fmt.Fprintf(stderr, "Run '%s' for usage.\n", help)
 	}
 	return code
 }
@@ -134,7 +141,12 @@ func (c *command) dispatch(ctx context.Context, e *env, path []string, args []st
 		fs := flag.NewFlagSet(name, flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
 		fs.Usage = func() {}
-		return c.run(ctx, e, &cmdline{FlagSet: fs, usage: c.usage, summary: c.summary, args: args, e: e})
+		err := c.run(ctx, e, &cmdline{FlagSet: fs, usage: c.usage, summary: c.summary, args: args, e: e})
+		var ee *exitError
+		if errors.As(err, &ee) && ee.code == 2 && ee.help == "" {
+			ee.help = strings.Join(path, " ") + " --help"
+		}
+		return err
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 && args[0] == "help" {
@@ -151,7 +163,23 @@ func (c *command) dispatch(ctx context.Context, e *env, path []string, args []st
 	}
 	sub := c.find(args[0])
 	if sub == nil {
-		return usageError("%s: unknown command %q", strings.Join(path, " "), args[0])
+		// The message is printed after "tixgate: ", so it names the path
+		// below the root; the hint names the branch's own help.
+		where, help, example := "", "tixgate help", "tixgate edge"
+		if len(path) > 1 {
+			where = strings.Join(path[1:], " ") + ": "
+			help = strings.Join(path, " ") + " help"
+			for _, s := range c.subs {
+				if s.run != nil {
+					example = strings.Join(path, " ") + " " + s.name
+					break
+				}
+			}
+		}
+		if strings.HasPrefix(args[0], "-") {
+			return &exitError{code: 2, help: help, err: fmt.Errorf("%sunknown flag %s: flags follow a command, as in '%s --help'", where, args[0], example)}
+		}
+		return &exitError{code: 2, help: help, err: fmt.Errorf("%sunknown command %q", where, args[0])}
 	}
 	return sub.dispatch(ctx, e, path, args[1:])
 }
@@ -212,7 +240,11 @@ func (cl *cmdline) parse() ([]string, error) {
 			return nil, silentExit(0)
 		}
 		if err != nil {
-			return nil, usageError("%s: %v", cl.Name(), err)
+			msg := err.Error()
+			if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+				msg = "unknown flag -" + name
+			}
+			return nil, usageError("%s: %s", cl.Name(), msg)
 		}
 		args = cl.Args()
 		if len(args) == 0 {

@@ -151,7 +151,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
 		{"unknown subcommand", []string{"ticket", "frob"}, "unknown command"},
-		{"unknown flag", []string{"ticket", "issue", "--keys", keys, "--bogus"}, "flag provided but not defined"},
+		{"unknown flag", []string{"ticket", "issue", "--keys", keys, "--bogus"}, "ticket issue: unknown flag --bogus"},
 		{"missing flags", []string{"ticket", "issue", "--keys", keys}, "missing --event, --serial, --type"},
 		{"bad number", []string{"ticket", "issue", "--keys", keys, "--event", "x", "--serial", "1", "--type", "1"}, "unsigned number"},
 		{"bad time", []string{"ticket", "issue", "--keys", keys, "--event", "1", "--serial", "1", "--type", "1", "--from", "tomorrow"}, "RFC 3339"},
@@ -203,4 +203,43 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	t.Log(out)
+}
+
+// A usage error names what was wrong once, calls a flag a flag, and points
+// to the help of the command that was called.
+func TestUsageHints(t *testing.T) {
+	tests := []struct {
+		args       []string
+		want, hint string
+	}{
+		{[]string{"--bogus"}, "tixgate: unknown flag --bogus: flags follow a command", "Run 'tixgate help'"},
+		{[]string{"bogus"}, `tixgate: unknown command "bogus"`, "Run 'tixgate help'"},
+		{[]string{"ledger", "--bogus"}, "tixgate: ledger: unknown flag --bogus", "Run 'tixgate ledger help'"},
+		{[]string{"ledger", "bogus"}, `tixgate: ledger: unknown command "bogus"`, "Run 'tixgate ledger help'"},
+		{[]string{"edge", "--bogus"}, "tixgate: edge: unknown flag --bogus", "Run 'tixgate edge --help'"},
+		{[]string{"ledger", "stats", "--bogus"}, "tixgate: ledger stats: unknown flag --bogus", "Run 'tixgate ledger stats --help'"},
+		{[]string{"ticket", "issue"}, "tixgate: ticket issue: missing", "Run 'tixgate ticket issue --help'"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			_, errs, code := cli(t, "", tt.args...)
+			if code != 2 || !strings.Contains(errs, tt.want) || !strings.Contains(errs, tt.hint) || strings.Contains(errs, "tixgate: tixgate") {
+				t.Errorf("exit %d, stderr %q; want 2, %q and %q", code, errs, tt.want, tt.hint)
+			}
+		})
+	}
+}
+
+func TestSeqSpan(t *testing.T) {
+	for _, tt := range []struct {
+		first uint64
+		n     int
+		want  string
+	}{
+		{1, 0, "no changes"}, {1, 1, "change 1"}, {7, 3, "3 changes numbered 7-9"},
+	} {
+		if got := seqSpan("change", "changes", tt.first, tt.n); got != tt.want {
+			t.Errorf("seqSpan(%d, %d) = %q, want %q", tt.first, tt.n, got, tt.want)
+		}
+	}
 }

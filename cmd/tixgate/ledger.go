@@ -144,52 +144,49 @@ func runLedgerManifest(_ context.Context, e *env, cl *cmdline) error {
 	if err != nil {
 		return err
 	}
-	var w io.Writer = e.stdout
-	var f *os.File
-	if *out != "-" {
-		if f, err = os.CreateTemp(filepath.Dir(*out), "."+filepath.Base(*out)+".tmp*"); err != nil {
-			return fmt.Errorf("ledger manifest: %w", err)
-		}
-		defer os.Remove(f.Name())
-		// It holds rotation secrets and holder names: owner only.
-		if err := f.Chmod(0o600); err != nil {
+	n := 0
+	build := func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<20)
+		err := spec.Build(manifest.BuildOptions{
+			Signer:         manifest.Signer{Key: k.Central, Cert: &k.CentralCert},
+			FirstSeq:       *firstSeq,
+			Issuers:        []ticket.IssuerCert{k.IssuerCert},
+			RotationMaster: k.RotationMaster,
+			Tickets:        *tickets,
+			BatchSize:      *batch,
+		}, func(c manifest.Change) error {
+			n++
+			bw.Write(c.Marshal())
+			return bw.WriteByte('\n')
+		})
+		if err != nil {
 			return err
 		}
-		w = f
+		return bw.Flush()
 	}
-	bw := bufio.NewWriterSize(w, 1<<20)
-	n := 0
-	err = spec.Build(manifest.BuildOptions{
-		Signer:         manifest.Signer{Key: k.Central, Cert: &k.CentralCert},
-		FirstSeq:       *firstSeq,
-		Issuers:        []ticket.IssuerCert{k.IssuerCert},
-		RotationMaster: k.RotationMaster,
-		Tickets:        *tickets,
-		BatchSize:      *batch,
-	}, func(c manifest.Change) error {
-		n++
-		bw.Write(c.Marshal())
-		return bw.WriteByte('\n')
-	})
-	if err == nil {
-		err = bw.Flush()
+	if *out == "-" {
+		if err := build(e.stdout); err != nil {
+			return fmt.Errorf("ledger manifest: %w", err)
+		}
+		return nil
 	}
-	if err != nil {
+	// It holds rotation secrets and holder names: owner only.
+	if err := keyfile.WriteStream(*out, keyfile.Mode, true, build); err != nil {
 		return fmt.Errorf("ledger manifest: %w", err)
 	}
-	if f != nil {
-		if err := f.Sync(); err != nil {
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-		if err := os.Rename(f.Name(), *out); err != nil {
-			return fmt.Errorf("ledger manifest: %w", err)
-		}
-		fmt.Fprintf(e.stderr, "wrote %s: %d changes numbered %d-%d, %d tickets\n", *out, n, *firstSeq, *firstSeq+uint64(n)-1, *tickets)
-	}
+	fmt.Fprintf(e.stdout, "wrote %s: %s, %d tickets\n", *out, seqSpan("change", "changes", *firstSeq, n), *tickets)
 	return nil
+}
+
+// seqSpan names n numbered things from first: "change 7", "changes 7-9".
+func seqSpan(one, many string, first uint64, n int) string {
+	switch n {
+	case 0:
+		return "no " + many
+	case 1:
+		return fmt.Sprintf("%s %d", one, first)
+	}
+	return fmt.Sprintf("%d %s numbered %d-%d", n, many, first, first+uint64(n)-1)
 }
 
 func runLedgerImport(ctx context.Context, e *env, cl *cmdline) error {
@@ -309,22 +306,11 @@ func runLedgerReindex(ctx context.Context, e *env, cl *cmdline) error {
 
 func runLedgerBackup(_ context.Context, e *env, cl *cmdline) error {
 	return withLedger(e, cl, 1, "one FILE", func(l *ledger.Ledger, pos []string) error {
-		tmp := pos[0] + ".tmp"
-		f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-		if err != nil {
-			return fmt.Errorf("backup: %w", err)
-		}
-		defer os.Remove(tmp)
-		changes, records, err := l.Backup(f)
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Rename(tmp, pos[0])
-		}
+		var changes, records int
+		err := keyfile.WriteStream(pos[0], keyfile.Mode, true, func(w io.Writer) (err error) {
+			changes, records, err = l.Backup(w)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("backup: %w", err)
 		}

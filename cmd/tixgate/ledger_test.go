@@ -21,7 +21,9 @@ func TestLedgerCommands(t *testing.T) {
 		}
 		return out + errs
 	}
-	run(0, "ledger", "manifest", "--keys", keys, "--venue", filepath.Join("..", "..", "testdata", "venue.yaml"), "--tickets", "100", "--out", mf)
+	if out, errs, code := cli(t, "", "ledger", "manifest", "--keys", keys, "--venue", filepath.Join("..", "..", "testdata", "venue.yaml"), "--tickets", "100", "--out", mf); code != 0 || !strings.Contains(out, "wrote "+mf+": ") || !strings.Contains(out, "100 tickets") || errs != "" {
+		t.Errorf("ledger manifest: exit %d, stdout %q, stderr %q; want its summary on stdout", code, out, errs)
+	}
 	if fi, err := os.Stat(mf); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("manifest file: %v %v", fi, err)
 	}

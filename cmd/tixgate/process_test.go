@@ -257,7 +257,7 @@ func TestEdgeProcesses(t *testing.T) {
 
 func TestEdgeUsage(t *testing.T) {
 	_, errs, code := cli(t, "", "edge", "--bogus")
-	if code != 2 || !strings.Contains(errs, "not defined") {
+	if code != 2 || !strings.Contains(errs, "edge: unknown flag --bogus") || !strings.Contains(errs, "Run 'tixgate edge --help'") {
 		t.Errorf("unknown flag: %d %q", code, errs)
 	}
 	_, errs, code = cli(t, "", "edge", "--data", filepath.Join(t.TempDir(), "none"))

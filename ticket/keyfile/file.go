@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -25,9 +26,21 @@ func WriteFile(path string, data []byte, overwrite bool) error {
 }
 
 // WriteFileMode is WriteFile for a file others may read (a QR image, a
-// manifest): a temporary file next to path, fsynced, renamed over path,
-// and the directory fsynced, so a crash leaves the old file or the new one.
+// manifest).
 func WriteFileMode(path string, data []byte, perm fs.FileMode, overwrite bool) error {
+	return WriteStream(path, perm, overwrite, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteStream is the one atomic file write of tixgate: write fills a
+// temporary file next to path, which is fsynced, renamed over path, and
+// the directory fsynced, so a crash leaves the old file or the new one,
+// never a part, and a write that returned is on disk. An error from write
+// leaves path as it was. Files too large to hold in memory (a manifest, a
+// backup) are written through it as the small ones are.
+func WriteStream(path string, perm fs.FileMode, overwrite bool, write func(io.Writer) error) error {
 	if !overwrite {
 		if _, err := os.Lstat(path); err == nil {
 			return fmt.Errorf("write %s: %w (remove it first to replace it)", path, ErrExists)
@@ -44,7 +57,7 @@ func WriteFileMode(path string, data []byte, perm fs.FileMode, overwrite bool) e
 		f.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if _, err := f.Write(data); err != nil {
+	if err := write(f); err != nil {
 		f.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
