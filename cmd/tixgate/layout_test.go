@@ -90,7 +90,7 @@ func TestLayout(t *testing.T) {
 		"ledger/decision":   {"ticket", "ledger/rules"},
 		"ledger":            {"ticket", "ticket/keyfile", "ledger/record", "ledger/rules", "ledger/manifest", "ledger/decision"},
 		"ledger/ledgertest": {"ticket", "ticket/keyfile", "ledger", "ledger/manifest", "ledger/decision"},
-		"cluster":           {"ticket", "ledger", "ledger/record"},
+		"cluster":           {"ticket", "ledger", "ledger/record", "ledger/manifest"},
 		"ticket/strict":     nil,
 		"firmware":          {"ticket/strict"},
 		"edge/deviceapi":    {"ticket", "ledger/decision"},
