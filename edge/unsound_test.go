@@ -22,11 +22,10 @@ import (
 	"github.com/tixgate/tixgate/ticket"
 )
 
-// A gate whose ledger lost its MANIFEST does not start deciding: it serves
-// 503 "unsound" with what was lost, and its turnstile stays shut with the
-// red lamp on.
-func TestUnsoundLedgerFailsClosed(t *testing.T) {
-	v := ledgertest.NewVenue(t, 20)
+// lostManifest provisions gate-1 with the venue's manifest, then removes
+// Badger's MANIFEST: a store that cannot prove itself sound.
+func lostManifest(t *testing.T, v *ledgertest.Venue) string {
+	t.Helper()
 	dir := v.Provision("gate-1")
 	l := v.OpenDir(dir)
 	v.Load(l)
@@ -34,6 +33,15 @@ func TestUnsoundLedgerFailsClosed(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "db", "MANIFEST")); err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+// A gate whose ledger lost its MANIFEST does not start deciding: it serves
+// 503 "unsound" with what was lost, and its turnstile stays shut with the
+// red lamp on.
+func TestUnsoundLedgerFailsClosed(t *testing.T) {
+	v := ledgertest.NewVenue(t, 20)
+	dir := lostManifest(t, v)
 
 	fb := firmware.NewFakeBoard()
 	b, err := fb.Open()
@@ -153,13 +161,7 @@ func TestRecoverAtStart(t *testing.T) {
 // HTTP to the network.
 func TestUnsoundServesHTTPS(t *testing.T) {
 	v := ledgertest.NewVenue(t, 5)
-	dir := v.Provision("gate-1")
-	l := v.OpenDir(dir)
-	v.Load(l)
-	l.Close()
-	if err := os.Remove(filepath.Join(dir, "db", "MANIFEST")); err != nil {
-		t.Fatal(err)
-	}
+	dir := lostManifest(t, v)
 	cfg := DefaultConfig(dir)
 	cfg.Gate, cfg.Bind = "G1", "127.0.0.1:0"
 	cfg.Ledger = v.Config(dir)

@@ -53,7 +53,7 @@ func startBenchNode(b *testing.B, v *ledgertest.Venue, listen string) *benchNode
 		b.Fatalf("ledger import: %v\n%s", err, out)
 	}
 	n := &benchNode{done: make(chan error, 1)}
-	n.cmd = exec.Command(os.Args[0], "edge", "--data", dir, "--gate", "G1", "--bind", freePortB(b, "127.0.0.1"),
+	n.cmd = exec.Command(os.Args[0], "edge", "--data", dir, "--gate", "G1", "--bind", freePort(b, "127.0.0.1"),
 		"--listen", listen, "--log-level", "warn")
 	n.cmd.Env = append(os.Environ(), "TIXGATE_BE_MAIN=1")
 	n.cmd.Stderr = os.Stderr // warnings and errors only
@@ -109,25 +109,6 @@ func isLoopbackHost(h string) bool {
 	return h == "localhost" || ip != nil && ip.IsLoopback()
 }
 
-// freePortB is freePort for a benchmark.
-func freePortB(b *testing.B, host string) string {
-	b.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", host+":0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		addr := l.Addr().String()
-		l.Close()
-		if u, err := net.ListenPacket("udp", addr); err == nil {
-			u.Close()
-			return addr
-		}
-	}
-	b.Fatal("no free port")
-	return ""
-}
-
 // scan posts one scan and returns the answer.
 func (n *benchNode) scan(code string) (decision.Decision, error) {
 	body, _ := json.Marshal(map[string]string{"code": code})
@@ -172,7 +153,7 @@ func BenchmarkSystemScanHTTPS(b *testing.B) {
 	}
 	// Every interface: the node serves HTTPS anywhere but loopback; the
 	// client reaches it at 127.0.0.1.
-	_, port, _ := net.SplitHostPort(freePortB(b, "127.0.0.1"))
+	_, port, _ := net.SplitHostPort(freePort(b, "127.0.0.1"))
 	n := startBenchNode(b, v, "0.0.0.0:"+port)
 	for _, c := range codes[:100] { // warm the connections and caches
 		if _, err := n.scan(c); err != nil {
@@ -261,7 +242,7 @@ const (
 // CPU use as a share of one core and its resident memory at the end.
 func BenchmarkSystemIdleGate1M(b *testing.B) {
 	v := ledgertest.NewVenue(b, 1_000_000)
-	n := startBenchNode(b, v, freePortB(b, "127.0.0.1"))
+	n := startBenchNode(b, v, freePort(b, "127.0.0.1"))
 	pid := n.cmd.Process.Pid
 	for i := 0; i < b.N; i++ {
 		time.Sleep(benchIdleSettle)

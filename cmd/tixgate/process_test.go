@@ -56,7 +56,7 @@ func (l *syncLog) String() string {
 }
 
 // freePort finds a port free for both TCP and UDP on host.
-func freePort(t *testing.T, host string) string {
+func freePort(t testing.TB, host string) string {
 	t.Helper()
 	for range 50 {
 		l, err := net.Listen("tcp", host+":0")
