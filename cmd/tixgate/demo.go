@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/tixgate/tixgate/cluster"
@@ -118,7 +119,7 @@ func defaultDemoDir() string {
 func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 	data := cl.String("data", defaultDemoDir(), "the demo's data folder, reused by the next run")
 	reset := cl.Bool("reset", false, "remove the demo's data folder first and start a new venue")
-	once := cl.Bool("once", false, "run the story and exit instead of keeping the gates up (tests, CI)")
+	once := cl.Bool("once", false, "tell the story in a new venue and exit instead of keeping the gates up (tests, CI)")
 	listen := cl.String("listen", "127.0.0.1:8081", "UI and API address of the first gate; the others take the next ports (port 0: any free port)")
 	tickets := cl.Int("tickets", 20000, "tickets in the manifest of a new venue (at least 2000)")
 	if _, err := cl.parseN(0, ""); err != nil {
@@ -159,7 +160,13 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 				g.node.Close()
 			}
 			gates = nil
-			st, why = nil, fmt.Sprintf("its gates did not start (%v)", err)
+			// Only a ledger that cannot prove itself sound is started
+			// over: a busy port or a demo already running on this
+			// folder is said, and the venue kept.
+			if !errors.Is(err, ledger.ErrUnsound) {
+				return err
+			}
+			st, why = nil, fmt.Sprintf("its ledgers are damaged (%v)", err)
 		}
 	}
 	if st == nil || *once {
@@ -264,21 +271,31 @@ func isDemoEntry(name string) bool {
 	return strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp")
 }
 
+// demoEntries lists the data folder (none when it does not exist), refusing
+// a folder that holds anything the demo does not make.
+func demoEntries(dir string) ([]os.DirEntry, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	for _, en := range entries {
+		if !isDemoEntry(en.Name()) {
+			return nil, fmt.Errorf("demo: %s holds %q, which the demo did not make: give --data an empty or demo folder", dir, en.Name())
+		}
+	}
+	return entries, nil
+}
+
 // clearDemoDir empties the data folder of what the demo made. A folder
 // holding anything else is refused rather than emptied: --data may point
 // at the wrong place.
 func clearDemoDir(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
+	entries, err := demoEntries(dir)
 	if err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	for _, en := range entries {
-		if !isDemoEntry(en.Name()) {
-			return fmt.Errorf("demo: %s holds %q, which the demo did not make: give --data an empty or demo folder", dir, en.Name())
-		}
+		return err
 	}
 	for _, en := range entries {
 		if err := os.RemoveAll(filepath.Join(dir, en.Name())); err != nil {
@@ -292,17 +309,9 @@ func clearDemoDir(dir string) error {
 // when there is none to reuse: an empty folder (why is empty), a run that
 // did not finish, an event that has ended.
 func loadDemoState(dir string, now time.Time) (*demoState, string, error) {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) || (err == nil && len(entries) == 0) {
-		return nil, "", nil
-	}
-	if err != nil {
-		return nil, "", fmt.Errorf("demo: %w", err)
-	}
-	for _, en := range entries {
-		if !isDemoEntry(en.Name()) {
-			return nil, "", fmt.Errorf("demo: %s holds %q, which the demo did not make: give --data an empty or demo folder", dir, en.Name())
-		}
+	entries, err := demoEntries(dir)
+	if err != nil || len(entries) == 0 {
+		return nil, "", err
 	}
 	var st demoState
 	if err := keyfile.ReadJSON(filepath.Join(dir, demoStateFile), &st); err != nil {
@@ -475,8 +484,11 @@ func startDemoGates(dir string, listens []string, dn *demoNet, quiet *slog.Logge
 			cfg.Join = []string{gates[0].node.MeshAddr()}
 		}
 		node, err := edge.Start(cfg)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return gates, fmt.Errorf("demo: %s: %w (is a demo running already? --listen 127.0.0.1:0 takes free ports)", g.device, err)
+		}
 		if err != nil {
-			return gates, fmt.Errorf("demo: %s: %w", g.device, err)
+			return gates, fmt.Errorf("demo: %s: %w (a demo may be running on this folder already; --reset starts a new venue)", g.device, err)
 		}
 		dn.mu.Lock()
 		dn.names[node.MeshAddr()] = g.device

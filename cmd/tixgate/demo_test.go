@@ -200,6 +200,22 @@ func TestDemoStaysUp(t *testing.T) {
 	d.login(urls[0], "gate")
 	d.login(urls[2], "supervisor")
 
+	// A second demo on the same folder while this one runs is refused,
+	// and leaves the venue as it was.
+	second := startDemo(t, tmp, args...)
+	select {
+	case err := <-second.done:
+		if err == nil {
+			t.Errorf("a second demo on a folder in use exited 0:\n%s", second.out.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("a second demo on a folder in use kept running:\n%s", second.out.String())
+	}
+	if _, err := os.Stat(filepath.Join(data, demoStateFile)); err != nil {
+		t.Errorf("the second demo touched the venue: %v", err)
+	}
+	d.checkURLs()
+
 	// A sample ticket is a real QR code of an issued ticket: decoded from
 	// its PNG, gate-2 admits it once.
 	m := samples.FindStringSubmatch(d.out.String())
