@@ -488,7 +488,7 @@ func startDemoGates(dir string, listens []string, dn *demoNet, quiet *slog.Logge
 			return gates, fmt.Errorf("demo: %s: %w (is a demo running already? --listen 127.0.0.1:0 takes free ports)", g.device, err)
 		}
 		if err != nil {
-			return gates, fmt.Errorf("demo: %s: %w (a demo may be running on this folder already; --reset starts a new venue)", g.device, err)
+			return gates, fmt.Errorf("demo: %s: %w", g.device, err)
 		}
 		dn.mu.Lock()
 		dn.names[node.MeshAddr()] = g.device
