@@ -2,15 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -37,10 +40,38 @@ type benchNode struct {
 	client *http.Client
 }
 
+// benchNodeEnv makes the test binary a gate node with the ledger's commits
+// not fsynced (see benchNodeMain): the scan path without the disk's share.
+const benchNodeEnv = "TIXGATE_BENCH_NODE_NOSYNC"
+
+// benchNodeMain runs a node as `tixgate edge --data DIR --gate G1 --bind B
+// --listen L` would (DIR, B, L from the environment), but with
+// SyncWrites off, until SIGTERM.
+func benchNodeMain() int {
+	cfg := edge.DefaultConfig(os.Getenv(benchNodeEnv))
+	cfg.Gate, cfg.Bind, cfg.Listen = "G1", os.Getenv("TIXGATE_BENCH_BIND"), os.Getenv("TIXGATE_BENCH_LISTEN")
+	cfg.Ledger.SyncWrites = false
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	n, err := edge.Start(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	if err := n.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
 // startBenchNode provisions a gate holding the venue's manifest (imported
 // by `tixgate ledger import`, as a device does), starts `tixgate edge` on
-// listen and waits until /healthz answers 200.
-func startBenchNode(b *testing.B, v *ledgertest.Venue, listen string) *benchNode {
+// listen (with fsync off: benchNodeMain) and waits until /healthz answers
+// 200.
+func startBenchNode(b *testing.B, v *ledgertest.Venue, listen string, fsync bool) *benchNode {
 	b.Helper()
 	dir := v.Provision("gate-1")
 	mf := filepath.Join(b.TempDir(), "manifest.ndjson")
@@ -53,9 +84,13 @@ func startBenchNode(b *testing.B, v *ledgertest.Venue, listen string) *benchNode
 		b.Fatalf("ledger import: %v\n%s", err, out)
 	}
 	n := &benchNode{done: make(chan error, 1)}
-	n.cmd = exec.Command(os.Args[0], "edge", "--data", dir, "--gate", "G1", "--bind", freePort(b, "127.0.0.1"),
-		"--listen", listen, "--log-level", "warn")
+	bind := freePort(b, "127.0.0.1")
+	n.cmd = exec.Command(os.Args[0], "edge", "--data", dir, "--gate", "G1", "--bind", bind, "--listen", listen, "--log-level", "warn")
 	n.cmd.Env = append(os.Environ(), "TIXGATE_BE_MAIN=1")
+	if !fsync {
+		n.cmd = exec.Command(os.Args[0])
+		n.cmd.Env = append(os.Environ(), benchNodeEnv+"="+dir, "TIXGATE_BENCH_BIND="+bind, "TIXGATE_BENCH_LISTEN="+listen)
+	}
 	n.cmd.Stderr = os.Stderr // warnings and errors only
 	if err := n.cmd.Start(); err != nil {
 		b.Fatal(err)
@@ -141,8 +176,18 @@ const (
 // of tickets never seen before, each on its own schedule (an open loop, so
 // a slow answer delays no later request), for benchScanFor. Every scan is
 // a whole decision: parse, verify, read, record, answer. It reports the
-// latency percentiles seen by the client and the throughput achieved.
+// latency percentiles seen by the client and the throughput achieved, with
+// the ledger's commits fsynced as a gate runs (fsync=on), and without
+// (fsync=off) to tell the disk's share from the code's.
 func BenchmarkSystemScanHTTPS(b *testing.B) {
+	for _, fsync := range []bool{true, false} {
+		b.Run(fmt.Sprintf("fsync=%s", map[bool]string{true: "on", false: "off"}[fsync]), func(b *testing.B) {
+			benchScanHTTPS(b, fsync)
+		})
+	}
+}
+
+func benchScanHTTPS(b *testing.B, fsync bool) {
 	total := int(benchScanRate * benchScanFor / time.Second)
 	v := ledgertest.NewVenue(b, 20000)
 	var codes []string
@@ -154,7 +199,7 @@ func BenchmarkSystemScanHTTPS(b *testing.B) {
 	// Every interface: the node serves HTTPS anywhere but loopback; the
 	// client reaches it at 127.0.0.1.
 	_, port, _ := net.SplitHostPort(freePort(b, "127.0.0.1"))
-	n := startBenchNode(b, v, "0.0.0.0:"+port)
+	n := startBenchNode(b, v, "0.0.0.0:"+port, fsync)
 	for _, c := range codes[:100] { // warm the connections and caches
 		if _, err := n.scan(c); err != nil {
 			b.Fatal(err)
@@ -242,7 +287,7 @@ const (
 // CPU use as a share of one core and its resident memory at the end.
 func BenchmarkSystemIdleGate1M(b *testing.B) {
 	v := ledgertest.NewVenue(b, 1_000_000)
-	n := startBenchNode(b, v, freePort(b, "127.0.0.1"))
+	n := startBenchNode(b, v, freePort(b, "127.0.0.1"), true)
 	pid := n.cmd.Process.Pid
 	for i := 0; i < b.N; i++ {
 		time.Sleep(benchIdleSettle)

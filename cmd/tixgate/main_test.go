@@ -12,5 +12,8 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
+	if os.Getenv(benchNodeEnv) != "" {
+		os.Exit(benchNodeMain())
+	}
 	os.Exit(m.Run())
 }
