@@ -211,7 +211,9 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 			say("  %s at gate %s: %d records, manifest at change %d, %d conflict(s)", g.name, g.gate, ls.Records, ls.ManifestSeq, ls.Conflicts)
 		}
 	}
+	stats := "tixgate ledger stats --data " + filepath.Join(*data, demoGateNames[0].device)
 	if *once {
+		say("Next: %s", stats)
 		return nil
 	}
 
@@ -226,6 +228,7 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 	say("  sample tickets to scan (hold one up to the camera, or type its code): %s",
 		filepath.Join(*data, demoTicketsDir))
 	say("  the API takes the bearer token in %s (docs/api.md)", filepath.Join(*data, demoGateNames[0].device, edge.TokenFile))
+	say("  after Ctrl-C, %s shows a gate's ledger", stats)
 	<-ctx.Done()
 	say("\nstopping the gates; the venue stays in %s for the next run (--reset starts a new one)", *data)
 	var cerr error

@@ -153,7 +153,6 @@ func runDemoStory(dir string, v *demoVenue, gates []*demoGate, net *demoNet, say
 	}
 	say("\nThe story took %s. Every step used the real components: Badger ledgers on disk, memberlist on loopback,", time.Since(start).Round(100*time.Millisecond))
 	say("QR images through gozxing, the HTTP API with its token. Files: %s", dir)
-	say("Next: tixgate ledger stats --data %s", filepath.Join(dir, demoGateNames[0].device))
 	return nil
 }
 

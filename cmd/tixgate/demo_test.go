@@ -48,7 +48,7 @@ func startDemo(t *testing.T, tmp string, args ...string) *demoRun {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			d.out.add(sc.Text())
-			if strings.Contains(sc.Text(), "the API takes the bearer token") {
+			if strings.Contains(sc.Text(), "shows a gate's ledger") {
 				close(d.ready)
 			}
 		}
