@@ -153,7 +153,10 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 			g.node.Close()
 		}
 	}()
-	if st != nil && !*once {
+	if st != nil {
+		// Started even for --once, which then makes a new venue: a venue
+		// another demo is running is refused here, before anything is
+		// removed.
 		gates, err = startDemoGates(*data, listens, net, quiet)
 		if err != nil {
 			for _, g := range gates {
@@ -169,10 +172,13 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 			st, why = nil, fmt.Sprintf("its ledgers are damaged (%v)", err)
 		}
 	}
-	if st == nil || *once {
-		if st != nil {
-			why = "--once runs the story"
+	if st != nil && *once {
+		for _, g := range gates {
+			g.node.Close()
 		}
+		gates, st, why = nil, nil, "--once tells the story in a new venue"
+	}
+	if st == nil {
 		if why != "" {
 			say("tixgate demo: starting a new venue in %s: %s", *data, why)
 			if err := clearDemoDir(*data); err != nil {
