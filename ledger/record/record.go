@@ -154,6 +154,9 @@ func (m *Money) check() error {
 // ErrMalformed is wrapped by every decoding error.
 var ErrMalformed = errors.New("malformed record")
 
+// Check checks the record's fields as Sign does, before it is numbered.
+func (r *Record) Check() error { return r.check() }
+
 func (r *Record) check() error {
 	switch {
 	case kindNames[r.Kind] == "":
