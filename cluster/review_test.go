@@ -1,0 +1,233 @@
+package cluster
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+
+	"github.com/tixgate/tixgate/ledger/ledgertest"
+	"github.com/tixgate/tixgate/ledger/manifest"
+	"github.com/tixgate/tixgate/ticket"
+)
+
+// impostor is a node at fakeAddr that shows gate-3's certificate, copied,
+// admitted and joined at the first node; gate3 is the real gate-3's key,
+// which the impostor does not hold (the tests use it only to make what
+// gate-3 itself sent before it went away, as a node with the keyring
+// records it off the venue LAN).
+type impostor struct {
+	gate3 ed25519.PrivateKey
+	mu    sync.Mutex
+	// streams counts the streams the cluster's nodes opened to fakeAddr.
+	streams int
+}
+
+const fakeAddr = "127.0.0.1:9"
+
+func newImpostorCluster(t *testing.T, n int) (*cluster, *impostor) {
+	t.Helper()
+	imp := &impostor{}
+	c := newCluster(t, n, func(cfg *Config) {
+		inner := cfg.Filter
+		cfg.Filter = func(addr string, stream bool) (bool, time.Duration) {
+			if addr == fakeAddr && stream {
+				imp.mu.Lock()
+				imp.streams++
+				imp.mu.Unlock()
+			}
+			return inner(addr, stream)
+		}
+	})
+	gate3, err := ticket.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp.gate3 = gate3
+	cert, err := ticket.SignDeviceCert(ticket.DeviceCert{Device: "gate-3", Role: ticket.RoleGate, Venue: "arena",
+		Key: ticket.PublicOf(gate3), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}, c.venue.Keys.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, _ := cert.MarshalBinary()
+	meta, _ := json.Marshal(NodeMeta{Device: "gate-3", Role: "gate", Venue: "arena", Version: "x", Cert: bin})
+	fake := &memberlist.Node{Name: "gate-3", Addr: net.ParseIP("127.0.0.1"), Port: 9, Meta: meta}
+	g1 := c.nodes[0]
+	if err := (*aliveDelegate)(g1.mesh).NotifyAlive(fake); err != nil {
+		t.Fatalf("the certificate itself is valid: %v", err)
+	}
+	(*events)(g1.mesh).NotifyJoin(fake)
+	return c, imp
+}
+
+func (imp *impostor) streamsOpened() int {
+	imp.mu.Lock()
+	defer imp.mu.Unlock()
+	return imp.streams
+}
+
+// A message the real gate-3 signed a minute ago (any gossip it sent, to
+// any node) is replayed to gate-1 by the node that now shows gate-3's
+// copied certificate. The replay must not count as proof of the key:
+// gate-1 must still send no change with holders' names to the impostor.
+func TestReplayedMessageDoesNotProveAnImpostor(t *testing.T) {
+	c, imp := newImpostorCluster(t, 2)
+	g1, g2 := c.nodes[0], c.nodes[1]
+
+	// Recorded off the LAN while gate-3 was still there: a gossip packet
+	// of records it sent to some other node a minute before.
+	captured := sealMessage(imp.gate3, time.Now().Add(-time.Minute), kindRecords, "gate-3", nil)
+	(*delegate)(g1.mesh).NotifyMsg(captured)
+
+	for _, p := range g1.mesh.Peers() {
+		if p.Name == "gate-3" && p.State != "unverified" {
+			t.Errorf("a replayed message made the impostor %q", p.State)
+		}
+	}
+	raw := c.venue.Sign(manifest.KindTickets, &manifest.Tickets{Event: 1042, Tickets: []manifest.Ticket{{Serial: 5000, Type: 1, Holder: "Guest 0005000"}}})
+	if _, err := g1.ledger.ApplyChange(raw); err != nil {
+		t.Fatal(err)
+	}
+	ledgertest.WaitFor(t, 10*time.Second, "gate-2 holds the new change", func() bool {
+		return g2.ledger.ManifestSeq() == g1.ledger.ManifestSeq()
+	})
+	time.Sleep(200 * time.Millisecond)
+	if n := imp.streamsOpened(); n != 0 {
+		t.Errorf("gate-1 opened %d streams (the change whole, holders' names included) to the impostor", n)
+	}
+}
+
+// A fetch request is not addressed to anyone: one that the real gate-3
+// sent to gate-2 before it went away, replayed to gate-1 (which never saw
+// it, so its replay cache does not know it), is answered — to whoever holds
+// gate-3's name now, with every change whole from the number asked.
+func TestRequestAnsweredOnlyByItsAddressee(t *testing.T) {
+	c, imp := newImpostorCluster(t, 2)
+	g1 := c.nodes[0]
+	before := g1.mesh.Stats()
+	// gate-3's catch-up request to gate-2: every change from the first.
+	captured := sealMessage(imp.gate3, time.Now().Add(-30*time.Second), kindFetchManifest, "gate-3", []byte{1})
+	(*delegate)(g1.mesh).NotifyMsg(captured)
+	time.Sleep(500 * time.Millisecond)
+	if got := g1.mesh.Stats().FetchesServed - before.FetchesServed; got != 0 {
+		t.Errorf("gate-1 answered %d requests sent to another node", got)
+	}
+	if n := imp.streamsOpened(); n != 0 {
+		t.Errorf("gate-1 streamed %d whole changes (holders' names, the rotation secret) to the impostor", n)
+	}
+}
+
+// A push/pull state is sealed like a message; replayed as a user message
+// (by anyone with the keyring who recorded it), it is refused as an
+// unknown kind and charged to the honest device that signed it.
+func TestReplayedStateChargesNobody(t *testing.T) {
+	c := newCluster(t, 2, nil)
+	g1, g2 := c.nodes[0], c.nodes[1]
+	state := g1.mesh.localState() // what gate-1 sends in every push/pull
+	if state == nil {
+		t.Fatal("no state")
+	}
+	for range 10 {
+		(*delegate)(g2.mesh).NotifyMsg(state)
+	}
+	if n := g2.mesh.Rejected()[g1.name]; n != 0 {
+		t.Errorf("gate-2 charged gate-1 with %d rejections for its own replayed push/pull state", n)
+	}
+}
+
+// One member (a seller's handheld, say) signs 8,192 fetch requests in a
+// burst. The replay cache is then full of fresh entries and refuses every
+// request from every other member for the replay window: anti-entropy
+// stops at this node for two minutes, and again each time the burst is
+// sent.
+func TestReplayCacheOneMemberCannotStarveOthers(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	g1, g2, g3 := c.nodes[0], c.nodes[1], c.nodes[2]
+	var nobody ticket.KeyID
+	now := g1.mesh.cfg.Clock.Now()
+	for i := range maxRequestsSeen {
+		g1.mesh.replayed(sealMessage(g2.mesh.key, now, kindFetch, g2.name, fetchPayload(nobody, uint64(i+1))))
+	}
+	honest := sealMessage(g3.mesh.key, now, kindFetch, g3.name, fetchPayload(g3.ledger.Identity().ID(), 1))
+	if g1.mesh.replayed(honest) {
+		t.Error("gate-3's first request is refused as a replay because gate-2 filled the cache")
+	}
+}
+
+// The cache forgets a request ReplayWindow after it arrived, but
+// openMessage accepts it until ReplayWindow after the time it carries. A
+// sender whose clock runs 90 s ahead (inside the window) sends a request;
+// once the cache has been swept, the same bytes are answered again.
+func TestReplayCacheHoldsUntilTheMessageExpires(t *testing.T) {
+	clock := ticket.NewManualClock(time.Now())
+	c := newCluster(t, 2, func(cfg *Config) { cfg.Clock = clock })
+	g1, g2 := c.nodes[0], c.nodes[1]
+	t0 := clock.Now()
+	req := sealMessage(g1.mesh.key, t0.Add(90*time.Second), kindFetch, g1.name, fetchPayload(g1.ledger.Identity().ID(), 1))
+	before := g2.mesh.Stats().FetchesServed
+	(*delegate)(g2.mesh).NotifyMsg(req)
+	ledgertest.WaitFor(t, 5*time.Second, "the request is served", func() bool {
+		return g2.mesh.Stats().FetchesServed == before+1
+	})
+	// Ordinary traffic of the next two minutes fills the cache; the entry
+	// that arrives after that sweeps what arrived two minutes before.
+	var nobody ticket.KeyID
+	for i := range maxRequestsSeen {
+		g2.mesh.replayed(sealMessage(g1.mesh.key, t0, kindFetch, g1.name, fetchPayload(nobody, uint64(i+1))))
+	}
+	clock.Advance(121 * time.Second)
+	g2.mesh.replayed(sealMessage(g1.mesh.key, clock.Now(), kindFetch, g1.name, fetchPayload(nobody, 1)))
+	clock.Advance(29 * time.Second) // 150 s after arrival, 60 s after the time it carries
+	(*delegate)(g2.mesh).NotifyMsg(req)
+	time.Sleep(300 * time.Millisecond)
+	if got := g2.mesh.Stats().FetchesServed - before; got != 1 {
+		t.Errorf("one signed request answered %d times", got)
+	}
+}
+
+// A node with only the keyring announces itself under ever new names; each
+// refusal is remembered (m.warned, keyed by the error text, which holds the
+// name) and logged, forever: memory and log grow with what a stranger sends.
+func TestRefusalsDoNotGrowWithNames(t *testing.T) {
+	var logged lineCounter
+	c := newCluster(t, 1, func(cfg *Config) { cfg.Logger = slog.New(slog.NewTextHandler(&logged, nil)) })
+	g1 := c.nodes[0]
+	for i := range 20_000 {
+		(*aliveDelegate)(g1.mesh).NotifyAlive(&memberlist.Node{Name: fmt.Sprintf("stranger-%06d", i), Addr: net.ParseIP("127.0.0.1"), Port: 9})
+	}
+	g1.mesh.mu.Lock()
+	n := len(g1.mesh.warned)
+	g1.mesh.mu.Unlock()
+	if n > 1000 {
+		t.Errorf("%d refusals remembered after 20,000 names from a stranger", n)
+	}
+	if n := logged.count(); n > 1000 {
+		t.Errorf("%d log lines for 20,000 names from a stranger", n)
+	}
+}
+
+// lineCounter counts the lines written to it.
+type lineCounter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (w *lineCounter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.n += bytes.Count(b, []byte("\n"))
+	return len(b), nil
+}
+
+func (w *lineCounter) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.n
+}
