@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -27,11 +28,12 @@ import (
 type impostor struct {
 	gate3 ed25519.PrivateKey
 	ml    *memberlist.Memberlist
+	meta  []byte
 	mu    sync.Mutex
 	got   [][]byte // user messages received
 }
 
-func (imp *impostor) NodeMeta(int) []byte { return nil }
+func (imp *impostor) NodeMeta(int) []byte { return imp.meta }
 func (imp *impostor) NotifyMsg(b []byte) {
 	imp.mu.Lock()
 	imp.got = append(imp.got, append([]byte(nil), b...))
@@ -40,6 +42,16 @@ func (imp *impostor) NotifyMsg(b []byte) {
 func (imp *impostor) GetBroadcasts(int, int) [][]byte { return nil }
 func (imp *impostor) LocalState(bool) []byte          { return nil }
 func (imp *impostor) MergeRemoteState([]byte, bool)   {}
+
+// send sends b to nd over a stream, as any node with the keyring can.
+func (imp *impostor) send(t *testing.T, nd *node, b []byte) {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(nd.mesh.Addr())
+	p, _ := strconv.Atoi(port)
+	if err := imp.ml.SendReliable(&memberlist.Node{Name: nd.name, Addr: net.ParseIP(host), Port: uint16(p)}, b); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // names counts the holders' names in what the impostor received.
 func (imp *impostor) names() int {
@@ -66,6 +78,8 @@ func newImpostorCluster(t *testing.T, n int) (*cluster, *impostor) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bin, _ := cert.MarshalBinary()
+	imp.meta, _ = json.Marshal(NodeMeta{Device: "gate-3", Role: "gate", Venue: "arena", Version: "x", Cert: bin})
 	mc := memberlist.DefaultLANConfig()
 	mc.Name, mc.BindAddr, mc.BindPort, mc.AdvertisePort = "gate-3", "127.0.0.1", 0, 0
 	mc.SecretKey = c.venue.Keys.MeshKey
@@ -76,16 +90,18 @@ func newImpostorCluster(t *testing.T, n int) (*cluster, *impostor) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { imp.ml.Shutdown() })
-	local := imp.ml.LocalNode()
-	bin, _ := cert.MarshalBinary()
-	meta, _ := json.Marshal(NodeMeta{Device: "gate-3", Role: "gate", Venue: "arena", Version: "x", Cert: bin})
-	// How gate-1 sees it once it joined: its alive message, admitted.
-	fake := &memberlist.Node{Name: "gate-3", Addr: local.Addr, Port: local.Port, Meta: meta}
-	g1 := c.nodes[0]
-	if err := (*aliveDelegate)(g1.mesh).NotifyAlive(fake); err != nil {
-		t.Fatalf("the certificate itself is valid: %v", err)
+	// It joins as gate-3 would: the certificate is valid and gate-3 is away.
+	if _, err := imp.ml.Join([]string{c.nodes[0].mesh.Addr()}); err != nil {
+		t.Fatal(err)
 	}
-	(*events)(g1.mesh).NotifyJoin(fake)
+	ledgertest.WaitFor(t, 10*time.Second, "the impostor is a member", func() bool {
+		for _, nd := range c.nodes {
+			if nd.mesh.member("gate-3") == nil {
+				return false
+			}
+		}
+		return true
+	})
 	return c, imp
 }
 
@@ -100,8 +116,13 @@ func TestReplayedMessageDoesNotProveAnImpostor(t *testing.T) {
 	// Recorded off the LAN while gate-3 was still there: a gossip packet
 	// of records it sent to some other node a minute before.
 	captured := sealMessage(imp.gate3, time.Now().Add(-time.Minute), kindRecords, "gate-3", nil)
-	(*delegate)(g1.mesh).NotifyMsg(captured)
-
+	for _, p := range g1.mesh.Peers() {
+		if p.Name == "gate-3" && p.State != "unverified" {
+			t.Fatalf("the impostor is %q before any replay", p.State)
+		}
+	}
+	imp.send(t, g1, captured)
+	time.Sleep(300 * time.Millisecond)
 	for _, p := range g1.mesh.Peers() {
 		if p.Name == "gate-3" && p.State != "unverified" {
 			t.Errorf("a replayed message made the impostor %q", p.State)
@@ -130,7 +151,7 @@ func TestRequestAnsweredOnlyByItsAddressee(t *testing.T) {
 	before := g1.mesh.Stats()
 	// gate-3's catch-up request to gate-2: every change from the first.
 	captured := sealMessage(imp.gate3, time.Now().Add(-30*time.Second), kindFetchManifest, "gate-3", []byte{1})
-	(*delegate)(g1.mesh).NotifyMsg(captured)
+	imp.send(t, g1, captured)
 	time.Sleep(time.Second)
 	if got := g1.mesh.Stats().FetchesServed - before.FetchesServed; got != 0 {
 		t.Errorf("gate-1 answered %d requests sent to another node", got)
