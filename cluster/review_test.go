@@ -69,42 +69,87 @@ func (imp *impostor) names() int {
 func newImpostorCluster(t *testing.T, n int) (*cluster, *impostor) {
 	t.Helper()
 	c := newCluster(t, n, nil)
-	imp := &impostor{}
 	gate3, err := ticket.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	imp.gate3 = gate3
 	cert, err := ticket.SignDeviceCert(ticket.DeviceCert{Device: "gate-3", Role: ticket.RoleGate, Venue: "arena",
 		Key: ticket.PublicOf(gate3), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}, c.venue.Keys.Root)
 	if err != nil {
 		t.Fatal(err)
 	}
+	imp := startImpostor(t, c, cert)
+	imp.gate3 = gate3
+	return c, imp
+}
+
+// startImpostor joins the cluster as cert's device, showing cert (public:
+// it is in every node's metadata and in the manifest's device changes)
+// without its key.
+func startImpostor(t *testing.T, c *cluster, cert ticket.DeviceCert) *impostor {
+	t.Helper()
+	imp := &impostor{}
 	bin, _ := cert.MarshalBinary()
-	imp.meta, _ = json.Marshal(NodeMeta{Device: "gate-3", Role: "gate", Venue: "arena", Version: "x", Cert: bin})
+	imp.meta, _ = json.Marshal(NodeMeta{Device: cert.Device, Role: string(cert.Role), Venue: "arena", Version: "x", Cert: bin})
 	mc := memberlist.DefaultLANConfig()
-	mc.Name, mc.BindAddr, mc.BindPort, mc.AdvertisePort = "gate-3", "127.0.0.1", 0, 0
+	mc.Name, mc.BindAddr, mc.BindPort, mc.AdvertisePort = cert.Device, "127.0.0.1", 0, 0
 	mc.SecretKey = c.venue.Keys.MeshKey
 	mc.Delegate = imp
 	mc.LogOutput = io.Discard
+	var err error
 	imp.ml, err = memberlist.Create(mc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { imp.ml.Shutdown() })
-	// It joins as gate-3 would: the certificate is valid and gate-3 is away.
+	// It joins as the device would: the certificate is valid and the
+	// device is away.
 	if _, err := imp.ml.Join([]string{c.nodes[0].mesh.Addr()}); err != nil {
 		t.Fatal(err)
 	}
 	ledgertest.WaitFor(t, 10*time.Second, "the impostor is a member", func() bool {
 		for _, nd := range c.nodes {
-			if nd.mesh.member("gate-3") == nil {
+			if nd.mesh.member(cert.Device) == nil {
 				return false
 			}
 		}
 		return true
 	})
-	return c, imp
+	return imp
+}
+
+// The device's name is taken before the device comes: a node with the
+// keyring shows gate-3's certificate (copied from the manifest) and joins
+// first. When the real gate-3 starts and joins, memberlist keeps the name
+// at the address it knew (a conflicting address is ignored); gate-3's own
+// messages, signed by the certificate's key, verify and mark the name
+// proven. From then on everything gate-1 sends to gate-3 — the answers to
+// the manifest fetches gate-3 itself makes, every change whole — goes to
+// the impostor's address. No replay is needed.
+func TestSquattedNameGetsNothingPrivate(t *testing.T) {
+	c := newCluster(t, 1, nil)
+	g1 := c.nodes[0]
+	g3 := &node{name: "gate-3", dir: c.venue.Provision("gate-3")}
+	g3.ledger = c.venue.OpenDir(g3.dir) // a new gate: it takes its manifest from the mesh
+	imp := startImpostor(t, c, g3.ledger.Identity().Cert)
+
+	c.start(g3)
+	c.nodes = append(c.nodes, g3)
+	if _, err := g3.mesh.Join([]string{g1.mesh.Addr()}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // push/pull rounds: gate-3 asks gate-1 for the manifest
+	for _, p := range g1.mesh.Peers() {
+		if p.Name == "gate-3" {
+			t.Logf("gate-1 sees gate-3 %s at %s; the impostor is at %s, gate-3 at %s", p.State, p.Addr, imp.ml.LocalNode().Address(), g3.mesh.Addr())
+		}
+	}
+	if n := imp.names(); n != 0 {
+		t.Errorf("the impostor received %d holders' names (of %d) meant for gate-3", n, c.venue.Tickets)
+	}
+	if got := g3.ledger.ManifestSeq(); got != g1.ledger.ManifestSeq() {
+		t.Errorf("the real gate-3 holds %d of %d manifest changes", got, g1.ledger.ManifestSeq())
+	}
 }
 
 // A message the real gate-3 signed a minute ago (any gossip it sent, to
