@@ -60,7 +60,8 @@ type Mesh struct {
 	inbox   chan message
 	serving chan struct{} // bounds the fetches answered at once
 	// requestsSeen holds the signed requests of the replay window (by
-	// signature): each is answered once. Under mu.
+	// signature, to when openMessage stops accepting them): each is
+	// answered once. Under mu.
 	requestsSeen map[[16]byte]time.Time
 	// recent holds the origins whose log moved lately, for digests.
 	recentMu sync.Mutex
@@ -778,14 +779,17 @@ func (m *Mesh) replayed(b []byte) bool {
 	var id [16]byte
 	copy(id[:], b[len(b)-ed25519.SignatureSize:])
 	now := m.cfg.Clock.Now()
+	// openMessage accepts b until ReplayWindow after the time it carries
+	// (which may lie ahead of this clock), so it is kept until then.
+	sent := time.Unix(0, int64(binary.BigEndian.Uint64(b[len(b)-trailerLen:])))
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.requestsSeen[id]; ok {
 		return true
 	}
 	if len(m.requestsSeen) >= maxRequestsSeen {
-		for k, at := range m.requestsSeen {
-			if now.Sub(at) > m.cfg.ReplayWindow {
+		for k, expires := range m.requestsSeen {
+			if now.After(expires) {
 				delete(m.requestsSeen, k)
 			}
 		}
@@ -793,7 +797,7 @@ func (m *Mesh) replayed(b []byte) bool {
 			return true // a flood of fresh requests from members: refuse, not forget
 		}
 	}
-	m.requestsSeen[id] = now
+	m.requestsSeen[id] = sent.Add(m.cfg.ReplayWindow)
 	return false
 }
 
@@ -989,6 +993,10 @@ func (d *delegate) NotifyMsg(b []byte) {
 		} else {
 			m.serve(func() { m.serveManifest(msg) })
 		}
+	case kindState:
+		// Push/pull states travel only in push/pull: this one was recorded
+		// and replayed by another node. Charged to nobody.
+		m.st.unauthentic.Add(1)
 	default:
 		m.reject(msg.sender, 1, fmt.Errorf("unknown message kind %q", msg.kind))
 	}
