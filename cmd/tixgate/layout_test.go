@@ -87,7 +87,8 @@ func TestLayout(t *testing.T) {
 		"ledger/rules":      {"ticket"},
 		"ledger/manifest":   {"ticket", "ledger/rules"},
 		"ledger/decision":   {"ticket", "ledger/rules"},
-		"ledger":            {"ticket", "ticket/keyfile", "ledger/record", "ledger/rules", "ledger/manifest", "ledger/decision"},
+		"ledger/replay":     {"ticket", "ledger/record", "ledger/rules"},
+		"ledger":            {"ticket", "ticket/keyfile", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest", "ledger/decision"},
 		"ledger/ledgertest": {"ticket", "ticket/keyfile", "ledger", "ledger/manifest", "ledger/decision"},
 		"cluster":           {"ticket", "ledger", "ledger/record"},
 		"strict":            nil,
@@ -99,6 +100,7 @@ func TestLayout(t *testing.T) {
 			"edge/deviceapi", "firmware", "strict"},
 		"central/store":           nil,
 		"central/store/storetest": nil, // tests only; standard library
+		"central/reconcile":       {"ticket", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest"},
 	}
 	for pkg, ims := range imports {
 		if docs[pkg] != 1 {
