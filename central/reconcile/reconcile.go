@@ -83,12 +83,9 @@ func (r *Reconciler) Ticket(recs []record.Record) ([]Conflict, error) {
 			len(recs), r.cfg.MaxRecords)}, nil)
 		return t.out, nil
 	}
-	held := t.onePerPlace(recs)
 	// The ledger's own order of a ticket's records: time, origin, sequence.
 	// The first record's type is the ticket's, as at the gates.
-	slices.SortFunc(held, func(a, b record.Record) int {
-		return cmp.Or(cmp.Compare(a.HLC, b.HLC), bytes.Compare(a.Origin[:], b.Origin[:]), cmp.Compare(a.Seq, b.Seq))
-	})
+	held := t.onePerPlace(recs)
 	trusted := t.revokedDevices(held)
 	if len(trusted) == 0 {
 		return t.out, nil
@@ -143,59 +140,97 @@ func (t *ticketRun) describe(rec *record.Record) string {
 	return s + " (device " + t.r.names(rec.Origin, rec.HLC.Time()) + ") at " + t.when(rec.HLC.Time())
 }
 
-// onePerPlace keeps one record per origin and sequence, sorted by them.
-// Copies of one record are one; different records at one place are a Fork,
-// and the one with the lowest hash stands for the place, so every run picks
-// the same.
+// place is where a record sits in its origin's log, and when it was made:
+// what records are sorted by, without moving the records themselves.
+type place struct {
+	origin ticket.KeyID
+	seq    uint64
+	hlc    record.HLC
+	i      int // index in the records given
+}
+
+// onePerPlace returns copies of the records, one per origin and sequence,
+// in the order of time, origin and sequence. Copies of one record are one;
+// different records at one place are a Fork, and the one with the lowest
+// hash stands for the place, so every run picks the same.
 func (t *ticketRun) onePerPlace(recs []record.Record) []record.Record {
-	sorted := slices.Clone(recs)
-	slices.SortFunc(sorted, func(a, b record.Record) int {
-		return cmp.Or(bytes.Compare(a.Origin[:], b.Origin[:]), cmp.Compare(a.Seq, b.Seq))
+	places := make([]place, len(recs))
+	for i := range recs {
+		places[i] = place{recs[i].Origin, recs[i].Seq, recs[i].HLC, i}
+	}
+	slices.SortFunc(places, func(a, b place) int {
+		return cmp.Or(bytes.Compare(a.origin[:], b.origin[:]), cmp.Compare(a.seq, b.seq), cmp.Compare(a.i, b.i))
 	})
-	held := sorted[:0]
-	for i := 0; i < len(sorted); {
+	kept := places[:0]
+	for i := 0; i < len(places); {
 		j := i + 1
-		for j < len(sorted) && sorted[j].Origin == sorted[i].Origin && sorted[j].Seq == sorted[i].Seq {
+		for j < len(places) && places[j].origin == places[i].origin && places[j].seq == places[i].seq {
 			j++
 		}
-		place := sorted[i:j]
-		var distinct []record.Record
-		for k := range place {
-			if !slices.Contains(distinct, place[k]) {
-				distinct = append(distinct, place[k])
-			}
+		if j > i+1 {
+			places[i] = t.fork(recs, places[i:j])
 		}
-		if len(distinct) > 1 {
-			slices.SortFunc(distinct, func(a, b record.Record) int {
-				ha, hb := a.Hash(), b.Hash()
-				return bytes.Compare(ha[:], hb[:])
-			})
-			ptrs := make([]*record.Record, len(distinct))
-			for k := range distinct {
-				ptrs[k] = &distinct[k]
-			}
-			t.add(Conflict{Kind: Fork, Records: t.involved(ptrs...),
-				Detail: fmt.Sprintf("%d different records signed as %s: a cloned or restored device, or a stolen key", len(distinct), distinct[0].ID())},
-				refSubject(&distinct[0]))
-		}
-		held = append(held, distinct[0])
+		kept = append(kept, places[i])
 		i = j
 	}
+	slices.SortFunc(kept, func(a, b place) int {
+		return cmp.Or(cmp.Compare(a.hlc, b.hlc), bytes.Compare(a.origin[:], b.origin[:]), cmp.Compare(a.seq, b.seq))
+	})
+	held := make([]record.Record, len(kept))
+	for k, p := range kept {
+		held[k] = recs[p.i]
+	}
 	return held
+}
+
+// fork picks the record that stands for one place held several times and
+// reports a Fork when they differ.
+func (t *ticketRun) fork(recs []record.Record, same []place) place {
+	var distinct []*record.Record
+	var at []place
+	for _, p := range same {
+		if !slices.ContainsFunc(distinct, func(r *record.Record) bool { return *r == recs[p.i] }) {
+			distinct, at = append(distinct, &recs[p.i]), append(at, p)
+		}
+	}
+	if len(distinct) == 1 {
+		return same[0]
+	}
+	hashes := make([]record.Hash, len(distinct))
+	order := make([]int, len(distinct))
+	for k, r := range distinct {
+		hashes[k], order[k] = r.Hash(), k
+	}
+	slices.SortFunc(order, func(a, b int) int { return bytes.Compare(hashes[a][:], hashes[b][:]) })
+	sorted := make([]*record.Record, len(order))
+	for k, o := range order {
+		sorted[k] = distinct[o]
+	}
+	t.add(Conflict{Kind: Fork, Records: t.involved(sorted...),
+		Detail: fmt.Sprintf("%d different records signed as %s: a cloned or restored device, or a stolen key", len(sorted), sorted[0].ID())},
+		refSubject(sorted[0]))
+	return at[order[0]]
 }
 
 // revokedDevices reports what revoked devices recorded after their
 // revocation, one conflict per device, and returns the other records.
 func (t *ticketRun) revokedDevices(held []record.Record) []record.Record {
-	if len(t.r.facts.RevokedDevices) == 0 {
+	revoked := func(r *record.Record) bool {
+		rev, ok := t.r.facts.RevokedDevices[r.Origin]
+		return ok && rev.covers(r.HLC.Time())
+	}
+	some := false
+	for i := 0; i < len(held) && !some && len(t.r.facts.RevokedDevices) > 0; i++ {
+		some = revoked(&held[i])
+	}
+	if !some {
 		return held
 	}
 	trusted := make([]record.Record, 0, len(held))
 	by := map[ticket.KeyID][]*record.Record{}
 	var origins []ticket.KeyID
 	for i := range held {
-		rev, ok := t.r.facts.RevokedDevices[held[i].Origin]
-		if !ok || !rev.covers(held[i].HLC.Time()) {
+		if !revoked(&held[i]) {
 			trusted = append(trusted, held[i])
 			continue
 		}
