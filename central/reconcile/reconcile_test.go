@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -556,5 +557,32 @@ func TestFactsApply(t *testing.T) {
 		t.Errorf("ticket 3 revoked %v, want the earlier time", f.RevokedTickets[manifest.TicketRef{Event: event, Serial: 3}])
 	case f.RevokedDevices[gate2] != (Revocation{At: lost, Reason: "lost"}):
 		t.Errorf("revoked devices %v", f.RevokedDevices)
+	}
+}
+
+// TestConflictJSON: a conflict a store writes as JSON reads back the same.
+func TestConflictJSON(t *testing.T) {
+	cs, err := New(facts(), DefaultConfig()).Ticket(recs(entry(gate1, 1, 0), entry(gate2, 1, 1)))
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("Ticket = %v, %v", cs, err)
+	}
+	b, err := json.Marshal(cs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Conflict
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("read back %s: %v", b, err)
+	}
+	if !reflect.DeepEqual(back, cs[0]) {
+		t.Fatalf("read back\n%+v\nwant\n%+v", back, cs[0])
+	}
+	for _, want := range []string{`"kind":"double_entry"`, `"reason":"already_used"`, `"kind":"entry"`, `"origin":"02020202"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s", b, want)
+		}
+	}
+	if err := json.Unmarshal([]byte(`{"records":[{"kind":"teleport"}]}`), &back); err == nil {
+		t.Error("an unknown record kind read back")
 	}
 }
