@@ -243,7 +243,11 @@ func (t *ticketRun) revokedDevices(held []record.Record) []record.Record {
 	for _, o := range origins {
 		recs, rev := by[o], t.r.facts.RevokedDevices[o]
 		first := recs[0].HLC.Time()
-		d := fmt.Sprintf("%d records by device %s (key %s) from %s, after its revocation", len(recs), t.r.names(o, first), o, t.when(first))
+		n := "1 record"
+		if len(recs) > 1 {
+			n = fmt.Sprintf("%d records", len(recs))
+		}
+		d := fmt.Sprintf("%s by device %s (key %s) from %s, after its revocation", n, t.r.names(o, first), o, t.when(first))
 		if !rev.At.IsZero() {
 			d += " at " + t.when(rev.At)
 		}
