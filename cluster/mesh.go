@@ -60,11 +60,15 @@ type Mesh struct {
 	inbox   chan message
 	serving chan struct{} // bounds the fetches answered at once
 	// requestsSeen holds the signed requests of the replay window (by
-	// signature): each is answered once. Under mu.
+	// signature, to when openMessage stops accepting them): each is
+	// answered once. Under mu.
 	requestsSeen map[[16]byte]time.Time
-	quit         chan struct{}
-	wg           sync.WaitGroup
-	closed       atomic.Bool
+	// recent holds the origins whose log moved lately, for digests.
+	recentMu sync.Mutex
+	recent   map[ticket.KeyID]time.Time
+	quit     chan struct{}
+	wg       sync.WaitGroup
+	closed   atomic.Bool
 	// lifeMu orders starting a goroutine against Shutdown: go starts one
 	// under the read lock only while the node is open, and Shutdown marks
 	// it closed under the write lock before it waits for them all.
@@ -75,7 +79,7 @@ type Mesh struct {
 	rejected  map[string]uint64
 	warned    map[string]bool
 	verified  map[string]ticket.DeviceCert // metadata whose certificate verified (admit.go)
-	fetching  map[string]time.Time         // origin or "manifest" → last request
+	fetching  map[string]fetchState        // origin or "manifest" → last request
 	joinAddrs []string
 	// peers is this node's own copy of the members: memberlist changes the
 	// nodes it hands out under its own lock, so they are copied while it
@@ -93,6 +97,7 @@ type meshCounters struct {
 	eagerFailed, pruned                       atomic.Uint64
 	recordsServed                             atomic.Uint64
 	untrusted, unauthentic                    atomic.Uint64
+	digestsSent                               atomic.Uint64
 }
 
 // New starts a node: it listens, and passes on what the store learns. It
@@ -137,7 +142,8 @@ func New(cfg Config, store Store) (*Mesh, error) {
 		lastSeen:     map[string]time.Time{},
 		rejected:     map[string]uint64{},
 		warned:       map[string]bool{},
-		fetching:     map[string]time.Time{},
+		fetching:     map[string]fetchState{},
+		recent:       map[ticket.KeyID]time.Time{},
 		requestsSeen: map[[16]byte]time.Time{},
 		peers:        map[string]peer{},
 	}
@@ -193,9 +199,10 @@ func New(cfg Config, store Store) (*Mesh, error) {
 	if cfg.EagerPush {
 		store.OnCommit(m.pushEager)
 	}
-	m.wg.Add(2)
+	m.wg.Add(3)
 	go m.ingestLoop()
 	go m.rejoinLoop()
+	go m.digestLoop()
 	return m, nil
 }
 
@@ -333,6 +340,7 @@ type Stats struct {
 	Pruned          uint64 `json:"pruned"`       // gossip messages pruned from a full queue (anti-entropy still carries them)
 	Queued          uint64 `json:"queued"`
 	FetchesSent     uint64 `json:"fetches_sent"`
+	DigestsSent     uint64 `json:"digests_sent"` // fast anti-entropy packets (see Config.DigestInterval)
 	FetchesServed   uint64 `json:"fetches_served"`
 	RecordsServed   uint64 `json:"records_served"`
 	Untrusted       uint64 `json:"untrusted"`   // nodes refused membership: no valid certificate, or a name taken by another key
@@ -357,6 +365,7 @@ func (m *Mesh) Stats() Stats {
 		Pruned:          m.st.pruned.Load(),
 		Queued:          m.st.queued.Load(),
 		FetchesSent:     m.st.fetchesSent.Load(),
+		DigestsSent:     m.st.digestsSent.Load(),
 		FetchesServed:   m.st.fetchesIn.Load(),
 		RecordsServed:   m.st.recordsServed.Load(),
 		Untrusted:       m.st.untrusted.Load(),
@@ -391,6 +400,7 @@ func (m *Mesh) onRecord(raw []byte, local bool) {
 	if m.closed.Load() {
 		return
 	}
+	m.noteRecent(raw)
 	if !local {
 		r, err := record.Unmarshal(raw)
 		if err != nil || m.cfg.Clock.Now().Sub(r.HLC.Time()) > m.cfg.RelayWindow {
@@ -688,33 +698,43 @@ const fetchEvery = time.Second
 
 // requestFetch asks peer for an origin's records from sequence from on.
 func (m *Mesh) requestFetch(peer string, origin ticket.KeyID, from uint64) {
-	m.request(peer, origin.String(), m.seal(kindFetch, fetchPayload(origin, from)))
+	m.request(peer, origin.String(), from, m.seal(kindFetch, fetchPayload(origin, from)))
 }
 
 // requestManifest asks peer for manifest changes from number from on.
 func (m *Mesh) requestManifest(peer string, from uint64) {
-	m.request(peer, "manifest", m.seal(kindFetchManifest, binary.AppendUvarint(nil, from)))
+	m.request(peer, "manifest", from, m.seal(kindFetchManifest, binary.AppendUvarint(nil, from)))
 }
 
 // arriving notes that records of an origin are flowing in: a fetch of it is
 // under way, and asking again would only bring the same records twice.
 func (m *Mesh) arriving(what string) {
 	m.mu.Lock()
-	if _, ok := m.fetching[what]; ok {
-		m.fetching[what] = m.cfg.Clock.Now()
+	if f, ok := m.fetching[what]; ok {
+		f.at = m.cfg.Clock.Now()
+		m.fetching[what] = f
 	}
 	m.mu.Unlock()
 }
 
+// fetchState is the last fetch of an origin (or of the manifest).
+type fetchState struct {
+	at   time.Time // sent, or the last of its answer arrived
+	from uint64    // the first sequence it asked for
+}
+
 // request sends a fetch, at most one per origin (or manifest) every
-// fetchEvery while its answer is still arriving.
-func (m *Mesh) request(peer, what string, msg []byte) {
+// fetchEvery while its answer is still arriving, unless it asks for more
+// than the last one did: a gap found after that answer began is fetched at
+// once.
+func (m *Mesh) request(peer, what string, from uint64, msg []byte) {
 	m.mu.Lock()
-	if m.cfg.Clock.Now().Sub(m.fetching[what]) < fetchEvery {
+	now := m.cfg.Clock.Now()
+	if f := m.fetching[what]; now.Sub(f.at) < fetchEvery && from <= f.from {
 		m.mu.Unlock()
 		return
 	}
-	m.fetching[what] = m.cfg.Clock.Now()
+	m.fetching[what] = fetchState{at: now, from: from}
 	m.mu.Unlock()
 	n := m.member(peer)
 	if n == nil {
@@ -759,14 +779,17 @@ func (m *Mesh) replayed(b []byte) bool {
 	var id [16]byte
 	copy(id[:], b[len(b)-ed25519.SignatureSize:])
 	now := m.cfg.Clock.Now()
+	// openMessage accepts b until ReplayWindow after the time it carries
+	// (which may lie ahead of this clock), so it is kept until then.
+	sent := time.Unix(0, int64(binary.BigEndian.Uint64(b[len(b)-trailerLen:])))
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.requestsSeen[id]; ok {
 		return true
 	}
 	if len(m.requestsSeen) >= maxRequestsSeen {
-		for k, at := range m.requestsSeen {
-			if now.Sub(at) > m.cfg.ReplayWindow {
+		for k, expires := range m.requestsSeen {
+			if now.After(expires) {
 				delete(m.requestsSeen, k)
 			}
 		}
@@ -774,7 +797,7 @@ func (m *Mesh) replayed(b []byte) bool {
 			return true // a flood of fresh requests from members: refuse, not forget
 		}
 	}
-	m.requestsSeen[id] = now
+	m.requestsSeen[id] = sent.Add(m.cfg.ReplayWindow)
 	return false
 }
 
@@ -957,6 +980,8 @@ func (d *delegate) NotifyMsg(b []byte) {
 		default:
 			m.st.dropped.Add(1)
 		}
+	case kindDigest:
+		m.goTracked(func() { m.mergeDigest(msg) })
 	case kindFetch, kindFetchManifest:
 		if m.replayed(b) {
 			m.st.unauthentic.Add(1)
@@ -968,6 +993,10 @@ func (d *delegate) NotifyMsg(b []byte) {
 		} else {
 			m.serve(func() { m.serveManifest(msg) })
 		}
+	case kindState:
+		// Push/pull states travel only in push/pull: this one was recorded
+		// and replayed by another node. Charged to nobody.
+		m.st.unauthentic.Add(1)
 	default:
 		m.reject(msg.sender, 1, fmt.Errorf("unknown message kind %q", msg.kind))
 	}

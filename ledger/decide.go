@@ -519,7 +519,9 @@ func (l *Ledger) decideInTxn(txn *badger.Txn, h *head, req *decideReq) decideRes
 	}
 	rec := record.Record{Kind: kind, Event: t.Event, Serial: t.Serial, Type: t.Type, Gate: req.rctx.Gate, Zone: req.rctx.Zone}
 	for i := range recs {
-		if recs[i].Kind == record.KindVoid && req.override == nil {
+		// A sale is voided by the seller that made it: the device whose key
+		// signed the code.
+		if recs[i].Kind == record.KindVoid && recs[i].Origin == t.Issuer && req.override == nil {
 			d.Reason, d.Detail = ticket.ReasonRevoked, "the sale was voided"
 			if recs[i].Reason != "" {
 				d.Detail += ": " + recs[i].Reason

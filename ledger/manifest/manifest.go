@@ -284,6 +284,11 @@ func split(v any) *private {
 func merge(v any, p *private) error {
 	switch b := v.(type) {
 	case *Tickets:
+		for i := range b.Tickets {
+			if b.Tickets[i].Holder != "" {
+				return fmt.Errorf("ticket %d names its holder outside the private part", b.Tickets[i].Serial)
+			}
+		}
 		if p == nil {
 			return nil
 		}
@@ -294,9 +299,6 @@ func merge(v any, p *private) error {
 			return fmt.Errorf("private part names %d holders for %d tickets", len(p.Holders), len(b.Tickets))
 		}
 		for i := range b.Tickets {
-			if b.Tickets[i].Holder != "" {
-				return fmt.Errorf("ticket %d names its holder outside the private part", b.Tickets[i].Serial)
-			}
 			b.Tickets[i].Holder = p.Holders[i]
 		}
 	case *Event:
