@@ -299,13 +299,27 @@ func (t *ticketRun) revokedTicket(entries []*record.Record) {
 	t.add(Conflict{Kind: RevokedTicket, Reason: ticket.ReasonRevoked, Records: t.involved(after...), Detail: d + because(rev.Reason)}, nil)
 }
 
-// voided reports the entries at or after the first void of the sale.
+// voided reports the entries at or after the first void of the sale. As
+// at the gates, a void counts only from the seller that made the sale: a
+// gate checks that the void's origin signed the code, and a seller signs
+// the codes it sells with its own key and records their sale, so here the
+// void's origin must hold a sale record of the ticket.
 func (t *ticketRun) voided(trusted []record.Record, entries []*record.Record) {
-	i := slices.IndexFunc(trusted, func(r record.Record) bool { return r.Kind == record.KindVoid })
-	if i < 0 {
+	var void *record.Record
+	for i := range trusted {
+		v := &trusted[i]
+		if v.Kind != record.KindVoid {
+			continue
+		}
+		sold := slices.ContainsFunc(trusted, func(r record.Record) bool { return r.Kind == record.KindSale && r.Origin == v.Origin })
+		if sold {
+			void = v
+			break
+		}
+	}
+	if void == nil {
 		return
 	}
-	void := &trusted[i]
 	var after []*record.Record
 	for _, e := range entries {
 		if e.HLC >= void.HLC {

@@ -191,6 +191,8 @@ func TestTicket(t *testing.T) {
 		{"an entry after the sale was voided", nil, recs(
 			at(seller, 1, record.KindSale, -60), at(seller, 2, record.KindVoid, -30), entry(gate1, 1, 0)),
 			[]found{{VoidedTicket, ticket.ReasonRevoked, ids(id(gate1, 1), id(seller, 2))}}},
+		{"a void from a device that did not make the sale", nil, recs(
+			at(seller, 1, record.KindSale, -60), at(gate2, 1, record.KindVoid, -30), entry(gate1, 1, 0)), nil},
 		{"an entry before the sale was voided", nil, recs(
 			at(seller, 1, record.KindSale, -60), entry(gate1, 1, 0), at(seller, 2, record.KindVoid, 30)), nil},
 
