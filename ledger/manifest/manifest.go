@@ -190,6 +190,13 @@ type Revoke struct {
 	Issuers []ticket.KeyID `json:"issuers,omitempty"`
 	Devices []ticket.KeyID `json:"devices,omitempty"`
 	Reason  string         `json:"reason,omitempty"`
+	// At is when the revocation takes effect, which may be before central
+	// signs it (a device lost at 18:00 and reported at 20:00): what a
+	// revoked device recorded from then on, and a revoked ticket's entries
+	// from then on, are conflicts for central to reconcile. Zero, as in
+	// every revocation made before the field existed, is from the
+	// beginning. Omitted when zero, so such a change encodes as before.
+	At time.Time `json:"at,omitzero"`
 }
 
 // TicketRef names a ticket.

@@ -42,6 +42,16 @@ func (k Kind) String() string {
 // MarshalText names the kind.
 func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
+// UnmarshalText reads a kind's name, as MarshalText writes it.
+func (k *Kind) UnmarshalText(b []byte) error {
+	v, err := ParseKind(string(b))
+	if err != nil {
+		return err
+	}
+	*k = v
+	return nil
+}
+
 // ParseKind reads a kind's name.
 func ParseKind(s string) (Kind, error) {
 	for k, n := range kindNames {
