@@ -555,7 +555,7 @@ func (rc *restoreCheck) change(raw []byte) error {
 	if manifest.NeedsPrivate(rc.l.id.Cert.Role) && !c.Complete() {
 		return fmt.Errorf("%w: change %d (a backup of a device whose role keeps no private parts)", ErrIncomplete, c.Seq)
 	}
-	body, err := c.Decode()
+	body, err := rc.l.decode(&c)
 	if err != nil {
 		return err
 	}
