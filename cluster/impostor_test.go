@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -440,5 +441,18 @@ func TestPrivatePartUnreadableWithTheVenueKey(t *testing.T) {
 		if bytes.Contains(plain, []byte("Guest 0005000")) {
 			t.Error("the venue key alone reads the holder's name off the wire")
 		}
+	}
+}
+
+// Central's certificate is public (it travels in every change central
+// signs); a node showing it is not admitted to the venue mesh.
+func TestCentralCertificateNotAdmitted(t *testing.T) {
+	c := newCluster(t, 1, nil)
+	g1 := c.nodes[0]
+	bin, _ := c.venue.Keys.CentralCert.MarshalBinary()
+	meta, _ := json.Marshal(NodeMeta{Device: "central", Role: "central", Venue: "arena", Version: "x", Cert: bin})
+	err := (*aliveDelegate)(g1.mesh).NotifyAlive(&memberlist.Node{Name: "central", Addr: net.ParseIP("127.0.0.1"), Port: 9, Meta: meta})
+	if err == nil || !strings.Contains(err.Error(), "not a venue device") {
+		t.Errorf("a node showing central's certificate: %v", err)
 	}
 }
