@@ -552,7 +552,10 @@ func (rc *restoreCheck) change(raw []byte) error {
 	if err := c.Verify(rc.trust, rc.now); err != nil {
 		return err
 	}
-	body, err := c.Decode()
+	if manifest.NeedsPrivate(rc.l.id.Cert.Role) && !c.Complete() {
+		return fmt.Errorf("%w: change %d (a backup of a device whose role keeps no private parts)", ErrIncomplete, c.Seq)
+	}
+	body, err := rc.l.decode(&c)
 	if err != nil {
 		return err
 	}

@@ -351,7 +351,7 @@ func setUpDemo(ctx context.Context, e *env, dir string, tickets int, now time.Ti
 	if err != nil {
 		return nil, nil, err
 	}
-	central := manifest.Signer{Key: keys.Central, Cert: &keys.CentralCert}
+	central := manifest.Signer{Key: keys.Central, Cert: &keys.CentralCert, GateKey: keys.GateKey}
 	var mf bytes.Buffer
 	seq := uint64(0)
 	err = spec.Build(manifest.BuildOptions{Signer: central, Issuers: []ticket.IssuerCert{keys.IssuerCert},

@@ -94,7 +94,7 @@ func runDemoStory(dir string, v *demoVenue, gates []*demoGate, net *demoNet, say
 	show(gates[1], "phone ticket 10, the live screen", ticket.WithRotation(phone, secret, 10, time.Now()))
 
 	scene("A roaming seller sells offline, within a quota central signed")
-	central := manifest.Signer{Key: keys.Central, Cert: &keys.CentralCert}
+	central := manifest.Signer{Key: keys.Central, Cert: &keys.CentralCert, GateKey: keys.GateKey}
 	sellerKey, _ := ticket.GenerateKey(nil)
 	quota, err := ticket.SignIssuerCert(ticket.IssuerCert{Name: "seller-7", Key: ticket.PublicOf(sellerKey), Events: []uint64{event},
 		Types: []uint64{1}, SerialMin: 900000, SerialMax: 900099, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour)}, keys.Root)
