@@ -135,7 +135,9 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 	out := e.stdout
 	say := func(format string, a ...any) { fmt.Fprintf(out, format+"\n", a...) }
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	now := e.now()
+	// The gates run on the machine's clock (their ledgers' and meshes' default),
+	// so the venue's event is placed on it too, not on e.now.
+	now := time.Now()
 
 	if *reset {
 		if err := clearDemoDir(*data); err != nil {
