@@ -37,6 +37,9 @@ func (v *testVenue) seller(name string) *Ledger {
 	}
 	v.sign(manifest.KindIssuer, &cert)
 	v.load(l)
+	if _, err := l.OpenShift(context.Background(), "li", "S1", 20000, "CNY"); err != nil {
+		v.t.Fatal(err)
+	}
 	return l
 }
 
@@ -173,5 +176,89 @@ func TestVoidOnlyBySeller(t *testing.T) {
 	}
 	if _, errs := gate.Ingest([][]byte{gv.Marshal()}); len(errs) != 1 || !strings.Contains(errs[0].Error(), "not a seller") {
 		t.Errorf("a gate's void: %v", errs)
+	}
+}
+
+// A shift's account comes from its records: float, sales and voids by
+// method, change given, cash in and out, expected against counted; a
+// difference needs a note; no sale outside a shift.
+func TestShift(t *testing.T) {
+	v := newTestVenue(t, 100)
+	l := v.seller("seller-1") // shift 1 open, float 200.00 CNY
+	ctx := context.Background()
+	if _, err := l.OpenShift(ctx, "li", "S1", 100, "CNY"); !errors.Is(err, ErrShiftOpen) {
+		t.Errorf("a second open shift: %v", err)
+	}
+	s := cashSale(2)
+	s.Given = 30000 // 256.00 due, 44.00 change
+	if _, err := l.Sell(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	card := Sale{Event: 1042, Type: 1, Quantity: 1, Price: 12800, Currency: "CNY", Method: record.MethodCard, Ref: "T-7781", Seller: "li", Till: "S1"}
+	if _, err := l.Sell(ctx, card); err != nil {
+		t.Fatal(err)
+	}
+	voided, err := l.Sell(ctx, cashSale(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Void(ctx, voided.Receipt, "changed mind", "li"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.MoveCash(ctx, true, 10000, "change from the office", "li"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.MoveCash(ctx, false, 5000, "bank drop", "li"); err != nil {
+		t.Fatal(err)
+	}
+	if s := cashSale(1); true {
+		s.Currency = "EUR"
+		if _, err := l.Sell(ctx, s); err == nil {
+			t.Error("a sale in another currency than the till's")
+		}
+	}
+	// 200.00 + 256.00 + 128.00 - 128.00 + 100.00 - 50.00 = 506.00
+	const expected = 50600
+	if _, err := l.CloseShift(ctx, expected-500, "100x5", "", "li"); !errors.Is(err, ErrNeedsNote) {
+		t.Fatalf("a 5.00 short count without a note: %v", err)
+	}
+	rep, err := l.CloseShift(ctx, expected-500, "100x5", "a 5.00 note given as change twice", "li")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ShiftReport{Expected: expected, Counted: expected - 500, Difference: -500, ChangeGiven: 4400}
+	if rep.Number != 1 || rep.Float != 20000 || rep.Expected != want.Expected || rep.Counted != want.Counted ||
+		rep.Difference != want.Difference || rep.ChangeGiven != want.ChangeGiven || rep.Closed.IsZero() || rep.Count != "100x5" {
+		t.Errorf("report: %+v", rep)
+	}
+	if c := rep.Sales[record.MethodCash]; c.Tickets != 3 || c.Receipts != 2 || c.Amount != 38400 {
+		t.Errorf("cash sales: %+v", c)
+	}
+	if c := rep.Sales[record.MethodCard]; c.Tickets != 1 || c.Amount != 12800 {
+		t.Errorf("card sales: %+v", c)
+	}
+	if v := rep.Voids[record.MethodCash]; v.Tickets != 1 || v.Receipts != 1 || v.Amount != 12800 {
+		t.Errorf("voids: %+v", v)
+	}
+	if len(rep.Moves) != 2 || rep.Moves[0].Amount != 10000 || rep.Moves[1].Amount != -5000 {
+		t.Errorf("cash moves: %+v", rep.Moves)
+	}
+	if _, err := l.Sell(ctx, cashSale(1)); !errors.Is(err, ErrNoShift) {
+		t.Errorf("a sale after the shift closed: %v", err)
+	}
+	// Recomputed from the records after a restart, the same account.
+	cfg := l.cfg
+	l.Close()
+	again, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	back, err := again.ShiftReport(1)
+	if err != nil || back.Expected != rep.Expected || back.Difference != rep.Difference || back.Note != rep.Note {
+		t.Errorf("the report after a restart: %+v %v", back, err)
+	}
+	if s, err := again.OpenShift(ctx, "wang", "S1", 0, "CNY"); err != nil || s.Number != 2 {
+		t.Errorf("the next shift: %+v %v", s, err)
 	}
 }
