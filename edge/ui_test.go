@@ -1,0 +1,143 @@
+package edge
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"periph.io/x/conn/v3/gpio"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/tixgate/tixgate/firmware"
+	"github.com/tixgate/tixgate/ledger/ledgertest"
+	"github.com/tixgate/tixgate/ticket"
+)
+
+// addStaff gives the node a staff account, failing the test on error.
+func addStaff(t *testing.T, n *Node, name string, role Role, pin string) {
+	t.Helper()
+	if err := AddStaff(n.cfg.Dir, name, role, pin); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// End to end through a real browser: the fake camera shows an issued
+// ticket's QR code; the scan screen turns green, and once that answer
+// clears, the same ticket still in front of the camera turns it orange,
+// "already used" at this gate at the time of the first scan in the venue's
+// zone. The relay pulsed exactly once.
+func TestBrowserCameraScan(t *testing.T) {
+	v := ledgertest.NewVenue(t, 20)
+	n, fb, _ := startGate(t, v, "gate-1", false)
+	addStaff(t, n, "Li Wei", RoleGate, "2468")
+	code := v.Code(ticket.Ticket{Serial: 1})
+	showCamera(t, code)
+
+	b := newTab(t, "http://"+n.APIAddr())
+	b.login("Li Wei", "2468")
+	b.waitJS("the camera", `document.body.dataset.camera === "on"`, 5*time.Second)
+	b.waitJS("green", `document.getElementById("answer").dataset.result === "ok" && !document.getElementById("answer").hidden`, 10*time.Second)
+	if got := b.text("#a-title"); got != "Valid" {
+		t.Errorf("green title %q, want Valid", got)
+	}
+	if got := b.text("#a-ticket"); !strings.Contains(got, "Standing") || !strings.Contains(got, "1") {
+		t.Errorf("green ticket lines %q: want the type and the serial", got)
+	}
+	if got := evalIn[string](b, `document.body.dataset.sound`); got != "ok" {
+		t.Errorf("sound %q, want the ok tone", got)
+	}
+
+	b.waitJS("orange", `document.getElementById("answer").dataset.result === "used" && !document.getElementById("answer").hidden`, 15*time.Second)
+	h, err := n.Ledger().History(ledgertest.Event, 1)
+	if err != nil || len(h.Passages) != 1 {
+		t.Fatalf("history: %+v %v, want one passage", h, err)
+	}
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	want := "already used at gate G1 at " + h.Passages[0].At.In(berlin).Format("15:04")
+	if got := b.text("#a-detail"); got != want {
+		t.Errorf("orange detail %q, want %q", got, want)
+	}
+	if got := b.text("#a-title"); got != "Already used" {
+		t.Errorf("orange title %q", got)
+	}
+	if got := evalIn[string](b, `document.body.dataset.sound`); got != "used" {
+		t.Errorf("sound %q, want the already-used tone", got)
+	}
+	relay := fb.Line(firmware.RelayIn)
+	ledgertest.WaitFor(t, 3*time.Second, "the pulse ends", func() bool { return relay.Level() == gpio.Low })
+	if got := relay.Rises(); got != 1 {
+		t.Errorf("relay pulsed %d times, want exactly 1", got)
+	}
+}
+
+// The status screen follows scans live, over Server-Sent Events.
+func TestBrowserStatusLive(t *testing.T) {
+	v := ledgertest.NewVenue(t, 20)
+	n := startNode(t, v, "gate-1")
+	addStaff(t, n, "Sam", RoleSupervisor, "9090")
+	showCamera(t, "")
+	c := client{t: t, base: "http://" + n.APIAddr(), token: n.Token()}
+
+	b := newTab(t, c.base)
+	b.login("Sam", "9090")
+	b.do("open status", chromedp.Navigate(c.base+"/status"))
+	b.waitJS("the stream", `document.getElementById("live").textContent === "Live"`, 5*time.Second)
+	if got := b.text("#admitted"); got != "0" {
+		t.Errorf("admitted before any scan: %q", got)
+	}
+	if got := b.text("#uplink"); !strings.Contains(got, "Not configured") {
+		t.Errorf("uplink %q, want it said not configured", got)
+	}
+
+	c.scan(v.Code(ticket.Ticket{Serial: 3}), "", "")
+	b.waitJS("the admission", `document.getElementById("admitted").textContent === "1" && document.querySelectorAll("#recent tr").length === 1`, 5*time.Second)
+	c.scan("TG1:NOTATICKET", "", "")
+	b.waitJS("the refusal", `document.getElementById("refused").textContent === "1" && document.querySelectorAll("#recent tr").length === 2`, 5*time.Second)
+	if got := b.text("#reasons"); !strings.Contains(got, "Not a readable ticket code") {
+		t.Errorf("refusals by reason %q", got)
+	}
+	if got := b.text("#recent tr:first-child"); !strings.Contains(got, "Not a readable ticket code") || !strings.Contains(got, "API") {
+		t.Errorf("newest scan row %q", got)
+	}
+}
+
+// The language follows the browser, and a choice is remembered.
+func TestBrowserLanguage(t *testing.T) {
+	v := ledgertest.NewVenue(t, 5)
+	n := startNode(t, v, "gate-1")
+	addStaff(t, n, "Wang", RoleGate, "1357")
+	showCamera(t, "")
+	base := "http://" + n.APIAddr()
+
+	b := newTab(t, base)
+	b.acceptLanguage("zh-CN,zh;q=0.9")
+	b.do("login page", chromedp.Navigate(base+"/login"), chromedp.WaitVisible(chromedp.ID("login")))
+	if got := b.text("h1"); got != "工作人员登录" {
+		t.Errorf("login heading with zh-CN: %q", got)
+	}
+	if got := evalIn[string](b, `document.documentElement.lang`); got != "zh-Hans" {
+		t.Errorf("html lang %q", got)
+	}
+	b.do("switch to English", chromedp.Click(chromedp.ID("lang-switch")), chromedp.WaitVisible(chromedp.ID("login")))
+	b.waitJS("English", `document.querySelector("h1").textContent === "Staff login"`, 5*time.Second)
+	b.do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("login")))
+	if got := b.text("h1"); got != "Staff login" {
+		t.Errorf("after a reload the choice is forgotten: %q", got)
+	}
+	b.login("Wang", "1357")
+	if got := b.text("#check"); got != "Check" {
+		t.Errorf("scan screen button %q, want English", got)
+	}
+	b.do("switch to Chinese", chromedp.Click(chromedp.ID("lang-switch")))
+	b.waitJS("Chinese", `document.getElementById("check") && document.getElementById("check").textContent === "验票"`, 5*time.Second)
+	// The script's strings follow: a typed garbled code is refused in Chinese.
+	b.do("type a code", chromedp.SendKeys(chromedp.ID("code"), "TG1:GARBLED"), chromedp.Click(chromedp.ID("check")))
+	b.waitJS("the refusal", `!document.getElementById("answer").hidden`, 5*time.Second)
+	if got := b.text("#a-title"); got != "拒绝入场" {
+		t.Errorf("refusal title %q", got)
+	}
+	if got := b.text("#a-detail"); got != "无法识别的票码" {
+		t.Errorf("refusal detail %q", got)
+	}
+}
