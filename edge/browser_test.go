@@ -253,3 +253,15 @@ func showCamera(t *testing.T, code string) {
 		t.Fatal(err)
 	}
 }
+
+// screenshot is a PNG of the whole page.
+func (b *tab) screenshot() []byte {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot: %v", err)
+	}
+	return png
+}

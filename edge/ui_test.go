@@ -54,7 +54,7 @@ func TestBrowserCameraScan(t *testing.T) {
 		t.Fatalf("history: %+v %v, want one passage", h, err)
 	}
 	berlin, _ := time.LoadLocation("Europe/Berlin")
-	want := "already used at gate G1 at " + h.Passages[0].At.In(berlin).Format("15:04")
+	want := "at gate G1 at " + h.Passages[0].At.In(berlin).Format("15:04")
 	if got := b.text("#a-detail"); got != want {
 		t.Errorf("orange detail %q, want %q", got, want)
 	}

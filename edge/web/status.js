@@ -21,7 +21,7 @@
     const tr = el('tr');
     const k = kind(s.result, s.reason);
     const tag = el('span', 'tag ' + (s.reason === 'override' ? 'ok' : k), s.result === 'ok' ? (s.reason === 'override' ? t('reason.override') : t('result.ok')) : reason(s.reason));
-    tr.append(el('td', '', time(s.at)), el('td'), el('td', '', s.gate ? gate(s.gate) : ''), el('td', '', s.serial ? String(s.serial) : '–'),
+    tr.append(el('td', '', time(s.at)), el('td'), el('td', '', s.gate || ''), el('td', '', s.serial ? String(s.serial) : '–'),
       el('td', 'col-source', t('source.' + s.source)));
     tr.children[1].append(tag);
     tr.dataset.result = k;

@@ -1,0 +1,115 @@
+package edge
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/tixgate/tixgate/ledger/ledgertest"
+	"github.com/tixgate/tixgate/ticket"
+)
+
+// TestScreens opens every screen (login, scan idle, green, orange, red,
+// status) at phone and desktop size, in Chinese and English, checks that
+// none is wider than the window, and takes a screenshot of each. The PNGs
+// go to $TIXGATE_SCREENS when set (to look at them), else to a temporary
+// folder.
+func TestScreens(t *testing.T) {
+	if testing.Short() {
+		t.Skip("screenshots: covered by the run without -short")
+	}
+	dir := os.Getenv("TIXGATE_SCREENS")
+	if dir == "" {
+		dir = t.TempDir()
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	v := ledgertest.NewVenue(t, 40)
+	n := startNode(t, v, "gate-1")
+	addStaff(t, n, "Li Wei", RoleSupervisor, "2468")
+	showCamera(t, "")
+	base := "http://" + n.APIAddr()
+
+	// Serials the manifest gives a floor type (admitted at G1) and the
+	// balcony type (refused at G1: wrong zone).
+	var floor []uint64
+	var balcony uint64
+	for s := uint64(1); s <= 40; s++ {
+		_, typ, _ := v.Spec.TypeOf(s)
+		switch {
+		case typ == 2 && balcony == 0:
+			balcony = s
+		case typ != 2:
+			floor = append(floor, s)
+		}
+	}
+	sizes := []struct {
+		name string
+		w, h int64
+		opts []chromedp.EmulateViewportOption
+	}{
+		{"phone", 390, 844, []chromedp.EmulateViewportOption{chromedp.EmulateMobile, chromedp.EmulateTouch}},
+		{"desktop", 1280, 800, nil},
+	}
+	next := 0
+	b := newTab(t, base)
+	each := func(f func(lang, size string)) {
+		for _, lang := range []string{"zh", "en"} {
+			for _, size := range sizes {
+				b.do("viewport", chromedp.EmulateViewport(size.w, size.h, size.opts...))
+				f(lang, size.name)
+			}
+		}
+	}
+	shot := func(lang, size, screen string) {
+		t.Helper()
+		if w := evalIn[float64](b, `document.documentElement.scrollWidth - window.innerWidth`); w > 0 {
+			t.Errorf("%s %s %s: %v px wider than the window", lang, size, screen, w)
+		}
+		png := b.screenshot()
+		if len(png) < 1000 {
+			t.Errorf("%s %s %s: screenshot of %d bytes", lang, size, screen, len(png))
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%s-%s.png", lang, size, screen)), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The login page first, without a session; then one login for the rest.
+	each(func(lang, size string) {
+		b.do("login page", chromedp.Navigate(base+"/login?lang="+lang), chromedp.WaitVisible(chromedp.ID("login")))
+		shot(lang, size, "login")
+	})
+	b.login("Li Wei", "2468")
+	each(func(lang, size string) {
+		answer := func(code, want string) {
+			t.Helper()
+			b.do("type "+want, chromedp.SetValue(chromedp.ID("code"), code), chromedp.Click(chromedp.ID("check")))
+			b.waitJS(want, fmt.Sprintf(`!document.getElementById("answer").hidden && document.getElementById("answer").dataset.result === %q`, want), 5*time.Second)
+			shot(lang, size, want)
+			b.do("dismiss", chromedp.Click(chromedp.ID("answer")), chromedp.WaitNotVisible(chromedp.ID("answer")))
+		}
+		b.do("scan screen", chromedp.Navigate(base+"/?theme=light&lang="+lang))
+		b.waitJS("the camera", `document.body.dataset.camera === "on"`, 5*time.Second)
+		shot(lang, size, "scan")
+		code := v.Code(ticket.Ticket{Serial: floor[next]})
+		next++
+		answer(code, "ok")
+		answer(code, "used")
+		answer(v.Code(ticket.Ticket{Serial: balcony}), "refused")
+		b.do("status", chromedp.Navigate(base+"/status"))
+		b.waitJS("the stream", `document.querySelectorAll("#recent tr").length > 0`, 5*time.Second)
+		shot(lang, size, "status")
+		if size == "phone" {
+			b.do("dark", chromedp.Navigate(base+"/status?theme=dark"))
+			b.waitJS("the stream", `document.querySelectorAll("#recent tr").length > 0`, 5*time.Second)
+			shot(lang, size, "status-dark")
+			b.do("scan dark", chromedp.Navigate(base+"/"))
+			b.waitJS("the camera", `document.body.dataset.camera === "on"`, 5*time.Second)
+			shot(lang, size, "scan-dark")
+		}
+	})
+}
