@@ -193,32 +193,37 @@ type pageData struct {
 	Strings map[string]string `json:"strings"`
 }
 
-// render writes a page in the request's language.
+// render writes a page of the node in the request's language.
 func (n *Node) render(w http.ResponseWriter, r *http.Request, status int, name string, v pageView) {
-	u := n.ui
-	v.Page, v.Lang, v.Theme, v.CSS = name, langOf(r), themeOf(r), u.css
-	if v.Title == "" {
-		v.Title = "page." + name
-	}
-	for i, code := range uiLangCodes {
-		if code != v.Lang {
-			v.OtherLang, v.OtherLangName = code, u.catalogs[uiLangCodes[i]]["lang.name"]
-			break
-		}
-	}
 	if id := n.ledger.Identity(); id != nil {
 		v.Device = id.Cert.Device
 	}
 	v.Gate, v.Health, v.TLS = n.cfg.Gate, n.Health(), n.tlsFingerprint
+	if err := n.ui.render(w, r, status, name, v); err != nil {
+		n.log.Error("page could not be rendered", "page", name, "err", err)
+	}
+}
+
+// render writes a page in the request's language.
+func (u *ui) render(w http.ResponseWriter, r *http.Request, status int, name string, v pageView) error {
+	v.Page, v.Lang, v.Theme, v.CSS = name, langOf(r), themeOf(r), u.css
+	if v.Title == "" {
+		v.Title = "page." + name
+	}
+	for _, code := range uiLangCodes {
+		if code != v.Lang {
+			v.OtherLang, v.OtherLangName = code, u.catalogs[code]["lang.name"]
+			break
+		}
+	}
 	v.HTMLLang = v.Lang
 	if v.Lang == "zh" {
 		v.HTMLLang = "zh-Hans"
 	}
 	var buf bytes.Buffer
 	if err := u.pages[v.Lang].ExecuteTemplate(&buf, name, v); err != nil {
-		n.log.Error("page could not be rendered", "page", name, "err", err)
 		http.Error(w, "the page could not be rendered", http.StatusInternalServerError)
-		return
+		return err
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
@@ -228,7 +233,13 @@ func (n *Node) render(w http.ResponseWriter, r *http.Request, status int, name s
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Permissions-Policy", "camera=(self), microphone=()")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// wantsPage says whether a request is a browser asking for a page.
+func wantsPage(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") && !strings.HasPrefix(r.URL.Path, "/api/")
 }
 
 // page guards a screen: without a session, the browser goes to /login.
