@@ -1,6 +1,8 @@
 package edge
 
 import (
+	"log/slog"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -139,5 +141,62 @@ func TestBrowserLanguage(t *testing.T) {
 	}
 	if got := b.text("#a-detail"); got != "无法识别的票码" {
 		t.Errorf("refusal detail %q", got)
+	}
+}
+
+// Three gates in one venue: a ticket admitted at gate A through its scan
+// screen is refused at gate B, through B's scan screen, once the mesh has
+// delivered A's record; B's log and metrics show the refusal, and only A's
+// turnstile opened.
+func TestBrowserThreeGates(t *testing.T) {
+	v := ledgertest.NewVenue(t, 20)
+	a, fbA, _ := startGate(t, v, "gate-1", false)
+	var logB syncBuffer
+	b, fbB, cb := startGateWith(t, v, "gate-2", func(c *Config) {
+		c.Gate = "G2"
+		c.Logger = slog.New(slog.NewTextHandler(&logB, nil))
+	}, a.MeshAddr())
+	cn, fbC, _ := startGateWith(t, v, "gate-3", func(c *Config) { c.Gate = "G3" }, a.MeshAddr())
+	ledgertest.WaitFor(t, 10*time.Second, "three gates see each other", func() bool {
+		return len(a.Mesh().Peers()) == 2 && len(b.Mesh().Peers()) == 2 && len(cn.Mesh().Peers()) == 2
+	})
+	addStaff(t, a, "Li Wei", RoleGate, "2468")
+	addStaff(t, b, "Wang Fang", RoleGate, "1357")
+	code := v.Code(ticket.Ticket{Serial: 7})
+	showCamera(t, code)
+
+	ta := newTab(t, "http://"+a.APIAddr())
+	ta.login("Li Wei", "2468")
+	ta.waitJS("green at gate A", `document.getElementById("answer").dataset.result === "ok"`, 10*time.Second)
+	ta.do("leave the scan screen", chromedp.Navigate("about:blank"))
+	origin := a.Ledger().Identity().ID()
+	for _, n := range []*Node{b, cn} {
+		ledgertest.WaitFor(t, 10*time.Second, "the mesh delivers the entry", func() bool {
+			vv, _ := n.Ledger().VersionVector()
+			return vv[origin] == 1
+		})
+	}
+
+	tb := newTab(t, "http://"+b.APIAddr())
+	tb.login("Wang Fang", "1357")
+	tb.waitJS("orange at gate B", `document.getElementById("answer").dataset.result === "used"`, 10*time.Second)
+	h, _ := a.Ledger().History(ledgertest.Event, 7)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	if want, got := "at gate G1 at "+h.Passages[0].At.In(berlin).Format("15:04"), tb.text("#a-detail"); got != want {
+		t.Errorf("gate B says %q, want %q", got, want)
+	}
+	if !regexp.MustCompile(`msg=scan result=refused reason=already_used gate=G2 source=camera .*serial=7`).MatchString(logB.String()) {
+		t.Errorf("gate B's log has no refusal of ticket 7:\n%s", logB.String())
+	}
+	if strings.Contains(logB.String(), "Guest 0000007") || strings.Contains(logB.String(), code) {
+		t.Error("gate B's log holds the holder's name or the code")
+	}
+	status, metrics := cb.do("GET", "/metrics", "")
+	if want := `tixgate_scans_total{reason="already_used",result="refused",source="camera"} 1`; status != 200 || !strings.Contains(string(metrics), want) {
+		t.Errorf("gate B's metrics lack %s", want)
+	}
+	time.Sleep(2 * firmware.MinPulse)
+	if ra, rb, rc := fbA.Line(firmware.RelayIn).Rises(), fbB.Line(firmware.RelayIn).Rises(), fbC.Line(firmware.RelayIn).Rises(); ra != 1 || rb != 0 || rc != 0 {
+		t.Errorf("relay pulses A %d, B %d, C %d; want 1, 0, 0", ra, rb, rc)
 	}
 }
