@@ -30,7 +30,7 @@ func TestScreens(t *testing.T) {
 	}
 	v := ledgertest.NewVenue(t, 40)
 	n := startNode(t, v, "gate-1")
-	addStaff(t, n, "Li Wei", RoleSupervisor, "2468")
+	giveStaff(t, n, "Li Wei", RoleSupervisor, "2468")
 	showCamera(t, "")
 	base := "http://" + n.APIAddr()
 

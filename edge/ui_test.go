@@ -16,10 +16,14 @@ import (
 	"github.com/tixgate/tixgate/ticket"
 )
 
-// addStaff gives the node a staff account, failing the test on error.
-func addStaff(t *testing.T, n *Node, name string, role Role, pin string) {
+// testArgon2 is a real argon2id hash at a cost tests can afford many
+// times: 8 MiB, one pass (a login is then milliseconds, not a second).
+var testArgon2 = Argon2Params{Time: 1, MemKiB: 8 * 1024, Threads: 1, KeyLen: 32}
+
+// giveStaff gives the node a staff account, failing the test on error.
+func giveStaff(t *testing.T, n *Node, name string, role Role, pin string) {
 	t.Helper()
-	if err := AddStaff(n.cfg.Dir, name, role, pin); err != nil {
+	if err := addStaff(n.cfg.Dir, name, role, pin, testArgon2); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -32,7 +36,7 @@ func addStaff(t *testing.T, n *Node, name string, role Role, pin string) {
 func TestBrowserCameraScan(t *testing.T) {
 	v := ledgertest.NewVenue(t, 20)
 	n, fb, _ := startGate(t, v, "gate-1", false)
-	addStaff(t, n, "Li Wei", RoleGate, "2468")
+	giveStaff(t, n, "Li Wei", RoleGate, "2468")
 	code := v.Code(ticket.Ticket{Serial: 1})
 	showCamera(t, code)
 
@@ -77,7 +81,7 @@ func TestBrowserCameraScan(t *testing.T) {
 func TestBrowserStatusLive(t *testing.T) {
 	v := ledgertest.NewVenue(t, 20)
 	n := startNode(t, v, "gate-1")
-	addStaff(t, n, "Sam", RoleSupervisor, "9090")
+	giveStaff(t, n, "Sam", RoleSupervisor, "9090")
 	showCamera(t, "")
 	c := client{t: t, base: "http://" + n.APIAddr(), token: n.Token()}
 
@@ -108,7 +112,7 @@ func TestBrowserStatusLive(t *testing.T) {
 func TestBrowserLanguage(t *testing.T) {
 	v := ledgertest.NewVenue(t, 5)
 	n := startNode(t, v, "gate-1")
-	addStaff(t, n, "Wang", RoleGate, "1357")
+	giveStaff(t, n, "Wang", RoleGate, "1357")
 	showCamera(t, "")
 	base := "http://" + n.APIAddr()
 
@@ -160,8 +164,8 @@ func TestBrowserThreeGates(t *testing.T) {
 	ledgertest.WaitFor(t, 10*time.Second, "three gates see each other", func() bool {
 		return len(a.Mesh().Peers()) == 2 && len(b.Mesh().Peers()) == 2 && len(cn.Mesh().Peers()) == 2
 	})
-	addStaff(t, a, "Li Wei", RoleGate, "2468")
-	addStaff(t, b, "Wang Fang", RoleGate, "1357")
+	giveStaff(t, a, "Li Wei", RoleGate, "2468")
+	giveStaff(t, b, "Wang Fang", RoleGate, "1357")
 	code := v.Code(ticket.Ticket{Serial: 7})
 	showCamera(t, code)
 

@@ -24,7 +24,7 @@ import (
 func TestPagesNeedSession(t *testing.T) {
 	v := ledgertest.NewVenue(t, 5)
 	n := startNode(t, v, "gate-1")
-	addStaff(t, n, "Sam", RoleGate, "9090")
+	giveStaff(t, n, "Sam", RoleGate, "9090")
 	b := &browser{t: t, base: "http://" + n.APIAddr()}
 
 	for _, p := range []string{"/", "/status", "/static/scan.js", "/static/common.js", "/nothing-here"} {
@@ -213,7 +213,7 @@ func sortedAll(re *regexp.Regexp, s string) []string {
 func TestScreensShowNotProvisioned(t *testing.T) {
 	v := ledgertest.NewVenue(t, 5)
 	n := startNodeWith(t, v, "gate-1", func(c *Config) { c.Gate = "G9" })
-	addStaff(t, n, "Sam", RoleGate, "9090")
+	giveStaff(t, n, "Sam", RoleGate, "9090")
 	b := &browser{t: t, base: "http://" + n.APIAddr()}
 	b.login("Sam", "9090")
 	for _, p := range []string{"/login", "/", "/status"} {
@@ -234,8 +234,8 @@ func TestScreensShowNotProvisioned(t *testing.T) {
 func TestOverrideNeedsSupervisorPIN(t *testing.T) {
 	v := ledgertest.NewVenue(t, 5)
 	n := startNode(t, v, "gate-1")
-	addStaff(t, n, "Li", RoleGate, "1111")
-	addStaff(t, n, "Sam", RoleSupervisor, "9090")
+	giveStaff(t, n, "Li", RoleGate, "1111")
+	giveStaff(t, n, "Sam", RoleSupervisor, "9090")
 	b := &browser{t: t, base: "http://" + n.APIAddr()}
 	b.login("Li", "1111")
 	csrf := map[string]string{"X-CSRF-Token": sessionCSRF(t, b)}
