@@ -1,12 +1,16 @@
 package edge
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/tixgate/tixgate/ledger/ledgertest"
@@ -65,7 +69,7 @@ func TestScreens(t *testing.T) {
 			}
 		}
 	}
-	shot := func(lang, size, screen string) {
+	shot := func(b *tab, lang, size, screen string) {
 		t.Helper()
 		if w := evalIn[float64](b, `document.documentElement.scrollWidth - window.innerWidth`); w > 0 {
 			t.Errorf("%s %s %s: %v px wider than the window", lang, size, screen, w)
@@ -81,20 +85,33 @@ func TestScreens(t *testing.T) {
 	// The login page first, without a session; then one login for the rest.
 	each(func(lang, size string) {
 		b.do("login page", chromedp.Navigate(base+"/login?lang="+lang), chromedp.WaitVisible(chromedp.ID("login")))
-		shot(lang, size, "login")
+		shot(b, lang, size, "login")
 	})
 	b.login("Li Wei", "2468")
 	each(func(lang, size string) {
+		showing := func(result string) string {
+			return fmt.Sprintf(`!document.getElementById("answer").hidden && document.getElementById("answer").dataset.result === %q`, result)
+		}
 		answer := func(code, want string) {
 			t.Helper()
 			b.do("type "+want, chromedp.SetValue(chromedp.ID("code"), code), chromedp.Click(chromedp.ID("check")))
-			b.waitJS(want, fmt.Sprintf(`!document.getElementById("answer").hidden && document.getElementById("answer").dataset.result === %q`, want), 5*time.Second)
-			shot(lang, size, want)
+			b.waitJS(want, showing(want), 5*time.Second)
+			shot(b, lang, size, want)
+			if want == "used" {
+				// The supervisor lets the ticket in with their PIN.
+				b.do("override", chromedp.Click(chromedp.ID("a-override")), chromedp.WaitVisible(chromedp.ID("o-name")))
+				b.do("fill", chromedp.SendKeys(chromedp.ID("o-name"), "Li Wei"), chromedp.SendKeys(chromedp.ID("o-pin"), "2468"),
+					chromedp.SendKeys(chromedp.ID("o-note"), "wristband checked"))
+				shot(b, lang, size, "override")
+				b.do("let in", chromedp.Click(chromedp.ID("o-submit")))
+				b.waitJS("the override", showing("ok")+` && document.getElementById("answer").dataset.reason === "override"`, 5*time.Second)
+				shot(b, lang, size, "overridden")
+			}
 			b.do("dismiss", chromedp.Click(chromedp.ID("answer")), chromedp.WaitNotVisible(chromedp.ID("answer")))
 		}
 		b.do("scan screen", chromedp.Navigate(base+"/?theme=light&lang="+lang))
 		b.waitJS("the camera", `document.body.dataset.camera === "on"`, 5*time.Second)
-		shot(lang, size, "scan")
+		shot(b, lang, size, "scan")
 		code := v.Code(ticket.Ticket{Serial: floor[next]})
 		next++
 		answer(code, "ok")
@@ -102,14 +119,32 @@ func TestScreens(t *testing.T) {
 		answer(v.Code(ticket.Ticket{Serial: balcony}), "refused")
 		b.do("status", chromedp.Navigate(base+"/status"))
 		b.waitJS("the stream", `document.querySelectorAll("#recent tr").length > 0`, 5*time.Second)
-		shot(lang, size, "status")
+		shot(b, lang, size, "status")
 		if size == "phone" {
 			b.do("dark", chromedp.Navigate(base+"/status?theme=dark"))
 			b.waitJS("the stream", `document.querySelectorAll("#recent tr").length > 0`, 5*time.Second)
-			shot(lang, size, "status-dark")
+			shot(b, lang, size, "status-dark")
 			b.do("scan dark", chromedp.Navigate(base+"/"))
 			b.waitJS("the camera", `document.body.dataset.camera === "on"`, 5*time.Second)
-			shot(lang, size, "scan-dark")
+			shot(b, lang, size, "scan-dark")
+			b.do("light again", chromedp.Navigate(base+"/?theme=light"))
 		}
 	})
+
+	// A browser that refuses the camera: the screen says what to do.
+	denied := newTab(t, base)
+	denied.do("refuse the camera", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("denied", "NotAllowedError"));`})
+		return err
+	}), chromedp.EmulateViewport(sizes[0].w, sizes[0].h, sizes[0].opts...))
+	denied.login("Li Wei", "2468")
+	for _, tc := range []struct{ lang, want string }{{"zh", "摄像头权限被拒绝"}, {"en", "Camera access was refused"}} {
+		denied.do("scan screen", chromedp.Navigate(base+"/?lang="+tc.lang))
+		denied.waitJS("the help", `document.body.dataset.camera === "scan.camera.denied"`, 5*time.Second)
+		if got := denied.text("#cam-msg"); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("%s: camera refused says %q", tc.lang, got)
+		}
+		shot(denied, tc.lang, "phone", "camera-denied")
+	}
 }

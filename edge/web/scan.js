@@ -163,9 +163,11 @@
   });
 
   // ---- the camera ----
+  const hint = document.querySelector('.hint');
   function camSay(key, args) {
     camMsg.textContent = t(key, args);
     camMsg.hidden = false;
+    hint.hidden = true;
     document.body.dataset.camera = key;
   }
 
@@ -188,6 +190,7 @@
     video.srcObject = stream;
     try { await video.play(); } catch (e) { /* autoplay of a muted video is allowed */ }
     camMsg.hidden = true;
+    hint.hidden = false;
     document.body.dataset.camera = 'on';
     const caps = track.getCapabilities ? track.getCapabilities() : {};
     torch.hidden = !caps.torch;
