@@ -14,7 +14,7 @@ RACE     := $(shell $(GO) list ./... | grep -v '/scanner')
 # a CJK font for the web UI's browser tests and screenshots (without the
 # font, Chinese renders as boxes).
 APT_DEPS := zbar-tools qrencode zxing-cpp-tools postgresql chromium fonts-noto-cjk
-BENCH_COUNT ?= 5
+BENCH_COUNT ?= 6
 
 .PHONY: all build test test-short bench demo lint deps fuzz clean screens
 
@@ -59,7 +59,7 @@ bench: deps
 	@mkdir -p bin
 	$(GO) test -run '^$$' -bench . -skip 'System' -benchmem -count $(BENCH_COUNT) -timeout 60m ./... > bin/bench.txt
 	$(GO) test -run '^$$' -bench 'System' -benchtime 1x -count 1 -timeout 60m ./... >> bin/bench.txt
-	$(GO) run ./cmd/benchtable < bin/bench.txt
+	$(GO) run ./cmd/benchtable -o BENCHMARKS.md < bin/bench.txt
 
 ## screens: every screen of the gate's web UI at phone and desktop size, in
 ## Chinese and English, as PNGs in SCREENS (outside the repo by default).

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/memberlist"
 
 	"github.com/tixgate/tixgate/ledger"
+	"github.com/tixgate/tixgate/ledger/manifest"
 	"github.com/tixgate/tixgate/ledger/record"
 	"github.com/tixgate/tixgate/ticket"
 )
@@ -58,9 +59,15 @@ type Mesh struct {
 
 	inbox   chan message
 	serving chan struct{} // bounds the fetches answered at once
-	quit    chan struct{}
-	wg      sync.WaitGroup
-	closed  atomic.Bool
+	// requestsSeen holds the signed requests of the replay window (by
+	// signature): each is answered once. Under mu.
+	requestsSeen map[[16]byte]time.Time
+	// recent holds the origins whose log moved lately, for digests.
+	recentMu sync.Mutex
+	recent   map[ticket.KeyID]time.Time
+	quit     chan struct{}
+	wg       sync.WaitGroup
+	closed   atomic.Bool
 	// lifeMu orders starting a goroutine against Shutdown: go starts one
 	// under the read lock only while the node is open, and Shutdown marks
 	// it closed under the write lock before it waits for them all.
@@ -71,7 +78,7 @@ type Mesh struct {
 	rejected  map[string]uint64
 	warned    map[string]bool
 	verified  map[string]ticket.DeviceCert // metadata whose certificate verified (admit.go)
-	fetching  map[string]time.Time         // origin or "manifest" → last request
+	fetching  map[string]fetchState        // origin or "manifest" → last request
 	joinAddrs []string
 	// peers is this node's own copy of the members: memberlist changes the
 	// nodes it hands out under its own lock, so they are copied while it
@@ -89,6 +96,7 @@ type meshCounters struct {
 	eagerFailed, pruned                       atomic.Uint64
 	recordsServed                             atomic.Uint64
 	untrusted, unauthentic                    atomic.Uint64
+	digestsSent                               atomic.Uint64
 }
 
 // New starts a node: it listens, and passes on what the store learns. It
@@ -122,19 +130,21 @@ func New(cfg Config, store Store) (*Mesh, error) {
 		cfg.MaxQueued = 4096
 	}
 	m := &Mesh{
-		cfg:      cfg,
-		log:      cfg.Logger.With("node", cfg.Name),
-		store:    store,
-		self:     store.Identity().ID(),
-		key:      store.Identity().Key,
-		inbox:    make(chan message, cfg.InboxSize),
-		serving:  make(chan struct{}, maxServing),
-		quit:     make(chan struct{}),
-		lastSeen: map[string]time.Time{},
-		rejected: map[string]uint64{},
-		warned:   map[string]bool{},
-		fetching: map[string]time.Time{},
-		peers:    map[string]peer{},
+		cfg:          cfg,
+		log:          cfg.Logger.With("node", cfg.Name),
+		store:        store,
+		self:         store.Identity().ID(),
+		key:          store.Identity().Key,
+		inbox:        make(chan message, cfg.InboxSize),
+		serving:      make(chan struct{}, maxServing),
+		quit:         make(chan struct{}),
+		lastSeen:     map[string]time.Time{},
+		rejected:     map[string]uint64{},
+		warned:       map[string]bool{},
+		fetching:     map[string]fetchState{},
+		recent:       map[ticket.KeyID]time.Time{},
+		requestsSeen: map[[16]byte]time.Time{},
+		peers:        map[string]peer{},
 	}
 	if cert, err := store.Identity().Cert.MarshalBinary(); err == nil {
 		m.cfg.Meta.Cert = cert
@@ -188,9 +198,10 @@ func New(cfg Config, store Store) (*Mesh, error) {
 	if cfg.EagerPush {
 		store.OnCommit(m.pushEager)
 	}
-	m.wg.Add(2)
+	m.wg.Add(3)
 	go m.ingestLoop()
 	go m.rejoinLoop()
+	go m.digestLoop()
 	return m, nil
 }
 
@@ -259,10 +270,15 @@ func (m *Mesh) Shutdown() error {
 
 // Peer is another node as this one sees it.
 type Peer struct {
-	Name     string    `json:"name"`
-	Addr     string    `json:"addr"`
-	Meta     NodeMeta  `json:"meta"`
-	State    string    `json:"state"` // alive
+	Name string   `json:"name"`
+	Addr string   `json:"addr"`
+	Meta NodeMeta `json:"meta"`
+	// State is "alive" for a member that proved it holds its
+	// certificate's key (a signed message from it verified), "unverified"
+	// for one admitted by its certificate that has not yet: nothing
+	// private is sent to it until it does.
+	State    string    `json:"state"`
+	Role     string    `json:"role,omitempty"` // from its certificate
 	LastSeen time.Time `json:"last_seen,omitzero"`
 }
 
@@ -270,6 +286,10 @@ type Peer struct {
 type peer struct {
 	node memberlist.Node
 	key  ed25519.PublicKey // from its certificate, which admit checked
+	role ticket.Role       // from its certificate
+	// proven is set once a message signed by key verified: a certificate
+	// can be copied, its key cannot.
+	proven bool
 }
 
 func copyNode(n *memberlist.Node) memberlist.Node {
@@ -295,7 +315,11 @@ func (m *Mesh) Peers() []Peer {
 	defer m.mu.Unlock()
 	for _, p := range m.peers {
 		n := p.node
-		pr := Peer{Name: n.Name, Addr: net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port))), State: "alive", LastSeen: m.lastSeen[n.Name]}
+		pr := Peer{Name: n.Name, Addr: net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port))), State: "unverified",
+			Role: string(p.role), LastSeen: m.lastSeen[n.Name]}
+		if p.proven {
+			pr.State = "alive"
+		}
 		json.Unmarshal(n.Meta, &pr.Meta)
 		out = append(out, pr)
 	}
@@ -315,6 +339,7 @@ type Stats struct {
 	Pruned          uint64 `json:"pruned"`       // gossip messages pruned from a full queue (anti-entropy still carries them)
 	Queued          uint64 `json:"queued"`
 	FetchesSent     uint64 `json:"fetches_sent"`
+	DigestsSent     uint64 `json:"digests_sent"` // fast anti-entropy packets (see Config.DigestInterval)
 	FetchesServed   uint64 `json:"fetches_served"`
 	RecordsServed   uint64 `json:"records_served"`
 	Untrusted       uint64 `json:"untrusted"`   // nodes refused membership: no valid certificate, or a name taken by another key
@@ -339,6 +364,7 @@ func (m *Mesh) Stats() Stats {
 		Pruned:          m.st.pruned.Load(),
 		Queued:          m.st.queued.Load(),
 		FetchesSent:     m.st.fetchesSent.Load(),
+		DigestsSent:     m.st.digestsSent.Load(),
 		FetchesServed:   m.st.fetchesIn.Load(),
 		RecordsServed:   m.st.recordsServed.Load(),
 		Untrusted:       m.st.untrusted.Load(),
@@ -373,6 +399,7 @@ func (m *Mesh) onRecord(raw []byte, local bool) {
 	if m.closed.Load() {
 		return
 	}
+	m.noteRecent(raw)
 	if !local {
 		r, err := record.Unmarshal(raw)
 		if err != nil || m.cfg.Clock.Now().Sub(r.HLC.Time()) > m.cfg.RelayWindow {
@@ -393,6 +420,10 @@ func (m *Mesh) onChange(raw []byte) {
 	if m.closed.Load() {
 		return
 	}
+	if c, err := manifest.Parse(raw); err == nil && c.PrivateSum != nil {
+		m.goTracked(func() { m.sendChangeByRole(raw) })
+		return
+	}
 	msg := m.seal(kindChange, raw)
 	if len(msg) <= maxBroadcast {
 		m.queue.QueueBroadcast(broadcast(msg))
@@ -400,6 +431,41 @@ func (m *Mesh) onChange(raw []byte) {
 		return
 	}
 	m.goTracked(func() { m.sendReliableToAll(msg) })
+}
+
+// sendChangeByRole sends a change with a private part to each member as its
+// role should have it: whole to gates that proved their key, without the
+// private part to sellers. A gate not reached now (unverified yet, or this
+// copy is a seller's) gets it by anti-entropy from a peer that can serve it.
+func (m *Mesh) sendChangeByRole(raw []byte) {
+	c, err := manifest.Parse(raw)
+	if err != nil {
+		return
+	}
+	var whole []byte
+	if c.Complete() {
+		whole = m.seal(kindChange, raw)
+	}
+	red := c.Redacted()
+	public := m.seal(kindChange, red.Marshal())
+	m.mu.Lock()
+	to := make([]peer, 0, len(m.peers))
+	for _, p := range m.peers {
+		to = append(to, p)
+	}
+	m.mu.Unlock()
+	for _, p := range to {
+		msg := public
+		if manifest.NeedsPrivate(p.role) {
+			if whole == nil || !p.proven {
+				continue
+			}
+			msg = whole
+		}
+		if err := m.ml.SendReliable(&p.node, msg); err != nil {
+			m.log.Debug("send to peer failed", "peer", p.node.Name, "err", err)
+		}
+	}
 }
 
 func (m *Mesh) sendReliableToAll(msg []byte) {
@@ -557,6 +623,11 @@ func (m *Mesh) applyChange(msg message) {
 	m.st.changesIn.Add(1)
 	status, err := m.store.ApplyChange(msg.payload)
 	if err != nil {
+		if errors.Is(err, ledger.ErrIncomplete) {
+			// A seller's copy: the whole change comes from a gate or central.
+			m.log.Debug("manifest change without its private part", "peer", msg.sender, "err", err)
+			return
+		}
 		if !errors.Is(err, ledger.ErrManifestFork) {
 			m.reject(msg.sender, 1, err)
 			return
@@ -594,6 +665,18 @@ func (m *Mesh) Rejected() map[string]uint64 {
 	return out
 }
 
+// memberRole is member, and the role of its certificate.
+func (m *Mesh) memberRole(name string) (*memberlist.Node, ticket.Role) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.peers[name]
+	if !ok {
+		return nil, ""
+	}
+	n := p.node
+	return &n, p.role
+}
+
 func (m *Mesh) member(name string) *memberlist.Node {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -614,33 +697,43 @@ const fetchEvery = time.Second
 
 // requestFetch asks peer for an origin's records from sequence from on.
 func (m *Mesh) requestFetch(peer string, origin ticket.KeyID, from uint64) {
-	m.request(peer, origin.String(), m.seal(kindFetch, fetchPayload(origin, from)))
+	m.request(peer, origin.String(), from, m.seal(kindFetch, fetchPayload(origin, from)))
 }
 
 // requestManifest asks peer for manifest changes from number from on.
 func (m *Mesh) requestManifest(peer string, from uint64) {
-	m.request(peer, "manifest", m.seal(kindFetchManifest, binary.AppendUvarint(nil, from)))
+	m.request(peer, "manifest", from, m.seal(kindFetchManifest, binary.AppendUvarint(nil, from)))
 }
 
 // arriving notes that records of an origin are flowing in: a fetch of it is
 // under way, and asking again would only bring the same records twice.
 func (m *Mesh) arriving(what string) {
 	m.mu.Lock()
-	if _, ok := m.fetching[what]; ok {
-		m.fetching[what] = m.cfg.Clock.Now()
+	if f, ok := m.fetching[what]; ok {
+		f.at = m.cfg.Clock.Now()
+		m.fetching[what] = f
 	}
 	m.mu.Unlock()
 }
 
+// fetchState is the last fetch of an origin (or of the manifest).
+type fetchState struct {
+	at   time.Time // sent, or the last of its answer arrived
+	from uint64    // the first sequence it asked for
+}
+
 // request sends a fetch, at most one per origin (or manifest) every
-// fetchEvery while its answer is still arriving.
-func (m *Mesh) request(peer, what string, msg []byte) {
+// fetchEvery while its answer is still arriving, unless it asks for more
+// than the last one did: a gap found after that answer began is fetched at
+// once.
+func (m *Mesh) request(peer, what string, from uint64, msg []byte) {
 	m.mu.Lock()
-	if m.cfg.Clock.Now().Sub(m.fetching[what]) < fetchEvery {
+	now := m.cfg.Clock.Now()
+	if f := m.fetching[what]; now.Sub(f.at) < fetchEvery && from <= f.from {
 		m.mu.Unlock()
 		return
 	}
-	m.fetching[what] = m.cfg.Clock.Now()
+	m.fetching[what] = fetchState{at: now, from: from}
 	m.mu.Unlock()
 	n := m.member(peer)
 	if n == nil {
@@ -671,6 +764,37 @@ func (m *Mesh) serve(fn func()) {
 	default:
 		m.st.dropped.Add(1)
 	}
+}
+
+// maxRequestsSeen bounds the replay cache; requests are a few per peer per
+// push/pull, so it holds minutes of them.
+const maxRequestsSeen = 8192
+
+// replayed reports whether the signed request b was seen within the replay
+// window, and remembers it. Records and changes need no such cache: the
+// ledger stores each once however often it comes; a request costs an
+// answer each time.
+func (m *Mesh) replayed(b []byte) bool {
+	var id [16]byte
+	copy(id[:], b[len(b)-ed25519.SignatureSize:])
+	now := m.cfg.Clock.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.requestsSeen[id]; ok {
+		return true
+	}
+	if len(m.requestsSeen) >= maxRequestsSeen {
+		for k, at := range m.requestsSeen {
+			if now.Sub(at) > m.cfg.ReplayWindow {
+				delete(m.requestsSeen, k)
+			}
+		}
+		if len(m.requestsSeen) >= maxRequestsSeen {
+			return true // a flood of fresh requests from members: refuse, not forget
+		}
+	}
+	m.requestsSeen[id] = now
+	return false
 }
 
 // maxServe bounds the records one fetch is answered with; the asker asks
@@ -711,7 +835,7 @@ func (m *Mesh) serveManifest(msg message) {
 		m.reject(msg.sender, 1, errors.New("bad manifest fetch"))
 		return
 	}
-	n := m.member(msg.sender)
+	n, role := m.memberRole(msg.sender)
 	if n == nil {
 		return
 	}
@@ -722,7 +846,13 @@ func (m *Mesh) serveManifest(msg message) {
 			return
 		}
 		for _, c := range changes {
-			if err := m.ml.SendReliable(n, m.seal(kindChange, c)); err != nil {
+			out, ok, err := manifest.ForRole(c, role)
+			if err != nil || !ok {
+				// This copy lacks what the asker needs (a seller's), or is
+				// damaged: the asker gets it from another peer.
+				return
+			}
+			if err := m.ml.SendReliable(n, m.seal(kindChange, out)); err != nil {
 				return
 			}
 		}
@@ -756,14 +886,22 @@ func (m *Mesh) localState() []byte {
 	if err != nil {
 		return nil
 	}
-	return b
+	// Signed like every message: the state names this node, carries
+	// certificates and makes the peer fetch, and proves this node's key.
+	return m.seal(kindState, b)
 }
 
 // mergeState compares a peer's state with ours and fetches what we lack.
 func (m *Mesh) mergeState(buf []byte) {
-	s, err := parseState(buf)
-	if err != nil || s.Name == "" || len(s.Name) > maxSenderLen {
-		m.reject("unknown", 1, fmt.Errorf("bad push/pull state: %v", err))
+	msg, err := openMessage(buf, m.peerKey, m.cfg.Clock.Now(), m.cfg.ReplayWindow)
+	if err != nil || msg.kind != kindState {
+		m.st.unauthentic.Add(1)
+		m.log.Debug("dropped an unauthenticated push/pull state", "err", err)
+		return
+	}
+	s, err := parseState(msg.payload)
+	if err != nil || s.Name != msg.sender {
+		m.reject(msg.sender, 1, fmt.Errorf("bad push/pull state: %v", err))
 		return
 	}
 	m.seen(s.Name)
@@ -791,9 +929,14 @@ func (m *Mesh) mergeState(buf []byte) {
 	}
 }
 
+// seen notes a verified message from a member: it proved its key.
 func (m *Mesh) seen(name string) {
 	m.mu.Lock()
 	m.lastSeen[name] = m.cfg.Clock.Now()
+	if p, ok := m.peers[name]; ok && !p.proven {
+		p.proven = true
+		m.peers[name] = p
+	}
 	m.mu.Unlock()
 }
 
@@ -833,10 +976,19 @@ func (d *delegate) NotifyMsg(b []byte) {
 		default:
 			m.st.dropped.Add(1)
 		}
-	case kindFetch:
-		m.serve(func() { m.serveFetch(msg) })
-	case kindFetchManifest:
-		m.serve(func() { m.serveManifest(msg) })
+	case kindDigest:
+		m.goTracked(func() { m.mergeDigest(msg) })
+	case kindFetch, kindFetchManifest:
+		if m.replayed(b) {
+			m.st.unauthentic.Add(1)
+			m.log.Debug("dropped a replayed request", "peer", msg.sender)
+			return
+		}
+		if msg.kind == kindFetch {
+			m.serve(func() { m.serveFetch(msg) })
+		} else {
+			m.serve(func() { m.serveManifest(msg) })
+		}
 	default:
 		m.reject(msg.sender, 1, fmt.Errorf("unknown message kind %q", msg.kind))
 	}
@@ -885,14 +1037,16 @@ func (m *Mesh) remember(n *memberlist.Node) bool {
 		return false
 	}
 	nd := copyNode(n)
-	var key ed25519.PublicKey
+	p := peer{node: nd}
 	var meta NodeMeta
 	var c ticket.DeviceCert
 	if json.Unmarshal(nd.Meta, &meta) == nil && c.UnmarshalBinary(meta.Cert) == nil {
-		key = c.Key
+		p.key, p.role = c.Key, c.Role
 	}
 	m.mu.Lock()
-	m.peers[n.Name] = peer{node: nd, key: key}
+	old, ok := m.peers[n.Name]
+	p.proven = ok && old.proven && old.key.Equal(p.key)
+	m.peers[n.Name] = p
 	m.lastSeen[n.Name] = m.cfg.Clock.Now()
 	m.mu.Unlock()
 	m.goTracked(func() { m.learnCert(nd) })

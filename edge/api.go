@@ -16,8 +16,8 @@ import (
 	"github.com/tixgate/tixgate/edge/deviceapi"
 	"github.com/tixgate/tixgate/ledger"
 	"github.com/tixgate/tixgate/ledger/rules"
-	"github.com/tixgate/tixgate/strict"
 	"github.com/tixgate/tixgate/ticket"
+	"github.com/tixgate/tixgate/ticket/strict"
 )
 
 // maxBody bounds a request body.
