@@ -146,6 +146,10 @@ func TestBrowserLanguage(t *testing.T) {
 	if got := b.text("#a-detail"); got != "无法识别的票码" {
 		t.Errorf("refusal detail %q", got)
 	}
+	// Logging out (a form with the session's CSRF token) ends the session.
+	b.do("dismiss", chromedp.Click(chromedp.ID("answer")), chromedp.WaitNotVisible(chromedp.ID("answer")))
+	b.do("log out", chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.ID("login")))
+	b.do("back to the scan screen", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("login")))
 }
 
 // Three gates in one venue: a ticket admitted at gate A through its scan

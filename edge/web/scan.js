@@ -235,6 +235,10 @@
       let r;
       try { r = await post('/api/v1/frames', blob, 'image/jpeg'); } catch (e) { await sleep(1000); continue; }
       if (r.status === 204) { await sleep(80); continue; }
+      // A frame the device could not read as an image is no scan: the
+      // next one goes. Only an answer, or the device failing to decide,
+      // takes the screen.
+      if (r.status === 400 || r.status === 413 || r.status === 415) { await sleep(500); continue; }
       await decided(r);
     }
   }
