@@ -299,3 +299,18 @@ func (b *tab) screenshot() []byte {
 	}
 	return png
 }
+
+// keep saves a screenshot into $TIXGATE_SCREENS, when set.
+func (b *tab) keep(name string) {
+	b.t.Helper()
+	dir := os.Getenv("TIXGATE_SCREENS")
+	if dir == "" {
+		return
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), b.screenshot(), 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}

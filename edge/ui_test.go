@@ -203,8 +203,52 @@ func TestBrowserThreeGates(t *testing.T) {
 	if want := `tixgate_scans_total{reason="already_used",result="refused",source="camera"} 1`; status != 200 || !strings.Contains(string(metrics), want) {
 		t.Errorf("gate B's metrics lack %s", want)
 	}
+	// B's status screen: its two peers, and the refusal among its scans.
+	tb.do("B's status", chromedp.Navigate("http://"+b.APIAddr()+"/status"))
+	tb.waitJS("the stream", `document.querySelectorAll("#recent tr").length > 0`, 5*time.Second)
+	if got := tb.text("#peers"); !strings.Contains(got, "gate-1 (G1)") || !strings.Contains(got, "gate-3 (G3)") {
+		t.Errorf("gate B's peers %q, want gate-1 and gate-3", got)
+	}
+	if got := tb.text("#recent tr:first-child"); !strings.Contains(got, "Already used") || !strings.Contains(got, "7") {
+		t.Errorf("gate B's last scan %q", got)
+	}
 	time.Sleep(2 * firmware.MinPulse)
 	if ra, rb, rc := fbA.Line(firmware.RelayIn).Rises(), fbB.Line(firmware.RelayIn).Rises(), fbC.Line(firmware.RelayIn).Rises(); ra != 1 || rb != 0 || rc != 0 {
 		t.Errorf("relay pulses A %d, B %d, C %d; want 1, 0, 0", ra, rb, rc)
 	}
+}
+
+// A ticket let in at two gates that could not see each other is a
+// conflict once they meet; the status screen lists it.
+func TestBrowserConflictShown(t *testing.T) {
+	v := ledgertest.NewVenue(t, 20)
+	a := startNode(t, v, "gate-1")
+	b := startNodeWith(t, v, "gate-2", func(c *Config) { c.Gate = "G2" })
+	giveStaff(t, b, "Sam", RoleGate, "9090")
+	showCamera(t, "")
+	code := v.Code(ticket.Ticket{Serial: 1})
+	ca := client{t: t, base: "http://" + a.APIAddr(), token: a.Token()}
+	cb := client{t: t, base: "http://" + b.APIAddr(), token: b.Token()}
+	if d := ca.scan(code, "", ""); !d.OK() {
+		t.Fatalf("at gate-1: %+v", d)
+	}
+	if d := cb.scan(code, "", ""); !d.OK() {
+		t.Fatalf("at gate-2, alone: %+v", d)
+	}
+	if _, err := b.Mesh().Join([]string{a.MeshAddr()}); err != nil {
+		t.Fatal(err)
+	}
+	ledgertest.WaitFor(t, 15*time.Second, "gate-2 finds the conflict", func() bool {
+		cs, _ := b.Ledger().Conflicts()
+		return len(cs) == 1
+	})
+	tb := newTab(t, cb.base)
+	tb.do("phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	tb.login("Sam", "9090")
+	tb.do("status", chromedp.Navigate(cb.base+"/status"))
+	tb.waitJS("the stream", `document.getElementById("live").textContent === "Live"`, 5*time.Second)
+	if got := tb.text("#conflicts"); !strings.HasPrefix(got, "Ticket 1: gate G") || !strings.Contains(got, "G1") || !strings.Contains(got, "G2") {
+		t.Errorf("conflicts on the status screen: %q", got)
+	}
+	tb.keep("en-phone-status-conflict")
 }
