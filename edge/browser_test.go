@@ -117,10 +117,14 @@ func TestMain(m *testing.M) {
 
 // tab is a page of the shared browser in a fresh browser context.
 type tab struct {
-	t    *testing.T
-	ctx  context.Context
-	base string
+	t       *testing.T
+	ctx     context.Context
+	base    string
+	allowed []string // console errors the test provokes
 }
+
+// allow lets console errors that contain s pass: answers the test asks for.
+func (b *tab) allow(s string) { b.allowed = append(b.allowed, s) }
 
 // newTab opens a tab on the node at base. The browser is required: a
 // machine without it fails the test, it does not skip it.
@@ -130,7 +134,8 @@ func newTab(t *testing.T, base string) *tab {
 		t.Fatal(err)
 	}
 	// Every script error and every console error (a Content-Security-Policy
-	// violation is one) fails the test.
+	// violation is one) fails the test, but those it expects (allow).
+	b := &tab{t: t, base: base}
 	var mu sync.Mutex
 	var problems []string
 	ctx, cancel := chromedp.NewContext(chrome.ctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(func(ev any) {
@@ -156,7 +161,13 @@ func newTab(t *testing.T, base string) *tab {
 		cancel()
 		mu.Lock()
 		defer mu.Unlock()
+	next:
 		for _, p := range problems {
+			for _, ok := range b.allowed {
+				if strings.Contains(p, ok) {
+					continue next
+				}
+			}
 			t.Errorf("in the browser: %s", p)
 		}
 	})
@@ -166,7 +177,8 @@ func newTab(t *testing.T, base string) *tab {
 	})); err != nil {
 		t.Fatal(err)
 	}
-	return &tab{t: t, ctx: ctx, base: base}
+	b.ctx = ctx
+	return b
 }
 
 // do runs actions with a timeout, failing the test with what was tried.

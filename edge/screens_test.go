@@ -61,6 +61,7 @@ func TestScreens(t *testing.T) {
 	}
 	next := 0
 	b := newTab(t, base)
+	b.allow("status of 403 (Forbidden) " + base + "/api/v1/overrides") // the wrong PIN, on purpose
 	each := func(f func(lang, size string)) {
 		for _, lang := range []string{"zh", "en"} {
 			for _, size := range sizes {
@@ -100,8 +101,13 @@ func TestScreens(t *testing.T) {
 			if want == "used" {
 				// The supervisor lets the ticket in with their PIN.
 				b.do("override", chromedp.Click(chromedp.ID("a-override")), chromedp.WaitVisible(chromedp.ID("o-name")))
-				b.do("fill", chromedp.SendKeys(chromedp.ID("o-name"), "Li Wei"), chromedp.SendKeys(chromedp.ID("o-pin"), "2468"),
-					chromedp.SendKeys(chromedp.ID("o-note"), "wristband checked"))
+				b.do("fill", chromedp.SendKeys(chromedp.ID("o-name"), "Li Wei"), chromedp.SendKeys(chromedp.ID("o-pin"), "2469"),
+					chromedp.SendKeys(chromedp.ID("o-note"), "wristband checked"), chromedp.Click(chromedp.ID("o-submit")))
+				b.waitJS("the wrong PIN", `!document.getElementById("o-error").hidden`, 5*time.Second)
+				if got, want := b.text("#o-error"), n.ui.catalogs[lang]["override.error.pin"]; got != want {
+					t.Errorf("%s: a wrong PIN says %q, want %q", lang, got, want)
+				}
+				b.do("the right PIN", chromedp.SendKeys(chromedp.ID("o-pin"), "2468"))
 				shot(b, lang, size, "override")
 				b.do("let in", chromedp.Click(chromedp.ID("o-submit")))
 				b.waitJS("the override", showing("ok")+` && document.getElementById("answer").dataset.reason === "override"`, 5*time.Second)

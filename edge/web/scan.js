@@ -158,7 +158,9 @@
       return;
     }
     f.pin.value = '';
-    $('o-error').textContent = t('error.override', { error: (body && body.error) || (r && r.status) });
+    const why = r && r.status === 403 ? t('override.error.pin') : r && r.status === 429 ? t('login.error.limited')
+      : t('error.override', { error: (body && body.error) || (r && r.status) });
+    $('o-error').textContent = why;
     $('o-error').hidden = false;
   });
 
