@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -9,6 +10,8 @@ import (
 
 	"periph.io/x/conn/v3/gpio"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/tixgate/tixgate/firmware"
@@ -251,4 +254,42 @@ func TestBrowserConflictShown(t *testing.T) {
 		t.Errorf("conflicts on the status screen: %q", got)
 	}
 	tb.keep("en-phone-status-conflict")
+}
+
+// A device with two cameras and a torch gets a camera picker and a torch
+// button. Chromium's fake device has one camera and no torch, so the page
+// is told otherwise: a second camera in enumerateDevices, a torch in the
+// track's capabilities, and applyConstraints records what it was asked.
+func TestBrowserCameraControls(t *testing.T) {
+	v := ledgertest.NewVenue(t, 5)
+	n := startNode(t, v, "gate-1")
+	giveStaff(t, n, "Wang", RoleGate, "1357")
+	showCamera(t, "")
+	b := newTab(t, "http://"+n.APIAddr())
+	b.do("a phone with two cameras and a torch", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
+			const enumerate = navigator.mediaDevices.enumerateDevices.bind(navigator.mediaDevices);
+			navigator.mediaDevices.enumerateDevices = async () => [...await enumerate(),
+				{ kind: 'videoinput', deviceId: 'front', label: 'Front camera', groupId: 'g' }];
+			const caps = MediaStreamTrack.prototype.getCapabilities;
+			MediaStreamTrack.prototype.getCapabilities = function () { return { ...caps.call(this), torch: true }; };
+			MediaStreamTrack.prototype.applyConstraints = function (c) { window.torchAsked = JSON.stringify(c); return Promise.resolve(); };`})
+		return err
+	}), chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	b.login("Wang", "1357")
+	b.waitJS("the camera", `document.body.dataset.camera === "on"`, 5*time.Second)
+	if got := evalIn[int](b, `document.getElementById("cam-pick").hidden ? -1 : document.getElementById("cam-pick").options.length`); got != 2 {
+		t.Errorf("camera picker: %d choices shown, want 2", got)
+	}
+	b.do("torch on", chromedp.Click(chromedp.ID("torch")))
+	b.waitJS("the torch", `document.getElementById("torch").getAttribute("aria-pressed") === "true"`, 5*time.Second)
+	if got := evalIn[string](b, `window.torchAsked`); got != `{"advanced":[{"torch":true}]}` {
+		t.Errorf("torch constraint %s", got)
+	}
+	b.keep("en-phone-scan-controls")
+	// Choosing the other camera: the fake device has no "front", so the
+	// page falls back to the camera it has, and still scans.
+	b.do("pick the front camera", chromedp.SetValue(chromedp.ID("cam-pick"), "front"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("cam-pick").dispatchEvent(new Event("change"))`))
+	b.waitJS("the camera again", `document.body.dataset.camera === "on" && localStorage.getItem("tixgate.camera") === "front"`, 5*time.Second)
 }

@@ -193,7 +193,6 @@
     try { await video.play(); } catch (e) { /* autoplay of a muted video is allowed */ }
     camMsg.hidden = true;
     hint.hidden = false;
-    document.body.dataset.camera = 'on';
     const caps = track.getCapabilities ? track.getCapabilities() : {};
     torch.hidden = !caps.torch;
     torch.setAttribute('aria-pressed', 'false');
@@ -205,6 +204,7 @@
     }));
     pick.value = track.getSettings().deviceId || '';
     pick.hidden = cams.length < 2;
+    document.body.dataset.camera = 'on';
   }
   pick.addEventListener('change', () => {
     try { localStorage.setItem('tixgate.camera', pick.value); } catch (e) { /* private mode */ }
