@@ -30,6 +30,11 @@ func (m *Mesh) admit(n *memberlist.Node) error {
 	if c.Device != n.Name {
 		return fmt.Errorf("%w %q: its certificate is for device %q", errUntrusted, n.Name, c.Device)
 	}
+	if c.Role != ticket.RoleGate && c.Role != ticket.RoleSeller {
+		// Central's certificate travels in every change it signs: it is
+		// public, and central never joins a venue mesh.
+		return fmt.Errorf("%w %q: a %s certificate is not a venue device's", errUntrusted, n.Name, c.Role)
+	}
 	if !c.ValidAt(m.cfg.Clock.Now()) {
 		return fmt.Errorf("%w %q: its certificate is not valid now", errUntrusted, n.Name)
 	}
@@ -81,12 +86,20 @@ func (m *Mesh) verifiedCert(n *memberlist.Node) (ticket.DeviceCert, error) {
 	return c, nil
 }
 
+// maxWarned bounds the refusals logged: a stranger with the keyring can
+// announce itself under ever new names, each refusal counted but only the
+// first maxWarned said.
+const maxWarned = 256
+
 // refuse counts and logs (once per name) a node admit refused.
 func (m *Mesh) refuse(err error) error {
 	m.st.untrusted.Add(1)
 	m.mu.Lock()
-	first := !m.warned["untrusted:"+err.Error()]
-	m.warned["untrusted:"+err.Error()] = true
+	key := "untrusted:" + err.Error()
+	first := !m.warned[key] && len(m.warned) < maxWarned
+	if first {
+		m.warned[key] = true
+	}
 	m.mu.Unlock()
 	if first {
 		m.log.Warn("refused a node in the venue mesh", "err", err)
