@@ -1053,6 +1053,12 @@ func (d *delegate) NotifyMsg(b []byte) {
 	case kindDigest:
 		m.goTracked(func() { m.mergeDigest(msg) })
 	case kindFetch, kindFetchManifest:
+		if to, ok := requestAddressee(msg); ok && to != m.cfg.Name {
+			// Another node's request, replayed here: it takes no place in
+			// the sender's share of the replay cache.
+			m.st.unauthentic.Add(1)
+			return
+		}
 		if m.replayed(b) {
 			m.st.unauthentic.Add(1)
 			m.log.Debug("dropped a replayed request", "peer", msg.sender)
@@ -1070,6 +1076,18 @@ func (d *delegate) NotifyMsg(b []byte) {
 	default:
 		m.reject(msg.sender, 1, fmt.Errorf("unknown message kind %q", msg.kind))
 	}
+}
+
+// requestAddressee is the node a fetch request names; ok is false for a
+// payload that does not parse (serveFetch and serveManifest refuse it).
+func requestAddressee(msg message) (to string, ok bool) {
+	var err error
+	if msg.kind == kindFetch {
+		_, _, to, err = parseFetch(msg.payload)
+	} else {
+		_, to, err = parseManifestFetch(msg.payload)
+	}
+	return to, err == nil
 }
 
 // seal frames and signs a message from this node.
