@@ -299,6 +299,8 @@ type peer struct {
 	// state names the real device's address, so what this node sends to
 	// the member goes there, whoever holds the name in memberlist.
 	proven *net.UDPAddr
+	// provenAt is when the state that set proven was signed.
+	provenAt time.Time
 }
 
 // target is the node to send to: at its proven address when it has one.
@@ -968,7 +970,7 @@ func (m *Mesh) mergeState(buf []byte) {
 		return
 	}
 	m.seen(s.Name)
-	m.prove(s.Name, s.Addr)
+	m.prove(s.Name, s.Addr, time.Unix(0, int64(binary.BigEndian.Uint64(buf[len(buf)-trailerLen:]))))
 	for _, c := range s.Certs {
 		if err := m.store.AddDeviceCert(c); err != nil {
 			m.reject(s.Name, 1, err)
@@ -1000,15 +1002,17 @@ func (m *Mesh) seen(name string) {
 	m.mu.Unlock()
 }
 
-// prove binds a member's name to the address its signed state names.
-func (m *Mesh) prove(name, addr string) {
+// prove binds a member's name to the address its signed state names. A
+// state signed before the one that proved the address (recorded when the
+// device listened elsewhere, and replayed) changes nothing.
+func (m *Mesh) prove(name, addr string, signed time.Time) {
 	a, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil || a.IP == nil || a.Port == 0 {
 		return
 	}
 	m.mu.Lock()
-	if p, ok := m.peers[name]; ok {
-		p.proven = a
+	if p, ok := m.peers[name]; ok && signed.After(p.provenAt) {
+		p.proven, p.provenAt = a, signed
 		m.peers[name] = p
 	}
 	m.mu.Unlock()
@@ -1142,7 +1146,7 @@ func (m *Mesh) remember(n *memberlist.Node) bool {
 	m.mu.Lock()
 	old, ok := m.peers[n.Name]
 	if ok && old.key.Equal(p.key) {
-		p.proven = old.proven
+		p.proven, p.provenAt = old.proven, old.provenAt
 	}
 	m.peers[n.Name] = p
 	m.lastSeen[n.Name] = m.cfg.Clock.Now()
