@@ -664,6 +664,13 @@ func (m *Mesh) applyChange(msg message) {
 			m.log.Debug("manifest change without its private part", "peer", msg.sender, "err", err)
 			return
 		}
+		if errors.Is(err, manifest.ErrSealed) {
+			// The signed sum vouches for the sealed bytes: what cannot be
+			// opened is this gate's trouble (no gates key, or another
+			// one), not the sender's. Said once.
+			m.warnOnce("sealed:", "manifest change cannot be opened here: this gate lacks the venue's gates key", "err", err)
+			return
+		}
 		if !errors.Is(err, ledger.ErrManifestFork) {
 			m.reject(msg.sender, 1, err)
 			return
@@ -673,6 +680,17 @@ func (m *Mesh) applyChange(msg message) {
 	}
 	if status == ledger.Held {
 		m.requestManifest(msg.sender, m.store.ManifestSeq()+1)
+	}
+}
+
+// warnOnce logs msg the first time key is seen.
+func (m *Mesh) warnOnce(key, msg string, args ...any) {
+	m.mu.Lock()
+	first := !m.warned[key]
+	m.warned[key] = true
+	m.mu.Unlock()
+	if first {
+		m.log.Warn(msg, args...)
 	}
 }
 
