@@ -65,7 +65,8 @@ type Mesh struct {
 	requestsSeen map[[16]byte]seenRequest
 	requestsBy   map[string]int // entries of requestsSeen per sender
 	// fromPeers holds the signatures of the changes being applied from a
-	// peer's message, so onChange knows them from this node's own.
+	// peer's message, and of those held until their predecessors come,
+	// so onChange knows them from this node's own.
 	fromPeers sync.Map
 	// recent holds the origins whose log moved lately, for digests.
 	recentMu sync.Mutex
@@ -443,7 +444,7 @@ func (m *Mesh) onChange(raw []byte) {
 	if err != nil {
 		return
 	}
-	_, relayed := m.fromPeers.Load(string(c.Sig))
+	_, relayed := m.fromPeers.LoadAndDelete(string(c.Sig))
 	if c.PrivateSum != nil {
 		// Streamed only by the node that got it from outside the mesh
 		// (an import, central): the others learn it by anti-entropy, so
@@ -653,11 +654,17 @@ func (m *Mesh) ingest(sender string, recs [][]byte) {
 
 func (m *Mesh) applyChange(msg message) {
 	m.st.changesIn.Add(1)
+	var sig string
 	if c, err := manifest.Parse(msg.payload); err == nil {
-		m.fromPeers.Store(string(c.Sig), true)
-		defer m.fromPeers.Delete(string(c.Sig))
+		sig = string(c.Sig)
+		m.fromPeers.Store(sig, true)
 	}
 	status, err := m.store.ApplyChange(msg.payload)
+	if sig != "" && (err != nil || status != ledger.Held) {
+		// A held change stays known as a peer's until it is applied,
+		// with the change that unblocks it.
+		m.fromPeers.Delete(sig)
+	}
 	if err != nil {
 		if errors.Is(err, ledger.ErrIncomplete) {
 			// A seller's copy: the whole change comes from a gate or central.
