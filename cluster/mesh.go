@@ -42,6 +42,10 @@ type Store interface {
 	DeviceCerts() []ticket.DeviceCert
 	// AddDeviceCert verifies a certificate against the root and keeps it.
 	AddDeviceCert(ticket.DeviceCert) error
+	// Trust is what the device trusts, the manifest's revocations
+	// included: a member whose key is revoked is sent nothing and heard
+	// no more.
+	Trust() *ticket.TrustStore
 }
 
 var _ Store = (*ledger.Ledger)(nil)
@@ -323,9 +327,18 @@ func (m *Mesh) members() []*memberlist.Node {
 	defer m.mu.Unlock()
 	out := make([]*memberlist.Node, 0, len(m.peers))
 	for _, p := range m.peers {
-		out = append(out, p.target())
+		if !m.revoked(p.key) {
+			out = append(out, p.target())
+		}
 	}
 	return out
+}
+
+// revoked reports whether a member's key is revoked by the manifest (a
+// lost or stolen device): its certificate still verifies, but it is sent
+// nothing and its messages are dropped.
+func (m *Mesh) revoked(key ed25519.PublicKey) bool {
+	return key != nil && m.store.Trust().Revoked(ticket.KeyIDOf(key))
 }
 
 // Peers lists the live members other than this node.
@@ -334,6 +347,9 @@ func (m *Mesh) Peers() []Peer {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, p := range m.peers {
+		if m.revoked(p.key) {
+			continue
+		}
 		n := p.target()
 		pr := Peer{Name: n.Name, Addr: net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port))), State: "unverified",
 			Role: string(p.role), LastSeen: m.lastSeen[n.Name]}
@@ -484,7 +500,9 @@ func (m *Mesh) sendChangeByRole(raw []byte) {
 	m.mu.Lock()
 	to := make([]peer, 0, len(m.peers))
 	for _, p := range m.peers {
-		to = append(to, p)
+		if !m.revoked(p.key) {
+			to = append(to, p)
+		}
 	}
 	m.mu.Unlock()
 	for _, p := range to {
@@ -731,7 +749,7 @@ func (m *Mesh) memberRole(name string) (*memberlist.Node, ticket.Role) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	p, ok := m.peers[name]
-	if !ok {
+	if !ok || m.revoked(p.key) {
 		return nil, ""
 	}
 	return p.target(), p.role
@@ -741,7 +759,7 @@ func (m *Mesh) member(name string) *memberlist.Node {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	p, ok := m.peers[name]
-	if !ok {
+	if !ok || m.revoked(p.key) {
 		return nil
 	}
 	return p.target()
@@ -1129,7 +1147,10 @@ func (m *Mesh) seal(kind byte, payload []byte) []byte {
 func (m *Mesh) peerKey(name string) ed25519.PublicKey {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.peers[name].key
+	if k := m.peers[name].key; !m.revoked(k) {
+		return k
+	}
+	return nil
 }
 
 func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
