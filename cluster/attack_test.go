@@ -188,3 +188,26 @@ func TestOlderStateDoesNotMoveTheProvenAddress(t *testing.T) {
 		}
 	}
 }
+
+// A member that has not proven its address (no signed state yet) is sent
+// every eager push at the address memberlist holds for its name, and that
+// address is whatever the node that announced the name chose: a node with
+// the keyring shows the copied certificate of a device that is away and
+// advertises a victim's address. Every scan at every gate then sends a
+// packet there, for as long as the announcer refreshes the name: a
+// reflector whose output grows with the venue's traffic. Eager pushes
+// (like whole changes) should go to proven addresses only; memberlist's
+// own gossip still reaches every member at its fixed rate.
+func TestEagerPushOnlyToProvenMembers(t *testing.T) {
+	c, _ := newImpostorCluster(t, 2)
+	g1, g2 := c.nodes[0], c.nodes[1]
+	waitProven(t, g1, g2.name)
+	before := g1.mesh.Stats().EagerSent
+	const scans = 10
+	for i := range scans {
+		c.scanAt(g1, uint64(i+1))
+	}
+	if sent := g1.mesh.Stats().EagerSent - before; sent > scans {
+		t.Errorf("%d scans made %d eager packets: the unproven gate-3 (at an address its announcer chose) was sent %d", scans, sent, sent-scans)
+	}
+}
