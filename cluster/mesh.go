@@ -334,11 +334,11 @@ func (m *Mesh) members() []*memberlist.Node {
 	return out
 }
 
-// revoked reports whether a member's key is revoked by the manifest (a
+// revoked reports whether a member's key is revoked now by the manifest (a
 // lost or stolen device): its certificate still verifies, but it is sent
 // nothing and its messages are dropped.
 func (m *Mesh) revoked(key ed25519.PublicKey) bool {
-	return key != nil && m.store.Trust().Revoked(ticket.KeyIDOf(key))
+	return key != nil && m.store.Trust().RevokedAt(ticket.KeyIDOf(key), m.cfg.Clock.Now())
 }
 
 // Peers lists the live members other than this node.
