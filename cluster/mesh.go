@@ -334,6 +334,21 @@ func (m *Mesh) members() []*memberlist.Node {
 	return out
 }
 
+// provenMembers is members, only those whose signed state proved their
+// address: eager pushes go to them alone, so a name announced at an
+// address of someone else's choosing reflects no traffic there.
+func (m *Mesh) provenMembers() []*memberlist.Node {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*memberlist.Node, 0, len(m.peers))
+	for _, p := range m.peers {
+		if p.proven != nil && !m.revoked(p.key) {
+			out = append(out, p.target())
+		}
+	}
+	return out
+}
+
 // revoked reports whether a member's key is revoked now by the manifest (a
 // lost or stolen device): its certificate still verifies, but it is sent
 // nothing and its messages are dropped.
@@ -536,7 +551,7 @@ func (m *Mesh) pushEager(raws [][]byte) {
 		return
 	}
 	msgs := m.pack(raws)
-	for _, n := range m.members() {
+	for _, n := range m.provenMembers() {
 		for _, msg := range msgs {
 			if err := m.ml.SendBestEffort(n, msg); err == nil {
 				m.st.eagerSent.Add(1)
@@ -1175,6 +1190,15 @@ func (e *events) NotifyJoin(n *memberlist.Node) {
 	m := (*Mesh)(e)
 	if m.remember(n) {
 		m.log.Info("peer joined", "peer", n.Name, "addr", n.Address())
+		// Exchange states with the newcomer now, rather than when push/pull
+		// next picks it (minutes in a large venue): its signed state proves
+		// its address, and only then does it get eager pushes.
+		addr, name := n.Address(), n.Name
+		m.goTracked(func() {
+			if _, err := m.ml.Join([]string{addr}); err != nil {
+				m.log.Debug("state exchange with a new peer failed", "peer", name, "err", err)
+			}
+		})
 	}
 }
 
