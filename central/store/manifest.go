@@ -94,3 +94,12 @@ func (d *DB) Changes(ctx context.Context, venue string, after uint64, limit int,
 	}
 	return rows.Err()
 }
+
+// ManifestHead is the venue's last change number, inside the transaction.
+func (t *Tx) ManifestHead(venue string) (uint64, error) {
+	var v sql.NullInt64
+	if err := t.queryRow(`SELECT MAX(seq) FROM manifest WHERE venue = $1`, venue).Scan(&v); err != nil {
+		return 0, fmt.Errorf("manifest %s: %w", venue, err)
+	}
+	return uint64(v.Int64), nil
+}
