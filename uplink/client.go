@@ -31,9 +31,9 @@ type Device interface {
 	// ManifestSeq is the number of the last manifest change applied.
 	ManifestSeq() uint64
 	// ImportManifest applies a stream of signed changes, one per line,
-	// verifying each; progress gets the lines read so far. A change held
+	// verifying each, and calls progress now and then. A change held
 	// already is skipped, so a cut stream is resumed by pulling again.
-	ImportManifest(ctx context.Context, r io.Reader, progress func(lines int)) (applied int, err error)
+	ImportManifest(ctx context.Context, r io.Reader, progress func()) (applied int, err error)
 }
 
 // Config is the client's.
@@ -57,9 +57,9 @@ type Config struct {
 	// doubles with each failure in a row (with up to 25% jitter, so gates
 	// that lost the uplink together do not all return at once).
 	MinBackoff, MaxBackoff time.Duration
-	Version string // the device's software version, reported to central
-	Clock   ticket.Clock
-	Logger  *slog.Logger
+	Version                string // the device's software version, reported to central
+	Clock                  ticket.Clock
+	Logger                 *slog.Logger
 }
 
 // DefaultConfig syncs every 10 s and backs off from 1 s to 2 min.
@@ -335,8 +335,9 @@ func (c *Client) Pull(ctx context.Context, dev Device) error {
 	head, _ := strconv.ParseUint(resp.Header.Get(HeaderManifestHead), 10, 64)
 	c.update(func(s *State) { s.ManifestHead, s.Pulling = head, true })
 	defer c.update(func(s *State) { s.Pulling = false })
-	applied, err := dev.ImportManifest(ctx, resp.Body, func(lines int) {
-		c.update(func(s *State) { s.ManifestSeq = after + uint64(lines) })
+	applied, err := dev.ImportManifest(ctx, resp.Body, func() {
+		seq := dev.ManifestSeq()
+		c.update(func(s *State) { s.ManifestSeq = seq })
 	})
 	if err != nil {
 		return fmt.Errorf("uplink pull: after %d changes applied: %w", applied, err)

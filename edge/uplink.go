@@ -1,0 +1,111 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tixgate/tixgate/ledger"
+	"github.com/tixgate/tixgate/ticket"
+	"github.com/tixgate/tixgate/uplink"
+)
+
+// The uplink to central: a goroutine of the node that pushes the records
+// central lacks (every origin's, so one gate with a working uplink serves
+// the whole venue) and then pulls the manifest changes the device lacks,
+// every Uplink.Interval, backing off while central cannot be reached. It
+// reads the ledger between scans and imports changes through the ledger's
+// own verified path; a scan never waits for it.
+
+// ledgerDevice is the ledger as the uplink client sees it.
+type ledgerDevice struct {
+	l     *ledger.Ledger
+	clock ticket.Clock
+}
+
+var _ uplink.Device = ledgerDevice{}
+
+func (d ledgerDevice) VersionVector() (map[ticket.KeyID]uint64, error) {
+	vv, err := d.l.VersionVector()
+	return map[ticket.KeyID]uint64(vv), err
+}
+
+func (d ledgerDevice) Records(origin ticket.KeyID, from uint64, max int) ([][]byte, error) {
+	return d.l.Records(origin, from, max)
+}
+
+func (d ledgerDevice) ManifestSeq() uint64 { return d.l.ManifestSeq() }
+
+func (d ledgerDevice) ImportManifest(ctx context.Context, r io.Reader, progress func()) (int, error) {
+	last := time.Time{}
+	st, err := d.l.Import(ctx, r, func(ledger.ImportStats) {
+		if now := d.clock.Now(); now.Sub(last) > 200*time.Millisecond {
+			last = now
+			progress()
+		}
+	})
+	return st.Applied, err
+}
+
+// startUplink starts the uplink when the node is configured with a
+// central: the URL from Config.Central, the credential from the device's
+// enrollment (uplink.json in its directory).
+func (n *Node) startUplink() error {
+	if n.cfg.Central == "" {
+		return nil
+	}
+	creds, err := uplink.LoadCredentials(n.cfg.Dir)
+	if err != nil {
+		if errors.Is(err, uplink.ErrNotEnrolled) {
+			return fmt.Errorf("edge: --central %s: %w", n.cfg.Central, err)
+		}
+		return fmt.Errorf("edge: uplink: %w", err)
+	}
+	cfg := n.cfg.Uplink
+	cfg.URL, cfg.Credential, cfg.Version = n.cfg.Central, creds.Credential, n.cfg.Version
+	cfg.Clock = n.cfg.Clock
+	cfg.Logger = n.log.With("part", "uplink")
+	c, err := uplink.New(cfg)
+	if err != nil {
+		return fmt.Errorf("edge: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	n.uplink, n.uplinkStop, n.uplinkDone = c, cancel, done
+	go func() {
+		defer close(done)
+		c.Run(ctx, ledgerDevice{l: n.ledger, clock: n.cfg.Clock})
+	}()
+	n.log.Info("uplink to central started", "url", c.State().URL, "interval", cfg.Interval)
+	return nil
+}
+
+// stopUplink stops the uplink and waits for it: a push or pull in flight
+// is cut, and resumes from what central acknowledged at the next start.
+func (n *Node) stopUplink() {
+	if n.uplinkStop == nil {
+		return
+	}
+	n.uplinkStop()
+	<-n.uplinkDone
+}
+
+// UplinkState is the uplink's state, nil when the node has no central.
+func (n *Node) UplinkState() *uplink.State {
+	if n.uplink == nil {
+		return nil
+	}
+	s := n.uplink.State()
+	return &s
+}
+
+// SyncNow asks the uplink to sync now; false when there is none.
+func (n *Node) SyncNow() bool {
+	if n.uplink == nil {
+		return false
+	}
+	n.uplink.Wake()
+	return true
+}
