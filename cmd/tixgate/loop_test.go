@@ -26,18 +26,6 @@ import (
 	"github.com/tixgate/tixgate/ticket/keyfile"
 )
 
-// eventually polls cond until it holds or the time is up.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // The whole loop: central with a venue and tickets; three gates enroll with
 // setup tokens from `tixgate central devices add` and pull their manifest
 // through the uplink; then two of them lose central, every gate scans, the
@@ -152,7 +140,7 @@ ticket_types: [{event: 1042, id: 1, name: Standing, zones: [0]}]
 	if err != nil || head != 4+1+3 { // venue, issuer, event, type; one batch of tickets; three devices
 		t.Fatalf("central's manifest head %d, %v", head, err)
 	}
-	eventually(t, 20*time.Second, "every gate pulled the whole manifest", func() bool {
+	ledgertest.WaitFor(t, 20*time.Second, "every gate pulled the whole manifest", func() bool {
 		for _, n := range nodes {
 			if n.Ledger().ManifestSeq() != head {
 				return false
@@ -160,7 +148,7 @@ ticket_types: [{event: 1042, id: 1, name: Standing, zones: [0]}]
 		}
 		return true
 	})
-	eventually(t, 20*time.Second, "every gate sees the other two", func() bool {
+	ledgertest.WaitFor(t, 20*time.Second, "every gate sees the other two", func() bool {
 		for _, n := range nodes {
 			if n.Mesh().Stats().Members < 3 {
 				return false
@@ -188,7 +176,7 @@ ticket_types: [{event: 1042, id: 1, name: Standing, zones: [0]}]
 		}
 		return n
 	}
-	eventually(t, 30*time.Second, "central holds the five entries", func() bool { return count("SELECT COUNT(*) FROM records") >= 5 })
+	ledgertest.WaitFor(t, 30*time.Second, "central holds the five entries", func() bool { return count("SELECT COUNT(*) FROM records") >= 5 })
 	// A few more syncs change nothing: every entry is held once.
 	time.Sleep(500 * time.Millisecond)
 	if got := count("SELECT COUNT(*) FROM records"); got != 5 {
@@ -207,7 +195,7 @@ ticket_types: [{event: 1042, id: 1, name: Standing, zones: [0]}]
 			t.Errorf("gate-%d: central holds %d of its records, want %d", i+1, got, want)
 		}
 	}
-	eventually(t, 5*time.Second, "gate-1's uplink reports no backlog, gate-2's is offline", func() bool {
+	ledgertest.WaitFor(t, 5*time.Second, "gate-1's uplink reports no backlog, gate-2's is offline", func() bool {
 		s1, s2 := nodes[0].UplinkState(), nodes[1].UplinkState()
 		return s1 != nil && s2 != nil && s1.State == "ok" && s1.Backlog == 0 && s2.State == "offline" && s2.Failures > 0
 	})
