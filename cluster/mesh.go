@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/memberlist"
 
 	"github.com/tixgate/tixgate/ledger"
+	"github.com/tixgate/tixgate/ledger/manifest"
 	"github.com/tixgate/tixgate/ledger/record"
 	"github.com/tixgate/tixgate/ticket"
 )
@@ -58,9 +59,12 @@ type Mesh struct {
 
 	inbox   chan message
 	serving chan struct{} // bounds the fetches answered at once
-	quit    chan struct{}
-	wg      sync.WaitGroup
-	closed  atomic.Bool
+	// requestsSeen holds the signed requests of the replay window (by
+	// signature): each is answered once. Under mu.
+	requestsSeen map[[16]byte]time.Time
+	quit         chan struct{}
+	wg           sync.WaitGroup
+	closed       atomic.Bool
 	// lifeMu orders starting a goroutine against Shutdown: go starts one
 	// under the read lock only while the node is open, and Shutdown marks
 	// it closed under the write lock before it waits for them all.
@@ -122,19 +126,20 @@ func New(cfg Config, store Store) (*Mesh, error) {
 		cfg.MaxQueued = 4096
 	}
 	m := &Mesh{
-		cfg:      cfg,
-		log:      cfg.Logger.With("node", cfg.Name),
-		store:    store,
-		self:     store.Identity().ID(),
-		key:      store.Identity().Key,
-		inbox:    make(chan message, cfg.InboxSize),
-		serving:  make(chan struct{}, maxServing),
-		quit:     make(chan struct{}),
-		lastSeen: map[string]time.Time{},
-		rejected: map[string]uint64{},
-		warned:   map[string]bool{},
-		fetching: map[string]time.Time{},
-		peers:    map[string]peer{},
+		cfg:          cfg,
+		log:          cfg.Logger.With("node", cfg.Name),
+		store:        store,
+		self:         store.Identity().ID(),
+		key:          store.Identity().Key,
+		inbox:        make(chan message, cfg.InboxSize),
+		serving:      make(chan struct{}, maxServing),
+		quit:         make(chan struct{}),
+		lastSeen:     map[string]time.Time{},
+		rejected:     map[string]uint64{},
+		warned:       map[string]bool{},
+		fetching:     map[string]time.Time{},
+		requestsSeen: map[[16]byte]time.Time{},
+		peers:        map[string]peer{},
 	}
 	if cert, err := store.Identity().Cert.MarshalBinary(); err == nil {
 		m.cfg.Meta.Cert = cert
@@ -259,10 +264,15 @@ func (m *Mesh) Shutdown() error {
 
 // Peer is another node as this one sees it.
 type Peer struct {
-	Name     string    `json:"name"`
-	Addr     string    `json:"addr"`
-	Meta     NodeMeta  `json:"meta"`
-	State    string    `json:"state"` // alive
+	Name string   `json:"name"`
+	Addr string   `json:"addr"`
+	Meta NodeMeta `json:"meta"`
+	// State is "alive" for a member that proved it holds its
+	// certificate's key (a signed message from it verified), "unverified"
+	// for one admitted by its certificate that has not yet: nothing
+	// private is sent to it until it does.
+	State    string    `json:"state"`
+	Role     string    `json:"role,omitempty"` // from its certificate
 	LastSeen time.Time `json:"last_seen,omitzero"`
 }
 
@@ -270,6 +280,10 @@ type Peer struct {
 type peer struct {
 	node memberlist.Node
 	key  ed25519.PublicKey // from its certificate, which admit checked
+	role ticket.Role       // from its certificate
+	// proven is set once a message signed by key verified: a certificate
+	// can be copied, its key cannot.
+	proven bool
 }
 
 func copyNode(n *memberlist.Node) memberlist.Node {
@@ -295,7 +309,11 @@ func (m *Mesh) Peers() []Peer {
 	defer m.mu.Unlock()
 	for _, p := range m.peers {
 		n := p.node
-		pr := Peer{Name: n.Name, Addr: net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port))), State: "alive", LastSeen: m.lastSeen[n.Name]}
+		pr := Peer{Name: n.Name, Addr: net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port))), State: "unverified",
+			Role: string(p.role), LastSeen: m.lastSeen[n.Name]}
+		if p.proven {
+			pr.State = "alive"
+		}
 		json.Unmarshal(n.Meta, &pr.Meta)
 		out = append(out, pr)
 	}
@@ -393,6 +411,10 @@ func (m *Mesh) onChange(raw []byte) {
 	if m.closed.Load() {
 		return
 	}
+	if c, err := manifest.Parse(raw); err == nil && c.PrivateSum != nil {
+		m.goTracked(func() { m.sendChangeByRole(raw) })
+		return
+	}
 	msg := m.seal(kindChange, raw)
 	if len(msg) <= maxBroadcast {
 		m.queue.QueueBroadcast(broadcast(msg))
@@ -400,6 +422,41 @@ func (m *Mesh) onChange(raw []byte) {
 		return
 	}
 	m.goTracked(func() { m.sendReliableToAll(msg) })
+}
+
+// sendChangeByRole sends a change with a private part to each member as its
+// role should have it: whole to gates that proved their key, without the
+// private part to sellers. A gate not reached now (unverified yet, or this
+// copy is a seller's) gets it by anti-entropy from a peer that can serve it.
+func (m *Mesh) sendChangeByRole(raw []byte) {
+	c, err := manifest.Parse(raw)
+	if err != nil {
+		return
+	}
+	var whole []byte
+	if c.Complete() {
+		whole = m.seal(kindChange, raw)
+	}
+	red := c.Redacted()
+	public := m.seal(kindChange, red.Marshal())
+	m.mu.Lock()
+	to := make([]peer, 0, len(m.peers))
+	for _, p := range m.peers {
+		to = append(to, p)
+	}
+	m.mu.Unlock()
+	for _, p := range to {
+		msg := public
+		if manifest.NeedsPrivate(p.role) {
+			if whole == nil || !p.proven {
+				continue
+			}
+			msg = whole
+		}
+		if err := m.ml.SendReliable(&p.node, msg); err != nil {
+			m.log.Debug("send to peer failed", "peer", p.node.Name, "err", err)
+		}
+	}
 }
 
 func (m *Mesh) sendReliableToAll(msg []byte) {
@@ -557,6 +614,11 @@ func (m *Mesh) applyChange(msg message) {
 	m.st.changesIn.Add(1)
 	status, err := m.store.ApplyChange(msg.payload)
 	if err != nil {
+		if errors.Is(err, ledger.ErrIncomplete) {
+			// A seller's copy: the whole change comes from a gate or central.
+			m.log.Debug("manifest change without its private part", "peer", msg.sender, "err", err)
+			return
+		}
 		if !errors.Is(err, ledger.ErrManifestFork) {
 			m.reject(msg.sender, 1, err)
 			return
@@ -592,6 +654,18 @@ func (m *Mesh) Rejected() map[string]uint64 {
 		out[k] = v
 	}
 	return out
+}
+
+// memberRole is member, and the role of its certificate.
+func (m *Mesh) memberRole(name string) (*memberlist.Node, ticket.Role) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.peers[name]
+	if !ok {
+		return nil, ""
+	}
+	n := p.node
+	return &n, p.role
 }
 
 func (m *Mesh) member(name string) *memberlist.Node {
@@ -673,6 +747,37 @@ func (m *Mesh) serve(fn func()) {
 	}
 }
 
+// maxRequestsSeen bounds the replay cache; requests are a few per peer per
+// push/pull, so it holds minutes of them.
+const maxRequestsSeen = 8192
+
+// replayed reports whether the signed request b was seen within the replay
+// window, and remembers it. Records and changes need no such cache: the
+// ledger stores each once however often it comes; a request costs an
+// answer each time.
+func (m *Mesh) replayed(b []byte) bool {
+	var id [16]byte
+	copy(id[:], b[len(b)-ed25519.SignatureSize:])
+	now := m.cfg.Clock.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.requestsSeen[id]; ok {
+		return true
+	}
+	if len(m.requestsSeen) >= maxRequestsSeen {
+		for k, at := range m.requestsSeen {
+			if now.Sub(at) > m.cfg.ReplayWindow {
+				delete(m.requestsSeen, k)
+			}
+		}
+		if len(m.requestsSeen) >= maxRequestsSeen {
+			return true // a flood of fresh requests from members: refuse, not forget
+		}
+	}
+	m.requestsSeen[id] = now
+	return false
+}
+
 // maxServe bounds the records one fetch is answered with; the asker asks
 // again for the rest.
 const maxServe = 200_000
@@ -711,7 +816,7 @@ func (m *Mesh) serveManifest(msg message) {
 		m.reject(msg.sender, 1, errors.New("bad manifest fetch"))
 		return
 	}
-	n := m.member(msg.sender)
+	n, role := m.memberRole(msg.sender)
 	if n == nil {
 		return
 	}
@@ -722,7 +827,13 @@ func (m *Mesh) serveManifest(msg message) {
 			return
 		}
 		for _, c := range changes {
-			if err := m.ml.SendReliable(n, m.seal(kindChange, c)); err != nil {
+			out, ok, err := manifest.ForRole(c, role)
+			if err != nil || !ok {
+				// This copy lacks what the asker needs (a seller's), or is
+				// damaged: the asker gets it from another peer.
+				return
+			}
+			if err := m.ml.SendReliable(n, m.seal(kindChange, out)); err != nil {
 				return
 			}
 		}
@@ -756,14 +867,22 @@ func (m *Mesh) localState() []byte {
 	if err != nil {
 		return nil
 	}
-	return b
+	// Signed like every message: the state names this node, carries
+	// certificates and makes the peer fetch, and proves this node's key.
+	return m.seal(kindState, b)
 }
 
 // mergeState compares a peer's state with ours and fetches what we lack.
 func (m *Mesh) mergeState(buf []byte) {
-	s, err := parseState(buf)
-	if err != nil || s.Name == "" || len(s.Name) > maxSenderLen {
-		m.reject("unknown", 1, fmt.Errorf("bad push/pull state: %v", err))
+	msg, err := openMessage(buf, m.peerKey, m.cfg.Clock.Now(), m.cfg.ReplayWindow)
+	if err != nil || msg.kind != kindState {
+		m.st.unauthentic.Add(1)
+		m.log.Debug("dropped an unauthenticated push/pull state", "err", err)
+		return
+	}
+	s, err := parseState(msg.payload)
+	if err != nil || s.Name != msg.sender {
+		m.reject(msg.sender, 1, fmt.Errorf("bad push/pull state: %v", err))
 		return
 	}
 	m.seen(s.Name)
@@ -791,9 +910,14 @@ func (m *Mesh) mergeState(buf []byte) {
 	}
 }
 
+// seen notes a verified message from a member: it proved its key.
 func (m *Mesh) seen(name string) {
 	m.mu.Lock()
 	m.lastSeen[name] = m.cfg.Clock.Now()
+	if p, ok := m.peers[name]; ok && !p.proven {
+		p.proven = true
+		m.peers[name] = p
+	}
 	m.mu.Unlock()
 }
 
@@ -833,10 +957,17 @@ func (d *delegate) NotifyMsg(b []byte) {
 		default:
 			m.st.dropped.Add(1)
 		}
-	case kindFetch:
-		m.serve(func() { m.serveFetch(msg) })
-	case kindFetchManifest:
-		m.serve(func() { m.serveManifest(msg) })
+	case kindFetch, kindFetchManifest:
+		if m.replayed(b) {
+			m.st.unauthentic.Add(1)
+			m.log.Debug("dropped a replayed request", "peer", msg.sender)
+			return
+		}
+		if msg.kind == kindFetch {
+			m.serve(func() { m.serveFetch(msg) })
+		} else {
+			m.serve(func() { m.serveManifest(msg) })
+		}
 	default:
 		m.reject(msg.sender, 1, fmt.Errorf("unknown message kind %q", msg.kind))
 	}
@@ -885,14 +1016,16 @@ func (m *Mesh) remember(n *memberlist.Node) bool {
 		return false
 	}
 	nd := copyNode(n)
-	var key ed25519.PublicKey
+	p := peer{node: nd}
 	var meta NodeMeta
 	var c ticket.DeviceCert
 	if json.Unmarshal(nd.Meta, &meta) == nil && c.UnmarshalBinary(meta.Cert) == nil {
-		key = c.Key
+		p.key, p.role = c.Key, c.Role
 	}
 	m.mu.Lock()
-	m.peers[n.Name] = peer{node: nd, key: key}
+	old, ok := m.peers[n.Name]
+	p.proven = ok && old.proven && old.key.Equal(p.key)
+	m.peers[n.Name] = p
 	m.lastSeen[n.Name] = m.cfg.Clock.Now()
 	m.mu.Unlock()
 	m.goTracked(func() { m.learnCert(nd) })

@@ -20,6 +20,7 @@ const (
 	kindChange        byte = 'C' // payload: one manifest change line
 	kindFetch         byte = 'F' // payload: origin key id (4) + uvarint first sequence wanted
 	kindFetchManifest byte = 'M' // payload: uvarint first change wanted
+	kindState         byte = 'S' // payload: the push/pull state (JSON); only in push/pull
 )
 
 // maxSenderLen bounds a sender name.

@@ -15,8 +15,8 @@ import (
 	"github.com/tixgate/tixgate/edge/deviceapi"
 	"github.com/tixgate/tixgate/ledger"
 	"github.com/tixgate/tixgate/ledger/rules"
-	"github.com/tixgate/tixgate/strict"
 	"github.com/tixgate/tixgate/ticket"
+	"github.com/tixgate/tixgate/ticket/strict"
 	"github.com/tixgate/tixgate/uplink"
 )
 

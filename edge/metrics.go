@@ -96,7 +96,7 @@ func newPeersCollector(n *Node) *peersCollector {
 func (c *peersCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c *peersCollector) Collect(ch chan<- prometheus.Metric) {
-	by := map[string]int{"alive": 0}
+	by := map[string]int{"alive": 0, "unverified": 0}
 	for _, p := range c.n.mesh.Peers() {
 		by[p.State]++
 	}

@@ -9,7 +9,7 @@ import (
 
 	"periph.io/x/conn/v3/gpio"
 
-	"github.com/tixgate/tixgate/strict"
+	"github.com/tixgate/tixgate/ticket/strict"
 )
 
 // Line names of a board file.

@@ -34,6 +34,11 @@ func (s ApplyStatus) String() string {
 // taken by a different change: two manifests were made for one venue.
 var ErrManifestFork = errors.New("manifest fork")
 
+// ErrIncomplete is returned for a change that came without the private part
+// (holders' names, rotation secrets) this device's role needs: a copy passed
+// on by a seller. The device waits for the whole change from another peer.
+var ErrIncomplete = errors.New("manifest change without its private part")
+
 // maxHeldAhead bounds how far past the applied change a change may be held.
 const maxHeldAhead = 1 << 20
 
@@ -60,6 +65,13 @@ func (l *Ledger) applyChange(raw []byte) (ApplyStatus, int, error) {
 	if err != nil {
 		return 0, 0, err
 	}
+	needs := manifest.NeedsPrivate(l.id.Cert.Role)
+	if !needs && c.Private != nil {
+		// Holders' names and rotation secrets are not kept where the role
+		// has no use for them.
+		c = c.Redacted()
+		raw = c.Marshal()
+	}
 	l.manifestMu.Lock()
 	defer l.manifestMu.Unlock()
 	applied := l.ManifestSeq()
@@ -69,6 +81,9 @@ func (l *Ledger) applyChange(raw []byte) (ApplyStatus, int, error) {
 	}
 	if err := c.Verify(l.trust, l.cfg.Clock.Now()); err != nil {
 		return 0, 0, err
+	}
+	if needs && !c.Complete() {
+		return 0, 0, fmt.Errorf("%w: change %d", ErrIncomplete, c.Seq)
 	}
 	body, err := c.Decode()
 	if err != nil {

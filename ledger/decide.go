@@ -218,6 +218,14 @@ func (l *Ledger) prepare(s Scan) (decision.Decision, *decideReq) {
 	}
 	rule := typ.Rule
 	d.TypeName = typ.Name
+	// A type without entry windows of its own admits until its event ends,
+	// unless the code carries its own validity (checked with the code).
+	if s.Direction == rules.In && len(rule.Windows) == 0 && d.Ticket.ValidUntil.IsZero() &&
+		!event.Ends.IsZero() && !at.Before(event.Ends) {
+		d.Reason, d.Detail = ticket.ReasonOutsideHours, fmt.Sprintf("event %d (%s) ended %s", event.ID, event.Name,
+			event.Ends.In(orUTC(loc)).Format("2006-01-02 15:04 MST"))
+		return d, nil
+	}
 	mask := d.Zones
 	if mask == 0 {
 		mask = typ.ZoneMask()
@@ -616,4 +624,12 @@ func (l *Ledger) deviceName(id ticket.KeyID, at time.Time) string {
 		return c.Device
 	}
 	return id.String()
+}
+
+// orUTC is loc, or UTC for a venue not yet known.
+func orUTC(loc *time.Location) *time.Location {
+	if loc == nil {
+		return time.UTC
+	}
+	return loc
 }

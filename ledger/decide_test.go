@@ -189,3 +189,27 @@ func TestRotatingCodes(t *testing.T) {
 		t.Errorf("live code: %s (%s)", d.Reason, d.Detail)
 	}
 }
+
+// A type without entry windows admits until its event ends; after, entries
+// are refused outside_hours with the end in the detail, exits still pass,
+// and a code with its own validity is judged by that.
+func TestEventOver(t *testing.T) {
+	v := newTestVenue(t, 100)
+	l := v.open("gate-1")
+	inside := v.code(ticket.Ticket{Serial: 1})
+	if d := scan(t, l, inside, "G1", ""); !d.OK() {
+		t.Fatalf("during the event: %s %s", d.Reason, d.Detail)
+	}
+	v.clock.Set(time.Date(2026, 6, 13, 1, 0, 0, 0, time.UTC)) // the example event ends 23:30 UTC
+	d := scan(t, l, v.code(ticket.Ticket{Serial: 2}), "G1", "")
+	if d.OK() || d.Reason != ticket.ReasonOutsideHours || !strings.Contains(d.Detail, "ended 2026-06-13 01:30 CEST") {
+		t.Errorf("after the event: %s %q", d.Reason, d.Detail)
+	}
+	if d := scan(t, l, inside, "G1", rules.Out); !d.OK() {
+		t.Errorf("an exit after the event: %s %s", d.Reason, d.Detail)
+	}
+	own := v.code(ticket.Ticket{Serial: 3, ValidUntil: time.Date(2026, 6, 14, 0, 0, 0, 0, time.UTC)})
+	if d := scan(t, l, own, "G1", ""); !d.OK() {
+		t.Errorf("a code valid until the 14th: %s %s", d.Reason, d.Detail)
+	}
+}

@@ -16,7 +16,7 @@ import (
 	"github.com/tixgate/tixgate/edge"
 	"github.com/tixgate/tixgate/firmware"
 	"github.com/tixgate/tixgate/ledger"
-	"github.com/tixgate/tixgate/strict"
+	"github.com/tixgate/tixgate/ticket/strict"
 )
 
 // listFlag collects comma-separated values from one or more flags.

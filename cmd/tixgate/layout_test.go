@@ -4,6 +4,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -68,9 +69,9 @@ func TestLayout(t *testing.T) {
 		"github.com/makiuchi-d/gozxing":       {"scanner"},
 		"github.com/skip2/go-qrcode":          {"scanner"},
 		"periph.io/x/":                        {"firmware"},
-		"github.com/BurntSushi/toml":          {"ledger/manifest", "strict"},
-		"gopkg.in/yaml.v3":                    {"ledger/manifest", "strict"},
-		"github.com/go-json-experiment/json":  {"strict"},
+		"github.com/BurntSushi/toml":          {"ledger/manifest", "ticket/strict"},
+		"gopkg.in/yaml.v3":                    {"ledger/manifest", "ticket/strict"},
+		"github.com/go-json-experiment/json":  {"ticket/strict"},
 		"github.com/prometheus/client_golang": {"edge"},
 		"github.com/chromedp/chromedp":        {}, // tests only
 		"golang.org/x/crypto/argon2":          {"edge"},
@@ -89,14 +90,14 @@ func TestLayout(t *testing.T) {
 		"ledger/decision":   {"ticket", "ledger/rules"},
 		"ledger":            {"ticket", "ticket/keyfile", "ledger/record", "ledger/rules", "ledger/manifest", "ledger/decision"},
 		"ledger/ledgertest": {"ticket", "ticket/keyfile", "ledger", "ledger/manifest", "ledger/decision"},
-		"cluster":           {"ticket", "ledger", "ledger/record"},
-		"strict":            nil,
-		"firmware":          {"strict"},
+		"cluster":           {"ticket", "ledger", "ledger/record", "ledger/manifest"},
+		"ticket/strict":     nil,
+		"firmware":          {"ticket/strict"},
 		"edge/deviceapi":    {"ticket", "ledger/decision"},
 		"edge": {"ticket", "ticket/keyfile", "ledger", "ledger/rules", "ledger/record", "ledger/decision", "ledger/manifest",
-			"cluster", "scanner", "strict", "edge/deviceapi", "uplink"},
+			"cluster", "scanner", "ticket/strict", "edge/deviceapi", "uplink"},
 		"sim": {"ticket", "ticket/keyfile", "ledger", "ledger/manifest", "ledger/decision", "cluster", "scanner", "edge",
-			"edge/deviceapi", "firmware", "strict"},
+			"edge/deviceapi", "firmware", "ticket/strict"},
 		"central/store":           nil,
 		"central/store/storetest": nil, // tests only; standard library
 		// The protocol both sides share: the ledger's pure wire packages only.
@@ -154,6 +155,32 @@ func TestLayout(t *testing.T) {
 	for pkg, ims := range imports {
 		if ims[module+"ledger/ledgertest"] {
 			t.Errorf("%s imports ledger/ledgertest, which is for tests only", pkg)
+		}
+	}
+}
+
+// The top level holds the packages of the layout and the project's own
+// files, nothing else: a build output or a stray package there is refused.
+func TestTopLevel(t *testing.T) {
+	allowed := map[string]bool{
+		"cmd": true, "ticket": true, "pricing": true, "scanner": true, "ledger": true, "cluster": true,
+		"firmware": true, "uplink": true, "edge": true, "central": true, "sim": true, "testdata": true,
+		"docs": true, "Makefile": true, "go.mod": true, "go.sum": true, "README.md": true,
+		"BENCHMARKS.md": true, "LICENSE": true,
+	}
+	out, err := exec.Command("git", "-C", filepath.Join("..", ".."), "ls-files").Output()
+	if err != nil {
+		t.Skipf("not a git checkout: %v", err)
+	}
+	seen := map[string]bool{}
+	for _, f := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		top, _, _ := strings.Cut(f, "/")
+		if strings.HasPrefix(top, ".") || seen[top] {
+			continue
+		}
+		seen[top] = true
+		if !allowed[top] {
+			t.Errorf("%s at the top level: neither a package of the layout nor a project file", top)
 		}
 	}
 }

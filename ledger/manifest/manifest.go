@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -34,6 +35,9 @@ const (
 	MaxNameLen         = 128
 	MaxHolderLen       = 128
 	changeDomain       = "tixgate/manifest/v1"
+	// privateDomain signs changes with a private part: the signature
+	// covers the part's SHA-256 instead of the part.
+	privateDomain = "tixgate/manifest/v1/private"
 )
 
 // Change is one signed step of the manifest.
@@ -48,6 +52,59 @@ type Change struct {
 	// proof; omitted when the root signs.
 	Cert *ticket.DeviceCert `json:"cert,omitempty"`
 	Sig  []byte             `json:"sig"`
+
+	// PrivateSum is the SHA-256 of Private, and what the signature covers
+	// of it: a change passed on without its private part still verifies,
+	// and a private part is checked against the signed sum before use.
+	PrivateSum []byte `json:"private_sum,omitempty"`
+	// Private is what only devices whose role needs it receive: the
+	// holders' names of a ticket batch and an event's rotation secret
+	// (see NeedsPrivate). Absent on a change passed to a seller.
+	Private json.RawMessage `json:"private,omitempty"`
+}
+
+// private is the body of Change.Private.
+type private struct {
+	// Holders are the names of a batch's tickets, in the batch's order.
+	Holders []string `json:"holders,omitempty"`
+	// RotationSecret is an event's.
+	RotationSecret []byte `json:"rotation_secret,omitempty"`
+}
+
+// NeedsPrivate says whether a device of the role receives the private part
+// of changes: a gate shows the holder's name and checks rotating codes, and
+// central made them; a seller needs neither.
+func NeedsPrivate(role ticket.Role) bool {
+	return role == ticket.RoleGate || role == ticket.RoleCentral
+}
+
+// Complete says whether the change carries every part it was signed with.
+func (c *Change) Complete() bool { return c.PrivateSum == nil || c.Private != nil }
+
+// Redacted is the change without its private part, as it is passed to a
+// device whose role does not need it. The signature still holds.
+func (c Change) Redacted() Change {
+	c.Private = nil
+	return c
+}
+
+// ForRole is the line to send of a stored change to a device of the role:
+// the change itself, or the change without its private part. ok is false
+// when this copy lacks a part the role needs: the device must get the
+// change from another peer.
+func ForRole(line []byte, role ticket.Role) (out []byte, ok bool, err error) {
+	c, err := Parse(line)
+	if err != nil {
+		return nil, false, err
+	}
+	switch {
+	case NeedsPrivate(role):
+		return line, c.Complete(), nil
+	case c.Private == nil:
+		return line, true, nil
+	}
+	r := c.Redacted()
+	return r.Marshal(), true, nil
 }
 
 // Venue is the place: its time zone, zones and gates.
@@ -143,12 +200,17 @@ type TicketRef struct {
 
 // signedBytes is what the signature covers.
 func (c *Change) signedBytes() []byte {
-	b := make([]byte, 0, len(changeDomain)+16+len(c.Kind)+len(c.Body))
-	b = append(b, changeDomain...)
+	domain := changeDomain
+	if c.PrivateSum != nil {
+		domain = privateDomain
+	}
+	b := make([]byte, 0, len(domain)+16+len(c.Kind)+len(c.PrivateSum)+len(c.Body))
+	b = append(b, domain...)
 	b = append(b, 0)
 	b = binary.AppendUvarint(b, c.Seq)
 	b = binary.AppendUvarint(b, uint64(len(c.Kind)))
 	b = append(b, c.Kind...)
+	b = append(b, c.PrivateSum...) // 32 bytes or none, as the domain says
 	return append(b, c.Body...)
 }
 
@@ -160,18 +222,91 @@ type Signer struct {
 }
 
 // Sign makes change number seq of the given kind from body, after checking
-// the body.
+// the body. Holders' names and rotation secrets move to the change's
+// private part.
 func (s Signer) Sign(seq uint64, kind Kind, body any) (Change, error) {
 	raw, err := json.Marshal(body)
 	if err != nil {
 		return Change{}, fmt.Errorf("sign change %d: %w", seq, err)
 	}
 	c := Change{Seq: seq, Kind: kind, Body: raw, Signer: ticket.KeyIDOf(ticket.PublicOf(s.Key)), Cert: s.Cert}
-	if _, err := c.Decode(); err != nil {
+	v, err := c.Decode()
+	if err != nil {
 		return Change{}, fmt.Errorf("sign change %d: %w", seq, err)
+	}
+	if p := split(v); p != nil {
+		if c.Body, err = json.Marshal(v); err != nil {
+			return Change{}, fmt.Errorf("sign change %d: %w", seq, err)
+		}
+		if c.Private, err = json.Marshal(p); err != nil {
+			return Change{}, fmt.Errorf("sign change %d: %w", seq, err)
+		}
+		sum := sha256.Sum256(c.Private)
+		c.PrivateSum = sum[:]
 	}
 	c.Sig = ed25519.Sign(s.Key, c.signedBytes())
 	return c, nil
+}
+
+// split takes the private fields out of a decoded body; nil: it has none.
+func split(v any) *private {
+	switch b := v.(type) {
+	case *Tickets:
+		var p private
+		named := false
+		for i := range b.Tickets {
+			p.Holders = append(p.Holders, b.Tickets[i].Holder)
+			named = named || b.Tickets[i].Holder != ""
+			b.Tickets[i].Holder = ""
+		}
+		if named {
+			return &p
+		}
+	case *Event:
+		if b.RotationSecret != nil {
+			p := &private{RotationSecret: b.RotationSecret}
+			b.RotationSecret = nil
+			return p
+		}
+	}
+	return nil
+}
+
+// merge puts a private part back into its decoded body, after checking that
+// the public part holds none of it.
+func merge(v any, p *private) error {
+	switch b := v.(type) {
+	case *Tickets:
+		if p == nil {
+			return nil
+		}
+		if p.RotationSecret != nil {
+			return errors.New("private part of a ticket batch holds a rotation secret")
+		}
+		if len(p.Holders) != len(b.Tickets) {
+			return fmt.Errorf("private part names %d holders for %d tickets", len(p.Holders), len(b.Tickets))
+		}
+		for i := range b.Tickets {
+			if b.Tickets[i].Holder != "" {
+				return fmt.Errorf("ticket %d names its holder outside the private part", b.Tickets[i].Serial)
+			}
+			b.Tickets[i].Holder = p.Holders[i]
+		}
+	case *Event:
+		if b.RotationSecret != nil {
+			return errors.New("the event's rotation secret is outside the private part")
+		}
+		if p == nil {
+			return nil
+		}
+		if p.Holders != nil {
+			return errors.New("private part of an event names holders")
+		}
+		b.RotationSecret = p.RotationSecret
+	default:
+		return errors.New("this kind of change has no private part")
+	}
+	return nil
 }
 
 // Marshal encodes the change as one line of JSON, without the newline.
@@ -208,6 +343,15 @@ func Parse(line []byte) (Change, error) {
 		return c, fmt.Errorf("%w: change %d body of %d bytes", ErrMalformed, c.Seq, len(c.Body))
 	case len(c.Sig) != ed25519.SignatureSize:
 		return c, fmt.Errorf("%w: change %d is not signed", ErrMalformed, c.Seq)
+	case c.PrivateSum != nil && len(c.PrivateSum) != sha256.Size:
+		return c, fmt.Errorf("%w: change %d: private sum of %d bytes", ErrMalformed, c.Seq, len(c.PrivateSum))
+	case c.Private != nil && c.PrivateSum == nil:
+		return c, fmt.Errorf("%w: change %d has a private part and no sum of it", ErrMalformed, c.Seq)
+	}
+	if c.Private != nil {
+		if sum := sha256.Sum256(c.Private); !bytes.Equal(sum[:], c.PrivateSum) {
+			return c, fmt.Errorf("%w: change %d: private part does not match its signed sum", ErrMalformed, c.Seq)
+		}
 	}
 	return c, nil
 }
@@ -253,6 +397,9 @@ func (c *Change) Verify(trust *ticket.TrustStore, at time.Time) error {
 // Decode reads and checks the body: a *Venue, *Event, *TicketType,
 // *Tickets, *ticket.IssuerCert, *ticket.DeviceCert or *Revoke.
 func (c *Change) Decode() (any, error) {
+	if c.PrivateSum != nil && c.Kind != KindTickets && c.Kind != KindEvent {
+		return nil, fmt.Errorf("%w: change %d: a %s change has no private part", ErrMalformed, c.Seq, c.Kind)
+	}
 	var v interface{ check() error }
 	switch c.Kind {
 	case KindVenue:
@@ -282,6 +429,18 @@ func (c *Change) Decode() (any, error) {
 	}
 	if err := strictUnmarshal(c.Body, v); err != nil {
 		return nil, fmt.Errorf("%w: change %d: %s: %w", ErrMalformed, c.Seq, c.Kind, err)
+	}
+	if c.PrivateSum != nil {
+		var p *private
+		if c.Private != nil {
+			p = new(private)
+			if err := strictUnmarshal(c.Private, p); err != nil {
+				return nil, fmt.Errorf("%w: change %d: private part: %w", ErrMalformed, c.Seq, err)
+			}
+		}
+		if err := merge(v, p); err != nil {
+			return nil, fmt.Errorf("%w: change %d: %s: %w", ErrMalformed, c.Seq, c.Kind, err)
+		}
 	}
 	if err := v.check(); err != nil {
 		return nil, fmt.Errorf("%w: change %d: %s: %w", ErrMalformed, c.Seq, c.Kind, err)

@@ -1,0 +1,80 @@
+package ledger
+
+import (
+	"bytes"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tixgate/tixgate/ticket"
+)
+
+// A seller keeps no holder's name and no rotation secret, even when handed
+// the whole manifest; a gate refuses a change without the private part it
+// needs, and takes the whole one after.
+func TestPrivatePartByRole(t *testing.T) {
+	v := newTestVenue(t, 300)
+	dir := filepath.Join(t.TempDir(), "seller-1")
+	cfg := TestConfig(dir)
+	cfg.Clock = v.clock
+	cfg.Logger = testLogger(t)
+	if err := Init(Provision{Dir: dir, Keys: v.keys, Device: "seller-1", Role: ticket.RoleSeller, Venue: "arena",
+		Now: concertNight.Add(-24 * time.Hour)}, cfg); err != nil {
+		t.Fatal(err)
+	}
+	seller, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seller.Close()
+	v.load(seller)
+	stored, err := seller.ManifestChanges(1, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != len(v.changes) {
+		t.Fatalf("the seller holds %d of %d changes", len(stored), len(v.changes))
+	}
+	for _, raw := range stored {
+		if bytes.Contains(raw, []byte("Guest 0")) || bytes.Contains(raw, []byte(`"private"`)) {
+			t.Fatalf("the seller stored private data: %.200s", raw)
+		}
+	}
+
+	gate, err := Open(v.device("gate-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gate.Close()
+	incomplete := 0
+	for i, raw := range v.changes {
+		if !bytes.Equal(raw, stored[i]) {
+			if _, err := gate.ApplyChange(stored[i]); !errors.Is(err, ErrIncomplete) {
+				t.Fatalf("change %d without its private part: %v, want ErrIncomplete", i+1, err)
+			}
+			if gate.ManifestSeq() != uint64(i) {
+				t.Fatalf("the gate moved to %d on an incomplete change", gate.ManifestSeq())
+			}
+			incomplete++
+		}
+		if _, err := gate.ApplyChange(raw); err != nil {
+			t.Fatalf("change %d: %v", i+1, err)
+		}
+	}
+	if incomplete < 2 { // the event's secret, and each ticket batch
+		t.Fatalf("%d changes had a private part", incomplete)
+	}
+	// A redacted copy of a change already applied is a duplicate, not a fork.
+	if st, err := gate.ApplyChange(stored[len(stored)-1]); err != nil || st != Duplicate {
+		t.Errorf("a redacted copy of an applied change: %v %v", st, err)
+	}
+	d := scan(t, gate, v.code(ticket.Ticket{Serial: 7}), "G1", "")
+	if d.Ticket == nil || d.Ticket.Holder != "Guest 0000007" {
+		t.Errorf("the gate shows holder %+v", d.Ticket)
+	}
+	d = scan(t, seller, v.code(ticket.Ticket{Serial: 8}), "G1", "")
+	if d.Ticket != nil && d.Ticket.Holder != "" {
+		t.Errorf("the seller knows the holder: %q", d.Ticket.Holder)
+	}
+}
