@@ -290,3 +290,81 @@ func TestPushVerifiesDedupsAndAcks(t *testing.T) {
 		}
 	})
 }
+
+// A revoked device's credential stops working, and its records made after
+// the revocation are refused wherever they come from; those made before are
+// still taken.
+func TestRevokedDevice(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, dsn string) {
+		f := newFixture(t, dsn)
+		ctx := context.Background()
+		_, dev1 := f.enroll("gate-1", "G1")
+		key2, dev2 := f.enroll("gate-2", "G2")
+		head, _ := f.db.ManifestHead(ctx, "arena")
+		// Records 1-2 before the revocation, 3-4 after.
+		recs := chain(t, key2, 4, now0.Add(-2*time.Second)) // at now0-1s, now0, now0+1s, now0+2s
+		f.clock.Advance(500 * time.Millisecond)
+		if _, err := f.srv.Catalog.RevokeDevice(ctx, "gate-2", "lost"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.srv.Catalog.RevokeDevice(ctx, "gate-2", "lost"); err == nil {
+			t.Error("revoked twice")
+		}
+		if code, _ := f.get(uplink.PathAcks, dev2.Credential); code != http.StatusUnauthorized {
+			t.Errorf("revoked device's credential: %d", code)
+		}
+		c, err := uplink.New(uplink.Config{URL: f.http.URL, Credential: dev1.Credential})
+		if err != nil {
+			t.Fatal(err)
+		}
+		refused, err := c.Push(ctx, &memDevice{recs: map[ticket.KeyID][][]byte{ticket.KeyIDOf(ticket.PublicOf(key2)): recs}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if refused == nil || len(refused.Refused) != 2 || refused.Refused[0].Reason != uplink.RefusedUnknownOrigin || !strings.Contains(refused.Refused[0].Detail, "revoked") {
+			t.Errorf("refused = %+v", refused)
+		}
+		var n int
+		f.db.SQL().QueryRow("SELECT COUNT(*) FROM records").Scan(&n)
+		if n != 2 {
+			t.Errorf("%d records stored, want the 2 made before the revocation", n)
+		}
+		var kinds []string
+		f.db.Changes(ctx, "arena", head, 0, func(c store.Change) error { kinds = append(kinds, c.Kind); return nil })
+		if len(kinds) != 1 || kinds[0] != string(manifest.KindRevoke) {
+			t.Errorf("changes after the revocation: %v", kinds)
+		}
+	})
+}
+
+// memDevice is a device's ledger in memory, for the client's tests: its
+// records per origin, numbered from 1.
+type memDevice struct {
+	recs map[ticket.KeyID][][]byte
+	seq  uint64
+}
+
+func (d *memDevice) VersionVector() (map[ticket.KeyID]uint64, error) {
+	vv := map[ticket.KeyID]uint64{}
+	for o, rs := range d.recs {
+		vv[o] = uint64(len(rs))
+	}
+	return vv, nil
+}
+
+func (d *memDevice) Records(o ticket.KeyID, from uint64, max int) ([][]byte, error) {
+	rs := d.recs[o]
+	if from < 1 || from > uint64(len(rs)) {
+		return nil, nil
+	}
+	return rs[from-1 : min(uint64(len(rs)), from-1+uint64(max))], nil
+}
+
+func (d *memDevice) ManifestSeq() uint64 { return d.seq }
+
+func (d *memDevice) ImportManifest(ctx context.Context, r io.Reader, progress func()) (int, error) {
+	b, err := io.ReadAll(r)
+	n := strings.Count(string(b), "\n")
+	d.seq += uint64(n)
+	return n, err
+}

@@ -97,3 +97,29 @@ func (c *Catalog) RevokeTicket(ctx context.Context, event, serial uint64, reason
 	}
 	return nil
 }
+
+// RevokeDevice revokes a lost or retired device: its credential stops
+// working at central, its records made from now on are refused, and its
+// venue's devices are told through a signed revocation.
+func (c *Catalog) RevokeDevice(ctx context.Context, name, reason string) (store.Device, error) {
+	var dev store.Device
+	err := c.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		if dev, err = tx.RevokeDevice(name, c.now()); err != nil {
+			return err
+		}
+		id, err := ticket.ParseKeyID(dev.KeyID)
+		if err != nil {
+			return nil // never enrolled: no device trusts it
+		}
+		if _, err := tx.Revoke(store.Revocation{Kind: "device", Subject: dev.KeyID, Reason: reason, At: c.now()}, 0, 0); err != nil {
+			return err
+		}
+		_, err = c.Emit(tx, dev.Venue, manifest.KindRevoke, "revoke:device:"+dev.KeyID, &manifest.Revoke{Devices: []ticket.KeyID{id}, Reason: reason})
+		return err
+	})
+	if err != nil {
+		return dev, fmt.Errorf("revoke device %s: %w", name, err)
+	}
+	return dev, nil
+}

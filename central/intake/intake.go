@@ -32,6 +32,7 @@ type Intake struct {
 
 	mu    sync.Mutex
 	certs map[ticket.KeyID]origin // enrolled devices, by key id
+	stamp string                  // store.DevicesStamp when certs were read
 }
 
 type origin struct {
@@ -59,7 +60,7 @@ var (
 // loadOrigins reads every enrolled device's certificate: central keeps no
 // state outside the database, so another central process's enrollment is
 // seen here on the next miss.
-func (in *Intake) loadOrigins(ctx context.Context) error {
+func (in *Intake) loadOrigins(ctx context.Context, stamp string) error {
 	devs, err := in.cfg.Store.Devices(ctx)
 	if err != nil {
 		return err
@@ -81,9 +82,25 @@ func (in *Intake) loadOrigins(ctx context.Context) error {
 		certs[c.ID()] = origin{cert: c, revoked: d.Revoked}
 	}
 	in.mu.Lock()
-	in.certs = certs
+	in.certs, in.stamp = certs, stamp
 	in.mu.Unlock()
 	return nil
+}
+
+// refreshOrigins rereads the certificates when a device enrolled or was
+// revoked since they were read, by this process or another.
+func (in *Intake) refreshOrigins(ctx context.Context) error {
+	stamp, err := in.cfg.Store.DevicesStamp(ctx)
+	if err != nil {
+		return err
+	}
+	in.mu.Lock()
+	fresh := stamp == in.stamp
+	in.mu.Unlock()
+	if fresh {
+		return nil
+	}
+	return in.loadOrigins(ctx, stamp)
 }
 
 func (in *Intake) lookup(id ticket.KeyID) (origin, bool) {
@@ -101,17 +118,8 @@ func (in *Intake) Push(ctx context.Context, via store.Device, req uplink.PushReq
 	if len(req.Records) > uplink.MaxPushRecords {
 		return resp, &uplink.Error{Code: uplink.ErrCodeBadRequest, Message: fmt.Sprintf("push: %d records, the most in one push is %d", len(req.Records), uplink.MaxPushRecords)}
 	}
-	// An origin not yet known may have enrolled since the certificates
-	// were read, through this process or another.
-	for _, raw := range req.Records {
-		if r, err := record.Unmarshal(raw); err == nil {
-			if _, ok := in.lookup(r.Origin); !ok {
-				if err := in.loadOrigins(ctx); err != nil {
-					return resp, fmt.Errorf("push: %w", err)
-				}
-				break
-			}
-		}
+	if err := in.refreshOrigins(ctx); err != nil {
+		return resp, fmt.Errorf("push: %w", err)
 	}
 	recs, errs := record.VerifyBatch(req.Records, func(r *record.Record) (ed25519.PublicKey, error) {
 		o, ok := in.lookup(r.Origin)

@@ -189,3 +189,33 @@ func (d *DB) Seen(ctx context.Context, id int64, s Sync) error {
 	}
 	return nil
 }
+
+// RevokeDevice revokes a device at at: its credential stops working, and
+// its records made from then on are refused.
+func (t *Tx) RevokeDevice(name string, at time.Time) (Device, error) {
+	res, err := t.exec(`UPDATE devices SET status = $2, revoked_at = $3 WHERE name = $1 AND status <> $2`, name, DeviceRevoked, micros(at))
+	if err != nil {
+		return Device{}, fmt.Errorf("revoke device %s: %w", name, err)
+	}
+	dev, err := scanDevice(t.queryRow(`SELECT `+deviceColumns+` FROM devices WHERE name = $1`, name))
+	if err != nil {
+		return dev, notFound(err, "device "+name)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return dev, fmt.Errorf("revoke device %s: revoked already", name)
+	}
+	return dev, nil
+}
+
+// DevicesStamp changes whenever a device enrolls or is revoked, through any
+// central process: what a cache of certificates compares to know it is
+// stale.
+func (d *DB) DevicesStamp(ctx context.Context) (string, error) {
+	var n, enrolled, revoked int64
+	err := d.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(enrolled_at), 0), COALESCE(MAX(revoked_at), 0) FROM devices WHERE status <> $1`,
+		DevicePending).Scan(&n, &enrolled, &revoked)
+	if err != nil {
+		return "", fmt.Errorf("devices: %w", err)
+	}
+	return fmt.Sprintf("%d/%d/%d", n, enrolled, revoked), nil
+}

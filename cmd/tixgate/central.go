@@ -33,6 +33,7 @@ func centralCommands() *command {
 		}},
 		{name: "devices", summary: "gates and seller handhelds", subs: []*command{
 			{name: "add", usage: "--db DSN --data DIR --name N --role gate|seller --venue V [--gate G] [--url URL] [--ttl D]", summary: "create a device and print its one-time setup token", run: runCentralDevicesAdd},
+			{name: "revoke", usage: "--db DSN --data DIR --name N [--reason TEXT]", summary: "revoke a lost or retired device: its records from now on are refused everywhere", run: runCentralDevicesRevoke},
 		}},
 	}}
 }
@@ -237,5 +238,28 @@ func runCentralTokenAdd(ctx context.Context, e *env, cl *cmdline) error {
 		return err
 	}
 	fmt.Fprintln(e.stdout, tok)
+	return nil
+}
+
+func runCentralDevicesRevoke(ctx context.Context, e *env, cl *cmdline) error {
+	dsn, data := centralFlags(cl)
+	name := cl.String("name", "", "the device")
+	reason := cl.String("reason", "", "why (recorded, and told to the venue's devices)")
+	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != "", "name": *name != ""}); err != nil {
+		return err
+	}
+	c, err := openCentral(ctx, e, *dsn, *data)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	dev, err := c.catalog(e).RevokeDevice(ctx, *name, *reason)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "revoked device %s (key %s) of venue %s at %s\n", dev.Name, dev.KeyID, dev.Venue, dev.Revoked.Format(time.RFC3339))
 	return nil
 }
