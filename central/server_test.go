@@ -26,7 +26,7 @@ import (
 var now0 = time.Date(2026, 6, 12, 17, 0, 0, 0, time.UTC)
 
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *Server
 	http  *httptest.Server
 	db    *store.DB
@@ -34,7 +34,7 @@ type fixture struct {
 	clock *ticket.ManualClock
 }
 
-func newFixture(t *testing.T, dsn string) *fixture {
+func newFixture(t testing.TB, dsn string) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -199,7 +199,7 @@ func TestEnrollmentTokenWorksOnceAndExpires(t *testing.T) {
 }
 
 // chain makes n records of a device, signed, chained from seq 1.
-func chain(t *testing.T, key ed25519.PrivateKey, n int, at time.Time) [][]byte {
+func chain(t testing.TB, key ed25519.PrivateKey, n int, at time.Time) [][]byte {
 	t.Helper()
 	var out [][]byte
 	var prev record.Hash

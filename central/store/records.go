@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -48,6 +50,20 @@ func (o Outcome) String() string {
 // origin and sequence. arrived and via (the device that uploaded them) are
 // stored with each.
 func (d *DB) StoreRecords(ctx context.Context, recs []Record, arrived time.Time, via string) ([]Outcome, error) {
+	// Two central processes storing one origin's records at once: the ack
+	// row serializes them on PostgreSQL (FOR UPDATE); an origin's very first
+	// records have no row yet, and the loser of that race meets the
+	// primary key and runs again, finding the winner's records held.
+	for attempt := 0; ; attempt++ {
+		out, err := d.storeRecords(ctx, recs, arrived, via)
+		if err != nil && attempt < 3 && uniqueViolation(err) {
+			continue
+		}
+		return out, err
+	}
+}
+
+func (d *DB) storeRecords(ctx context.Context, recs []Record, arrived time.Time, via string) ([]Outcome, error) {
 	var out []Outcome
 	err := d.Update(ctx, func(tx *Tx) error {
 		out = make([]Outcome, len(recs))
@@ -57,6 +73,7 @@ func (d *DB) StoreRecords(ctx context.Context, recs []Record, arrived time.Time,
 			moved bool
 		}
 		heads := map[string]*head{}
+		var insert []*Record
 		for i := range recs {
 			r := &recs[i]
 			h := heads[r.Origin]
@@ -84,15 +101,12 @@ func (d *DB) StoreRecords(ctx context.Context, recs []Record, arrived time.Time,
 				out[i] = Gap
 				continue
 			}
-			_, err := tx.exec(`INSERT INTO records (origin, seq, hash, raw, kind, event, serial, type, gate, zone, at, arrived, via)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-				r.Origin, int64(r.Seq), r.Hash, r.Raw, r.Kind, int64(r.Event), int64(r.Serial), int64(r.Type), r.Gate, r.Zone,
-				micros(r.At), micros(arrived), via)
-			if err != nil {
-				return fmt.Errorf("store record %s/%d: %w", r.Origin, r.Seq, err)
-			}
+			insert = append(insert, r)
 			out[i] = Stored
 			h.seq, h.hash, h.moved = r.Seq, r.Hash, true
+		}
+		if err := tx.insertRecords(insert, arrived, via); err != nil {
+			return err
 		}
 		for origin, h := range heads {
 			if !h.moved {
@@ -109,12 +123,57 @@ func (d *DB) StoreRecords(ctx context.Context, recs []Record, arrived time.Time,
 	return out, err
 }
 
+// recordsPerInsert is how many rows one INSERT carries: 13 parameters
+// each, within PostgreSQL's 65535 and SQLite's 32766; one round trip per
+// few hundred records instead of per record.
+const recordsPerInsert = 500
+
+func (t *Tx) insertRecords(recs []*Record, arrived time.Time, via string) error {
+	for len(recs) > 0 {
+		n := min(len(recs), recordsPerInsert)
+		var q strings.Builder
+		q.WriteString(`INSERT INTO records (origin, seq, hash, raw, kind, event, serial, type, gate, zone, at, arrived, via) VALUES `)
+		args := make([]any, 0, n*13)
+		for i, r := range recs[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteByte('(')
+			for j := 1; j <= 13; j++ {
+				if j > 1 {
+					q.WriteString(", ")
+				}
+				// SQLite binds $N by name, one lookup per parameter
+				// among all of them: plain ? is linear.
+				if t.d.dialect == SQLite {
+					q.WriteByte('?')
+				} else {
+					q.WriteByte('$')
+					q.WriteString(strconv.Itoa(i*13 + j))
+				}
+			}
+			q.WriteByte(')')
+			args = append(args, r.Origin, int64(r.Seq), r.Hash, r.Raw, r.Kind, int64(r.Event), int64(r.Serial), int64(r.Type), r.Gate, r.Zone,
+				micros(r.At), micros(arrived), via)
+		}
+		if _, err := t.exec(q.String(), args...); err != nil {
+			return fmt.Errorf("store %d records from %s/%d: %w", n, recs[0].Origin, recs[0].Seq, err)
+		}
+		recs = recs[n:]
+	}
+	return nil
+}
+
 // ack is an origin's acknowledged head: the sequence and hash of its last
 // record held, 0 and nil when none.
 func (t *Tx) ack(origin string) (uint64, []byte, error) {
 	var seq int64
 	var hash []byte
-	err := t.queryRow(`SELECT seq, hash FROM acks WHERE origin = $1`, origin).Scan(&seq, &hash)
+	q := `SELECT seq, hash FROM acks WHERE origin = $1`
+	if t.d.dialect == Postgres {
+		q += ` FOR UPDATE`
+	}
+	err := t.queryRow(q, origin).Scan(&seq, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil, nil
 	}
