@@ -27,6 +27,12 @@ type ledgerDevice struct {
 
 var _ uplink.Device = ledgerDevice{}
 
+// UplinkDevice is a ledger as the uplink client reads and writes it, for
+// programs that sync a ledger without running a node.
+func UplinkDevice(l *ledger.Ledger, clock ticket.Clock) uplink.Device {
+	return ledgerDevice{l: l, clock: clock}
+}
+
 func (d ledgerDevice) VersionVector() (map[ticket.KeyID]uint64, error) {
 	vv, err := d.l.VersionVector()
 	return map[ticket.KeyID]uint64(vv), err
@@ -76,7 +82,7 @@ func (n *Node) startUplink() error {
 	n.uplink, n.uplinkStop, n.uplinkDone = c, cancel, done
 	go func() {
 		defer close(done)
-		c.Run(ctx, ledgerDevice{l: n.ledger, clock: n.cfg.Clock})
+		c.Run(ctx, UplinkDevice(n.ledger, n.cfg.Clock))
 	}()
 	n.log.Info("uplink to central started", "url", c.State().URL, "interval", cfg.Interval)
 	return nil
