@@ -46,6 +46,10 @@ type Config struct {
 	// manifest pull (a million tickets is about 100 MB), so it is left to
 	// the requests' contexts by default.
 	HTTP *http.Client
+	// RequestTimeout bounds a JSON call (acks, a push), and how long a pull
+	// may go without receiving a byte: a central that hangs is treated as
+	// one that is down, rather than stalling the uplink forever.
+	RequestTimeout time.Duration
 	// PushBatch is the most records in one push: larger batches verify
 	// faster at central (one signature per run) but resend more when a push
 	// is cut. At most MaxPushRecords.
@@ -64,7 +68,7 @@ type Config struct {
 
 // DefaultConfig syncs every 10 s and backs off from 1 s to 2 min.
 func DefaultConfig(url, credential string) Config {
-	return Config{URL: url, Credential: credential, HTTP: &http.Client{}, PushBatch: 2000, Interval: 10 * time.Second,
+	return Config{URL: url, Credential: credential, HTTP: &http.Client{}, RequestTimeout: 30 * time.Second, PushBatch: 2000, Interval: 10 * time.Second,
 		MinBackoff: time.Second, MaxBackoff: 2 * time.Minute, Clock: ticket.SystemClock{}, Logger: slog.Default()}
 }
 
@@ -111,6 +115,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.HTTP == nil {
 		cfg.HTTP = &http.Client{}
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
 	}
 	if cfg.PushBatch <= 0 || cfg.PushBatch > MaxPushRecords {
 		cfg.PushBatch = 2000
@@ -320,13 +327,17 @@ func (c *Client) status(dev Device, backlog int64) Status {
 // ledger. A cut stream leaves what arrived applied; the next pull resumes.
 func (c *Client) Pull(ctx context.Context, dev Device) error {
 	after := dev.ManifestSeq()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	idle := time.AfterFunc(c.cfg.RequestTimeout, cancel)
+	defer idle.Stop()
 	req, err := c.request(ctx, http.MethodGet, PathManifest+"?after="+strconv.FormatUint(after, 10), nil)
 	if err != nil {
 		return err
 	}
 	resp, err := c.cfg.HTTP.Do(req)
 	if err != nil {
-		return fmt.Errorf("uplink pull: %w", err)
+		return fmt.Errorf("uplink pull: %w", c.timedOut(err))
 	}
 	defer resp.Body.Close()
 	if err := checkStatus(resp); err != nil {
@@ -335,12 +346,13 @@ func (c *Client) Pull(ctx context.Context, dev Device) error {
 	head, _ := strconv.ParseUint(resp.Header.Get(HeaderManifestHead), 10, 64)
 	c.update(func(s *State) { s.ManifestHead, s.Pulling = head, true })
 	defer c.update(func(s *State) { s.Pulling = false })
-	applied, err := dev.ImportManifest(ctx, resp.Body, func() {
+	body := &idleReader{r: resp.Body, timer: idle, timeout: c.cfg.RequestTimeout}
+	applied, err := dev.ImportManifest(ctx, body, func() {
 		seq := dev.ManifestSeq()
 		c.update(func(s *State) { s.ManifestSeq = seq })
 	})
 	if err != nil {
-		return fmt.Errorf("uplink pull: after %d changes applied: %w", applied, err)
+		return fmt.Errorf("uplink pull: after %d changes applied: %w", applied, c.timedOut(err))
 	}
 	if got := dev.ManifestSeq(); got < head {
 		return fmt.Errorf("uplink pull: stream ended at change %d of %d (cut): the next pull resumes", got, head)
@@ -349,6 +361,29 @@ func (c *Client) Pull(ctx context.Context, dev Device) error {
 		c.cfg.Logger.Info("uplink: manifest pulled", "applied", applied, "manifest_seq", dev.ManifestSeq())
 	}
 	return nil
+}
+
+// idleReader pushes a deadline back with every read that brings bytes.
+type idleReader struct {
+	r       io.Reader
+	timer   *time.Timer
+	timeout time.Duration
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		r.timer.Reset(r.timeout)
+	}
+	return n, err
+}
+
+// timedOut names a cancellation by the client's own timeout.
+func (c *Client) timedOut(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("central sent nothing for %s: %w", c.cfg.RequestTimeout, err)
+	}
+	return err
 }
 
 func (c *Client) request(ctx context.Context, method, path string, body []byte) (*http.Request, error) {
@@ -368,11 +403,13 @@ func (c *Client) request(ctx context.Context, method, path string, body []byte) 
 }
 
 func (c *Client) get(ctx context.Context, path string, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
 	req, err := c.request(ctx, http.MethodGet, path, nil)
 	if err != nil {
 		return err
 	}
-	return do(c.cfg.HTTP, req, out)
+	return c.timedOut(do(c.cfg.HTTP, req, out))
 }
 
 func (c *Client) post(ctx context.Context, path string, in, out any) error {
@@ -380,11 +417,13 @@ func (c *Client) post(ctx context.Context, path string, in, out any) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
 	req, err := c.request(ctx, http.MethodPost, path, body)
 	if err != nil {
 		return err
 	}
-	return do(c.cfg.HTTP, req, out)
+	return c.timedOut(do(c.cfg.HTTP, req, out))
 }
 
 func do(hc *http.Client, req *http.Request, out any) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -86,25 +87,41 @@ ticket_types: [{event: 1042, id: 1, name: Standing, zones: [0]}]
 		}
 	}()
 
-	// Gates 2 and 3 reach central through a link that will be cut.
+	// Gates 2 and 3 reach central through links that will be cut: gate-2's
+	// then answers 502 at once, gate-3's hangs without a byte.
 	var cut atomic.Bool
+	hung := make(chan struct{})
 	target, _ := url.Parse(centralURL)
 	proxy := httputil.NewSingleHostReverseProxy(target)
-	link := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if cut.Load() {
-			http.Error(w, `{"error":"unreachable","message":"uplink down"}`, http.StatusBadGateway)
-			return
+	newLink := func(hang bool) *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case cut.Load() && hang:
+				select {
+				case <-hung:
+				case <-r.Context().Done():
+				}
+			case cut.Load():
+				http.Error(w, `{"error":"unreachable","message":"uplink down"}`, http.StatusBadGateway)
+			default:
+				proxy.ServeHTTP(w, r)
+			}
+		}))
+	}
+	links := []*httptest.Server{newLink(false), newLink(true)}
+	defer func() {
+		close(hung)
+		for _, l := range links {
+			l.Close()
 		}
-		proxy.ServeHTTP(w, r)
-	}))
-	defer link.Close()
+	}()
 
 	var nodes []*edge.Node
 	for i := 1; i <= 3; i++ {
 		name, gate := fmt.Sprintf("gate-%d", i), fmt.Sprintf("G%d", i)
 		url := centralURL
 		if i > 1 {
-			url = link.URL
+			url = links[i-2].URL
 		}
 		out, errs, code := cliAt(t, time.Now, "", "central", "devices", "add", "--data", data, "--name", name, "--gate", gate, "--url", url)
 		lines := strings.Split(strings.TrimSpace(out), "\n")
@@ -128,6 +145,7 @@ ticket_types: [{event: 1042, id: 1, name: Standing, zones: [0]}]
 		cfg.Mesh = cluster.TestConfig()
 		cfg.Central = url
 		cfg.Uplink.Interval, cfg.Uplink.MinBackoff, cfg.Uplink.MaxBackoff = 100*time.Millisecond, 50*time.Millisecond, 200*time.Millisecond
+		cfg.Uplink.RequestTimeout = 500 * time.Millisecond
 		cfg.Logger = ledgertest.Logger(t, slog.LevelError)
 		n, err := edge.Start(cfg)
 		if err != nil {
@@ -162,11 +180,16 @@ ticket_types: [{event: 1042, id: 1, name: Standing, zones: [0]}]
 		gate int
 		code string
 	}{{2, codes[0]}, {3, codes[1]}, {1, codes[2]}, {2, codes[3]}, {3, codes[4]}}
+	time.Sleep(300 * time.Millisecond) // gate-3's uplink is now stuck in a hung request
 	for _, s := range scans {
 		n := nodes[s.gate-1]
+		start := time.Now()
 		d, err := n.Ledger().Decide(ctx, ledger.Scan{Text: s.code, Gate: fmt.Sprintf("G%d", s.gate), Direction: rules.In})
 		if err != nil || d.Reason != ticket.ReasonOK {
 			t.Fatalf("scan at gate-%d: %+v, %v", s.gate, d, err)
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("scan at gate-%d took %s while its uplink was down", s.gate, took)
 		}
 	}
 	count := func(q string, args ...any) int {
@@ -195,10 +218,23 @@ ticket_types: [{event: 1042, id: 1, name: Standing, zones: [0]}]
 			t.Errorf("gate-%d: central holds %d of its records, want %d", i+1, got, want)
 		}
 	}
-	ledgertest.WaitFor(t, 5*time.Second, "gate-1's uplink reports no backlog, gate-2's is offline", func() bool {
-		s1, s2 := nodes[0].UplinkState(), nodes[1].UplinkState()
-		return s1 != nil && s2 != nil && s1.State == "ok" && s1.Backlog == 0 && s2.State == "offline" && s2.Failures > 0
+	ledgertest.WaitFor(t, 5*time.Second, "gate-1's uplink reports no backlog, gates 2 and 3 are offline", func() bool {
+		s1, s2, s3 := nodes[0].UplinkState(), nodes[1].UplinkState(), nodes[2].UplinkState()
+		return s1.State == "ok" && s1.Backlog == 0 && s2.State == "offline" && s2.Failures > 0 &&
+			s3.State == "offline" && strings.Contains(s3.LastError, "sent nothing")
 	})
+	// The device's own status API shows the uplink.
+	req, _ := http.NewRequest(http.MethodGet, nodes[0].URL()+"/api/v1/status", nil)
+	req.Header.Set("Authorization", "Bearer "+nodes[0].Token())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct{ Uplink struct{ State, URL string } }
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || st.Uplink.State != "ok" || st.Uplink.URL != centralURL {
+		t.Errorf("gate-1's status: %+v, %v", st, err)
+	}
+	resp.Body.Close()
 	dev, err := db.DeviceByName(ctx, "gate-1")
 	if err != nil || dev.LastSeen.IsZero() || dev.ManifestSeq != head || dev.UplinkState == "" {
 		t.Errorf("gate-1 at central: %+v, %v", dev, err)
