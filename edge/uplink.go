@@ -7,6 +7,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tixgate/tixgate/ledger"
 	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/uplink"
@@ -80,6 +82,7 @@ func (n *Node) startUplink() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	n.uplink, n.uplinkStop, n.uplinkDone = c, cancel, done
+	n.registerUplinkMetrics()
 	go func() {
 		defer close(done)
 		c.Run(ctx, UplinkDevice(n.ledger, n.cfg.Clock))
@@ -114,4 +117,35 @@ func (n *Node) SyncNow() bool {
 	}
 	n.uplink.Wake()
 	return true
+}
+
+// registerUplinkMetrics adds the uplink's series to the node's metrics.
+func (n *Node) registerUplinkMetrics() {
+	state := func(f func(uplink.State) float64) func() float64 {
+		return func() float64 { return f(n.uplink.State()) }
+	}
+	n.metrics.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tixgate_uplink_up", Help: "1 when the last sync with central worked (ok or refused), else 0."},
+			state(func(s uplink.State) float64 {
+				if s.State == uplink.StateOK || s.State == uplink.StateRefused {
+					return 1
+				}
+				return 0
+			})),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tixgate_uplink_backlog", Help: "Records central has not acknowledged, at the last sync."},
+			state(func(s uplink.State) float64 { return float64(s.Backlog) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tixgate_uplink_failures", Help: "Syncs with central failed in a row."},
+			state(func(s uplink.State) float64 { return float64(s.Failures) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tixgate_uplink_last_sync_seconds", Help: "Unix time of the last sync that worked; 0 before one."},
+			state(func(s uplink.State) float64 {
+				if s.LastSync.IsZero() {
+					return 0
+				}
+				return float64(s.LastSync.UnixMilli()) / 1000
+			})),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tixgate_uplink_manifest_behind", Help: "Manifest changes central holds that the device has not applied."},
+			state(func(s uplink.State) float64 { return float64(s.ManifestHead) - float64(min(s.ManifestSeq, s.ManifestHead)) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "tixgate_uplink_pushed_total", Help: "Records central stored from this device's pushes."},
+			state(func(s uplink.State) float64 { return float64(s.Pushed) })),
+	)
 }

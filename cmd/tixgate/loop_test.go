@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -235,6 +236,18 @@ ticket_types: [{event: 1042, id: 1, name: Standing, zones: [0]}]
 		t.Errorf("gate-1's status: %+v, %v", st, err)
 	}
 	resp.Body.Close()
+	req, _ = http.NewRequest(http.MethodGet, nodes[0].URL()+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+nodes[0].Token())
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"tixgate_uplink_up 1", "tixgate_uplink_backlog 0", "tixgate_uplink_pushed_total 5"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("gate-1's metrics lack %q", want)
+		}
+	}
 	dev, err := db.DeviceByName(ctx, "gate-1")
 	if err != nil || dev.LastSeen.IsZero() || dev.ManifestSeq != head || dev.UplinkState == "" {
 		t.Errorf("gate-1 at central: %+v, %v", dev, err)
