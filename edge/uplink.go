@@ -144,7 +144,9 @@ func (n *Node) registerUplinkMetrics() {
 				return float64(s.LastSync.UnixMilli()) / 1000
 			})),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tixgate_uplink_manifest_behind", Help: "Manifest changes central holds that the device has not applied."},
-			state(func(s uplink.State) float64 { return float64(s.ManifestHead) - float64(min(s.ManifestSeq, s.ManifestHead)) })),
+			state(func(s uplink.State) float64 {
+				return float64(s.ManifestHead) - float64(min(s.ManifestSeq, s.ManifestHead))
+			})),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "tixgate_uplink_pushed_total", Help: "Records central stored from this device's pushes."},
 			state(func(s uplink.State) float64 { return float64(s.Pushed) })),
 	)
