@@ -1,6 +1,7 @@
 package uplink
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -346,7 +347,7 @@ func (c *Client) Pull(ctx context.Context, dev Device) error {
 	head, _ := strconv.ParseUint(resp.Header.Get(HeaderManifestHead), 10, 64)
 	c.update(func(s *State) { s.ManifestHead, s.Pulling = head, true })
 	defer c.update(func(s *State) { s.Pulling = false })
-	body := &idleReader{r: resp.Body, timer: idle, timeout: c.cfg.RequestTimeout}
+	body := &wholeLines{br: bufio.NewReaderSize(&idleReader{r: resp.Body, timer: idle, timeout: c.cfg.RequestTimeout}, 256<<10)}
 	applied, err := dev.ImportManifest(ctx, body, func() {
 		seq := dev.ManifestSeq()
 		c.update(func(s *State) { s.ManifestSeq = seq })
@@ -361,6 +362,35 @@ func (c *Client) Pull(ctx context.Context, dev Device) error {
 		c.cfg.Logger.Info("uplink: manifest pulled", "applied", applied, "manifest_seq", dev.ManifestSeq())
 	}
 	return nil
+}
+
+// wholeLines passes on only complete lines: a stream cut inside a change
+// ends with an error, not with half a change for the ledger to refuse as
+// malformed.
+type wholeLines struct {
+	br  *bufio.Reader
+	buf []byte
+	err error
+}
+
+func (w *wholeLines) Read(p []byte) (int, error) {
+	for len(w.buf) == 0 {
+		if w.err != nil {
+			return 0, w.err
+		}
+		line, err := w.br.ReadBytes('\n')
+		switch {
+		case err == nil:
+			w.buf = line
+		case len(line) > 0:
+			w.err = fmt.Errorf("stream cut inside a change: %w", io.ErrUnexpectedEOF)
+		default:
+			w.err = err
+		}
+	}
+	n := copy(p, w.buf)
+	w.buf = w.buf[n:]
+	return n, nil
 }
 
 // idleReader pushes a deadline back with every read that brings bytes.
