@@ -28,6 +28,10 @@ import (
 type Config struct {
 	// Listen is the address to serve on, host:port.
 	Listen string
+	// TLSCert and TLSKey are PEM files: set, central serves HTTPS only.
+	// Without them it serves plain HTTP, for loopback and for a TLS
+	// terminating proxy in front.
+	TLSCert, TLSKey string
 	Store  *store.DB
 	Keys   *keyfile.Keys
 	// ShutdownTimeout bounds how long a stop waits for requests in flight
@@ -104,7 +108,11 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	}
 	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn)}
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
+	if s.cfg.TLSCert != "" || s.cfg.TLSKey != "" {
+		go func() { done <- srv.ServeTLS(l, s.cfg.TLSCert, s.cfg.TLSKey) }()
+	} else {
+		go func() { done <- srv.Serve(l) }()
+	}
 	if ready != nil {
 		ready(l.Addr().String())
 	}

@@ -21,7 +21,7 @@ import (
 const centralKeysDir = "keys"
 
 func centralCommands() *command {
-	return &command{name: "central", summary: "the ops server", run: runCentral, usage: "--listen ADDR --db DSN --data DIR [--url URL]", subs: []*command{
+	return &command{name: "central", summary: "the ops server", run: runCentral, usage: "--listen ADDR --db DSN --data DIR [--tls-cert FILE --tls-key FILE] [--shutdown-timeout D]", subs: []*command{
 		{name: "venue", summary: "venues", subs: []*command{
 			{name: "import", usage: "--db DSN --data DIR [--organizer NAME] FILE", summary: "create or update a venue, its zones, gates, events and ticket types from a description (YAML or TOML)", run: runCentralVenueImport},
 		}},
@@ -149,6 +149,8 @@ func runCentral(ctx context.Context, e *env, cl *cmdline) error {
 	dsn, data := centralFlags(cl)
 	listen := cl.String("listen", "127.0.0.1:8440", "address to serve on")
 	shutdown := cl.Duration("shutdown-timeout", 10*time.Second, "how long a stop waits for requests in flight")
+	tlsCert := cl.String("tls-cert", "", "HTTPS certificate (PEM); none: plain HTTP, for loopback or behind a TLS proxy")
+	tlsKey := cl.String("tls-key", "", "the private key (PEM) of --tls-cert")
 	if _, err := cl.parseN(0, ""); err != nil {
 		return err
 	}
@@ -162,8 +164,16 @@ func runCentral(ctx context.Context, e *env, cl *cmdline) error {
 	defer c.Close()
 	cfg := central.DefaultConfig(*listen, c.db, c.keys)
 	cfg.ShutdownTimeout, cfg.Clock, cfg.Logger = *shutdown, clockFunc(e.now), e.log
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return usageError("central: --tls-cert and --tls-key go together")
+	}
+	cfg.TLSCert, cfg.TLSKey = *tlsCert, *tlsKey
+	scheme := "http://"
+	if cfg.TLSCert != "" {
+		scheme = "https://"
+	}
 	err = central.New(cfg).Run(ctx, func(addr string) {
-		e.log.Info("central ready", "url", "http://"+addr, "db", string(c.db.Dialect()), "pid", os.Getpid())
+		e.log.Info("central ready", "url", scheme+addr, "db", string(c.db.Dialect()), "pid", os.Getpid())
 	})
 	if err != nil {
 		return err
