@@ -32,8 +32,8 @@ type Config struct {
 	// Without them it serves plain HTTP, for loopback and for a TLS
 	// terminating proxy in front.
 	TLSCert, TLSKey string
-	Store  *store.DB
-	Keys   *keyfile.Keys
+	Store           *store.DB
+	Keys            *keyfile.Keys
 	// ShutdownTimeout bounds how long a stop waits for requests in flight
 	// (a long manifest pull is cut after it and resumes on the device).
 	ShutdownTimeout time.Duration
