@@ -53,6 +53,7 @@ type Server struct {
 	Devices *devices.Registry
 	Intake  *intake.Intake
 	mux     *http.ServeMux
+	metrics *metrics
 }
 
 // New wires a server.
@@ -72,7 +73,7 @@ func New(cfg Config) *Server {
 	dcfg := devices.DefaultConfig(cfg.Store, cfg.Keys, cat)
 	dcfg.Clock, dcfg.Logger = cfg.Clock, cfg.Logger
 	s := &Server{cfg: cfg, Catalog: cat, Devices: devices.New(dcfg),
-		Intake: intake.New(intake.Config{Store: cfg.Store, Root: cfg.Keys.RootPublic(), Clock: cfg.Clock, Logger: cfg.Logger})}
+		Intake: intake.New(intake.Config{Store: cfg.Store, Root: cfg.Keys.RootPublic(), Clock: cfg.Clock, Logger: cfg.Logger}), metrics: newMetrics()}
 	s.routes()
 	return s
 }
@@ -85,6 +86,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST "+uplink.PathRecords, s.device(s.push))
 	m.HandleFunc("GET "+uplink.PathManifest, s.device(s.manifest))
 	m.HandleFunc("GET /api/v1/events", s.ops("read", s.events))
+	m.Handle("GET /metrics", s.ops("read", s.metrics.handler().ServeHTTP))
 	m.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		if bearer(r) == "" {
 			s.fail(w, http.StatusUnauthorized, uplink.ErrCodeUnauthorized, "credentials required: Authorization: Bearer TOKEN")
@@ -201,6 +203,14 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := s.Devices.Enroll(r.Context(), req)
 	var ue *uplink.Error
+	switch {
+	case err == nil:
+		s.metrics.enrollments.WithLabelValues("ok").Inc()
+	case errors.As(err, &ue):
+		s.metrics.enrollments.WithLabelValues(ue.Code).Inc()
+	default:
+		s.metrics.enrollments.WithLabelValues(uplink.ErrCodeInternal).Inc()
+	}
 	if errors.As(err, &ue) {
 		status := http.StatusBadRequest
 		switch ue.Code {
@@ -234,6 +244,14 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, dev store.Device) 
 		return
 	}
 	resp, err := s.Intake.Push(r.Context(), dev, req)
+	if err == nil {
+		s.metrics.records.WithLabelValues("stored").Add(float64(resp.Stored))
+		s.metrics.records.WithLabelValues("duplicate").Add(float64(resp.Duplicates))
+		s.metrics.records.WithLabelValues("refused").Add(float64(len(resp.Refused)))
+		for _, rf := range resp.Refused {
+			s.metrics.refusals.WithLabelValues(rf.Reason).Inc()
+		}
+	}
 	var ue *uplink.Error
 	if errors.As(err, &ue) {
 		s.fail(w, http.StatusBadRequest, ue.Code, ue.Message)
@@ -266,9 +284,11 @@ func (s *Server) manifest(w http.ResponseWriter, r *http.Request, dev store.Devi
 	w.Header().Set("Content-Type", uplink.ContentNDJSON)
 	w.Header().Set(uplink.HeaderManifestHead, strconv.FormatUint(head, 10))
 	w.WriteHeader(http.StatusOK)
+	s.metrics.pulls.Inc()
+	n := 0
+	defer func() { s.metrics.pulled.Add(float64(n)) }()
 	bw := bufio.NewWriterSize(w, 256<<10)
 	flusher, _ := w.(http.Flusher)
-	n := 0
 	err = s.cfg.Store.Changes(r.Context(), dev.Venue, after, 0, func(c store.Change) error {
 		bw.Write(c.Line)
 		if err := bw.WriteByte('\n'); err != nil {

@@ -119,6 +119,8 @@ func TestHealthAndCredentials(t *testing.T) {
 			{"acks with the device's credential", uplink.PathAcks, dev.Credential, http.StatusOK},
 			{"manifest without credentials", uplink.PathManifest, "", http.StatusUnauthorized},
 			{"anything else without credentials", "/api/v1/orders", "", http.StatusUnauthorized},
+			{"metrics without credentials", "/metrics", "", http.StatusUnauthorized},
+			{"metrics with an ops token", "/metrics", tok, http.StatusOK},
 		}
 		for _, tt := range tests {
 			code, body := f.get(tt.path, tt.token)
@@ -287,6 +289,15 @@ func TestPushVerifiesDedupsAndAcks(t *testing.T) {
 		dev, _ := f.db.DeviceByName(context.Background(), "gate-2")
 		if dev.ManifestSeq != 3 || dev.UplinkState != "ok" || dev.LastSeen.IsZero() {
 			t.Errorf("gate-2 at central: %+v", dev)
+		}
+		tok, _ := AddAPIToken(context.Background(), f.db, f.clock, "ops", "metrics", []string{"read"})
+		_, metrics := f.get("/metrics", tok)
+		for _, want := range []string{`tixgate_central_records_total{outcome="stored"} 9`, `tixgate_central_records_total{outcome="duplicate"} 3`,
+			`tixgate_central_refusals_total{reason="bad_signature"} 1`, `tixgate_central_refusals_total{reason="gap"} 1`,
+			`tixgate_central_enrollments_total{result="ok"} 2`} {
+			if !strings.Contains(string(metrics), want) {
+				t.Errorf("metrics lack %s", want)
+			}
 		}
 	})
 }

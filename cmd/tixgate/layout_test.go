@@ -72,7 +72,7 @@ func TestLayout(t *testing.T) {
 		"github.com/BurntSushi/toml":          {"ledger/manifest", "ticket/strict"},
 		"gopkg.in/yaml.v3":                    {"ledger/manifest", "ticket/strict"},
 		"github.com/go-json-experiment/json":  {"ticket/strict"},
-		"github.com/prometheus/client_golang": {"edge"},
+		"github.com/prometheus/client_golang": {"edge", "central"},
 		"github.com/chromedp/chromedp":        {}, // tests only
 		"golang.org/x/crypto/argon2":          {"edge"},
 		"modernc.org/sqlite":                  {"central/store"},
