@@ -13,12 +13,14 @@ import (
 var pg *storetest.Cluster
 
 // TestMain starts one PostgreSQL cluster for the package, so the server's
-// tests run on both databases; with -short only SQLite runs.
+// tests run on both databases; with -short only SQLite runs. Benchmarks get
+// a cluster with fsync on.
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if !testing.Short() {
 		var err error
-		if pg, err = storetest.Start(); err != nil {
+		bench := flag.Lookup("test.bench").Value.String() != ""
+		if pg, err = storetest.StartWith(storetest.Options{Durable: bench}); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
