@@ -12,7 +12,7 @@ RACE     := $(shell $(GO) list ./... | grep -v '/scanner')
 # Debian packages the tests call: zbarimg, qrencode, ZXingReader, and
 # PostgreSQL's initdb/pg_ctl for central/store.
 APT_DEPS := zbar-tools qrencode zxing-cpp-tools postgresql
-BENCH_COUNT ?= 5
+BENCH_COUNT ?= 6
 
 .PHONY: all build test test-short bench demo lint deps fuzz clean
 
@@ -55,7 +55,7 @@ bench: deps
 	@mkdir -p bin
 	$(GO) test -run '^$$' -bench . -skip 'System' -benchmem -count $(BENCH_COUNT) -timeout 60m ./... > bin/bench.txt
 	$(GO) test -run '^$$' -bench 'System' -benchtime 1x -count 1 -timeout 60m ./... >> bin/bench.txt
-	$(GO) run ./cmd/benchtable < bin/bench.txt
+	$(GO) run ./cmd/benchtable -o BENCHMARKS.md < bin/bench.txt
 
 ## demo: the main job, on one machine.
 demo: build

@@ -81,12 +81,20 @@ func (m *Mesh) verifiedCert(n *memberlist.Node) (ticket.DeviceCert, error) {
 	return c, nil
 }
 
+// maxWarned bounds the refusals logged: a stranger with the keyring can
+// announce itself under ever new names, each refusal counted but only the
+// first maxWarned said.
+const maxWarned = 256
+
 // refuse counts and logs (once per name) a node admit refused.
 func (m *Mesh) refuse(err error) error {
 	m.st.untrusted.Add(1)
 	m.mu.Lock()
-	first := !m.warned["untrusted:"+err.Error()]
-	m.warned["untrusted:"+err.Error()] = true
+	key := "untrusted:" + err.Error()
+	first := !m.warned[key] && len(m.warned) < maxWarned
+	if first {
+		m.warned[key] = true
+	}
 	m.mu.Unlock()
 	if first {
 		m.log.Warn("refused a node in the venue mesh", "err", err)

@@ -43,14 +43,14 @@ func TestForgedSender(t *testing.T) {
 	deliver := (*delegate)(g2.mesh).NotifyMsg
 	before := g2.mesh.Stats()
 	for range 20 {
-		deliver(sealMessage(forger, now, kindFetch, g1.name, fetchPayload(origin, 1)))
+		deliver(sealMessage(forger, now, kindFetch, g1.name, fetchPayload(origin, 1, g2.name)))
 	}
-	deliver(sealMessage(forger, now, kindFetchManifest, g1.name, []byte{1}))
+	deliver(sealMessage(forger, now, kindFetchManifest, g1.name, manifestFetchPayload(1, g2.name)))
 	deliver(sealMessage(forger, now, kindRecords, g1.name, appendRecords(nil, recs.raws)))
 	deliver(sealMessage(forger, now, kindRecords, g1.name, []byte("garbage")))
-	deliver(append([]byte{kindFetch, byte(len(g1.name))}, append([]byte(g1.name), fetchPayload(origin, 1)...)...)) // unsigned, the old format
-	deliver(sealMessage(g1.mesh.key, now.Add(-10*time.Minute), kindFetch, g1.name, fetchPayload(origin, 1)))
-	deliver(sealMessage(forger, now, kindFetch, "gate-9", fetchPayload(origin, 1)))
+	deliver(append([]byte{kindFetch, byte(len(g1.name))}, append([]byte(g1.name), fetchPayload(origin, 1, g2.name)...)...)) // unsigned, the old format
+	deliver(sealMessage(g1.mesh.key, now.Add(-10*time.Minute), kindFetch, g1.name, fetchPayload(origin, 1, g2.name)))
+	deliver(sealMessage(forger, now, kindFetch, "gate-9", fetchPayload(origin, 1, g2.name)))
 	time.Sleep(300 * time.Millisecond)
 	st := g2.mesh.Stats()
 	if got := st.Unauthentic - before.Unauthentic; got != 26 {
@@ -66,7 +66,7 @@ func TestForgedSender(t *testing.T) {
 	if _, ok := vv[recs.origin]; ok {
 		t.Error("records from a forged message were stored")
 	}
-	deliver(sealMessage(g1.mesh.key, now, kindFetch, g1.name, fetchPayload(origin, 1)))
+	deliver(sealMessage(g1.mesh.key, now, kindFetch, g1.name, fetchPayload(origin, 1, g2.name)))
 	ledgertest.WaitFor(t, 5*time.Second, "a genuine fetch is served", func() bool {
 		return g2.mesh.Stats().FetchesServed == before.FetchesServed+1
 	})
@@ -117,7 +117,7 @@ func TestReplayedRequestAnsweredOnce(t *testing.T) {
 	}
 	origin := g1.ledger.Identity().ID()
 	before := g2.mesh.Stats()
-	req := sealMessage(g1.mesh.key, g2.mesh.cfg.Clock.Now(), kindFetch, g1.name, fetchPayload(origin, 1))
+	req := sealMessage(g1.mesh.key, g2.mesh.cfg.Clock.Now(), kindFetch, g1.name, fetchPayload(origin, 1, g2.name))
 	deliver := (*delegate)(g2.mesh).NotifyMsg
 	deliver(req)
 	ledgertest.WaitFor(t, 5*time.Second, "the request is served", func() bool {
@@ -246,7 +246,7 @@ func TestSpoofedFetchesOverTheWire(t *testing.T) {
 	key, _ := ticket.GenerateKey(nil)
 	before := g2.mesh.Stats()
 	for range 20 {
-		msg := sealMessage(key, time.Now(), kindFetch, g1.name, fetchPayload(origin, 1))
+		msg := sealMessage(key, time.Now(), kindFetch, g1.name, fetchPayload(origin, 1, g2.name))
 		if err := forger.SendBestEffort(target, msg); err != nil {
 			t.Fatal(err)
 		}

@@ -88,13 +88,19 @@ func BenchmarkSystemPropagation(b *testing.B) {
 	for _, tc := range []struct {
 		nodes int
 		eager bool
-	}{{10, true}, {50, true}, {100, true}, {50, false}} {
+		loss  float64 // of packets
+	}{{10, true, 0}, {50, true, 0}, {100, true, 0}, {50, false, 0}, {50, true, 0.2}} {
 		mode := "eager+gossip"
 		if !tc.eager {
 			mode = "gossip-only"
 		}
-		b.Run(fmt.Sprintf("nodes=%d/%s", tc.nodes, mode), func(b *testing.B) {
+		name := fmt.Sprintf("nodes=%d/%s", tc.nodes, mode)
+		if tc.loss > 0 {
+			name += fmt.Sprintf("/loss=%.0f%%", tc.loss*100)
+		}
+		b.Run(name, func(b *testing.B) {
 			c := newCluster(b, tc.nodes, venueConfig(tc.eager))
+			c.net.setLoss(tc.loss)
 			a := watch(c)
 			rnd := rand.New(rand.NewPCG(1, uint64(tc.nodes)))
 			const samples = 60

@@ -53,6 +53,16 @@ type Config struct {
 	// random peer (memberlist scales it up above 32 nodes); it bounds how
 	// long a node that missed packets stays behind.
 	PushPullInterval time.Duration
+	// DigestInterval is how often, while records flow, a node tells
+	// DigestNodes random peers how far it holds each recently active
+	// origin (one signed UDP packet each); a peer behind fetches the rest
+	// at once. It bounds how long a lost packet delays a record when
+	// nothing later reveals the gap: shorter recovers faster and costs
+	// DigestNodes packets per interval per node (about 9 kB/s per node in a
+	// busy 50-gate venue at 100 ms); 0 turns digests off, leaving the gap
+	// to push/pull. A quiet venue sends none.
+	DigestInterval time.Duration
+	DigestNodes    int
 	// ProbeInterval and ProbeTimeout tune failure detection.
 	ProbeInterval time.Duration
 	ProbeTimeout  time.Duration
@@ -105,6 +115,8 @@ func DefaultConfig() Config {
 		ReplayWindow:     2 * time.Minute,
 		MaxQueued:        4096,
 		PushPullInterval: 5 * time.Second,
+		DigestInterval:   100 * time.Millisecond,
+		DigestNodes:      2,
 		ProbeInterval:    time.Second,
 		ProbeTimeout:     500 * time.Millisecond,
 		RejoinInterval:   5 * time.Second,
@@ -122,6 +134,7 @@ func TestConfig() Config {
 	c.BindPort = 0
 	c.GossipInterval = 20 * time.Millisecond
 	c.PushPullInterval = 300 * time.Millisecond
+	c.DigestInterval = 50 * time.Millisecond
 	c.ProbeInterval = 200 * time.Millisecond
 	c.ProbeTimeout = 100 * time.Millisecond
 	c.RejoinInterval = 200 * time.Millisecond

@@ -60,11 +60,19 @@ type Mesh struct {
 	inbox   chan message
 	serving chan struct{} // bounds the fetches answered at once
 	// requestsSeen holds the signed requests of the replay window (by
-	// signature): each is answered once. Under mu.
-	requestsSeen map[[16]byte]time.Time
-	quit         chan struct{}
-	wg           sync.WaitGroup
-	closed       atomic.Bool
+	// signature, to when openMessage stops accepting them): each is
+	// answered once. Under mu.
+	requestsSeen map[[16]byte]seenRequest
+	requestsBy   map[string]int // entries of requestsSeen per sender
+	// fromPeers holds the signatures of the changes being applied from a
+	// peer's message, so onChange knows them from this node's own.
+	fromPeers sync.Map
+	// recent holds the origins whose log moved lately, for digests.
+	recentMu sync.Mutex
+	recent   map[ticket.KeyID]time.Time
+	quit     chan struct{}
+	wg       sync.WaitGroup
+	closed   atomic.Bool
 	// lifeMu orders starting a goroutine against Shutdown: go starts one
 	// under the read lock only while the node is open, and Shutdown marks
 	// it closed under the write lock before it waits for them all.
@@ -75,7 +83,7 @@ type Mesh struct {
 	rejected  map[string]uint64
 	warned    map[string]bool
 	verified  map[string]ticket.DeviceCert // metadata whose certificate verified (admit.go)
-	fetching  map[string]time.Time         // origin or "manifest" → last request
+	fetching  map[string]fetchState        // origin or "manifest" → last request
 	joinAddrs []string
 	// peers is this node's own copy of the members: memberlist changes the
 	// nodes it hands out under its own lock, so they are copied while it
@@ -93,6 +101,7 @@ type meshCounters struct {
 	eagerFailed, pruned                       atomic.Uint64
 	recordsServed                             atomic.Uint64
 	untrusted, unauthentic                    atomic.Uint64
+	digestsSent                               atomic.Uint64
 }
 
 // New starts a node: it listens, and passes on what the store learns. It
@@ -137,8 +146,10 @@ func New(cfg Config, store Store) (*Mesh, error) {
 		lastSeen:     map[string]time.Time{},
 		rejected:     map[string]uint64{},
 		warned:       map[string]bool{},
-		fetching:     map[string]time.Time{},
-		requestsSeen: map[[16]byte]time.Time{},
+		fetching:     map[string]fetchState{},
+		recent:       map[ticket.KeyID]time.Time{},
+		requestsSeen: map[[16]byte]seenRequest{},
+		requestsBy:   map[string]int{},
 		peers:        map[string]peer{},
 	}
 	if cert, err := store.Identity().Cert.MarshalBinary(); err == nil {
@@ -193,9 +204,10 @@ func New(cfg Config, store Store) (*Mesh, error) {
 	if cfg.EagerPush {
 		store.OnCommit(m.pushEager)
 	}
-	m.wg.Add(2)
+	m.wg.Add(3)
 	go m.ingestLoop()
 	go m.rejoinLoop()
+	go m.digestLoop()
 	return m, nil
 }
 
@@ -281,9 +293,21 @@ type peer struct {
 	node memberlist.Node
 	key  ed25519.PublicKey // from its certificate, which admit checked
 	role ticket.Role       // from its certificate
-	// proven is set once a message signed by key verified: a certificate
-	// can be copied, its key cannot.
-	proven bool
+	// proven is the address the member's key vouched for: set by its
+	// signed push/pull state, which names the address it listens at. A
+	// certificate can be copied and a message replayed, but a replayed
+	// state names the real device's address, so what this node sends to
+	// the member goes there, whoever holds the name in memberlist.
+	proven *net.UDPAddr
+}
+
+// target is the node to send to: at its proven address when it has one.
+func (p *peer) target() *memberlist.Node {
+	n := p.node
+	if p.proven != nil {
+		n.Addr, n.Port = p.proven.IP, uint16(p.proven.Port)
+	}
+	return &n
 }
 
 func copyNode(n *memberlist.Node) memberlist.Node {
@@ -296,8 +320,7 @@ func (m *Mesh) members() []*memberlist.Node {
 	defer m.mu.Unlock()
 	out := make([]*memberlist.Node, 0, len(m.peers))
 	for _, p := range m.peers {
-		n := p.node
-		out = append(out, &n)
+		out = append(out, p.target())
 	}
 	return out
 }
@@ -308,10 +331,10 @@ func (m *Mesh) Peers() []Peer {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, p := range m.peers {
-		n := p.node
+		n := p.target()
 		pr := Peer{Name: n.Name, Addr: net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port))), State: "unverified",
 			Role: string(p.role), LastSeen: m.lastSeen[n.Name]}
-		if p.proven {
+		if p.proven != nil {
 			pr.State = "alive"
 		}
 		json.Unmarshal(n.Meta, &pr.Meta)
@@ -333,6 +356,7 @@ type Stats struct {
 	Pruned          uint64 `json:"pruned"`       // gossip messages pruned from a full queue (anti-entropy still carries them)
 	Queued          uint64 `json:"queued"`
 	FetchesSent     uint64 `json:"fetches_sent"`
+	DigestsSent     uint64 `json:"digests_sent"` // fast anti-entropy packets (see Config.DigestInterval)
 	FetchesServed   uint64 `json:"fetches_served"`
 	RecordsServed   uint64 `json:"records_served"`
 	Untrusted       uint64 `json:"untrusted"`   // nodes refused membership: no valid certificate, or a name taken by another key
@@ -357,6 +381,7 @@ func (m *Mesh) Stats() Stats {
 		Pruned:          m.st.pruned.Load(),
 		Queued:          m.st.queued.Load(),
 		FetchesSent:     m.st.fetchesSent.Load(),
+		DigestsSent:     m.st.digestsSent.Load(),
 		FetchesServed:   m.st.fetchesIn.Load(),
 		RecordsServed:   m.st.recordsServed.Load(),
 		Untrusted:       m.st.untrusted.Load(),
@@ -391,6 +416,7 @@ func (m *Mesh) onRecord(raw []byte, local bool) {
 	if m.closed.Load() {
 		return
 	}
+	m.noteRecent(raw)
 	if !local {
 		r, err := record.Unmarshal(raw)
 		if err != nil || m.cfg.Clock.Now().Sub(r.HLC.Time()) > m.cfg.RelayWindow {
@@ -411,8 +437,19 @@ func (m *Mesh) onChange(raw []byte) {
 	if m.closed.Load() {
 		return
 	}
-	if c, err := manifest.Parse(raw); err == nil && c.PrivateSum != nil {
-		m.goTracked(func() { m.sendChangeByRole(raw) })
+	c, err := manifest.Parse(raw)
+	if err != nil {
+		return
+	}
+	_, relayed := m.fromPeers.Load(string(c.Sig))
+	if c.PrivateSum != nil {
+		// Streamed only by the node that got it from outside the mesh
+		// (an import, central): the others learn it by anti-entropy, so
+		// a batch crosses the venue about once per device, not once per
+		// pair of devices.
+		if !relayed {
+			m.goTracked(func() { m.sendChangeByRole(raw) })
+		}
 		return
 	}
 	msg := m.seal(kindChange, raw)
@@ -421,7 +458,9 @@ func (m *Mesh) onChange(raw []byte) {
 		m.st.queued.Add(1)
 		return
 	}
-	m.goTracked(func() { m.sendReliableToAll(msg) })
+	if !relayed {
+		m.goTracked(func() { m.sendReliableToAll(msg) })
+	}
 }
 
 // sendChangeByRole sends a change with a private part to each member as its
@@ -448,12 +487,12 @@ func (m *Mesh) sendChangeByRole(raw []byte) {
 	for _, p := range to {
 		msg := public
 		if manifest.NeedsPrivate(p.role) {
-			if whole == nil || !p.proven {
+			if whole == nil || p.proven == nil {
 				continue
 			}
 			msg = whole
 		}
-		if err := m.ml.SendReliable(&p.node, msg); err != nil {
+		if err := m.ml.SendReliable(p.target(), msg); err != nil {
 			m.log.Debug("send to peer failed", "peer", p.node.Name, "err", err)
 		}
 	}
@@ -612,6 +651,10 @@ func (m *Mesh) ingest(sender string, recs [][]byte) {
 
 func (m *Mesh) applyChange(msg message) {
 	m.st.changesIn.Add(1)
+	if c, err := manifest.Parse(msg.payload); err == nil {
+		m.fromPeers.Store(string(c.Sig), true)
+		defer m.fromPeers.Delete(string(c.Sig))
+	}
 	status, err := m.store.ApplyChange(msg.payload)
 	if err != nil {
 		if errors.Is(err, ledger.ErrIncomplete) {
@@ -664,8 +707,7 @@ func (m *Mesh) memberRole(name string) (*memberlist.Node, ticket.Role) {
 	if !ok {
 		return nil, ""
 	}
-	n := p.node
-	return &n, p.role
+	return p.target(), p.role
 }
 
 func (m *Mesh) member(name string) *memberlist.Node {
@@ -675,8 +717,7 @@ func (m *Mesh) member(name string) *memberlist.Node {
 	if !ok {
 		return nil
 	}
-	n := p.node
-	return &n
+	return p.target()
 }
 
 // maxIngestBatch is about how many records one ingest call takes.
@@ -688,33 +729,43 @@ const fetchEvery = time.Second
 
 // requestFetch asks peer for an origin's records from sequence from on.
 func (m *Mesh) requestFetch(peer string, origin ticket.KeyID, from uint64) {
-	m.request(peer, origin.String(), m.seal(kindFetch, fetchPayload(origin, from)))
+	m.request(peer, origin.String(), from, m.seal(kindFetch, fetchPayload(origin, from, peer)))
 }
 
 // requestManifest asks peer for manifest changes from number from on.
 func (m *Mesh) requestManifest(peer string, from uint64) {
-	m.request(peer, "manifest", m.seal(kindFetchManifest, binary.AppendUvarint(nil, from)))
+	m.request(peer, "manifest", from, m.seal(kindFetchManifest, manifestFetchPayload(from, peer)))
 }
 
 // arriving notes that records of an origin are flowing in: a fetch of it is
 // under way, and asking again would only bring the same records twice.
 func (m *Mesh) arriving(what string) {
 	m.mu.Lock()
-	if _, ok := m.fetching[what]; ok {
-		m.fetching[what] = m.cfg.Clock.Now()
+	if f, ok := m.fetching[what]; ok {
+		f.at = m.cfg.Clock.Now()
+		m.fetching[what] = f
 	}
 	m.mu.Unlock()
 }
 
+// fetchState is the last fetch of an origin (or of the manifest).
+type fetchState struct {
+	at   time.Time // sent, or the last of its answer arrived
+	from uint64    // the first sequence it asked for
+}
+
 // request sends a fetch, at most one per origin (or manifest) every
-// fetchEvery while its answer is still arriving.
-func (m *Mesh) request(peer, what string, msg []byte) {
+// fetchEvery while its answer is still arriving, unless it asks for more
+// than the last one did: a gap found after that answer began is fetched at
+// once.
+func (m *Mesh) request(peer, what string, from uint64, msg []byte) {
 	m.mu.Lock()
-	if m.cfg.Clock.Now().Sub(m.fetching[what]) < fetchEvery {
+	now := m.cfg.Clock.Now()
+	if f := m.fetching[what]; now.Sub(f.at) < fetchEvery && from <= f.from {
 		m.mu.Unlock()
 		return
 	}
-	m.fetching[what] = m.cfg.Clock.Now()
+	m.fetching[what] = fetchState{at: now, from: from}
 	m.mu.Unlock()
 	n := m.member(peer)
 	if n == nil {
@@ -758,25 +809,48 @@ const maxRequestsSeen = 8192
 func (m *Mesh) replayed(b []byte) bool {
 	var id [16]byte
 	copy(id[:], b[len(b)-ed25519.SignatureSize:])
+	msg, err := decodeMessage(b[:len(b)-trailerLen])
+	if err != nil {
+		return true
+	}
 	now := m.cfg.Clock.Now()
+	// openMessage accepts b until ReplayWindow after the time it carries
+	// (which may lie ahead of this clock), so it is kept until then.
+	sent := time.Unix(0, int64(binary.BigEndian.Uint64(b[len(b)-trailerLen:])))
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.requestsSeen[id]; ok {
 		return true
 	}
-	if len(m.requestsSeen) >= maxRequestsSeen {
-		for k, at := range m.requestsSeen {
-			if now.Sub(at) > m.cfg.ReplayWindow {
+	// Each sender has its share of the cache: a member that floods it
+	// starves only itself.
+	if m.requestsBy[msg.sender] >= maxRequestsPerSender || len(m.requestsSeen) >= maxRequestsSeen {
+		for k, r := range m.requestsSeen {
+			if now.After(r.expires) {
 				delete(m.requestsSeen, k)
+				if m.requestsBy[r.sender]--; m.requestsBy[r.sender] <= 0 {
+					delete(m.requestsBy, r.sender)
+				}
 			}
 		}
-		if len(m.requestsSeen) >= maxRequestsSeen {
-			return true // a flood of fresh requests from members: refuse, not forget
+		if m.requestsBy[msg.sender] >= maxRequestsPerSender || len(m.requestsSeen) >= maxRequestsSeen {
+			return true // refuse, not forget
 		}
 	}
-	m.requestsSeen[id] = now
+	m.requestsSeen[id] = seenRequest{sender: msg.sender, expires: sent.Add(m.cfg.ReplayWindow)}
+	m.requestsBy[msg.sender]++
 	return false
 }
+
+// seenRequest is an entry of the replay cache.
+type seenRequest struct {
+	sender  string
+	expires time.Time
+}
+
+// maxRequestsPerSender is one sender's share of the replay cache: far more
+// than an honest member asks in a replay window.
+const maxRequestsPerSender = maxRequestsSeen / 16
 
 // maxServe bounds the records one fetch is answered with; the asker asks
 // again for the rest.
@@ -785,9 +859,13 @@ const maxServe = 200_000
 // serveFetch answers a fetch with the records asked for, in chunks, over
 // streams.
 func (m *Mesh) serveFetch(msg message) {
-	origin, from, err := parseFetch(msg.payload)
+	origin, from, to, err := parseFetch(msg.payload)
 	if err != nil {
 		m.reject(msg.sender, 1, err)
+		return
+	}
+	if to != m.cfg.Name {
+		m.st.unauthentic.Add(1) // another node's request, replayed here
 		return
 	}
 	n := m.member(msg.sender)
@@ -811,9 +889,13 @@ func (m *Mesh) serveFetch(msg message) {
 }
 
 func (m *Mesh) serveManifest(msg message) {
-	from, w := binary.Uvarint(msg.payload)
-	if w <= 0 || from == 0 {
-		m.reject(msg.sender, 1, errors.New("bad manifest fetch"))
+	from, to, err := parseManifestFetch(msg.payload)
+	if err != nil {
+		m.reject(msg.sender, 1, err)
+		return
+	}
+	if to != m.cfg.Name {
+		m.st.unauthentic.Add(1) // another node's request, replayed here
 		return
 	}
 	n, role := m.memberRole(msg.sender)
@@ -848,7 +930,7 @@ func (m *Mesh) localState() []byte {
 		m.log.Error("read version vector", "err", err)
 		return nil
 	}
-	s := state{Name: m.cfg.Name, Vector: make(map[string]uint64, len(vv)), Manifest: m.store.ManifestSeq()}
+	s := state{Name: m.cfg.Name, Addr: m.addr, Vector: make(map[string]uint64, len(vv)), Manifest: m.store.ManifestSeq()}
 	for o, seq := range vv {
 		s.Vector[o.String()] = seq
 	}
@@ -886,6 +968,7 @@ func (m *Mesh) mergeState(buf []byte) {
 		return
 	}
 	m.seen(s.Name)
+	m.prove(s.Name, s.Addr)
 	for _, c := range s.Certs {
 		if err := m.store.AddDeviceCert(c); err != nil {
 			m.reject(s.Name, 1, err)
@@ -910,12 +993,22 @@ func (m *Mesh) mergeState(buf []byte) {
 	}
 }
 
-// seen notes a verified message from a member: it proved its key.
+// seen notes a verified message from a member.
 func (m *Mesh) seen(name string) {
 	m.mu.Lock()
 	m.lastSeen[name] = m.cfg.Clock.Now()
-	if p, ok := m.peers[name]; ok && !p.proven {
-		p.proven = true
+	m.mu.Unlock()
+}
+
+// prove binds a member's name to the address its signed state names.
+func (m *Mesh) prove(name, addr string) {
+	a, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil || a.IP == nil || a.Port == 0 {
+		return
+	}
+	m.mu.Lock()
+	if p, ok := m.peers[name]; ok {
+		p.proven = a
 		m.peers[name] = p
 	}
 	m.mu.Unlock()
@@ -957,6 +1050,8 @@ func (d *delegate) NotifyMsg(b []byte) {
 		default:
 			m.st.dropped.Add(1)
 		}
+	case kindDigest:
+		m.goTracked(func() { m.mergeDigest(msg) })
 	case kindFetch, kindFetchManifest:
 		if m.replayed(b) {
 			m.st.unauthentic.Add(1)
@@ -968,6 +1063,10 @@ func (d *delegate) NotifyMsg(b []byte) {
 		} else {
 			m.serve(func() { m.serveManifest(msg) })
 		}
+	case kindState:
+		// Push/pull states travel only in push/pull: this one was recorded
+		// and replayed by another node. Charged to nobody.
+		m.st.unauthentic.Add(1)
 	default:
 		m.reject(msg.sender, 1, fmt.Errorf("unknown message kind %q", msg.kind))
 	}
@@ -1024,7 +1123,9 @@ func (m *Mesh) remember(n *memberlist.Node) bool {
 	}
 	m.mu.Lock()
 	old, ok := m.peers[n.Name]
-	p.proven = ok && old.proven && old.key.Equal(p.key)
+	if ok && old.key.Equal(p.key) {
+		p.proven = old.proven
+	}
 	m.peers[n.Name] = p
 	m.lastSeen[n.Name] = m.cfg.Clock.Now()
 	m.mu.Unlock()

@@ -21,6 +21,7 @@ const (
 	kindFetch         byte = 'F' // payload: origin key id (4) + uvarint first sequence wanted
 	kindFetchManifest byte = 'M' // payload: uvarint first change wanted
 	kindState         byte = 'S' // payload: the push/pull state (JSON); only in push/pull
+	kindDigest        byte = 'D' // payload: (origin key id (4) + uvarint head) for each recent origin
 )
 
 // maxSenderLen bounds a sender name.
@@ -134,21 +135,38 @@ func splitRecords(b []byte) ([][]byte, error) {
 	return out, nil
 }
 
-func fetchPayload(origin ticket.KeyID, from uint64) []byte {
-	return binary.AppendUvarint(append([]byte(nil), origin[:]...), from)
+// A fetch names the node it asks, inside what it signs: a request captured
+// on the LAN and replayed to another node is refused there, so one request
+// makes one answer.
+func fetchPayload(origin ticket.KeyID, from uint64, to string) []byte {
+	b := binary.AppendUvarint(append([]byte(nil), origin[:]...), from)
+	return append(b, to...)
 }
 
-func parseFetch(b []byte) (ticket.KeyID, uint64, error) {
+func parseFetch(b []byte) (ticket.KeyID, uint64, string, error) {
 	var o ticket.KeyID
 	if len(b) < 5 {
-		return o, 0, errors.New("short fetch")
+		return o, 0, "", errors.New("short fetch")
 	}
 	copy(o[:], b)
 	from, w := binary.Uvarint(b[4:])
 	if w <= 0 || from == 0 {
-		return o, 0, errors.New("bad fetch")
+		return o, 0, "", errors.New("bad fetch")
 	}
-	return o, from, nil
+	return o, from, string(b[4+w:]), nil
+}
+
+// manifestFetchPayload asks for the manifest from change from on.
+func manifestFetchPayload(from uint64, to string) []byte {
+	return append(binary.AppendUvarint(nil, from), to...)
+}
+
+func parseManifestFetch(b []byte) (uint64, string, error) {
+	from, w := binary.Uvarint(b)
+	if w <= 0 || from == 0 {
+		return 0, "", errors.New("bad manifest fetch")
+	}
+	return from, string(b[w:]), nil
 }
 
 // state is what push/pull exchanges: who, the version vector, the manifest
@@ -156,6 +174,7 @@ func parseFetch(b []byte) (ticket.KeyID, uint64, error) {
 // can verify records of devices it has not met.
 type state struct {
 	Name     string              `json:"n"`
+	Addr     string              `json:"a"` // where the node listens (host:port), vouched for by its signature
 	Vector   map[string]uint64   `json:"vv"`
 	Manifest uint64              `json:"m"`
 	Certs    []ticket.DeviceCert `json:"c,omitempty"`

@@ -8,6 +8,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/tixgate/tixgate/ledger/record"
+	"github.com/tixgate/tixgate/ledger/replay"
 	"github.com/tixgate/tixgate/ledger/rules"
 	"github.com/tixgate/tixgate/ticket"
 )
@@ -75,33 +76,15 @@ func (l *Ledger) checkTicket(txn *badger.Txn, event, serial uint64) (int, error)
 		return 0, err
 	}
 	rule, base := l.ruleFor(event, recs[0].Type)
-	byPassage := map[rules.Passage]*record.Record{}
-	var history []rules.Passage
-	gone := annulled(recs)
-	for i := range recs {
-		if gone[recs[i].ID()] {
-			continue
-		}
-		p, ok := l.passage(&recs[i])
-		if !ok {
-			continue
-		}
-		history = append(history, p)
-		byPassage[p] = &recs[i]
-	}
 	fresh := 0
-	for _, v := range rules.Replay(rule, history, base) {
-		second := byPassage[v.Passage]
-		if second == nil {
-			continue
-		}
-		c := Conflict{Event: event, Serial: serial, Reason: v.Reason, Detail: v.Detail, Second: conflictSide(second, v.Passage)}
+	for _, v := range replay.Ticket(rule, base, recs, l.deviceName) {
+		second := &recs[v.Record]
+		c := Conflict{Event: event, Serial: serial, Reason: v.Reason, Detail: v.Detail, Second: l.conflictSide(second)}
 		firstID := ""
-		if v.Previous != nil {
-			if first := byPassage[*v.Previous]; first != nil {
-				c.First = conflictSide(first, *v.Previous)
-				firstID = first.ID()
-			}
+		if v.Previous >= 0 {
+			first := &recs[v.Previous]
+			c.First = l.conflictSide(first)
+			firstID = first.ID()
 		}
 		k := conflictKey(event, serial, firstID, second.ID())
 		if _, err := txn.Get(k); err == nil {
@@ -115,8 +98,8 @@ func (l *Ledger) checkTicket(txn *badger.Txn, event, serial uint64) (int, error)
 	return fresh, nil
 }
 
-func conflictSide(r *record.Record, p rules.Passage) ConflictPassage {
-	return ConflictPassage{Record: r.ID(), Device: p.Origin, Gate: r.Gate, At: r.HLC.Time(), Kind: r.Kind.String()}
+func (l *Ledger) conflictSide(r *record.Record) ConflictPassage {
+	return ConflictPassage{Record: r.ID(), Device: l.deviceName(r.Origin, r.HLC.Time()), Gate: r.Gate, At: r.HLC.Time(), Kind: r.Kind.String()}
 }
 
 // ruleFor returns a ticket type's rule and the context shared by the

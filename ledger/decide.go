@@ -11,6 +11,7 @@ import (
 
 	"github.com/tixgate/tixgate/ledger/manifest"
 	"github.com/tixgate/tixgate/ledger/record"
+	"github.com/tixgate/tixgate/ledger/replay"
 	"github.com/tixgate/tixgate/ledger/rules"
 	"github.com/tixgate/tixgate/ticket"
 )
@@ -518,7 +519,9 @@ func (l *Ledger) decideInTxn(txn *badger.Txn, h *head, req *decideReq) decideRes
 	}
 	rec := record.Record{Kind: kind, Event: t.Event, Serial: t.Serial, Type: t.Type, Gate: req.rctx.Gate, Zone: req.rctx.Zone}
 	for i := range recs {
-		if recs[i].Kind == record.KindVoid && req.override == nil {
+		// A sale is voided by the seller that made it: the device whose key
+		// signed the code.
+		if recs[i].Kind == record.KindVoid && recs[i].Origin == t.Issuer && req.override == nil {
 			d.Reason, d.Detail = ticket.ReasonRevoked, "the sale was voided"
 			if recs[i].Reason != "" {
 				d.Detail += ": " + recs[i].Reason
@@ -574,56 +577,11 @@ func (l *Ledger) gate(name string) (manifest.Gate, bool) {
 
 // passages turns a ticket's records into the history its rule reads.
 func (l *Ledger) passages(recs []record.Record) []rules.Passage {
-	out := make([]rules.Passage, 0, len(recs))
-	gone := annulled(recs)
-	for i := range recs {
-		if gone[recs[i].ID()] {
-			continue
-		}
-		if p, ok := l.passage(&recs[i]); ok {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// annulled returns the IDs of the records that annuls among recs take back.
-func annulled(recs []record.Record) map[string]bool {
-	var gone map[string]bool
-	for i := range recs {
-		if seq, ok := recs[i].Annuls(); ok {
-			if gone == nil {
-				gone = map[string]bool{}
-			}
-			gone[(&record.Record{Origin: recs[i].Origin, Seq: seq}).ID()] = true
-		}
-	}
-	return gone
-}
-
-func (l *Ledger) passage(r *record.Record) (rules.Passage, bool) {
-	switch r.Kind {
-	case record.KindEntry, record.KindExit, record.KindOverride:
-	default:
-		return rules.Passage{}, false
-	}
-	return rules.Passage{
-		Exit: r.Kind == record.KindExit,
-		// The HLC's counter as nanoseconds keeps two passages of one
-		// millisecond apart and in order.
-		At:       r.HLC.Time().Add(time.Duration(r.HLC.Logical())),
-		Gate:     r.Gate,
-		Zone:     r.Zone,
-		Origin:   l.deviceName(r.Origin, r.HLC.Time()),
-		Override: r.Kind == record.KindOverride,
-	}, true
+	return replay.Passages(recs, l.deviceName)
 }
 
 func (l *Ledger) deviceName(id ticket.KeyID, at time.Time) string {
-	if c, ok := l.trust.Device(id, at); ok {
-		return c.Device
-	}
-	return id.String()
+	return replay.DeviceName(l.trust, id, at)
 }
 
 // orUTC is loc, or UTC for a venue not yet known.

@@ -61,6 +61,12 @@ type Ledger struct {
 	repairing atomic.Pointer[marker]
 	markDone  chan struct{} // closed when keepMarker has stopped
 
+	// sellMu orders sales and voids; receipt is the last receipt number,
+	// read from the log on the first sale (receiptRead).
+	sellMu      sync.Mutex
+	receipt     uint64
+	receiptRead bool
+
 	hookMu   sync.RWMutex
 	onRecord []func(raw []byte, local bool)
 	onCommit []func(raws [][]byte)

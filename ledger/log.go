@@ -281,6 +281,9 @@ func (l *Ledger) checkOrigin(r *record.Record) error {
 	if cert.Role == ticket.RoleCentral {
 		return fmt.Errorf("record %s: %w: central does not scan", r.ID(), ErrUnknownOrigin)
 	}
+	if (r.Kind == record.KindSale || r.Kind == record.KindVoid) && cert.Role != ticket.RoleSeller {
+		return fmt.Errorf("record %s: %w: a %s from device %q, which is not a seller", r.ID(), ErrUnknownOrigin, r.Kind, cert.Device)
+	}
 	return nil
 }
 

@@ -552,6 +552,9 @@ func (rc *restoreCheck) change(raw []byte) error {
 	if err := c.Verify(rc.trust, rc.now); err != nil {
 		return err
 	}
+	if manifest.NeedsPrivate(rc.l.id.Cert.Role) && !c.Complete() {
+		return fmt.Errorf("%w: change %d (a backup of a device whose role keeps no private parts)", ErrIncomplete, c.Seq)
+	}
 	body, err := c.Decode()
 	if err != nil {
 		return err

@@ -1,124 +1,173 @@
-// Command benchtable reads `go test -bench` output on stdin and prints one
-// table of medians: a row per benchmark, a column per unit, so the figures
-// of every issue can be rerun and read in one place. `make bench` uses it.
+// Command benchtable reads `go test -bench` output on stdin and writes the
+// project's benchmark report: a markdown table per area (codes, ledger,
+// mesh, edge, central, sales and prices), a row per benchmark and figure,
+// with the median of its runs and the 95% confidence interval around it as
+// benchstat computes them (golang.org/x/perf's benchmath, assuming nothing
+// of the distribution), the bar an issue set for it, and the machine it
+// ran on. `make bench` writes it to BENCHMARKS.md.
 package main
 
 import (
-	"bufio"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"regexp"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
+	"time"
+
+	"golang.org/x/perf/benchfmt"
+	"golang.org/x/perf/benchmath"
 )
 
 func main() {
-	if err := run(os.Stdin, os.Stdout); err != nil {
+	out := flag.String("o", "", "also write the report to this file")
+	flag.Parse()
+	var report strings.Builder
+	if err := run(os.Stdin, &report, time.Now()); err != nil {
 		fmt.Fprintf(os.Stderr, "benchtable: %v\n", err)
 		os.Exit(1)
 	}
+	fmt.Print(report.String())
+	if *out != "" {
+		if err := os.WriteFile(*out, []byte(report.String()), 0o644); err != nil {
+			fmt.Fprintf(os.Stderr, "benchtable: %v\n", err)
+			os.Exit(1)
+		}
+	}
 }
 
-// result gathers every sample of one benchmark, per unit.
-type result struct {
-	pkg, name string
-	samples   map[string][]float64
-	units     []string // in the order first seen
+// figure gathers every sample of one benchmark's unit.
+type figure struct {
+	pkg, name, unit string
+	values          []float64
 }
 
 var procSuffix = regexp.MustCompile(`-\d+$`)
 
-func run(in io.Reader, out io.Writer) error {
+func run(in io.Reader, out io.Writer, now time.Time) error {
 	var (
-		pkg     string
-		header  []string
-		order   []*result
-		results = map[string]*result{}
+		machine []string
+		order   []*figure
+		figures = map[string]*figure{}
 	)
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "pkg: "):
-			pkg = strings.TrimPrefix(line, "pkg: ")
-		case strings.HasPrefix(line, "cpu: "), strings.HasPrefix(line, "goos: "), strings.HasPrefix(line, "goarch: "):
-			if !slices.Contains(header, line) {
-				header = append(header, line)
-			}
-		case strings.HasPrefix(line, "Benchmark"):
-			f := strings.Fields(line)
-			if len(f) < 4 || len(f)%2 != 0 {
-				continue
-			}
-			if _, err := strconv.Atoi(f[1]); err != nil {
-				continue
-			}
-			name := procSuffix.ReplaceAllString(strings.TrimPrefix(f[0], "Benchmark"), "")
-			key := pkg + " " + name
-			r := results[key]
-			if r == nil {
-				r = &result{pkg: shortPkg(pkg), name: name, samples: map[string][]float64{}}
-				results[key] = r
-				order = append(order, r)
-			}
-			for i := 2; i+1 < len(f); i += 2 {
-				v, err := strconv.ParseFloat(f[i], 64)
-				if err != nil {
-					continue
-				}
-				unit := f[i+1]
-				if _, ok := r.samples[unit]; !ok {
-					r.units = append(r.units, unit)
-				}
-				r.samples[unit] = append(r.samples[unit], v)
+	r := benchfmt.NewReader(in, "stdin")
+	for r.Scan() {
+		res, ok := r.Result().(*benchfmt.Result)
+		if !ok {
+			continue // syntax errors: lines of test output, not results
+		}
+		for _, k := range []string{"cpu", "goos", "goarch"} {
+			if v := res.GetConfig(k); v != "" && !slices.Contains(machine, k+": "+v) {
+				machine = append(machine, k+": "+v)
 			}
 		}
+		pkg := strings.TrimPrefix(res.GetConfig("pkg"), "github.com/tixgate/tixgate/")
+		name := procSuffix.ReplaceAllString(strings.TrimPrefix(string(res.Name.Full()), "Benchmark"), "")
+		for _, v := range res.Values {
+			value, unit := v.Value, v.Unit
+			if v.OrigUnit != "" { // as the benchmark printed it
+				value, unit = v.OrigValue, v.OrigUnit
+			}
+			key := pkg + " " + name + " " + unit
+			f := figures[key]
+			if f == nil {
+				f = &figure{pkg: pkg, name: name, unit: unit}
+				figures[key] = f
+				order = append(order, f)
+			}
+			f.values = append(f.values, value)
+		}
 	}
-	if err := sc.Err(); err != nil {
+	if err := r.Err(); err != nil {
 		return err
 	}
 	if len(order) == 0 {
 		return fmt.Errorf("no benchmark results on stdin")
 	}
-	fmt.Fprintln(out)
-	for _, h := range header {
-		fmt.Fprintln(out, h)
+	fmt.Fprintf(out, "# Benchmarks\n\nWritten by `make bench` on %s. Each figure is the median of its runs,\n", now.UTC().Format("2006-01-02"))
+	fmt.Fprintf(out, "with the 95%% confidence interval around it (benchstat's method; ± ∞ when\n")
+	fmt.Fprintf(out, "there are too few runs: whole-system benchmarks run once and report the\n")
+	fmt.Fprintf(out, "percentiles of their own samples). Bars are those the issues set.\n\n")
+	for _, m := range machine {
+		fmt.Fprintf(out, "- %s\n", m)
 	}
-	fmt.Fprintf(out, "\nmedians of %d runs each\n\n", maxRuns(order))
-	fmt.Fprintf(out, "| package | benchmark | figures |\n|---|---|---|\n")
-	for _, r := range order {
-		var cells []string
-		for _, u := range r.units {
-			cells = append(cells, format(median(r.samples[u]), u))
+	for _, a := range areas {
+		var rows []*figure
+		for _, f := range order {
+			if areaOf(f.pkg) == a.name {
+				rows = append(rows, f)
+			}
 		}
-		fmt.Fprintf(out, "| %s | %s | %s |\n", r.pkg, r.name, strings.Join(cells, ", "))
+		if len(rows) == 0 {
+			continue
+		}
+		fmt.Fprintf(out, "\n## %s\n\n| package | benchmark | figure | ± | runs | bar |\n|---|---|---|---|---|---|\n", a.title)
+		for _, f := range rows {
+			s := benchmath.AssumeNothing.Summary(benchmath.NewSample(f.values, &benchmath.DefaultThresholds), 0.95)
+			fmt.Fprintf(out, "| %s | %s | %s | %s | %d | %s |\n", f.pkg, f.name, format(s.Center, f.unit), s.PctRangeString(), len(f.values), barOf(f))
+		}
 	}
 	return nil
 }
 
-func shortPkg(p string) string { return strings.TrimPrefix(p, "github.com/tixgate/tixgate/") }
-
-func maxRuns(rs []*result) int {
-	n := 0
-	for _, r := range rs {
-		for _, s := range r.samples {
-			n = max(n, len(s))
-		}
-	}
-	return n
+// areas are the report's sections, in order.
+var areas = []struct{ name, title string }{
+	{"codes", "Codes and QR"},
+	{"ledger", "Ledger"},
+	{"mesh", "Venue mesh"},
+	{"edge", "Gate appliance"},
+	{"central", "Central"},
+	{"sales", "Sales and prices"},
+	{"other", "Other"},
 }
 
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
+func areaOf(pkg string) string {
+	switch {
+	case pkg == "ticket" || strings.HasPrefix(pkg, "ticket/") || pkg == "scanner":
+		return "codes"
+	case pkg == "ledger" || strings.HasPrefix(pkg, "ledger/"):
+		return "ledger"
+	case pkg == "cluster":
+		return "mesh"
+	case pkg == "edge" || strings.HasPrefix(pkg, "edge/") || pkg == "firmware" || pkg == "cmd/tixgate":
+		return "edge"
+	case strings.HasPrefix(pkg, "central") || pkg == "uplink":
+		return "central"
+	case pkg == "pricing":
+		return "sales"
 	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	return "other"
+}
+
+// bars are the figures the issues set, matched on the benchmark's name
+// (a regular expression) and unit.
+var bars = []struct {
+	name, unit, bar string
+}{
+	{`^DecideChecksums$`, "cost-%", "< 10%"},
+	{`^SystemRepair`, "ns/op", "≤ 60 s"},
+	{`^SystemImport1M`, "ns/op", ""},
+	{`^CameraFrame`, "p50-ms", "≤ 25 ms"},
+	{`ScanHTTPS`, "p99-ms", "≤ 3 ms"},
+	{`Idle`, "rss-MB", "≤ 200 MB"},
+	{`Idle`, "cpu-%", "≤ 1%"},
+	{`^SystemReconcile`, "ns/op", "≤ 30 s"},
+	{`ManifestPull`, "ns/op", "≤ 30 s"},
+	{`Intake`, "records/s", "≥ 20,000/s on PostgreSQL"},
+	{`^SystemPropagation/.*loss=20%`, "p99-ms", "≤ 500 ms"},
+	{`^SystemPropagation/nodes=50/eager`, "p99-ms", "≤ 50 ms"},
+	{`^Sale`, "p99-ms", "≤ 50 ms"},
+}
+
+func barOf(f *figure) string {
+	for _, b := range bars {
+		if b.unit == f.unit && regexp.MustCompile(b.name).MatchString(f.name) {
+			return b.bar
+		}
+	}
+	return ""
 }
 
 // format prints ns/op in a readable unit and every other figure as is.

@@ -78,6 +78,7 @@ func TestLayout(t *testing.T) {
 		"modernc.org/sqlite":                  {"central/store"},
 		"github.com/jackc/pgx/v5":             {"central/store"},
 		"github.com/pressly/goose/v3":         {"central/store"},
+		"golang.org/x/perf/":                  {"cmd/benchtable"},
 	}
 	may := map[string][]string{ // packages of ours each may import
 		"ticket":            nil,
@@ -88,7 +89,8 @@ func TestLayout(t *testing.T) {
 		"ledger/rules":      {"ticket"},
 		"ledger/manifest":   {"ticket", "ledger/rules"},
 		"ledger/decision":   {"ticket", "ledger/rules"},
-		"ledger":            {"ticket", "ticket/keyfile", "ledger/record", "ledger/rules", "ledger/manifest", "ledger/decision"},
+		"ledger/replay":     {"ticket", "ledger/record", "ledger/rules"},
+		"ledger":            {"ticket", "ticket/keyfile", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest", "ledger/decision"},
 		"ledger/ledgertest": {"ticket", "ticket/keyfile", "ledger", "ledger/manifest", "ledger/decision"},
 		"cluster":           {"ticket", "ledger", "ledger/record", "ledger/manifest"},
 		"ticket/strict":     nil,
@@ -107,6 +109,7 @@ func TestLayout(t *testing.T) {
 		"central/intake":  {"central/store", "ticket", "ledger/record", "uplink"},
 		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "ticket", "ticket/keyfile",
 			"ledger/manifest", "ledger/record", "ledger/rules", "uplink"},
+		"central/reconcile": {"ticket", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest"},
 	}
 	for pkg, ims := range imports {
 		if docs[pkg] != 1 {
@@ -155,6 +158,42 @@ func TestLayout(t *testing.T) {
 	for pkg, ims := range imports {
 		if ims[module+"ledger/ledgertest"] {
 			t.Errorf("%s imports ledger/ledgertest, which is for tests only", pkg)
+		}
+	}
+}
+
+// TestPurePackages holds the pure packages to their promise: they compute
+// and return, so central and the gates can run the very same code. They do
+// no I/O and read no clock: time comes in as values.
+func TestPurePackages(t *testing.T) {
+	pure := []string{"ledger/rules", "ledger/replay", "central/reconcile"}
+	io := []string{"os", "io", "net", "syscall", "unsafe", "log", "log/slog", "database/sql", "runtime/cgo"}
+	imports, _ := repoPackages(t)
+	for _, pkg := range pure {
+		if imports[pkg] == nil {
+			t.Errorf("%s: no such package", pkg)
+		}
+		for im := range imports[pkg] {
+			for _, bad := range io {
+				if im == bad || strings.HasPrefix(im, bad+"/") {
+					t.Errorf("%s imports %s, which does I/O", pkg, im)
+				}
+			}
+		}
+		files, _ := filepath.Glob(filepath.Join("..", "..", filepath.FromSlash(pkg), "*.go"))
+		for _, name := range files {
+			if strings.HasSuffix(name, "_test.go") {
+				continue
+			}
+			src, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, call := range []string{"time.Now(", "time.Since(", "time.Until(", "time.Sleep(", "time.LoadLocation("} {
+				if strings.Contains(string(src), call) {
+					t.Errorf("%s calls %s: time comes in as values", name, strings.TrimSuffix(call, "("))
+				}
+			}
 		}
 	}
 }

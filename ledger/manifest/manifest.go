@@ -190,6 +190,13 @@ type Revoke struct {
 	Issuers []ticket.KeyID `json:"issuers,omitempty"`
 	Devices []ticket.KeyID `json:"devices,omitempty"`
 	Reason  string         `json:"reason,omitempty"`
+	// At is when the revocation takes effect, which may be before central
+	// signs it (a device lost at 18:00 and reported at 20:00): what a
+	// revoked device recorded from then on, and a revoked ticket's entries
+	// from then on, are conflicts for central to reconcile. Zero, as in
+	// every revocation made before the field existed, is from the
+	// beginning. Omitted when zero, so such a change encodes as before.
+	At time.Time `json:"at,omitzero"`
 }
 
 // TicketRef names a ticket.
@@ -277,6 +284,11 @@ func split(v any) *private {
 func merge(v any, p *private) error {
 	switch b := v.(type) {
 	case *Tickets:
+		for i := range b.Tickets {
+			if b.Tickets[i].Holder != "" {
+				return fmt.Errorf("ticket %d names its holder outside the private part", b.Tickets[i].Serial)
+			}
+		}
 		if p == nil {
 			return nil
 		}
@@ -287,9 +299,6 @@ func merge(v any, p *private) error {
 			return fmt.Errorf("private part names %d holders for %d tickets", len(p.Holders), len(b.Tickets))
 		}
 		for i := range b.Tickets {
-			if b.Tickets[i].Holder != "" {
-				return fmt.Errorf("ticket %d names its holder outside the private part", b.Tickets[i].Serial)
-			}
 			b.Tickets[i].Holder = p.Holders[i]
 		}
 	case *Event:

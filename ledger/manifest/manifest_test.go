@@ -129,3 +129,38 @@ func FuzzParse(f *testing.F) {
 		c.Decode() // must not panic
 	})
 }
+
+// TestRevokeAt: a revocation without a time encodes as it did before the
+// field existed, one with a time keeps it, and both decode.
+func TestRevokeAt(t *testing.T) {
+	root, err := ticket.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Signer{Key: root}
+	old, err := s.Sign(1, KindRevoke, Revoke{Devices: []ticket.KeyID{{1, 2, 3, 4}}, Reason: "lost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"devices":["01020304"],"reason":"lost"}`; string(old.Body) != want {
+		t.Errorf("body without a time = %s, want %s", old.Body, want)
+	}
+	lost := time.Date(2026, 6, 12, 18, 0, 0, 0, time.UTC)
+	timed, err := s.Sign(2, KindRevoke, Revoke{Devices: []ticket.KeyID{{1, 2, 3, 4}}, At: lost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []Change{old, timed} {
+		body, err := c.Decode()
+		if err != nil {
+			t.Fatalf("change %d: %v", c.Seq, err)
+		}
+		want := time.Time{}
+		if c.Seq == 2 {
+			want = lost
+		}
+		if got := body.(*Revoke).At; !got.Equal(want) {
+			t.Errorf("change %d: at %v, want %v", c.Seq, got, want)
+		}
+	}
+}

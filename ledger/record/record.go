@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/tixgate/tixgate/ticket"
@@ -39,6 +41,16 @@ func (k Kind) String() string {
 
 // MarshalText names the kind.
 func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads a kind's name, as MarshalText writes it.
+func (k *Kind) UnmarshalText(b []byte) error {
+	v, err := ParseKind(string(b))
+	if err != nil {
+		return err
+	}
+	*k = v
+	return nil
+}
 
 // ParseKind reads a kind's name.
 func ParseKind(s string) (Kind, error) {
@@ -83,7 +95,12 @@ const (
 	MaxSize = 1024
 
 	formatVersion = 1
-	signDomain    = "tixgate/record/v1"
+	// moneyVersion is the format of records that carry Money: the same
+	// fields, then the money block, then the signature.
+	moneyVersion = 2
+	signDomain   = "tixgate/record/v1"
+	// MaxRefLen bounds a card terminal's reference.
+	MaxRefLen = 64
 )
 
 // Record is one entry of an origin's log.
@@ -101,11 +118,54 @@ type Record struct {
 	Actor  string // who: the supervisor of an override, the seller of a sale
 	Reason string // an override: the reason the rules gave; a void: why
 	Note   string // free text: the supervisor's note
-	Sig    [ed25519.SignatureSize]byte
+	// Money is what a sale or a void says of the money; zero on every
+	// other kind.
+	Money Money
+	Sig   [ed25519.SignatureSize]byte
+}
+
+// Money is the money of one ticket of a sale, or of its void: amounts in
+// minor units of Currency, never floats.
+type Money struct {
+	Receipt  uint64 // the seller device's receipt number: 1, 2, 3, … without gaps
+	Amount   int64  // what this ticket was sold for (a void: what is paid back)
+	Currency string // ISO 4217, three capital letters
+	Method   string // cash or card
+	// Given is the cash handed over for the whole receipt, on the receipt's
+	// first ticket; 0 elsewhere and for card.
+	Given int64
+	Ref   string // the card terminal's reference
+}
+
+// Payment methods of Money.Method.
+const (
+	MethodCash = "cash"
+	MethodCard = "card"
+)
+
+func (m *Money) zero() bool { return *m == Money{} }
+
+func (m *Money) check() error {
+	switch {
+	case m.Receipt == 0:
+		return errors.New("money without a receipt number")
+	case m.Amount < 0 || m.Given < 0:
+		return errors.New("negative amount")
+	case len(m.Currency) != 3 || strings.ToUpper(m.Currency) != m.Currency || strings.Trim(m.Currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "":
+		return fmt.Errorf("currency %q is not an ISO 4217 code", m.Currency)
+	case m.Method != MethodCash && m.Method != MethodCard:
+		return fmt.Errorf("payment method %q: want cash or card", m.Method)
+	case len(m.Ref) > MaxRefLen || !utf8.ValidString(m.Ref):
+		return fmt.Errorf("reference is not UTF-8 of at most %d bytes", MaxRefLen)
+	}
+	return nil
 }
 
 // ErrMalformed is wrapped by every decoding error.
 var ErrMalformed = errors.New("malformed record")
+
+// Check checks the record's fields as Sign does, before it is numbered.
+func (r *Record) Check() error { return r.check() }
 
 func (r *Record) check() error {
 	switch {
@@ -125,6 +185,15 @@ func (r *Record) check() error {
 		if _, ok := r.Annuls(); !ok {
 			return errors.New("an annul names no earlier record of its origin")
 		}
+	case r.Kind == KindSale && r.Money.zero():
+		return errors.New("a sale without its money")
+	case !r.Money.zero() && r.Kind != KindSale && r.Kind != KindVoid:
+		return fmt.Errorf("a %s record carries money", r.Kind)
+	}
+	if !r.Money.zero() {
+		if err := r.Money.check(); err != nil {
+			return err
+		}
 	}
 	for _, f := range []struct {
 		name, v string
@@ -139,7 +208,11 @@ func (r *Record) check() error {
 
 // appendBody appends everything but the signature.
 func (r *Record) appendBody(b []byte) []byte {
-	b = append(b, formatVersion)
+	if !r.Money.zero() {
+		b = append(b, moneyVersion)
+	} else {
+		b = append(b, formatVersion)
+	}
 	b = append(b, r.Origin[:]...)
 	b = binary.AppendUvarint(b, r.Seq)
 	b = append(b, r.Prev[:]...)
@@ -152,6 +225,15 @@ func (r *Record) appendBody(b []byte) []byte {
 	for _, s := range []string{r.Gate, r.Actor, r.Reason, r.Note} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
+	}
+	if m := r.Money; !m.zero() {
+		b = binary.AppendUvarint(b, m.Receipt)
+		b = binary.AppendUvarint(b, uint64(m.Amount))
+		b = binary.AppendUvarint(b, uint64(m.Given))
+		for _, s := range []string{m.Currency, m.Method, m.Ref} {
+			b = binary.AppendUvarint(b, uint64(len(s)))
+			b = append(b, s...)
+		}
 	}
 	return b
 }
@@ -194,6 +276,17 @@ func (r *Record) Verify(pub ed25519.PublicKey) error {
 // Hash returns the SHA-256 of the encoded record.
 func (r *Record) Hash() Hash { return sha256.Sum256(r.Marshal()) }
 
+// OriginOf reads the origin of an encoded record without decoding the rest,
+// for a hot path that only sorts records by origin.
+func OriginOf(raw []byte) (ticket.KeyID, bool) {
+	var o ticket.KeyID
+	if len(raw) < 1+len(o) || raw[0] != formatVersion && raw[0] != moneyVersion {
+		return o, false
+	}
+	copy(o[:], raw[1:])
+	return o, true
+}
+
 // HashOf returns the hash of an encoded record.
 func HashOf(raw []byte) Hash { return sha256.Sum256(raw) }
 
@@ -208,8 +301,9 @@ func Unmarshal(b []byte) (Record, error) {
 		return r, fmt.Errorf("%w: %d bytes", ErrMalformed, len(b))
 	}
 	d := decoder{b: b}
-	if v := d.byte(); v != formatVersion && d.err == nil {
-		return r, fmt.Errorf("%w: format version %d", ErrMalformed, v)
+	version := d.byte()
+	if version != formatVersion && version != moneyVersion && d.err == nil {
+		return r, fmt.Errorf("%w: format version %d", ErrMalformed, version)
 	}
 	d.bytes(r.Origin[:])
 	r.Seq = d.uvarint()
@@ -224,6 +318,18 @@ func Unmarshal(b []byte) (Record, error) {
 	r.Actor = d.string(MaxActorLen)
 	r.Reason = d.string(MaxActorLen)
 	r.Note = d.string(MaxNoteLen)
+	if version == moneyVersion {
+		m := Money{Receipt: d.uvarint()}
+		amount, given := d.uvarint(), d.uvarint()
+		if amount > math.MaxInt64 || given > math.MaxInt64 {
+			d.fail(errors.New("amount out of range"))
+		}
+		m.Amount, m.Given = int64(amount), int64(given)
+		m.Currency = d.string(3)
+		m.Method = d.string(8)
+		m.Ref = d.string(MaxRefLen)
+		r.Money = m
+	}
 	d.bytes(r.Sig[:])
 	if d.err != nil {
 		return r, fmt.Errorf("%w: %w", ErrMalformed, d.err)

@@ -126,3 +126,46 @@ func FuzzUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+// A sale's money travels in the record, in minor units, and survives the
+// round trip; money where it does not belong is refused.
+func TestMoney(t *testing.T) {
+	r := Record{Seq: 1, HLC: NewHLC(t0, 0), Kind: KindSale, Event: 1042, Serial: 900001, Type: 1, Gate: "S1", Actor: "li",
+		Money: Money{Receipt: 17, Amount: 12800, Currency: "CNY", Method: MethodCash, Given: 30000}}
+	if err := r.Sign(testKey("seller-1")); err != nil {
+		t.Fatal(err)
+	}
+	raw := r.Marshal()
+	got, err := Unmarshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != r || got.Verify(ticket.PublicOf(testKey("seller-1"))) != nil {
+		t.Errorf("round trip: %+v", got)
+	}
+	if o, ok := OriginOf(raw); !ok || o != r.Origin {
+		t.Errorf("OriginOf a sale: %v %v", o, ok)
+	}
+	// Every byte of the money is signed.
+	for i := len(raw) - 64 - 20; i < len(raw)-64; i++ {
+		b := append([]byte(nil), raw...)
+		b[i] ^= 1
+		if g, err := Unmarshal(b); err == nil && g.Verify(ticket.PublicOf(testKey("seller-1"))) == nil {
+			t.Fatalf("byte %d of the money flipped: still verifies", i)
+		}
+	}
+	cash := Money{Receipt: 1, Amount: 100, Currency: "CNY", Method: MethodCash}
+	for name, bad := range map[string]Record{
+		"a sale without money":   {Seq: 1, Kind: KindSale},
+		"money on an entry":      {Seq: 1, Kind: KindEntry, Money: cash},
+		"no receipt":             {Seq: 1, Kind: KindSale, Money: Money{Amount: 1, Currency: "CNY", Method: MethodCash}},
+		"negative amount":        {Seq: 1, Kind: KindSale, Money: Money{Receipt: 1, Amount: -1, Currency: "CNY", Method: MethodCash}},
+		"lower-case currency":    {Seq: 1, Kind: KindSale, Money: Money{Receipt: 1, Amount: 1, Currency: "cny", Method: MethodCash}},
+		"unknown method":         {Seq: 1, Kind: KindSale, Money: Money{Receipt: 1, Amount: 1, Currency: "CNY", Method: "iou"}},
+		"a four-letter currency": {Seq: 1, Kind: KindSale, Money: Money{Receipt: 1, Amount: 1, Currency: "CNYX", Method: MethodCash}},
+	} {
+		if err := bad.Sign(testKey("x")); err == nil {
+			t.Errorf("%s: Sign accepted it", name)
+		}
+	}
+}

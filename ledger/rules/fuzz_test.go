@@ -90,7 +90,7 @@ func FuzzEvaluate(f *testing.F) {
 		if !slices.Equal(before, history) {
 			t.Fatal("Replay modified the history")
 		}
-		if again := Replay(r, rev, scan); !reflect.DeepEqual(got, again) {
+		if again := withoutIndexes(t, rev, Replay(r, rev, scan)); !reflect.DeepEqual(withoutIndexes(t, history, got), again) {
 			t.Fatalf("Replay depends on the order of the history")
 		}
 		for _, x := range got {

@@ -15,9 +15,20 @@ import (
 //
 // The same set of passages gives the same violations, in the same order,
 // whatever the order of history. Replay does not modify history.
+//
+// Each Violation names its passages by their index in history too, so a
+// caller maps them back to its records. Equal passages are taken in the
+// order history holds them.
 func Replay(r Rule, history []Passage, base Context) []Violation {
-	sorted := slices.Clone(history)
-	slices.SortFunc(sorted, func(a, b Passage) int { return comparePassages(&a, &b) })
+	order := make([]int, len(history))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return comparePassages(&history[a], &history[b]) })
+	sorted := make([]Passage, len(history))
+	for i, k := range order {
+		sorted[i] = history[k]
+	}
 	var out []Violation
 	for i := range sorted {
 		p := &sorted[i]
@@ -33,6 +44,14 @@ func Replay(r Rule, history []Passage, base Context) []Violation {
 		if v.OK {
 			continue
 		}
+		prev := -1
+		if v.Previous != nil {
+			// Evaluate keeps the first of equal passages it meets, so the
+			// first equal one before i is the one it named.
+			if j := slices.Index(sorted[:i], *v.Previous); j >= 0 {
+				prev = order[j]
+			}
+		}
 		kind := "entry"
 		if p.Exit {
 			kind = "exit"
@@ -43,10 +62,12 @@ func Replay(r Rule, history []Passage, base Context) []Violation {
 		}
 		e.local = p.At.In(e.loc)
 		out = append(out, Violation{
-			Passage:  *p,
-			Reason:   v.Reason,
-			Detail:   kind + " " + e.where(p) + ": " + v.Detail,
-			Previous: v.Previous,
+			Passage:       *p,
+			Reason:        v.Reason,
+			Detail:        kind + " " + e.where(p) + ": " + v.Detail,
+			Previous:      v.Previous,
+			Index:         order[i],
+			PreviousIndex: prev,
 		})
 	}
 	return out

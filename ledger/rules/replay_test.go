@@ -122,14 +122,14 @@ func TestReplayOrderIndependent(t *testing.T) {
 		}
 	}
 	rule := Rule{Reentry: true, MaxEntriesPerDay: 3, MinMinutesBetween: 10, PerZone: true}
-	want := Replay(rule, h, scanIn("2026-06-12T18:00:00+02:00"))
+	want := withoutIndexes(t, h, Replay(rule, h, scanIn("2026-06-12T18:00:00+02:00")))
 	if len(want) == 0 {
 		t.Fatal("the history breaks nothing: the test shows nothing")
 	}
 	for i := range 100 {
 		s := slices.Clone(h)
 		rng.Shuffle(len(s), func(i, j int) { s[i], s[j] = s[j], s[i] })
-		got := Replay(rule, s, scanIn("2026-06-12T18:00:00+02:00"))
+		got := withoutIndexes(t, s, Replay(rule, s, scanIn("2026-06-12T18:00:00+02:00")))
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("shuffle %d: %d violations differ from the first %d", i, len(got), len(want))
 		}
@@ -138,5 +138,52 @@ func TestReplayOrderIndependent(t *testing.T) {
 		if v.Passage.Override {
 			t.Fatalf("override reported: %+v", v)
 		}
+	}
+}
+
+// withoutIndexes checks that each violation's indexes name its passages in
+// history, and returns the violations with the indexes cleared: they are
+// all that depends on the order of history.
+func withoutIndexes(t *testing.T, history []Passage, vs []Violation) []Violation {
+	t.Helper()
+	out := slices.Clone(vs)
+	seen := map[int]bool{}
+	for i := range out {
+		v := &out[i]
+		if history[v.Index] != v.Passage {
+			t.Fatalf("violation %d: index %d holds %+v, not its passage %+v", i, v.Index, history[v.Index], v.Passage)
+		}
+		if seen[v.Index] {
+			t.Fatalf("violation %d: index %d named twice", i, v.Index)
+		}
+		seen[v.Index] = true
+		switch {
+		case v.Previous == nil && v.PreviousIndex != -1:
+			t.Fatalf("violation %d: no previous passage, but index %d", i, v.PreviousIndex)
+		case v.Previous != nil && (v.PreviousIndex < 0 || history[v.PreviousIndex] != *v.Previous):
+			t.Fatalf("violation %d: previous index %d does not hold %+v", i, v.PreviousIndex, *v.Previous)
+		case v.PreviousIndex == v.Index:
+			t.Fatalf("violation %d: its own previous passage", i)
+		}
+		v.Index, v.PreviousIndex = 0, 0
+	}
+	return out
+}
+
+// TestReplayIndexesOfEqualPassages: two records that read as the same
+// passage are still told apart by their indexes.
+func TestReplayIndexesOfEqualPassages(t *testing.T) {
+	p := entry("2026-06-12T19:31:04+02:00").gate("G1", "gate-1")
+	h := hist(exit("2026-06-12T19:00:00+02:00"), p, p)
+	got := Replay(Rule{}, h, scanIn("2026-06-12T19:00:00+02:00"))
+	withoutIndexes(t, h, got)
+	if len(got) != 2 {
+		t.Fatalf("Replay = %+v, want the exit and the second entry", got)
+	}
+	if v := got[1]; v.Index != 2 || v.PreviousIndex != 1 || v.Reason != ticket.ReasonAlreadyUsed {
+		t.Fatalf("second entry: index %d previous %d reason %s, want 2, 1, already_used", v.Index, v.PreviousIndex, v.Reason)
+	}
+	if v := got[0]; v.Index != 0 || v.PreviousIndex != -1 {
+		t.Fatalf("exit: index %d previous %d, want 0, -1", v.Index, v.PreviousIndex)
 	}
 }

@@ -64,6 +64,9 @@ type Violation struct {
 	Reason   ticket.Reason
 	Detail   string // names the passage, then what it broke
 	Previous *Passage
+	// Index is the position of Passage in the history given to Replay;
+	// PreviousIndex that of Previous, -1 when there is none.
+	Index, PreviousIndex int
 }
 
 // Rule is the entry rule of a ticket type. Central writes it into the

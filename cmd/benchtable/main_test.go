@@ -1,0 +1,39 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestReport(t *testing.T) {
+	var in strings.Builder
+	in.WriteString("goos: linux\ngoarch: amd64\npkg: github.com/tixgate/tixgate/ledger\ncpu: AMD EPYC\n")
+	for i, v := range []int{540, 500, 530, 510, 520, 900} {
+		fmt.Fprintf(&in, "BenchmarkDecideChecksums-2   \t 2000\t %d000 ns/op\t %d.5 cost-%%\n", v, i)
+	}
+	in.WriteString("--- some test output\npkg: github.com/tixgate/tixgate/cluster\n")
+	in.WriteString("BenchmarkSystemRepair-2 \t 1\t 25200000000 ns/op\n")
+	var out strings.Builder
+	if err := run(strings.NewReader(in.String()), &out, time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{
+		"- cpu: AMD EPYC",
+		"## Ledger",
+		"| ledger | DecideChecksums | 525.0 µs/op |", // the median of six, not the mean
+		"| 3 cost-% |",
+		"| 6 | < 10% |",
+		"## Venue mesh",
+		"| cluster | SystemRepair | 25.20 s/op | ∞ | 1 | ≤ 60 s |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q:\n%s", want, got)
+		}
+	}
+	if err := run(strings.NewReader("PASS\n"), &out, time.Now()); err == nil {
+		t.Error("no results: no error")
+	}
+}
