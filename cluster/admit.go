@@ -30,6 +30,11 @@ func (m *Mesh) admit(n *memberlist.Node) error {
 	if c.Device != n.Name {
 		return fmt.Errorf("%w %q: its certificate is for device %q", errUntrusted, n.Name, c.Device)
 	}
+	if c.Role != ticket.RoleGate && c.Role != ticket.RoleSeller {
+		// Central's certificate travels in every change it signs: it is
+		// public, and central never joins a venue mesh.
+		return fmt.Errorf("%w %q: a %s certificate is not a venue device's", errUntrusted, n.Name, c.Role)
+	}
 	if !c.ValidAt(m.cfg.Clock.Now()) {
 		return fmt.Errorf("%w %q: its certificate is not valid now", errUntrusted, n.Name)
 	}

@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
@@ -9,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -363,5 +366,93 @@ func TestBatchCrossesTheMeshAboutOncePerMember(t *testing.T) {
 	// push/pull's own streams; every node re-streaming it made 13 to 15.
 	if copies > 2*n {
 		t.Errorf("the batch was streamed %.1f times among %d nodes, want about %d", copies, n, n-1)
+	}
+}
+
+// Every device of the venue holds the venue key (mesh.key), sellers' handhelds
+// included: it is what lets a node onto the mesh. A change sent whole to a
+// gate travels under that key only, so whoever holds it and sees the
+// traffic (a seller's handheld on the venue Wi-Fi, a stolen handheld's
+// mesh.key) reads the holders' names. Here the stream gate-1 opens to
+// gate-2 is recorded and opened with the venue key alone.
+func TestPrivatePartUnreadableWithTheVenueKey(t *testing.T) {
+	c := newCluster(t, 2, nil)
+	g1, g2 := c.nodes[0], c.nodes[1]
+	ledgertest.WaitFor(t, 10*time.Second, "gate-2 proved its key to gate-1", func() bool {
+		for _, p := range g1.mesh.Peers() {
+			if p.Name == g2.name {
+				return p.State == "alive"
+			}
+		}
+		return false
+	})
+	// The wire towards gate-2, as a node on the LAN sees it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var mu sync.Mutex
+	var wire [][]byte
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			b, _ := io.ReadAll(conn)
+			conn.Close()
+			mu.Lock()
+			wire = append(wire, b)
+			mu.Unlock()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	g1.mesh.mu.Lock()
+	p := g1.mesh.peers[g2.name]
+	p.node.Port = uint16(port)
+	p.proven = &net.UDPAddr{IP: net.ParseIP("127.0.0.1"), Port: port}
+	g1.mesh.peers[g2.name] = p
+	g1.mesh.mu.Unlock()
+
+	raw := c.venue.Sign(manifest.KindTickets, &manifest.Tickets{Event: 1042, Tickets: []manifest.Ticket{{Serial: 5000, Type: 1, Holder: "Guest 0005000"}}})
+	if _, err := g1.ledger.ApplyChange(raw); err != nil {
+		t.Fatal(err)
+	}
+	ledgertest.WaitFor(t, 10*time.Second, "gate-1 sent the change to gate-2", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(wire) > 0
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	block, _ := aes.NewCipher(c.venue.Keys.MeshKey)
+	gcm, _ := cipher.NewGCM(block)
+	for _, b := range wire {
+		// memberlist's stream: type (1), length (4), version (1), nonce
+		// (12), sealed payload; the first five bytes are the associated data.
+		if len(b) < 5+1+12+16 {
+			t.Fatalf("short stream of %d bytes", len(b))
+		}
+		plain, err := gcm.Open(nil, b[6:18], b[18:], b[:5])
+		if err != nil {
+			t.Fatalf("not memberlist's encryption under the venue key: %v", err)
+		}
+		if bytes.Contains(plain, []byte("Guest 0005000")) {
+			t.Error("the venue key alone reads the holder's name off the wire")
+		}
+	}
+}
+
+// Central's certificate is public (it travels in every change central
+// signs); a node showing it is not admitted to the venue mesh.
+func TestCentralCertificateNotAdmitted(t *testing.T) {
+	c := newCluster(t, 1, nil)
+	g1 := c.nodes[0]
+	bin, _ := c.venue.Keys.CentralCert.MarshalBinary()
+	meta, _ := json.Marshal(NodeMeta{Device: "central", Role: "central", Venue: "arena", Version: "x", Cert: bin})
+	err := (*aliveDelegate)(g1.mesh).NotifyAlive(&memberlist.Node{Name: "central", Addr: net.ParseIP("127.0.0.1"), Port: 9, Meta: meta})
+	if err == nil || !strings.Contains(err.Error(), "not a venue device") {
+		t.Errorf("a node showing central's certificate: %v", err)
 	}
 }

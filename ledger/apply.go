@@ -85,7 +85,7 @@ func (l *Ledger) applyChange(raw []byte) (ApplyStatus, int, error) {
 	if needs && !c.Complete() {
 		return 0, 0, fmt.Errorf("%w: change %d", ErrIncomplete, c.Seq)
 	}
-	body, err := c.Decode()
+	body, err := l.decode(&c)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -167,7 +167,7 @@ func (l *Ledger) checkDuplicate(c *manifest.Change) (ApplyStatus, error) {
 func (l *Ledger) apply(c *manifest.Change, raw []byte, body any) error {
 	var err error
 	if body == nil {
-		if body, err = c.Decode(); err != nil {
+		if body, err = l.decode(c); err != nil {
 			return err
 		}
 	}
@@ -442,4 +442,17 @@ func learnTrust(trust *ticket.TrustStore, body any) error {
 		}
 	}
 	return nil
+}
+
+// decode reads a change's body as this device keeps it: with its private
+// part opened on a gate (which must hold the gates key), public elsewhere.
+func (l *Ledger) decode(c *manifest.Change) (any, error) {
+	if manifest.NeedsPrivate(l.id.Cert.Role) {
+		body, err := c.DecodeFor(l.id.GateKey)
+		if errors.Is(err, manifest.ErrSealed) && l.id.GateKey == nil {
+			return nil, fmt.Errorf("%w: this gate has no %s: provision it again with the organizer's keys", err, GateKeyFile)
+		}
+		return body, err
+	}
+	return c.Decode()
 }

@@ -114,7 +114,7 @@ func writeBenchManifest(keys *keyfile.Keys, path string) error {
 	}
 	w := bufio.NewWriterSize(out, 1<<20)
 	err = spec.Build(manifest.BuildOptions{
-		Signer:         manifest.Signer{Key: keys.Central, Cert: &keys.CentralCert},
+		Signer:         manifest.Signer{Key: keys.Central, Cert: &keys.CentralCert, GateKey: keys.GateKey},
 		Issuers:        []ticket.IssuerCert{keys.IssuerCert},
 		RotationMaster: keys.RotationMaster,
 		Tickets:        benchTickets,

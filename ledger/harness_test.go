@@ -41,7 +41,7 @@ func newTestVenue(t testing.TB, tickets int) *testVenue {
 	}
 	v := &testVenue{t: t, keys: keys, spec: spec, tickets: tickets, clock: ticket.NewManualClock(concertNight)}
 	err = spec.Build(manifest.BuildOptions{
-		Signer:         manifest.Signer{Key: keys.Central, Cert: &keys.CentralCert},
+		Signer:         manifest.Signer{Key: keys.Central, Cert: &keys.CentralCert, GateKey: keys.GateKey},
 		Issuers:        []ticket.IssuerCert{keys.IssuerCert},
 		RotationMaster: keys.RotationMaster,
 		Tickets:        tickets,
@@ -59,7 +59,7 @@ func newTestVenue(t testing.TB, tickets int) *testVenue {
 // signer signs further changes, numbered after the built manifest.
 func (v *testVenue) sign(kind manifest.Kind, body any) []byte {
 	v.t.Helper()
-	c, err := manifest.Signer{Key: v.keys.Central, Cert: &v.keys.CentralCert}.Sign(uint64(len(v.changes)+1), kind, body)
+	c, err := manifest.Signer{Key: v.keys.Central, Cert: &v.keys.CentralCert, GateKey: v.keys.GateKey}.Sign(uint64(len(v.changes)+1), kind, body)
 	if err != nil {
 		v.t.Fatal(err)
 	}

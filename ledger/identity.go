@@ -21,6 +21,7 @@ const (
 	DeviceCertFile = "device.cert.json" // its certificate, signed by the root
 	RootPubFile    = "root.pub"         // the organizer's root public key: what the device trusts
 	MeshKeyFile    = "mesh.key"         // the venue mesh keyring
+	GateKeyFile    = "gates.key"        // opens holders' names and rotation secrets: gates only
 	LedgerKeyFile  = "ledger.key"       // encrypts the ledger at rest
 	dbDir          = "db"
 
@@ -33,6 +34,9 @@ type Identity struct {
 	Cert    ticket.DeviceCert
 	Root    ed25519.PublicKey
 	MeshKey []byte
+	// GateKey opens the private parts of manifest changes; a gate has
+	// it, a seller does not.
+	GateKey []byte
 }
 
 // ID is the device's key id: the origin of its records.
@@ -154,6 +158,7 @@ func Install(e Enrollment, cfg Config) error {
 		keyfile.WritePublicKey(path(RootPubFile), e.Root),
 		keyfile.WriteSecret(path(MeshKeyFile), keyfile.MeshKeyType, e.MeshKey),
 		keyfile.WriteSecret(path(LedgerKeyFile), ledgerKeyType, encKey),
+		writeGateKey(path(GateKeyFile), p.Role, p.Keys.GateKey),
 	); err != nil {
 		return fmt.Errorf("install device: %w", err)
 	}
@@ -195,6 +200,11 @@ func LoadIdentity(dir string) (*Identity, error) {
 	if id.MeshKey, err = keyfile.ReadSecret(path(MeshKeyFile), keyfile.MeshKeyType, keyfile.SecretSize); err != nil {
 		return nil, err
 	}
+	if id.Cert.Role == ticket.RoleGate {
+		if id.GateKey, err = keyfile.ReadSecret(path(GateKeyFile), keyfile.GateKeyType, keyfile.SecretSize); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
 	if err := id.Cert.Verify(id.Root); err != nil {
 		return nil, fmt.Errorf("%s: %w", DeviceCertFile, err)
 	}
@@ -206,4 +216,12 @@ func LoadIdentity(dir string) (*Identity, error) {
 
 func readLedgerKey(dir string) ([]byte, error) {
 	return keyfile.ReadSecret(filepath.Join(dir, LedgerKeyFile), ledgerKeyType, 32)
+}
+
+// writeGateKey gives a gate the gates key; other roles get none.
+func writeGateKey(path string, role ticket.Role, key []byte) error {
+	if role != ticket.RoleGate {
+		return nil
+	}
+	return keyfile.WriteSecret(path, keyfile.GateKeyType, key)
 }

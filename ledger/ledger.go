@@ -66,6 +66,8 @@ type Ledger struct {
 	sellMu      sync.Mutex
 	receipt     uint64
 	receiptRead bool
+	shift       *Shift // the open shift, nil for none, once shiftRead
+	shiftRead   bool
 
 	hookMu   sync.RWMutex
 	onRecord []func(raw []byte, local bool)

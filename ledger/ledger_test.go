@@ -59,7 +59,7 @@ func TestManifestChanges(t *testing.T) {
 		{"empty object", []byte("{}")},
 		{"unknown field", []byte(`{"seq":99,"kind":"revoke","body":{},"signer":"00000000","sig":"AA==","extra":1}`)},
 		{"signed by a stranger", mustSign(t, manifest.Signer{Key: stranger}, before+1, manifest.KindRevoke, &next)},
-		{"body altered after signing", alter(mustSign(t, manifest.Signer{Key: v.keys.Central, Cert: &v.keys.CentralCert}, before+1, manifest.KindRevoke, &next), `"serial":9`, `"serial":8`)},
+		{"body altered after signing", alter(mustSign(t, manifest.Signer{Key: v.keys.Central, Cert: &v.keys.CentralCert, GateKey: v.keys.GateKey}, before+1, manifest.KindRevoke, &next), `"serial":9`, `"serial":8`)},
 		{"issuer key as signer", mustSign(t, manifest.Signer{Key: v.keys.Issuer}, before+1, manifest.KindRevoke, &next)},
 		{"seller certificate as signer", sellerSigned(t, v, before+1, &next)},
 	}
@@ -84,7 +84,7 @@ func TestManifestChanges(t *testing.T) {
 		t.Errorf("replayed change: %v %v", s, err)
 	}
 	// A different change with a number already taken: a fork.
-	fork := mustSign(t, manifest.Signer{Key: v.keys.Central, Cert: &v.keys.CentralCert}, before+1, manifest.KindRevoke, &manifest.Revoke{Devices: []ticket.KeyID{{1, 2, 3, 4}}})
+	fork := mustSign(t, manifest.Signer{Key: v.keys.Central, Cert: &v.keys.CentralCert, GateKey: v.keys.GateKey}, before+1, manifest.KindRevoke, &manifest.Revoke{Devices: []ticket.KeyID{{1, 2, 3, 4}}})
 	if _, err := l.ApplyChange(fork); !errors.Is(err, ErrManifestFork) {
 		t.Errorf("fork: %v", err)
 	}

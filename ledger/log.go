@@ -281,7 +281,7 @@ func (l *Ledger) checkOrigin(r *record.Record) error {
 	if cert.Role == ticket.RoleCentral {
 		return fmt.Errorf("record %s: %w: central does not scan", r.ID(), ErrUnknownOrigin)
 	}
-	if (r.Kind == record.KindSale || r.Kind == record.KindVoid) && cert.Role != ticket.RoleSeller {
+	if (r.Kind == record.KindSale || r.Kind == record.KindVoid || r.Kind.Shift()) && cert.Role != ticket.RoleSeller {
 		return fmt.Errorf("record %s: %w: a %s from device %q, which is not a seller", r.ID(), ErrUnknownOrigin, r.Kind, cert.Device)
 	}
 	return nil
@@ -464,6 +464,9 @@ func (l *Ledger) appendRecord(txn *badger.Txn, r *record.Record, raw []byte, h h
 // indexRecord adds a record to its ticket's index and counts it in the
 // ticket's mark.
 func indexRecord(txn *badger.Txn, r *record.Record, raw []byte) error {
+	if !r.Kind.Ticket() {
+		return nil // a seller's shift: in its origin's log only
+	}
 	if err := txn.Set(indexKey(r), raw); err != nil {
 		return err
 	}

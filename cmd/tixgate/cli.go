@@ -100,7 +100,7 @@ type command struct {
 func commands() *command {
 	return &command{name: "tixgate", subs: []*command{
 		{name: "keys", summary: "organizer keys", subs: []*command{
-			{name: "init", usage: "--dir DIR [--venue NAME]", summary: "create a root key, an issuer, a central key, a mesh key and a rotation secret", run: runKeysInit},
+			{name: "init", usage: "--dir DIR [--venue NAME]", summary: "create a root key, an issuer, a central key, a mesh key, a rotation secret and a gates key", run: runKeysInit},
 		}},
 		{name: "ticket", summary: "ticket codes and their QR images", subs: []*command{
 			{name: "issue", usage: "--keys DIR --event N --serial N --type N [--zones M] [--from T] [--until T] [--seat S] [--rotating]", summary: "sign a ticket and print its code", run: runTicketIssue},

@@ -96,7 +96,7 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 	}
 	now := time.Now().UTC()
 	spec.Events[0].Starts, spec.Events[0].Ends = now.Add(-time.Hour).Truncate(time.Second), now.Add(3*time.Hour).Truncate(time.Second)
-	central := manifest.Signer{Key: keys.Central, Cert: &keys.CentralCert}
+	central := manifest.Signer{Key: keys.Central, Cert: &keys.CentralCert, GateKey: keys.GateKey}
 	var mf bytes.Buffer
 	seq := uint64(0)
 	err = spec.Build(manifest.BuildOptions{Signer: central, Issuers: []ticket.IssuerCert{keys.IssuerCert},

@@ -27,5 +27,6 @@ func runKeysInit(_ context.Context, e *env, cl *cmdline) error {
 	fmt.Fprintf(e.stdout, "  %-18s central key %s: signs manifest changes; certificate in %s\n", keyfile.CentralKeyFile, k.CentralCert.ID(), keyfile.CentralCertFile)
 	fmt.Fprintf(e.stdout, "  %-18s venue mesh key (32 bytes, AES-256 for the gate mesh)\n", keyfile.MeshKeyFile)
 	fmt.Fprintf(e.stdout, "  %-18s master secret of rotating codes\n", keyfile.RotationKeyFile)
+	fmt.Fprintf(e.stdout, "  %-18s gates key: seals holders' names and rotation secrets; gates get it, sellers do not\n", keyfile.GateKeyFile)
 	return nil
 }

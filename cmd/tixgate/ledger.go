@@ -160,7 +160,7 @@ func runLedgerManifest(_ context.Context, e *env, cl *cmdline) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	n := 0
 	err = spec.Build(manifest.BuildOptions{
-		Signer:         manifest.Signer{Key: k.Central, Cert: &k.CentralCert},
+		Signer:         manifest.Signer{Key: k.Central, Cert: &k.CentralCert, GateKey: k.GateKey},
 		FirstSeq:       *firstSeq,
 		Issuers:        []ticket.IssuerCert{k.IssuerCert},
 		RotationMaster: k.RotationMaster,

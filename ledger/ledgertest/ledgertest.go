@@ -53,7 +53,7 @@ func NewVenue(tb testing.TB, tickets int) *Venue {
 	spec.Events[0].Starts, spec.Events[0].Ends = now.Add(-time.Hour).UTC(), now.Add(24*time.Hour).UTC()
 	v := &Venue{TB: tb, Keys: keys, Dir: dir, Spec: spec, Tickets: tickets}
 	err = spec.Build(manifest.BuildOptions{
-		Signer:         manifest.Signer{Key: keys.Central, Cert: &keys.CentralCert},
+		Signer:         manifest.Signer{Key: keys.Central, Cert: &keys.CentralCert, GateKey: keys.GateKey},
 		Issuers:        []ticket.IssuerCert{keys.IssuerCert},
 		RotationMaster: keys.RotationMaster,
 		Tickets:        tickets,
@@ -73,7 +73,7 @@ func (v *Venue) Manifest() []byte { return append(bytes.Join(v.Changes, []byte("
 // Sign appends a change to the manifest and returns it.
 func (v *Venue) Sign(kind manifest.Kind, body any) []byte {
 	v.TB.Helper()
-	c, err := manifest.Signer{Key: v.Keys.Central, Cert: &v.Keys.CentralCert}.Sign(uint64(len(v.Changes)+1), kind, body)
+	c, err := manifest.Signer{Key: v.Keys.Central, Cert: &v.Keys.CentralCert, GateKey: v.Keys.GateKey}.Sign(uint64(len(v.Changes)+1), kind, body)
 	if err != nil {
 		v.TB.Fatal(err)
 	}

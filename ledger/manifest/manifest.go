@@ -57,10 +57,11 @@ type Change struct {
 	// of it: a change passed on without its private part still verifies,
 	// and a private part is checked against the signed sum before use.
 	PrivateSum []byte `json:"private_sum,omitempty"`
-	// Private is what only devices whose role needs it receive: the
+	// Private is what only devices whose role needs it may read: the
 	// holders' names of a ticket batch and an event's rotation secret
-	// (see NeedsPrivate). Absent on a change passed to a seller.
-	Private json.RawMessage `json:"private,omitempty"`
+	// (see NeedsPrivate), sealed to the gates (seal.go). Absent on a
+	// change passed to a seller.
+	Private []byte `json:"private,omitempty"`
 }
 
 // private is the body of Change.Private.
@@ -226,6 +227,9 @@ func (c *Change) signedBytes() []byte {
 type Signer struct {
 	Key  ed25519.PrivateKey
 	Cert *ticket.DeviceCert
+	// GateKey seals the private parts (holders' names, rotation secrets)
+	// to the gates; a change that has one cannot be signed without it.
+	GateKey []byte
 }
 
 // Sign makes change number seq of the given kind from body, after checking
@@ -242,10 +246,17 @@ func (s Signer) Sign(seq uint64, kind Kind, body any) (Change, error) {
 		return Change{}, fmt.Errorf("sign change %d: %w", seq, err)
 	}
 	if p := split(v); p != nil {
+		if len(s.GateKey) != GateKeySize {
+			return Change{}, fmt.Errorf("sign change %d: it holds holders' names or a rotation secret, which need the gates key to seal them", seq)
+		}
 		if c.Body, err = json.Marshal(v); err != nil {
 			return Change{}, fmt.Errorf("sign change %d: %w", seq, err)
 		}
-		if c.Private, err = json.Marshal(p); err != nil {
+		plain, err := json.Marshal(p)
+		if err != nil {
+			return Change{}, fmt.Errorf("sign change %d: %w", seq, err)
+		}
+		if c.Private, err = seal(s.GateKey, seq, kind, plain); err != nil {
 			return Change{}, fmt.Errorf("sign change %d: %w", seq, err)
 		}
 		sum := sha256.Sum256(c.Private)
@@ -403,9 +414,18 @@ func (c *Change) Verify(trust *ticket.TrustStore, at time.Time) error {
 	return nil
 }
 
-// Decode reads and checks the body: a *Venue, *Event, *TicketType,
-// *Tickets, *ticket.IssuerCert, *ticket.DeviceCert or *Revoke.
-func (c *Change) Decode() (any, error) {
+// Decode reads and checks the public body: a *Venue, *Event, *TicketType,
+// *Tickets, *ticket.IssuerCert, *ticket.DeviceCert or *Revoke, without what
+// the private part holds (see DecodeFor).
+func (c *Change) Decode() (any, error) { return c.decode(nil, false) }
+
+// DecodeFor is Decode with the private part opened with the gates key and
+// put back into the body: the holders' names, the rotation secret. A
+// change whose private part is missing or cannot be opened is an error
+// (ErrSealed).
+func (c *Change) DecodeFor(gateKey []byte) (any, error) { return c.decode(gateKey, true) }
+
+func (c *Change) decode(gateKey []byte, full bool) (any, error) {
 	if c.PrivateSum != nil && c.Kind != KindTickets && c.Kind != KindEvent {
 		return nil, fmt.Errorf("%w: change %d: a %s change has no private part", ErrMalformed, c.Seq, c.Kind)
 	}
@@ -441,9 +461,16 @@ func (c *Change) Decode() (any, error) {
 	}
 	if c.PrivateSum != nil {
 		var p *private
-		if c.Private != nil {
+		if full {
+			if c.Private == nil {
+				return nil, fmt.Errorf("%w: change %d came without its private part", ErrSealed, c.Seq)
+			}
+			plain, err := open(gateKey, c.Seq, c.Kind, c.Private)
+			if err != nil {
+				return nil, fmt.Errorf("change %d: %w", c.Seq, err)
+			}
 			p = new(private)
-			if err := strictUnmarshal(c.Private, p); err != nil {
+			if err := strictUnmarshal(plain, p); err != nil {
 				return nil, fmt.Errorf("%w: change %d: private part: %w", ErrMalformed, c.Seq, err)
 			}
 		}

@@ -68,7 +68,7 @@ func TestBuildSignVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	var changes []Change
-	err = spec.Build(BuildOptions{Signer: Signer{Key: keys.Central, Cert: &keys.CentralCert}, Issuers: []ticket.IssuerCert{keys.IssuerCert},
+	err = spec.Build(BuildOptions{Signer: Signer{Key: keys.Central, Cert: &keys.CentralCert, GateKey: keys.GateKey}, Issuers: []ticket.IssuerCert{keys.IssuerCert},
 		RotationMaster: keys.RotationMaster, Tickets: 2500, BatchSize: 1000, FirstSeq: 5}, func(c Change) error {
 		changes = append(changes, c)
 		return nil

@@ -25,7 +25,7 @@ func TestPrivatePart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer := Signer{Key: keys.Central, Cert: &keys.CentralCert}
+	signer := Signer{Key: keys.Central, Cert: &keys.CentralCert, GateKey: keys.GateKey}
 	batch := &Tickets{Event: 7, Tickets: []Ticket{
 		{Serial: 1, Type: 1, Holder: "Wang Fang", Seat: "A1"},
 		{Serial: 2, Type: 1, Seat: "A2"},
@@ -75,7 +75,10 @@ func TestPrivatePart(t *testing.T) {
 			t.Errorf("change %d: a gate does not get the whole change", c.Seq)
 		}
 	}
-	full, _ := tickets.Decode()
+	full, err := tickets.DecodeFor(keys.GateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got := full.(*Tickets).Tickets; got[0].Holder != "Wang Fang" || got[1].Holder != "" || got[0].Seat != "A1" {
 		t.Errorf("decoded batch: %+v", got)
 	}
@@ -84,7 +87,28 @@ func TestPrivatePart(t *testing.T) {
 	if err != nil || pub.(*Tickets).Tickets[0].Holder != "" || pub.(*Tickets).Tickets[0].Seat != "A1" {
 		t.Errorf("decoded redacted batch: %+v %v", pub, err)
 	}
-	ev, _ := event.Decode()
+	if pub, _ := tickets.Decode(); pub.(*Tickets).Tickets[0].Holder != "" {
+		t.Error("the public decode holds the holder's name")
+	}
+	if bytes.Contains(tickets.Private, []byte("Wang")) || bytes.Contains(event.Private, secret) {
+		t.Error("the private part is not sealed")
+	}
+	if _, err := tickets.DecodeFor(bytes.Repeat([]byte{7}, GateKeySize)); !errors.Is(err, ErrSealed) {
+		t.Errorf("opened with another key: %v", err)
+	}
+	if _, err := tickets.DecodeFor(nil); !errors.Is(err, ErrSealed) {
+		t.Errorf("opened with no key: %v", err)
+	}
+	// A sealed part moved to another change does not open there.
+	moved := tickets
+	moved.Seq = 9
+	if _, err := moved.DecodeFor(keys.GateKey); !errors.Is(err, ErrSealed) {
+		t.Errorf("a sealed part under another number: %v", err)
+	}
+	if _, err := (Signer{Key: keys.Central, Cert: &keys.CentralCert}).Sign(3, KindTickets, batch); err == nil {
+		t.Error("holders' names signed without the gates key")
+	}
+	ev, _ := event.DecodeFor(keys.GateKey)
 	if !bytes.Equal(ev.(*Event).RotationSecret, secret) {
 		t.Error("the event lost its rotation secret")
 	}
@@ -105,7 +129,8 @@ func TestPrivatePart(t *testing.T) {
 		"private part of another change":             {func(c *Change) { c.Private = other.Private }, ErrMalformed},
 		"private part and its sum of another change": {func(c *Change) { c.Private, c.PrivateSum = other.Private, other.PrivateSum }, ErrUntrusted},
 		"private part altered": {func(c *Change) {
-			c.Private = bytes.Replace(c.Private, []byte("Wang"), []byte("Wong"), 1)
+			c.Private = append([]byte(nil), c.Private...)
+			c.Private[len(c.Private)-1] ^= 1
 		}, ErrMalformed},
 		"sum dropped, private kept": {func(c *Change) { c.PrivateSum = nil }, ErrMalformed},
 		"sum dropped, private gone": {func(c *Change) { c.PrivateSum, c.Private = nil, nil }, ErrUntrusted},

@@ -23,7 +23,7 @@ func TestShareZero(t *testing.T) {
 		t.Fatal(err)
 	}
 	count := map[uint64]int{}
-	err = spec.Build(BuildOptions{Signer: Signer{Key: keys.Central, Cert: &keys.CentralCert}, RotationMaster: keys.RotationMaster,
+	err = spec.Build(BuildOptions{Signer: Signer{Key: keys.Central, Cert: &keys.CentralCert, GateKey: keys.GateKey}, RotationMaster: keys.RotationMaster,
 		Tickets: 1000, BatchSize: 500}, func(c Change) error {
 		if c.Kind == KindTickets {
 			var b Tickets

@@ -24,9 +24,11 @@ const (
 	CentralCertFile = "central.cert.json" // its certificate, role central
 	MeshKeyFile     = "mesh.key"          // the venue mesh keyring (memberlist, AES-256)
 	RotationKeyFile = "rotation.key"      // master secret of events' rotating codes
+	GateKeyFile     = "gates.key"         // seals holders' names and rotation secrets to the gates
 
 	MeshKeyType     = "TIXGATE MESH KEY"
 	RotationKeyType = "TIXGATE ROTATION SECRET"
+	GateKeyType     = "TIXGATE GATES KEY"
 	SecretSize      = 32
 )
 
@@ -40,6 +42,9 @@ type Keys struct {
 	CentralCert    ticket.DeviceCert
 	MeshKey        []byte
 	RotationMaster []byte
+	// GateKey seals the private parts of manifest changes (holders'
+	// names, rotation secrets): gate devices get it, sellers do not.
+	GateKey []byte
 }
 
 // RootPublic is the root public key.
@@ -69,7 +74,7 @@ func Init(dir string, opt InitOptions) (*Keys, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("keys init: %w", err)
 	}
-	for _, name := range []string{RootKeyFile, RootPubFile, IssuerKeyFile, IssuerCertFile, CentralKeyFile, CentralCertFile, MeshKeyFile, RotationKeyFile} {
+	for _, name := range []string{RootKeyFile, RootPubFile, IssuerKeyFile, IssuerCertFile, CentralKeyFile, CentralCertFile, MeshKeyFile, RotationKeyFile, GateKeyFile} {
 		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
 			return nil, fmt.Errorf("keys init: %s already holds %s: %w (keys are never replaced; use a new directory)", dir, name, ErrExists)
 		}
@@ -83,7 +88,8 @@ func Init(dir string, opt InitOptions) (*Keys, error) {
 	}
 	k.MeshKey = make([]byte, SecretSize)
 	k.RotationMaster = make([]byte, SecretSize)
-	for _, b := range [][]byte{k.MeshKey, k.RotationMaster} {
+	k.GateKey = make([]byte, SecretSize)
+	for _, b := range [][]byte{k.MeshKey, k.RotationMaster, k.GateKey} {
 		if _, err := io.ReadFull(opt.Rand, b); err != nil {
 			return nil, fmt.Errorf("keys init: random secret: %w", err)
 		}
@@ -120,6 +126,7 @@ func Init(dir string, opt InitOptions) (*Keys, error) {
 		WriteJSON(filepath.Join(dir, CentralCertFile), k.CentralCert, false),
 		WriteSecret(filepath.Join(dir, MeshKeyFile), MeshKeyType, k.MeshKey),
 		WriteSecret(filepath.Join(dir, RotationKeyFile), RotationKeyType, k.RotationMaster),
+		WriteSecret(filepath.Join(dir, GateKeyFile), GateKeyType, k.GateKey),
 	}
 	if err := errors.Join(steps...); err != nil {
 		return nil, fmt.Errorf("keys init: %w", err)
@@ -160,6 +167,9 @@ func Load(dir string) (*Keys, error) {
 	if k.RotationMaster, err = ReadSecret(path(RotationKeyFile), RotationKeyType, SecretSize); err != nil {
 		return nil, fmt.Errorf("load keys: %w", err)
 	}
+	if k.GateKey, err = loadOrMakeSecret(path(GateKeyFile), GateKeyType); err != nil {
+		return nil, fmt.Errorf("load keys: %w", err)
+	}
 	root := k.RootPublic()
 	if err := k.IssuerCert.Verify(root); err != nil {
 		return nil, fmt.Errorf("load keys: %w", err)
@@ -174,6 +184,23 @@ func Load(dir string) (*Keys, error) {
 		return nil, fmt.Errorf("load keys: %s does not certify %s", CentralCertFile, CentralKeyFile)
 	}
 	return k, nil
+}
+
+// loadOrMakeSecret reads a secret, or makes it in a key directory made
+// before the secret existed.
+func loadOrMakeSecret(path, typ string) ([]byte, error) {
+	b, err := ReadSecret(path, typ, SecretSize)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return b, err
+	}
+	b = make([]byte, SecretSize)
+	if _, err := io.ReadFull(rand.Reader, b); err != nil {
+		return nil, err
+	}
+	if err := WriteSecret(path, typ, b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // TrustStore returns a store that trusts this directory's root, its issuer

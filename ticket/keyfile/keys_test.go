@@ -21,8 +21,8 @@ func TestInitLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 8 {
-		t.Errorf("%d files in the key directory, want 8", len(entries))
+	if len(entries) != 9 {
+		t.Errorf("%d files in the key directory, want 9", len(entries))
 	}
 	for _, e := range entries {
 		fi, err := e.Info()
