@@ -180,6 +180,17 @@ func TestEnrollmentTokenWorksOnceAndExpires(t *testing.T) {
 			len(resp.Keyring) != 1 || string(resp.Keyring[0]) != string(f.keys.MeshKey) || resp.ManifestHead != head0+1 {
 			t.Errorf("enrollment answer %+v", resp)
 		}
+		if string(resp.GateKey) != string(f.keys.GateKey) {
+			t.Error("a gate was enrolled without the gates key")
+		}
+		ss, err := f.srv.Devices.Add(ctx, devices.Device{Name: "seller-1", Role: ticket.RoleSeller, Venue: "arena"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, sresp, err := enroll(ss.Token); err != nil || sresp.GateKey != nil || sresp.Cert.Role != ticket.RoleSeller {
+			t.Errorf("seller enrollment: gates key %x, role %s, %v", sresp.GateKey, sresp.Cert.Role, err)
+		}
+		head0++ // the seller's certificate
 		if _, _, err := enroll(s1.Token); codeOf(err) != uplink.ErrCodeTokenUsed || !strings.Contains(err.Error(), "used already") {
 			t.Errorf("reused token: %v", err)
 		}

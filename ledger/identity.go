@@ -85,7 +85,7 @@ func Init(p Provision, cfg Config) error {
 		return fmt.Errorf("ledger init: %w", err)
 	}
 	err = Install(Enrollment{Dir: p.Dir, Key: key, Cert: cert, Root: p.Keys.RootPublic(), MeshKey: p.Keys.MeshKey,
-		EncryptionKey: p.EncryptionKey}, cfg)
+		GateKey: p.Keys.GateKey, EncryptionKey: p.EncryptionKey}, cfg)
 	if err != nil {
 		return fmt.Errorf("ledger init: %w", err)
 	}
@@ -105,6 +105,9 @@ type Enrollment struct {
 	Cert    ticket.DeviceCert
 	Root    ed25519.PublicKey
 	MeshKey []byte
+	// GateKey opens the private parts of manifest changes; only a gate
+	// keeps it (Install ignores it for other roles).
+	GateKey []byte
 	// EncryptionKey: as Provision's.
 	EncryptionKey string
 }
@@ -127,6 +130,9 @@ func Install(e Enrollment, cfg Config) error {
 	}
 	if len(e.MeshKey) != keyfile.SecretSize {
 		return fmt.Errorf("install device: mesh key of %d bytes, want %d", len(e.MeshKey), keyfile.SecretSize)
+	}
+	if e.Cert.Role == ticket.RoleGate && len(e.GateKey) != keyfile.SecretSize {
+		return fmt.Errorf("install device: a gate needs the gates key (%d bytes), got %d", keyfile.SecretSize, len(e.GateKey))
 	}
 	if err := os.MkdirAll(e.Dir, 0o700); err != nil {
 		return fmt.Errorf("install device: %w", err)
@@ -158,7 +164,7 @@ func Install(e Enrollment, cfg Config) error {
 		keyfile.WritePublicKey(path(RootPubFile), e.Root),
 		keyfile.WriteSecret(path(MeshKeyFile), keyfile.MeshKeyType, e.MeshKey),
 		keyfile.WriteSecret(path(LedgerKeyFile), ledgerKeyType, encKey),
-		writeGateKey(path(GateKeyFile), p.Role, p.Keys.GateKey),
+		writeGateKey(path(GateKeyFile), e.Cert.Role, e.GateKey),
 	); err != nil {
 		return fmt.Errorf("install device: %w", err)
 	}

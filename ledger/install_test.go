@@ -27,7 +27,8 @@ func TestInstallChecksTheCertificate(t *testing.T) {
 		{"another key", Enrollment{Dir: t.TempDir(), Key: other, Cert: cert, Root: v.keys.RootPublic(), MeshKey: v.keys.MeshKey}, false},
 		{"another root", Enrollment{Dir: t.TempDir(), Key: key, Cert: cert, Root: stranger.RootPublic(), MeshKey: v.keys.MeshKey}, false},
 		{"no mesh key", Enrollment{Dir: t.TempDir(), Key: key, Cert: cert, Root: v.keys.RootPublic()}, false},
-		{"genuine", Enrollment{Dir: t.TempDir(), Key: key, Cert: cert, Root: v.keys.RootPublic(), MeshKey: v.keys.MeshKey}, true},
+		{"a gate without the gates key", Enrollment{Dir: t.TempDir(), Key: key, Cert: cert, Root: v.keys.RootPublic(), MeshKey: v.keys.MeshKey}, false},
+		{"genuine", Enrollment{Dir: t.TempDir(), Key: key, Cert: cert, Root: v.keys.RootPublic(), MeshKey: v.keys.MeshKey, GateKey: v.keys.GateKey}, true},
 	}
 	for _, tt := range tests {
 		err := Install(tt.e, TestConfig(tt.e.Dir))
@@ -36,7 +37,7 @@ func TestInstallChecksTheCertificate(t *testing.T) {
 		}
 		if tt.ok {
 			id, err := LoadIdentity(tt.e.Dir)
-			if err != nil || id.Cert.Device != "gate-7" {
+			if err != nil || id.Cert.Device != "gate-7" || string(id.GateKey) != string(v.keys.GateKey) {
 				t.Errorf("%s: identity %v, %v", tt.name, id, err)
 			}
 		}

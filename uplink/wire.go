@@ -90,10 +90,13 @@ type EnrollResponse struct {
 	Cert ticket.DeviceCert `json:"cert"`
 	Root ed25519.PublicKey `json:"root"`
 	// Keyring is the venue mesh's keys, the one to encrypt with first.
-	Keyring    [][]byte `json:"keyring"`
-	Venue      string   `json:"venue"`
-	Gate       string   `json:"gate,omitempty"`
-	Credential string   `json:"credential"` // the device's API credential: Authorization: Bearer …
+	Keyring [][]byte `json:"keyring"`
+	// GateKey opens the private parts of manifest changes (holders' names,
+	// rotation secrets); only gates get it.
+	GateKey    []byte `json:"gate_key,omitempty"`
+	Venue      string `json:"venue"`
+	Gate       string `json:"gate,omitempty"`
+	Credential string `json:"credential"` // the device's API credential: Authorization: Bearer …
 	// ManifestHead is the venue manifest's last change now: what the first
 	// pull brings.
 	ManifestHead uint64 `json:"manifest_head"`

@@ -46,7 +46,7 @@ func New(cfg Config) *Catalog {
 	if cfg.TicketBatch <= 0 || cfg.TicketBatch > manifest.MaxTicketsPerBatch {
 		cfg.TicketBatch = 1000
 	}
-	return &Catalog{cfg: cfg, signer: manifest.Signer{Key: cfg.Keys.Central, Cert: &cfg.Keys.CentralCert}}
+	return &Catalog{cfg: cfg, signer: manifest.Signer{Key: cfg.Keys.Central, Cert: &cfg.Keys.CentralCert, GateKey: cfg.Keys.GateKey}}
 }
 
 // Emit signs a change of kind about subject into the venue's manifest

@@ -176,6 +176,9 @@ func (r *Registry) Enroll(ctx context.Context, req uplink.EnrollRequest) (uplink
 		}
 		resp = uplink.EnrollResponse{Cert: cert, Root: r.cfg.Keys.RootPublic(), Keyring: [][]byte{r.cfg.Keys.MeshKey},
 			Venue: dev.Venue, Gate: dev.Gate, Credential: credential, ManifestHead: head}
+		if cert.Role == ticket.RoleGate {
+			resp.GateKey = r.cfg.Keys.GateKey
+		}
 		return nil
 	})
 	if err != nil {

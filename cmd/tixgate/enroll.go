@@ -49,7 +49,7 @@ func runEnroll(ctx context.Context, e *env, cl *cmdline) error {
 		}
 		return err
 	}
-	err = ledger.Install(ledger.Enrollment{Dir: *data, Key: key, Cert: resp.Cert, Root: resp.Root, MeshKey: resp.Keyring[0], EncryptionKey: *encKey},
+	err = ledger.Install(ledger.Enrollment{Dir: *data, Key: key, Cert: resp.Cert, Root: resp.Root, MeshKey: resp.Keyring[0], GateKey: resp.GateKey, EncryptionKey: *encKey},
 		ledgerConfig(e, *data))
 	if err != nil {
 		return err

@@ -112,7 +112,7 @@ func BenchmarkSystemManifestPull(b *testing.B) {
 		gdir := filepath.Join(b.TempDir(), "gate")
 		lcfg := ledger.DefaultConfig(gdir)
 		lcfg.Logger = quiet
-		if err := ledger.Install(ledger.Enrollment{Dir: gdir, Key: key, Cert: resp.Cert, Root: resp.Root, MeshKey: resp.Keyring[0]}, lcfg); err != nil {
+		if err := ledger.Install(ledger.Enrollment{Dir: gdir, Key: key, Cert: resp.Cert, Root: resp.Root, MeshKey: resp.Keyring[0], GateKey: resp.GateKey}, lcfg); err != nil {
 			b.Fatal(err)
 		}
 		l, err := ledger.Open(lcfg)

@@ -99,7 +99,7 @@ func TestManifestPullResumesAfterACut(t *testing.T) {
 	gdir := filepath.Join(t.TempDir(), "gate")
 	lcfg := ledger.TestConfig(gdir)
 	lcfg.Logger = logger
-	if err := ledger.Install(ledger.Enrollment{Dir: gdir, Key: key, Cert: resp.Cert, Root: resp.Root, MeshKey: resp.Keyring[0]}, lcfg); err != nil {
+	if err := ledger.Install(ledger.Enrollment{Dir: gdir, Key: key, Cert: resp.Cert, Root: resp.Root, MeshKey: resp.Keyring[0], GateKey: resp.GateKey}, lcfg); err != nil {
 		t.Fatal(err)
 	}
 	l, err := ledger.Open(lcfg)
