@@ -224,21 +224,25 @@ ticket_types: [{event: 1042, id: 1, name: Standing, zones: [0]}]
 		return s1.State == "ok" && s1.Backlog == 0 && s2.State == "offline" && s2.Failures > 0 &&
 			s3.State == "offline" && strings.Contains(s3.LastError, "sent nothing")
 	})
-	// The device's own status API shows the uplink.
-	req, _ := http.NewRequest(http.MethodGet, nodes[0].URL()+"/api/v1/status", nil)
+	// The device's own status API shows the uplink (between syncs: ok).
+	var st struct{ Uplink struct{ State, URL string } }
+	ledgertest.WaitFor(t, 5*time.Second, "gate-1's status API shows its uplink ok", func() bool {
+		req, _ := http.NewRequest(http.MethodGet, nodes[0].URL()+"/api/v1/status", nil)
+		req.Header.Set("Authorization", "Bearer "+nodes[0].Token())
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Uplink.State == "ok" && st.Uplink.URL == centralURL
+	})
+	req, _ := http.NewRequest(http.MethodGet, nodes[0].URL()+"/metrics", nil)
 	req.Header.Set("Authorization", "Bearer "+nodes[0].Token())
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var st struct{ Uplink struct{ State, URL string } }
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || st.Uplink.State != "ok" || st.Uplink.URL != centralURL {
-		t.Errorf("gate-1's status: %+v, %v", st, err)
-	}
-	resp.Body.Close()
-	req, _ = http.NewRequest(http.MethodGet, nodes[0].URL()+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+nodes[0].Token())
-	if resp, err = http.DefaultClient.Do(req); err != nil {
 		t.Fatal(err)
 	}
 	metrics, _ := io.ReadAll(resp.Body)
