@@ -137,7 +137,7 @@ func (m *Mesh) mergeDigest(msg message) {
 	}
 	for o, seq := range theirs {
 		if have := ours[o]; seq > have {
-			m.requestFetch(msg.sender, o, have+1)
+			m.requestFetch(msg.sender, o, have+1, seq)
 		}
 	}
 }

@@ -331,7 +331,9 @@ func (w *lineCounter) count() int {
 // is 1.5 GB of streams, and a million-ticket manifest a hundred times that.
 func TestBatchCrossesTheMeshAboutOncePerMember(t *testing.T) {
 	const n = 4
-	c := newCluster(t, n, nil)
+	// Push/pull far apart, so what is measured is the direct streams, not
+	// anti-entropy racing them on a loaded machine.
+	c := newCluster(t, n, func(cfg *Config) { cfg.PushPullInterval = time.Minute })
 	batch := &manifest.Tickets{Event: 1042}
 	for i := range 5000 {
 		s := uint64(10_001 + i)
@@ -362,9 +364,8 @@ func TestBatchCrossesTheMeshAboutOncePerMember(t *testing.T) {
 	}
 	copies := float64(after-before) / float64(len(raw))
 	t.Logf("%d-byte batch, %d nodes: %.1f copies streamed", len(raw), n, copies)
-	// n-1 direct streams, plus the anti-entropy fetches that race them and
-	// push/pull's own streams; every node re-streaming it made 13 to 15.
-	if copies > 2*n {
+	// n-1 direct streams; every node re-streaming it made 13 to 15.
+	if copies > float64(n) {
 		t.Errorf("the batch was streamed %.1f times among %d nodes, want about %d", copies, n, n-1)
 	}
 }

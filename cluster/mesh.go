@@ -645,7 +645,7 @@ func (m *Mesh) ingest(sender string, recs [][]byte) {
 		return
 	}
 	for o := range origins {
-		m.requestFetch(sender, o, vv[o]+1)
+		m.requestFetch(sender, o, vv[o]+1, vv[o]+1)
 	}
 }
 
@@ -670,7 +670,7 @@ func (m *Mesh) applyChange(msg message) {
 		return
 	}
 	if status == ledger.Held {
-		m.requestManifest(msg.sender, m.store.ManifestSeq()+1)
+		m.requestManifest(msg.sender, m.store.ManifestSeq()+1, m.store.ManifestSeq()+1)
 	}
 }
 
@@ -727,14 +727,15 @@ const maxIngestBatch = 8192
 // reply is still arriving.
 const fetchEvery = time.Second
 
-// requestFetch asks peer for an origin's records from sequence from on.
-func (m *Mesh) requestFetch(peer string, origin ticket.KeyID, from uint64) {
-	m.request(peer, origin.String(), from, m.seal(kindFetch, fetchPayload(origin, from, peer)))
+// requestFetch asks peer for an origin's records from sequence from on;
+// until is how far the peer is known to hold them.
+func (m *Mesh) requestFetch(peer string, origin ticket.KeyID, from, until uint64) {
+	m.request(peer, origin.String(), from, until, m.seal(kindFetch, fetchPayload(origin, from, peer)))
 }
 
 // requestManifest asks peer for manifest changes from number from on.
-func (m *Mesh) requestManifest(peer string, from uint64) {
-	m.request(peer, "manifest", from, m.seal(kindFetchManifest, manifestFetchPayload(from, peer)))
+func (m *Mesh) requestManifest(peer string, from, until uint64) {
+	m.request(peer, "manifest", from, until, m.seal(kindFetchManifest, manifestFetchPayload(from, peer)))
 }
 
 // arriving notes that records of an origin are flowing in: a fetch of it is
@@ -750,22 +751,23 @@ func (m *Mesh) arriving(what string) {
 
 // fetchState is the last fetch of an origin (or of the manifest).
 type fetchState struct {
-	at   time.Time // sent, or the last of its answer arrived
-	from uint64    // the first sequence it asked for
+	at    time.Time // sent, or the last of its answer arrived
+	until uint64    // how far the asked peer held the origin: what the answer may bring
 }
 
 // request sends a fetch, at most one per origin (or manifest) every
 // fetchEvery while its answer is still arriving, unless it asks for more
-// than the last one did: a gap found after that answer began is fetched at
-// once.
-func (m *Mesh) request(peer, what string, from uint64, msg []byte) {
+// than the last answer could bring: a gap beyond it (a lost latest record,
+// revealed by a digest) is fetched at once, while a catch-up in progress
+// is not asked for twice.
+func (m *Mesh) request(peer, what string, from, until uint64, msg []byte) {
 	m.mu.Lock()
 	now := m.cfg.Clock.Now()
-	if f := m.fetching[what]; now.Sub(f.at) < fetchEvery && from <= f.from {
+	if f := m.fetching[what]; now.Sub(f.at) < fetchEvery && from <= f.until {
 		m.mu.Unlock()
 		return
 	}
-	m.fetching[what] = fetchState{at: now, from: from}
+	m.fetching[what] = fetchState{at: now, until: max(from, until)}
 	m.mu.Unlock()
 	n := m.member(peer)
 	if n == nil {
@@ -985,11 +987,11 @@ func (m *Mesh) mergeState(buf []byte) {
 	}
 	for o, seq := range theirs {
 		if seq > ours[o] {
-			m.requestFetch(s.Name, o, ours[o]+1)
+			m.requestFetch(s.Name, o, ours[o]+1, seq)
 		}
 	}
 	if s.Manifest > m.store.ManifestSeq() {
-		m.requestManifest(s.Name, m.store.ManifestSeq()+1)
+		m.requestManifest(s.Name, m.store.ManifestSeq()+1, s.Manifest)
 	}
 }
 

@@ -128,6 +128,9 @@ type Node struct {
 	metrics  *metrics
 	refusals refusalLog
 	sessions *sessions
+	// ui is the web UI; hub feeds its status screen.
+	ui  *ui
+	hub *liveHub
 	// logins bounds concurrent PIN checks: each argon2id hash takes 64 MiB.
 	logins chan struct{}
 	ln     net.Listener
@@ -168,6 +171,11 @@ func Start(cfg Config) (*Node, error) {
 		n.cfg.Session = cfg.Session
 	}
 	n.sessions = newSessions(cfg.Session, cfg.Clock)
+	if n.ui, err = loadUI(); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("edge: %w", err)
+	}
+	n.hub = newLiveHub()
 	n.logins = make(chan struct{}, 2)
 	n.decoders.New = func() any { return scanner.NewDecoder(scanner.CameraConfig()) }
 	st, err := l.Stats() // once, at start: scrapes then read counters
@@ -252,6 +260,7 @@ func (n *Node) serve() error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
 	}
+	n.srv.RegisterOnShutdown(n.hub.close)
 	go func() {
 		if err := n.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.log.Error("API server stopped", "err", err)

@@ -299,10 +299,20 @@ func (l *Ledger) load() error {
 			return err
 		}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tRevoked}})
+		since := map[ticket.KeyID]time.Time{} // 'A' sorts before 'D'
 		for it.Rewind(); it.Valid(); it.Next() {
 			k := it.Item().Key()
-			if len(k) == 6 && (k[1] == tIssuer || k[1] == tDevice) {
+			switch {
+			case len(k) == 6 && k[1] == tRevokedAt:
+				v, err := it.Item().ValueCopy(nil)
+				if err == nil && len(v) == 8 {
+					since[ticket.KeyID(k[2:6])] = time.Unix(0, int64(decodeU64(v))).UTC()
+				}
+			case len(k) == 6 && k[1] == tIssuer:
 				l.trust.RevokeIssuer(ticket.KeyID(k[2:6]))
+			case len(k) == 6 && k[1] == tDevice:
+				id := ticket.KeyID(k[2:6])
+				l.trust.RevokeKeyAt(id, since[id])
 			}
 		}
 		it.Close()

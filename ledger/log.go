@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -271,8 +272,8 @@ var ErrUnknownOrigin = errors.New("origin device is not trusted")
 // checkOrigin checks that a record's origin has a trusted, unrevoked
 // device certificate valid when the record was made.
 func (l *Ledger) checkOrigin(r *record.Record) error {
-	if l.trust.Revoked(r.Origin) {
-		return fmt.Errorf("record %s: %w: device key revoked", r.ID(), ErrUnknownOrigin)
+	if l.trust.RevokedAt(r.Origin, r.HLC.Time()) {
+		return fmt.Errorf("record %s: %w: device key revoked before this record's time, %s", r.ID(), ErrUnknownOrigin, r.HLC.Time().UTC().Format(time.RFC3339))
 	}
 	cert, ok := l.trust.Device(r.Origin, r.HLC.Time())
 	if !ok {
