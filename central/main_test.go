@@ -1,9 +1,6 @@
 package central
 
 import (
-	"flag"
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/tixgate/tixgate/central/store"
@@ -13,27 +10,8 @@ import (
 var pg *storetest.Cluster
 
 // TestMain starts one PostgreSQL cluster for the package, so the server's
-// tests run on both databases; with -short only SQLite runs. Benchmarks get
-// a cluster with fsync on.
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if !testing.Short() {
-		var err error
-		bench := flag.Lookup("test.bench").Value.String() != ""
-		if pg, err = storetest.StartWith(storetest.Options{Durable: bench}); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-	}
-	code := m.Run()
-	if pg != nil {
-		if err := pg.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+// tests run on both databases; with -short only SQLite runs.
+func TestMain(m *testing.M) { storetest.Main(m, &pg) }
 
 // dialects are the databases the tests run on.
 func dialects() []store.Dialect {

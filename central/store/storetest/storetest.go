@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -164,4 +165,27 @@ func (c *Cluster) Stop() error {
 		err = fmt.Errorf("storetest: %w", rerr)
 	}
 	return err
+}
+
+// Main is a package's TestMain around one cluster: it starts one unless
+// -short (benchmarks get a durable one), points *c at it (nil with -short),
+// runs the tests and stops it, and exits.
+func Main(m *testing.M, c **Cluster) {
+	flag.Parse()
+	if !testing.Short() {
+		bench := flag.Lookup("test.bench").Value.String() != ""
+		var err error
+		if *c, err = StartWith(Options{Durable: bench}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	if *c != nil {
+		if err := (*c).Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
