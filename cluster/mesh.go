@@ -42,6 +42,10 @@ type Store interface {
 	DeviceCerts() []ticket.DeviceCert
 	// AddDeviceCert verifies a certificate against the root and keeps it.
 	AddDeviceCert(ticket.DeviceCert) error
+	// Trust is what the device trusts, the manifest's revocations
+	// included: a member whose key is revoked is sent nothing and heard
+	// no more.
+	Trust() *ticket.TrustStore
 }
 
 var _ Store = (*ledger.Ledger)(nil)
@@ -65,7 +69,8 @@ type Mesh struct {
 	requestsSeen map[[16]byte]seenRequest
 	requestsBy   map[string]int // entries of requestsSeen per sender
 	// fromPeers holds the signatures of the changes being applied from a
-	// peer's message, so onChange knows them from this node's own.
+	// peer's message, and of those held until their predecessors come,
+	// so onChange knows them from this node's own.
 	fromPeers sync.Map
 	// recent holds the origins whose log moved lately, for digests.
 	recentMu sync.Mutex
@@ -299,6 +304,8 @@ type peer struct {
 	// state names the real device's address, so what this node sends to
 	// the member goes there, whoever holds the name in memberlist.
 	proven *net.UDPAddr
+	// provenAt is when the state that set proven was signed.
+	provenAt time.Time
 }
 
 // target is the node to send to: at its proven address when it has one.
@@ -320,9 +327,18 @@ func (m *Mesh) members() []*memberlist.Node {
 	defer m.mu.Unlock()
 	out := make([]*memberlist.Node, 0, len(m.peers))
 	for _, p := range m.peers {
-		out = append(out, p.target())
+		if !m.revoked(p.key) {
+			out = append(out, p.target())
+		}
 	}
 	return out
+}
+
+// revoked reports whether a member's key is revoked now by the manifest (a
+// lost or stolen device): its certificate still verifies, but it is sent
+// nothing and its messages are dropped.
+func (m *Mesh) revoked(key ed25519.PublicKey) bool {
+	return key != nil && m.store.Trust().RevokedAt(ticket.KeyIDOf(key), m.cfg.Clock.Now())
 }
 
 // Peers lists the live members other than this node.
@@ -331,6 +347,9 @@ func (m *Mesh) Peers() []Peer {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, p := range m.peers {
+		if m.revoked(p.key) {
+			continue
+		}
 		n := p.target()
 		pr := Peer{Name: n.Name, Addr: net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port))), State: "unverified",
 			Role: string(p.role), LastSeen: m.lastSeen[n.Name]}
@@ -441,7 +460,7 @@ func (m *Mesh) onChange(raw []byte) {
 	if err != nil {
 		return
 	}
-	_, relayed := m.fromPeers.Load(string(c.Sig))
+	_, relayed := m.fromPeers.LoadAndDelete(string(c.Sig))
 	if c.PrivateSum != nil {
 		// Streamed only by the node that got it from outside the mesh
 		// (an import, central): the others learn it by anti-entropy, so
@@ -481,7 +500,9 @@ func (m *Mesh) sendChangeByRole(raw []byte) {
 	m.mu.Lock()
 	to := make([]peer, 0, len(m.peers))
 	for _, p := range m.peers {
-		to = append(to, p)
+		if !m.revoked(p.key) {
+			to = append(to, p)
+		}
 	}
 	m.mu.Unlock()
 	for _, p := range to {
@@ -651,15 +672,28 @@ func (m *Mesh) ingest(sender string, recs [][]byte) {
 
 func (m *Mesh) applyChange(msg message) {
 	m.st.changesIn.Add(1)
+	var sig string
 	if c, err := manifest.Parse(msg.payload); err == nil {
-		m.fromPeers.Store(string(c.Sig), true)
-		defer m.fromPeers.Delete(string(c.Sig))
+		sig = string(c.Sig)
+		m.fromPeers.Store(sig, true)
 	}
 	status, err := m.store.ApplyChange(msg.payload)
+	if sig != "" && (err != nil || status != ledger.Held) {
+		// A held change stays known as a peer's until it is applied,
+		// with the change that unblocks it.
+		m.fromPeers.Delete(sig)
+	}
 	if err != nil {
 		if errors.Is(err, ledger.ErrIncomplete) {
 			// A seller's copy: the whole change comes from a gate or central.
 			m.log.Debug("manifest change without its private part", "peer", msg.sender, "err", err)
+			return
+		}
+		if errors.Is(err, manifest.ErrSealed) {
+			// The signed sum vouches for the sealed bytes: what cannot be
+			// opened is this gate's trouble (no gates key, or another
+			// one), not the sender's. Said once.
+			m.warnOnce("sealed:", "manifest change cannot be opened here: this gate lacks the venue's gates key", "err", err)
 			return
 		}
 		if !errors.Is(err, ledger.ErrManifestFork) {
@@ -671,6 +705,17 @@ func (m *Mesh) applyChange(msg message) {
 	}
 	if status == ledger.Held {
 		m.requestManifest(msg.sender, m.store.ManifestSeq()+1, m.store.ManifestSeq()+1)
+	}
+}
+
+// warnOnce logs msg the first time key is seen.
+func (m *Mesh) warnOnce(key, msg string, args ...any) {
+	m.mu.Lock()
+	first := !m.warned[key]
+	m.warned[key] = true
+	m.mu.Unlock()
+	if first {
+		m.log.Warn(msg, args...)
 	}
 }
 
@@ -704,7 +749,7 @@ func (m *Mesh) memberRole(name string) (*memberlist.Node, ticket.Role) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	p, ok := m.peers[name]
-	if !ok {
+	if !ok || m.revoked(p.key) {
 		return nil, ""
 	}
 	return p.target(), p.role
@@ -714,7 +759,7 @@ func (m *Mesh) member(name string) *memberlist.Node {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	p, ok := m.peers[name]
-	if !ok {
+	if !ok || m.revoked(p.key) {
 		return nil
 	}
 	return p.target()
@@ -970,7 +1015,7 @@ func (m *Mesh) mergeState(buf []byte) {
 		return
 	}
 	m.seen(s.Name)
-	m.prove(s.Name, s.Addr)
+	m.prove(s.Name, s.Addr, time.Unix(0, int64(binary.BigEndian.Uint64(buf[len(buf)-trailerLen:]))))
 	for _, c := range s.Certs {
 		if err := m.store.AddDeviceCert(c); err != nil {
 			m.reject(s.Name, 1, err)
@@ -1002,15 +1047,17 @@ func (m *Mesh) seen(name string) {
 	m.mu.Unlock()
 }
 
-// prove binds a member's name to the address its signed state names.
-func (m *Mesh) prove(name, addr string) {
+// prove binds a member's name to the address its signed state names. A
+// state signed before the one that proved the address (recorded when the
+// device listened elsewhere, and replayed) changes nothing.
+func (m *Mesh) prove(name, addr string, signed time.Time) {
 	a, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil || a.IP == nil || a.Port == 0 {
 		return
 	}
 	m.mu.Lock()
-	if p, ok := m.peers[name]; ok {
-		p.proven = a
+	if p, ok := m.peers[name]; ok && signed.After(p.provenAt) {
+		p.proven, p.provenAt = a, signed
 		m.peers[name] = p
 	}
 	m.mu.Unlock()
@@ -1055,6 +1102,12 @@ func (d *delegate) NotifyMsg(b []byte) {
 	case kindDigest:
 		m.goTracked(func() { m.mergeDigest(msg) })
 	case kindFetch, kindFetchManifest:
+		if to, ok := requestAddressee(msg); ok && to != m.cfg.Name {
+			// Another node's request, replayed here: it takes no place in
+			// the sender's share of the replay cache.
+			m.st.unauthentic.Add(1)
+			return
+		}
 		if m.replayed(b) {
 			m.st.unauthentic.Add(1)
 			m.log.Debug("dropped a replayed request", "peer", msg.sender)
@@ -1074,6 +1127,18 @@ func (d *delegate) NotifyMsg(b []byte) {
 	}
 }
 
+// requestAddressee is the node a fetch request names; ok is false for a
+// payload that does not parse (serveFetch and serveManifest refuse it).
+func requestAddressee(msg message) (to string, ok bool) {
+	var err error
+	if msg.kind == kindFetch {
+		_, _, to, err = parseFetch(msg.payload)
+	} else {
+		_, to, err = parseManifestFetch(msg.payload)
+	}
+	return to, err == nil
+}
+
 // seal frames and signs a message from this node.
 func (m *Mesh) seal(kind byte, payload []byte) []byte {
 	return sealMessage(m.key, m.cfg.Clock.Now(), kind, m.cfg.Name, payload)
@@ -1084,7 +1149,10 @@ func (m *Mesh) seal(kind byte, payload []byte) []byte {
 func (m *Mesh) peerKey(name string) ed25519.PublicKey {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.peers[name].key
+	if k := m.peers[name].key; !m.revoked(k) {
+		return k
+	}
+	return nil
 }
 
 func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
@@ -1126,7 +1194,7 @@ func (m *Mesh) remember(n *memberlist.Node) bool {
 	m.mu.Lock()
 	old, ok := m.peers[n.Name]
 	if ok && old.key.Equal(p.key) {
-		p.proven = old.proven
+		p.proven, p.provenAt = old.proven, old.provenAt
 	}
 	m.peers[n.Name] = p
 	m.lastSeen[n.Name] = m.cfg.Clock.Now()
