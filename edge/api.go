@@ -18,6 +18,7 @@ import (
 	"github.com/tixgate/tixgate/ledger/rules"
 	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/ticket/strict"
+	"github.com/tixgate/tixgate/uplink"
 )
 
 // maxBody bounds a request body.
@@ -292,6 +293,8 @@ type Status struct {
 	// TLSFingerprint is the SHA-256 of the HTTPS certificate, for staff to
 	// compare with what the browser shows; empty on loopback HTTP.
 	TLSFingerprint string `json:"tls_fingerprint,omitempty"`
+	// Uplink is the sync with central; absent without one.
+	Uplink *uplink.State `json:"uplink,omitempty"`
 }
 
 func (n *Node) status() (Status, error) {
@@ -306,7 +309,7 @@ func (n *Node) status() (Status, error) {
 	}
 	s := Status{Device: id.Cert.Device, Role: string(id.Cert.Role), Venue: id.Cert.Venue, Gate: n.cfg.Gate, Version: n.cfg.Version, TLSFingerprint: n.tlsFingerprint,
 		Uptime: n.cfg.Clock.Now().Sub(n.start).Round(time.Second).String(), MeshAddr: n.mesh.Addr(), ManifestSeq: n.ledger.ManifestSeq(),
-		Vector: map[string]uint64{}, Ledger: st, Mesh: n.mesh.Stats(), Rejected: n.mesh.Rejected()}
+		Vector: map[string]uint64{}, Ledger: st, Mesh: n.mesh.Stats(), Rejected: n.mesh.Rejected(), Uplink: n.UplinkState()}
 	for o, seq := range vv {
 		s.Vector[o.String()] = seq
 	}

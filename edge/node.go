@@ -22,6 +22,7 @@ import (
 	"github.com/tixgate/tixgate/scanner"
 	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/ticket/keyfile"
+	"github.com/tixgate/tixgate/uplink"
 )
 
 // TokenFile holds the local API's bearer token, in the device directory.
@@ -78,6 +79,12 @@ type Config struct {
 	// Ledger.Clock (the command sets both to one clock).
 	Clock ticket.Clock
 
+	// Central is central's URL: when set, the node runs the uplink (see
+	// uplink.go) with the credential from the device's enrollment.
+	Central string
+	// Uplink tunes the uplink; its URL and credential are filled in at start.
+	Uplink uplink.Config
+
 	// Ledger and Mesh configure the parts; their knobs are documented in
 	// their packages. Ledger.Dir is set to Dir.
 	Ledger ledger.Config
@@ -101,6 +108,7 @@ func DefaultConfig(dir string) Config {
 		Ledger:   ledger.DefaultConfig(dir),
 		Mesh:     cluster.DefaultConfig(),
 		Session:  DefaultSessionConfig(),
+		Uplink:   uplink.DefaultConfig("", ""),
 		Logger:   slog.Default(),
 	}
 }
@@ -131,6 +139,10 @@ type Node struct {
 	// loopback, which serves plain HTTP.
 	tlsFingerprint string
 	start          time.Time
+	// uplink is the sync with central, nil without Config.Central.
+	uplink     *uplink.Client
+	uplinkStop context.CancelFunc
+	uplinkDone chan struct{}
 }
 
 // Start opens the ledger, joins the mesh and serves the API.
@@ -180,6 +192,10 @@ func Start(cfg Config) (*Node, error) {
 	if err := n.serve(); err != nil {
 		n.mesh.Shutdown()
 		l.Close()
+		return nil, err
+	}
+	if err := n.startUplink(); err != nil {
+		n.Close()
 		return nil, err
 	}
 	n.logHealth()
@@ -285,6 +301,7 @@ func (n *Node) Mesh() *cluster.Mesh { return n.mesh }
 func (n *Node) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	n.stopUplink()
 	err := n.srv.Shutdown(ctx)
 	if merr := n.mesh.Shutdown(); err == nil {
 		err = merr
