@@ -229,12 +229,20 @@
 
   // One frame at a time: the next leaves when the device answered the last,
   // so a slow device is never flooded. Nothing is sent while an answer shows.
+  // Leaving the page (the logout form, another screen) stops the frames,
+  // so none arrives after the session has ended.
+  let leaving = false;
+  document.addEventListener('submit', () => { leaving = true; });
+  window.addEventListener('pagehide', () => { leaving = true; });
+
   async function frames() {
     for (;;) {
+      if (leaving) return;
       if (!track || showing || document.hidden || track.readyState !== 'live') { await sleep(150); continue; }
       const blob = await grab();
       if (!blob) { await sleep(150); continue; }
       let r;
+      if (leaving) return;
       try { r = await post('/api/v1/frames', blob, 'image/jpeg'); } catch (e) { await sleep(1000); continue; }
       if (r.status === 204) { await sleep(80); continue; }
       // A frame the device could not read as an image is no scan: the
