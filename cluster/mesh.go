@@ -211,8 +211,8 @@ func New(cfg Config, store Store) (*Mesh, error) {
 	}
 	m.wg.Add(3)
 	go m.ingestLoop()
-	go m.rejoinLoop()
-	go m.digestLoop()
+	go m.every(m.cfg.RejoinInterval, m.rejoin)
+	go m.every(m.cfg.DigestInterval, m.sendDigests)
 	return m, nil
 }
 
@@ -581,27 +581,33 @@ func (m *Mesh) pack(raws [][]byte) [][]byte {
 	return msgs
 }
 
-// rejoinLoop retries the join addresses while the node is alone.
-func (m *Mesh) rejoinLoop() {
+// every runs fn every d until the node shuts down (nothing for d ≤ 0);
+// the caller has added it to the wait group.
+func (m *Mesh) every(d time.Duration, fn func()) {
 	defer m.wg.Done()
-	if m.cfg.RejoinInterval <= 0 {
+	if d <= 0 {
 		return
 	}
-	t := time.NewTicker(m.cfg.RejoinInterval)
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-m.quit:
 			return
 		case <-t.C:
-			m.mu.Lock()
-			addrs := m.joinAddrs
-			m.mu.Unlock()
-			if len(addrs) > 0 && m.numMembers() <= 1 {
-				if n, err := m.ml.Join(addrs); err == nil && n > 0 {
-					m.log.Info("rejoined the venue mesh", "peers", n)
-				}
-			}
+			fn()
+		}
+	}
+}
+
+// rejoin retries the join addresses while the node is alone.
+func (m *Mesh) rejoin() {
+	m.mu.Lock()
+	addrs := m.joinAddrs
+	m.mu.Unlock()
+	if len(addrs) > 0 && m.numMembers() <= 1 {
+		if n, err := m.ml.Join(addrs); err == nil && n > 0 {
+			m.log.Info("rejoined the venue mesh", "peers", n)
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,19 +26,7 @@ func (v *testVenue) seller(name string) *Ledger { return v.sellerWith(name, 50) 
 // sellerWith is seller with a block of n serials from 900000.
 func (v *testVenue) sellerWith(name string, n uint64) *Ledger {
 	v.t.Helper()
-	dir := filepath.Join(v.t.TempDir(), name)
-	cfg := TestConfig(dir)
-	cfg.Clock = v.clock
-	cfg.Logger = testLogger(v.t)
-	if err := Init(Provision{Dir: dir, Keys: v.keys, Device: name, Role: ticket.RoleSeller, Venue: "arena",
-		Now: concertNight.Add(-24 * time.Hour)}, cfg); err != nil {
-		v.t.Fatal(err)
-	}
-	l, err := Open(cfg)
-	if err != nil {
-		v.t.Fatal(err)
-	}
-	v.t.Cleanup(func() { l.Close() })
+	l := v.openSeller(name)
 	cert, err := ticket.SignIssuerCert(ticket.IssuerCert{Name: name, Key: l.Identity().Cert.Key, Events: []uint64{1042}, Types: []uint64{1},
 		SerialMin: 900000, SerialMax: 900000 + n - 1, NotBefore: concertNight.Add(-time.Hour), NotAfter: concertNight.Add(6 * time.Hour)}, v.keys.Root)
 	if err != nil {
