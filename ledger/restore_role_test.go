@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"testing"
-
 )
 
 // A replacement gate restored from a seller's backup (the handheld was the
