@@ -9,12 +9,14 @@ LDFLAGS  := -X main.version=$(VERSION)
 # goroutine), then whole without it (the 50-node cluster, the five-process
 # venue, the full QR corpus).
 RACE     := $(shell $(GO) list ./... | grep -v '/scanner')
-# Debian packages the tests call: zbarimg, qrencode, ZXingReader, and
-# PostgreSQL's initdb/pg_ctl for central/store.
-APT_DEPS := zbar-tools qrencode zxing-cpp-tools postgresql
+# Debian packages the tests call: zbarimg, qrencode, ZXingReader,
+# PostgreSQL's initdb/pg_ctl for central/store, and headless Chromium with
+# a CJK font for the web UI's browser tests and screenshots (without the
+# font, Chinese renders as boxes).
+APT_DEPS := zbar-tools qrencode zxing-cpp-tools postgresql chromium fonts-noto-cjk
 BENCH_COUNT ?= 6
 
-.PHONY: all build test test-short bench demo lint deps fuzz clean
+.PHONY: all build test test-short bench demo lint deps fuzz clean screens
 
 all: build
 
@@ -32,6 +34,8 @@ deps:
 	command -v qrencode >/dev/null 2>&1 || missing="$$missing qrencode"; \
 	command -v ZXingReader >/dev/null 2>&1 || missing="$$missing zxing-cpp-tools"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	fc-list :lang=zh 2>/dev/null | grep -qi 'Noto Sans CJK' || missing="$$missing fonts-noto-cjk"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
@@ -56,6 +60,13 @@ bench: deps
 	$(GO) test -run '^$$' -bench . -skip 'System' -benchmem -count $(BENCH_COUNT) -timeout 60m ./... > bin/bench.txt
 	$(GO) test -run '^$$' -bench 'System' -benchtime 1x -count 1 -timeout 60m ./... >> bin/bench.txt
 	$(GO) run ./cmd/benchtable -o BENCHMARKS.md < bin/bench.txt
+
+## screens: every screen of the gate's web UI at phone and desktop size, in
+## Chinese and English, as PNGs in SCREENS (outside the repo by default).
+SCREENS ?= $${TMPDIR:-/tmp}/tixgate-screens
+screens: deps
+	TIXGATE_SCREENS="$(SCREENS)" $(GO) test -count 1 -run '^TestScreens$$' ./edge
+	@echo "screenshots in $(SCREENS)"
 
 ## demo: three gates on this machine, up until Ctrl-C; the venue is kept in
 ## bin/demo for the next run (DEMO_FLAGS=--reset starts a new one).

@@ -35,6 +35,9 @@ func (m *Mesh) admit(n *memberlist.Node) error {
 		// public, and central never joins a venue mesh.
 		return fmt.Errorf("%w %q: a %s certificate is not a venue device's", errUntrusted, n.Name, c.Role)
 	}
+	if m.store.Trust().RevokedAt(c.ID(), m.cfg.Clock.Now()) {
+		return fmt.Errorf("%w %q: its device key %s is revoked", errUntrusted, n.Name, c.ID())
+	}
 	if !c.ValidAt(m.cfg.Clock.Now()) {
 		return fmt.Errorf("%w %q: its certificate is not valid now", errUntrusted, n.Name)
 	}

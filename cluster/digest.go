@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/rand/v2"
-	"time"
 
 	"github.com/tixgate/tixgate/ledger/record"
 	"github.com/tixgate/tixgate/ticket"
@@ -33,24 +32,6 @@ func (m *Mesh) noteRecent(raw []byte) {
 	m.recentMu.Lock()
 	m.recent[o] = now
 	m.recentMu.Unlock()
-}
-
-// digestLoop sends digests while records flow.
-func (m *Mesh) digestLoop() {
-	defer m.wg.Done()
-	if m.cfg.DigestInterval <= 0 {
-		return
-	}
-	t := time.NewTicker(m.cfg.DigestInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-m.quit:
-			return
-		case <-t.C:
-			m.sendDigests()
-		}
-	}
 }
 
 // recentOrigins returns the origins whose log moved within RelayWindow,
@@ -137,7 +118,7 @@ func (m *Mesh) mergeDigest(msg message) {
 	}
 	for o, seq := range theirs {
 		if have := ours[o]; seq > have {
-			m.requestFetch(msg.sender, o, have+1)
+			m.requestFetch(msg.sender, o, have+1, seq)
 		}
 	}
 }

@@ -331,7 +331,9 @@ func (w *lineCounter) count() int {
 // is 1.5 GB of streams, and a million-ticket manifest a hundred times that.
 func TestBatchCrossesTheMeshAboutOncePerMember(t *testing.T) {
 	const n = 4
-	c := newCluster(t, n, nil)
+	// Push/pull far apart, so what is measured is the direct streams, not
+	// anti-entropy racing them on a loaded machine.
+	c := newCluster(t, n, func(cfg *Config) { cfg.PushPullInterval = time.Minute })
 	batch := &manifest.Tickets{Event: 1042}
 	for i := range 5000 {
 		s := uint64(10_001 + i)
@@ -362,9 +364,8 @@ func TestBatchCrossesTheMeshAboutOncePerMember(t *testing.T) {
 	}
 	copies := float64(after-before) / float64(len(raw))
 	t.Logf("%d-byte batch, %d nodes: %.1f copies streamed", len(raw), n, copies)
-	// n-1 direct streams, plus the anti-entropy fetches that race them and
-	// push/pull's own streams; every node re-streaming it made 13 to 15.
-	if copies > 2*n {
+	// n-1 direct streams; every node re-streaming it made 13 to 15.
+	if copies > float64(n) {
 		t.Errorf("the batch was streamed %.1f times among %d nodes, want about %d", copies, n, n-1)
 	}
 }
@@ -376,7 +377,9 @@ func TestBatchCrossesTheMeshAboutOncePerMember(t *testing.T) {
 // mesh.key) reads the holders' names. Here the stream gate-1 opens to
 // gate-2 is recorded and opened with the venue key alone.
 func TestPrivatePartUnreadableWithTheVenueKey(t *testing.T) {
-	c := newCluster(t, 2, nil)
+	// No push/pull after the join: a newer state from gate-2 would move
+	// its proven address back from the recorder below.
+	c := newCluster(t, 2, func(cfg *Config) { cfg.PushPullInterval = time.Minute })
 	g1, g2 := c.nodes[0], c.nodes[1]
 	ledgertest.WaitFor(t, 10*time.Second, "gate-2 proved its key to gate-1", func() bool {
 		for _, p := range g1.mesh.Peers() {

@@ -42,6 +42,10 @@ type Store interface {
 	DeviceCerts() []ticket.DeviceCert
 	// AddDeviceCert verifies a certificate against the root and keeps it.
 	AddDeviceCert(ticket.DeviceCert) error
+	// Trust is what the device trusts, the manifest's revocations
+	// included: a member whose key is revoked is sent nothing and heard
+	// no more.
+	Trust() *ticket.TrustStore
 }
 
 var _ Store = (*ledger.Ledger)(nil)
@@ -65,7 +69,8 @@ type Mesh struct {
 	requestsSeen map[[16]byte]seenRequest
 	requestsBy   map[string]int // entries of requestsSeen per sender
 	// fromPeers holds the signatures of the changes being applied from a
-	// peer's message, so onChange knows them from this node's own.
+	// peer's message, and of those held until their predecessors come,
+	// so onChange knows them from this node's own.
 	fromPeers sync.Map
 	// recent holds the origins whose log moved lately, for digests.
 	recentMu sync.Mutex
@@ -206,8 +211,8 @@ func New(cfg Config, store Store) (*Mesh, error) {
 	}
 	m.wg.Add(3)
 	go m.ingestLoop()
-	go m.rejoinLoop()
-	go m.digestLoop()
+	go m.every(m.cfg.RejoinInterval, m.rejoin)
+	go m.every(m.cfg.DigestInterval, m.sendDigests)
 	return m, nil
 }
 
@@ -299,6 +304,8 @@ type peer struct {
 	// state names the real device's address, so what this node sends to
 	// the member goes there, whoever holds the name in memberlist.
 	proven *net.UDPAddr
+	// provenAt is when the state that set proven was signed.
+	provenAt time.Time
 }
 
 // target is the node to send to: at its proven address when it has one.
@@ -320,9 +327,33 @@ func (m *Mesh) members() []*memberlist.Node {
 	defer m.mu.Unlock()
 	out := make([]*memberlist.Node, 0, len(m.peers))
 	for _, p := range m.peers {
-		out = append(out, p.target())
+		if !m.revoked(p.key) {
+			out = append(out, p.target())
+		}
 	}
 	return out
+}
+
+// provenMembers is members, only those whose signed state proved their
+// address: eager pushes go to them alone, so a name announced at an
+// address of someone else's choosing reflects no traffic there.
+func (m *Mesh) provenMembers() []*memberlist.Node {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*memberlist.Node, 0, len(m.peers))
+	for _, p := range m.peers {
+		if p.proven != nil && !m.revoked(p.key) {
+			out = append(out, p.target())
+		}
+	}
+	return out
+}
+
+// revoked reports whether a member's key is revoked now by the manifest (a
+// lost or stolen device): its certificate still verifies, but it is sent
+// nothing and its messages are dropped.
+func (m *Mesh) revoked(key ed25519.PublicKey) bool {
+	return key != nil && m.store.Trust().RevokedAt(ticket.KeyIDOf(key), m.cfg.Clock.Now())
 }
 
 // Peers lists the live members other than this node.
@@ -331,6 +362,9 @@ func (m *Mesh) Peers() []Peer {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, p := range m.peers {
+		if m.revoked(p.key) {
+			continue
+		}
 		n := p.target()
 		pr := Peer{Name: n.Name, Addr: net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port))), State: "unverified",
 			Role: string(p.role), LastSeen: m.lastSeen[n.Name]}
@@ -441,7 +475,7 @@ func (m *Mesh) onChange(raw []byte) {
 	if err != nil {
 		return
 	}
-	_, relayed := m.fromPeers.Load(string(c.Sig))
+	_, relayed := m.fromPeers.LoadAndDelete(string(c.Sig))
 	if c.PrivateSum != nil {
 		// Streamed only by the node that got it from outside the mesh
 		// (an import, central): the others learn it by anti-entropy, so
@@ -481,7 +515,9 @@ func (m *Mesh) sendChangeByRole(raw []byte) {
 	m.mu.Lock()
 	to := make([]peer, 0, len(m.peers))
 	for _, p := range m.peers {
-		to = append(to, p)
+		if !m.revoked(p.key) {
+			to = append(to, p)
+		}
 	}
 	m.mu.Unlock()
 	for _, p := range to {
@@ -515,7 +551,7 @@ func (m *Mesh) pushEager(raws [][]byte) {
 		return
 	}
 	msgs := m.pack(raws)
-	for _, n := range m.members() {
+	for _, n := range m.provenMembers() {
 		for _, msg := range msgs {
 			if err := m.ml.SendBestEffort(n, msg); err == nil {
 				m.st.eagerSent.Add(1)
@@ -545,29 +581,35 @@ func (m *Mesh) pack(raws [][]byte) [][]byte {
 	return msgs
 }
 
-// rejoinLoop retries the join addresses while the node is alone.
-func (m *Mesh) rejoinLoop() {
+// every runs fn every d until the node shuts down (nothing for d ≤ 0);
+// the caller has added it to the wait group.
+func (m *Mesh) every(d time.Duration, fn func()) {
 	defer m.wg.Done()
-	if m.cfg.RejoinInterval <= 0 {
+	if d <= 0 {
 		return
 	}
-	// A real ticker, not the Clock: the join it retries runs on
-	// memberlist's timers, which follow the machine's clock.
-	t := time.NewTicker(m.cfg.RejoinInterval)
+	// A real ticker, not the Clock: the work it paces (rejoins, digests)
+	// runs on memberlist's timers, which follow the machine's clock.
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-m.quit:
 			return
 		case <-t.C:
-			m.mu.Lock()
-			addrs := m.joinAddrs
-			m.mu.Unlock()
-			if len(addrs) > 0 && m.numMembers() <= 1 {
-				if n, err := m.ml.Join(addrs); err == nil && n > 0 {
-					m.log.Info("rejoined the venue mesh", "peers", n)
-				}
-			}
+			fn()
+		}
+	}
+}
+
+// rejoin retries the join addresses while the node is alone.
+func (m *Mesh) rejoin() {
+	m.mu.Lock()
+	addrs := m.joinAddrs
+	m.mu.Unlock()
+	if len(addrs) > 0 && m.numMembers() <= 1 {
+		if n, err := m.ml.Join(addrs); err == nil && n > 0 {
+			m.log.Info("rejoined the venue mesh", "peers", n)
 		}
 	}
 }
@@ -647,21 +689,34 @@ func (m *Mesh) ingest(sender string, recs [][]byte) {
 		return
 	}
 	for o := range origins {
-		m.requestFetch(sender, o, vv[o]+1)
+		m.requestFetch(sender, o, vv[o]+1, vv[o]+1)
 	}
 }
 
 func (m *Mesh) applyChange(msg message) {
 	m.st.changesIn.Add(1)
+	var sig string
 	if c, err := manifest.Parse(msg.payload); err == nil {
-		m.fromPeers.Store(string(c.Sig), true)
-		defer m.fromPeers.Delete(string(c.Sig))
+		sig = string(c.Sig)
+		m.fromPeers.Store(sig, true)
 	}
 	status, err := m.store.ApplyChange(msg.payload)
+	if sig != "" && (err != nil || status != ledger.Held) {
+		// A held change stays known as a peer's until it is applied,
+		// with the change that unblocks it.
+		m.fromPeers.Delete(sig)
+	}
 	if err != nil {
 		if errors.Is(err, ledger.ErrIncomplete) {
 			// A seller's copy: the whole change comes from a gate or central.
 			m.log.Debug("manifest change without its private part", "peer", msg.sender, "err", err)
+			return
+		}
+		if errors.Is(err, manifest.ErrSealed) {
+			// The signed sum vouches for the sealed bytes: what cannot be
+			// opened is this gate's trouble (no gates key, or another
+			// one), not the sender's. Said once.
+			m.warnOnce("sealed:", "manifest change cannot be opened here: this gate lacks the venue's gates key", "err", err)
 			return
 		}
 		if !errors.Is(err, ledger.ErrManifestFork) {
@@ -672,7 +727,18 @@ func (m *Mesh) applyChange(msg message) {
 		return
 	}
 	if status == ledger.Held {
-		m.requestManifest(msg.sender, m.store.ManifestSeq()+1)
+		m.requestManifest(msg.sender, m.store.ManifestSeq()+1, m.store.ManifestSeq()+1)
+	}
+}
+
+// warnOnce logs msg the first time key is seen.
+func (m *Mesh) warnOnce(key, msg string, args ...any) {
+	m.mu.Lock()
+	first := !m.warned[key]
+	m.warned[key] = true
+	m.mu.Unlock()
+	if first {
+		m.log.Warn(msg, args...)
 	}
 }
 
@@ -706,7 +772,7 @@ func (m *Mesh) memberRole(name string) (*memberlist.Node, ticket.Role) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	p, ok := m.peers[name]
-	if !ok {
+	if !ok || m.revoked(p.key) {
 		return nil, ""
 	}
 	return p.target(), p.role
@@ -716,7 +782,7 @@ func (m *Mesh) member(name string) *memberlist.Node {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	p, ok := m.peers[name]
-	if !ok {
+	if !ok || m.revoked(p.key) {
 		return nil
 	}
 	return p.target()
@@ -729,14 +795,15 @@ const maxIngestBatch = 8192
 // reply is still arriving.
 const fetchEvery = time.Second
 
-// requestFetch asks peer for an origin's records from sequence from on.
-func (m *Mesh) requestFetch(peer string, origin ticket.KeyID, from uint64) {
-	m.request(peer, origin.String(), from, m.seal(kindFetch, fetchPayload(origin, from, peer)))
+// requestFetch asks peer for an origin's records from sequence from on;
+// until is how far the peer is known to hold them.
+func (m *Mesh) requestFetch(peer string, origin ticket.KeyID, from, until uint64) {
+	m.request(peer, origin.String(), from, until, m.seal(kindFetch, fetchPayload(origin, from, peer)))
 }
 
 // requestManifest asks peer for manifest changes from number from on.
-func (m *Mesh) requestManifest(peer string, from uint64) {
-	m.request(peer, "manifest", from, m.seal(kindFetchManifest, manifestFetchPayload(from, peer)))
+func (m *Mesh) requestManifest(peer string, from, until uint64) {
+	m.request(peer, "manifest", from, until, m.seal(kindFetchManifest, manifestFetchPayload(from, peer)))
 }
 
 // arriving notes that records of an origin are flowing in: a fetch of it is
@@ -752,22 +819,23 @@ func (m *Mesh) arriving(what string) {
 
 // fetchState is the last fetch of an origin (or of the manifest).
 type fetchState struct {
-	at   time.Time // sent, or the last of its answer arrived
-	from uint64    // the first sequence it asked for
+	at    time.Time // sent, or the last of its answer arrived
+	until uint64    // how far the asked peer held the origin: what the answer may bring
 }
 
 // request sends a fetch, at most one per origin (or manifest) every
 // fetchEvery while its answer is still arriving, unless it asks for more
-// than the last one did: a gap found after that answer began is fetched at
-// once.
-func (m *Mesh) request(peer, what string, from uint64, msg []byte) {
+// than the last answer could bring: a gap beyond it (a lost latest record,
+// revealed by a digest) is fetched at once, while a catch-up in progress
+// is not asked for twice.
+func (m *Mesh) request(peer, what string, from, until uint64, msg []byte) {
 	m.mu.Lock()
 	now := m.cfg.Clock.Now()
-	if f := m.fetching[what]; now.Sub(f.at) < fetchEvery && from <= f.from {
+	if f := m.fetching[what]; now.Sub(f.at) < fetchEvery && from <= f.until {
 		m.mu.Unlock()
 		return
 	}
-	m.fetching[what] = fetchState{at: now, from: from}
+	m.fetching[what] = fetchState{at: now, until: max(from, until)}
 	m.mu.Unlock()
 	n := m.member(peer)
 	if n == nil {
@@ -970,7 +1038,7 @@ func (m *Mesh) mergeState(buf []byte) {
 		return
 	}
 	m.seen(s.Name)
-	m.prove(s.Name, s.Addr)
+	m.prove(s.Name, s.Addr, time.Unix(0, int64(binary.BigEndian.Uint64(buf[len(buf)-trailerLen:]))))
 	for _, c := range s.Certs {
 		if err := m.store.AddDeviceCert(c); err != nil {
 			m.reject(s.Name, 1, err)
@@ -987,11 +1055,11 @@ func (m *Mesh) mergeState(buf []byte) {
 	}
 	for o, seq := range theirs {
 		if seq > ours[o] {
-			m.requestFetch(s.Name, o, ours[o]+1)
+			m.requestFetch(s.Name, o, ours[o]+1, seq)
 		}
 	}
 	if s.Manifest > m.store.ManifestSeq() {
-		m.requestManifest(s.Name, m.store.ManifestSeq()+1)
+		m.requestManifest(s.Name, m.store.ManifestSeq()+1, s.Manifest)
 	}
 }
 
@@ -1002,15 +1070,17 @@ func (m *Mesh) seen(name string) {
 	m.mu.Unlock()
 }
 
-// prove binds a member's name to the address its signed state names.
-func (m *Mesh) prove(name, addr string) {
+// prove binds a member's name to the address its signed state names. A
+// state signed before the one that proved the address (recorded when the
+// device listened elsewhere, and replayed) changes nothing.
+func (m *Mesh) prove(name, addr string, signed time.Time) {
 	a, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil || a.IP == nil || a.Port == 0 {
 		return
 	}
 	m.mu.Lock()
-	if p, ok := m.peers[name]; ok {
-		p.proven = a
+	if p, ok := m.peers[name]; ok && signed.After(p.provenAt) {
+		p.proven, p.provenAt = a, signed
 		m.peers[name] = p
 	}
 	m.mu.Unlock()
@@ -1055,6 +1125,12 @@ func (d *delegate) NotifyMsg(b []byte) {
 	case kindDigest:
 		m.goTracked(func() { m.mergeDigest(msg) })
 	case kindFetch, kindFetchManifest:
+		if to, ok := requestAddressee(msg); ok && to != m.cfg.Name {
+			// Another node's request, replayed here: it takes no place in
+			// the sender's share of the replay cache.
+			m.st.unauthentic.Add(1)
+			return
+		}
 		if m.replayed(b) {
 			m.st.unauthentic.Add(1)
 			m.log.Debug("dropped a replayed request", "peer", msg.sender)
@@ -1074,6 +1150,18 @@ func (d *delegate) NotifyMsg(b []byte) {
 	}
 }
 
+// requestAddressee is the node a fetch request names; ok is false for a
+// payload that does not parse (serveFetch and serveManifest refuse it).
+func requestAddressee(msg message) (to string, ok bool) {
+	var err error
+	if msg.kind == kindFetch {
+		_, _, to, err = parseFetch(msg.payload)
+	} else {
+		_, to, err = parseManifestFetch(msg.payload)
+	}
+	return to, err == nil
+}
+
 // seal frames and signs a message from this node.
 func (m *Mesh) seal(kind byte, payload []byte) []byte {
 	return sealMessage(m.key, m.cfg.Clock.Now(), kind, m.cfg.Name, payload)
@@ -1084,7 +1172,10 @@ func (m *Mesh) seal(kind byte, payload []byte) []byte {
 func (m *Mesh) peerKey(name string) ed25519.PublicKey {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.peers[name].key
+	if k := m.peers[name].key; !m.revoked(k) {
+		return k
+	}
+	return nil
 }
 
 func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
@@ -1107,6 +1198,15 @@ func (e *events) NotifyJoin(n *memberlist.Node) {
 	m := (*Mesh)(e)
 	if m.remember(n) {
 		m.log.Info("peer joined", "peer", n.Name, "addr", n.Address())
+		// Exchange states with the newcomer now, rather than when push/pull
+		// next picks it (minutes in a large venue): its signed state proves
+		// its address, and only then does it get eager pushes.
+		addr, name := n.Address(), n.Name
+		m.goTracked(func() {
+			if _, err := m.ml.Join([]string{addr}); err != nil {
+				m.log.Debug("state exchange with a new peer failed", "peer", name, "err", err)
+			}
+		})
 	}
 }
 
@@ -1126,7 +1226,7 @@ func (m *Mesh) remember(n *memberlist.Node) bool {
 	m.mu.Lock()
 	old, ok := m.peers[n.Name]
 	if ok && old.key.Equal(p.key) {
-		p.proven = old.proven
+		p.proven, p.provenAt = old.proven, old.provenAt
 	}
 	m.peers[n.Name] = p
 	m.lastSeen[n.Name] = m.cfg.Clock.Now()

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"github.com/tixgate/tixgate/ledger/rules"
 	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/ticket/strict"
+	"github.com/tixgate/tixgate/uplink"
 )
 
 // maxBody bounds a request body.
@@ -31,12 +33,15 @@ const maxBody = 64 << 10
 //	GET  /api/v1/status      device, manifest, mesh and ledger figures
 //	GET  /api/v1/peers       the mesh as this node sees it
 //	GET  /api/v1/conflicts   conflicts found when logs merged
+//	GET  /api/v1/events/stream  Server-Sent Events for the status screen (see live.go)
 //	GET  /metrics            Prometheus text format
 //	GET  /healthz            {"state", "detail", "warnings"}: 200 when ready, 503 with the reason (no token)
 //
 //	GET  /login, POST /login  the staff login form (name, pin) → a session cookie
 //	POST /logout             ends the session
 //	GET  /api/v1/session     {"name", "role", "csrf"} of the staff session
+//
+//	GET  /, /status          the scan and status screens; /static/*.js their scripts
 //
 // Everything but /healthz and /login needs "Authorization: Bearer TOKEN" or
 // a staff session; a session's POSTs also need its CSRF token in the
@@ -57,6 +62,11 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("POST /login", n.handleLogin)
 	mux.HandleFunc("POST /logout", n.auth(n.handleLogout))
 	mux.HandleFunc("GET /api/v1/session", n.auth(n.handleSession))
+	mux.HandleFunc("GET /api/v1/events/stream", n.auth(n.handleLiveStream))
+	mux.HandleFunc("GET /{$}", n.page(n.handleScanPage))
+	mux.HandleFunc("GET /status", n.page(n.handleStatusPage))
+	mux.HandleFunc("GET /static/", n.page(n.handleStatic))
+	mux.HandleFunc("/", n.page(n.handleNotFound))
 	return mux
 }
 
@@ -88,8 +98,18 @@ func (n *Node) auth(h http.HandlerFunc) http.HandlerFunc {
 			writeError(w, http.StatusForbidden, "missing or wrong CSRF token")
 			return
 		}
-		h(w, r)
+		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, sess)))
 	}
+}
+
+// sessionKey carries the staff session of a request auth let through.
+type sessionKey struct{}
+
+// staffOf is the staff session a request came with; nil with the bearer
+// token.
+func staffOf(r *http.Request) *Session {
+	s, _ := r.Context().Value(sessionKey{}).(*Session)
+	return s
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
@@ -159,7 +179,12 @@ func (n *Node) handleScan(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	decide := func() (deviceapi.Answer, error) { return n.decide(r.Context(), s, deviceapi.SourceAPI) }
+	// A staff session's scan is a code typed at the scan screen.
+	source := deviceapi.SourceAPI
+	if staffOf(r) != nil {
+		source = deviceapi.SourceManual
+	}
+	decide := func() (deviceapi.Answer, error) { return n.decide(r.Context(), s, source) }
 	var a deviceapi.Answer
 	var err error
 	if req.Nonce != "" {
@@ -184,6 +209,16 @@ func (n *Node) handleOverride(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	staff := staffOf(r)
+	if staff != nil || req.PIN != "" {
+		if !n.checkSupervisor(w, r, req.Supervisor, req.PIN) {
+			return
+		}
+	}
+	if h := n.Health(); h.State != deviceapi.StateReady {
+		writeError(w, http.StatusServiceUnavailable, "the device cannot decide ("+h.State+"): "+h.Detail)
+		return
+	}
 	d, err := n.ledger.OverrideScan(r.Context(), ledger.Override{Scan: s, Supervisor: req.Supervisor, Note: req.Note})
 	if err != nil {
 		n.refuse(r, "request", err.Error())
@@ -191,9 +226,39 @@ func (n *Node) handleOverride(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n.metrics.overrides.Inc()
-	n.log.Warn("override", "supervisor", req.Supervisor, "note", req.Note, "gate", d.Gate, "result", d.Result,
-		"reason", d.Reason, "detail", d.Detail, "record", d.Record)
-	writeJSON(w, http.StatusOK, d)
+	attrs := []any{"supervisor", req.Supervisor, "note", req.Note, "gate", d.Gate, "result", d.Result,
+		"reason", d.Reason, "detail", d.Detail, "record", d.Record}
+	if staff != nil {
+		attrs = append(attrs, "at_screen_of", staff.Name)
+	}
+	n.log.Warn("override", attrs...)
+	source := deviceapi.SourceAPI
+	if staff != nil {
+		source = deviceapi.SourceManual
+	}
+	a := deviceapi.Answer{Decision: d, Source: source}
+	n.hub.record(a)
+	writeJSON(w, http.StatusOK, a)
+}
+
+// checkSupervisor checks that name is a supervisor's account and pin its
+// PIN, with the login's limits on failed attempts, and answers 403 when
+// not.
+func (n *Node) checkSupervisor(w http.ResponseWriter, r *http.Request, name, pin string) bool {
+	addr := remoteHost(r)
+	if !n.sessions.allowed(name, addr) {
+		n.refuse(r, "override_limited", "too many failed supervisor PINs")
+		writeError(w, http.StatusTooManyRequests, "too many failed attempts: wait a few minutes")
+		return false
+	}
+	acct, ok := n.checkStaff(name, pin)
+	if !ok || acct.Role != RoleSupervisor {
+		n.sessions.failed(name, addr)
+		n.refuse(r, "override", "wrong supervisor name or PIN")
+		writeError(w, http.StatusForbidden, "wrong supervisor name or PIN")
+		return false
+	}
+	return true
 }
 
 func (n *Node) handleTicket(w http.ResponseWriter, r *http.Request) {
@@ -228,6 +293,8 @@ type Status struct {
 	// TLSFingerprint is the SHA-256 of the HTTPS certificate, for staff to
 	// compare with what the browser shows; empty on loopback HTTP.
 	TLSFingerprint string `json:"tls_fingerprint,omitempty"`
+	// Uplink is the sync with central; absent without one.
+	Uplink *uplink.State `json:"uplink,omitempty"`
 }
 
 func (n *Node) status() (Status, error) {
@@ -242,7 +309,7 @@ func (n *Node) status() (Status, error) {
 	}
 	s := Status{Device: id.Cert.Device, Role: string(id.Cert.Role), Venue: id.Cert.Venue, Gate: n.cfg.Gate, Version: n.cfg.Version, TLSFingerprint: n.tlsFingerprint,
 		Uptime: n.cfg.Clock.Now().Sub(n.start).Round(time.Second).String(), MeshAddr: n.mesh.Addr(), ManifestSeq: n.ledger.ManifestSeq(),
-		Vector: map[string]uint64{}, Ledger: st, Mesh: n.mesh.Stats(), Rejected: n.mesh.Rejected()}
+		Vector: map[string]uint64{}, Ledger: st, Mesh: n.mesh.Stats(), Rejected: n.mesh.Rejected(), Uplink: n.UplinkState()}
 	for o, seq := range vv {
 		s.Vector[o.String()] = seq
 	}

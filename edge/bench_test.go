@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tixgate/tixgate/edge/deviceapi"
+	"github.com/tixgate/tixgate/ledger/decision"
 	"github.com/tixgate/tixgate/ledger/ledgertest"
 	"github.com/tixgate/tixgate/scanner"
 	"github.com/tixgate/tixgate/ticket"
@@ -68,4 +71,41 @@ func BenchmarkCameraFrame(b *testing.B) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkLiveRecord is what the decision path pays to keep the status
+// screen live: counting one decision, encoding it once and handing it to
+// every open stream. It does not grow with the history; it grows by one
+// non-blocking send per open screen. The streams here keep up (the timer
+// stops while they catch up every half buffer), so none is dropped.
+func BenchmarkLiveRecord(b *testing.B) {
+	a := deviceapi.Answer{Decision: decision.Decision{Result: decision.Refused, Reason: ticket.ReasonAlreadyUsed, Gate: "G1",
+		At: time.Date(2026, 6, 12, 19, 42, 0, 0, time.UTC), Ticket: &decision.Ticket{Event: 1042, Serial: 7}}}
+	for _, streams := range []int{0, 1, 10} {
+		b.Run(fmt.Sprintf("streams=%d", streams), func(b *testing.B) {
+			h := newLiveHub()
+			var subs []*liveSub
+			for range streams {
+				subs = append(subs, h.subscribe())
+			}
+			defer h.close()
+			b.ReportAllocs()
+			for i := range b.N {
+				h.record(a)
+				if i%(liveBuffer/2) == 0 {
+					b.StopTimer()
+					for _, s := range subs {
+						for len(s.ch) > 0 {
+							<-s.ch
+						}
+					}
+					b.StartTimer()
+				}
+			}
+			b.StopTimer()
+			if h.dropped != 0 {
+				b.Fatalf("%d streams dropped", h.dropped)
+			}
+		})
+	}
 }

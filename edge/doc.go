@@ -7,4 +7,12 @@
 // parsed strictly; the ledger verifies every code before anything is
 // recorded. It must never let a scan through when the ledger could not
 // record it.
+//
+// The node also serves the gate staff's web UI (web.go, live.go, web/):
+// embedded pages behind a staff session, in Chinese and English; the scan
+// screen sends camera frames to the same decision path every other input
+// takes, and the status screen is fed by that path through a hub that
+// never makes a scan wait for a screen. The UI shows a holder's name only
+// on the answer to that holder's scan, never in logs or on the status
+// screen.
 package edge

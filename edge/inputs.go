@@ -139,5 +139,6 @@ func (n *Node) handleFrame(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "the ledger could not record the scan: do not open; "+err.Error())
 		return
 	}
+	a.Code = code
 	writeJSON(w, http.StatusOK, a)
 }

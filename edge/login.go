@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"html/template"
 	"net"
 	"net/http"
 	"strings"
@@ -11,39 +10,21 @@ import (
 // SessionCookie is the name of the staff session cookie.
 const SessionCookie = "tixgate_session"
 
-// loginPage is the form staff log in with. The web UI's screens sit
-// behind it.
-var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>tixgate · login</title></head>
-<body><main>
-<h1>tixgate</h1>
-{{if .Error}}<p role="alert" id="error">{{.Error}}</p>{{end}}
-<form method="post" action="/login">
-<label>Name <input name="name" autocomplete="username" required value="{{.Name}}"></label>
-<label>PIN <input name="pin" type="password" inputmode="numeric" autocomplete="current-password" required></label>
-<button type="submit">Log in</button>
-</form>
-</main></body></html>
-`))
-
-type loginView struct{ Name, Error string }
-
-func (n *Node) showLogin(w http.ResponseWriter, status int, v loginView) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
-	w.WriteHeader(status)
-	loginPage.Execute(w, v)
+// showLogin renders the login form in the request's language; errKey is
+// a catalog key ("login.error.wrong") or empty.
+func (n *Node) showLogin(w http.ResponseWriter, r *http.Request, status int, name, errKey string) {
+	n.render(w, r, status, "login", pageView{Name: name, Error: errKey})
 }
 
 func (n *Node) handleLoginPage(w http.ResponseWriter, r *http.Request) {
+	if rememberChoice(w, r) {
+		return
+	}
 	if _, ok := n.session(r); ok {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	n.showLogin(w, http.StatusOK, loginView{})
+	n.showLogin(w, r, http.StatusOK, "", "")
 }
 
 // remoteHost is the address part of r.RemoteAddr, what attempts are
@@ -60,21 +41,21 @@ func remoteHost(r *http.Request) string {
 func (n *Node) handleLogin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	if err := r.ParseForm(); err != nil {
-		n.showLogin(w, http.StatusBadRequest, loginView{Error: "bad form"})
+		n.showLogin(w, r, http.StatusBadRequest, "", "login.error.form")
 		return
 	}
 	name, pin := strings.TrimSpace(r.PostForm.Get("name")), r.PostForm.Get("pin")
 	addr := remoteHost(r)
 	if !n.sessions.allowed(name, addr) {
 		n.refuse(r, "login_limited", "too many failed logins")
-		n.showLogin(w, http.StatusTooManyRequests, loginView{Name: name, Error: "too many failed attempts: wait a few minutes"})
+		n.showLogin(w, r, http.StatusTooManyRequests, name, "login.error.limited")
 		return
 	}
 	acct, ok := n.checkStaff(name, pin)
 	if !ok {
 		n.sessions.failed(name, addr)
 		n.refuse(r, "login", "wrong name or PIN")
-		n.showLogin(w, http.StatusUnauthorized, loginView{Name: name, Error: "wrong name or PIN"})
+		n.showLogin(w, r, http.StatusUnauthorized, name, "login.error.wrong")
 		return
 	}
 	id, _ := n.sessions.create(acct)

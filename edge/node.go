@@ -21,6 +21,7 @@ import (
 	"github.com/tixgate/tixgate/scanner"
 	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/ticket/keyfile"
+	"github.com/tixgate/tixgate/uplink"
 )
 
 // TokenFile holds the local API's bearer token, in the device directory.
@@ -79,6 +80,12 @@ type Config struct {
 	// clock).
 	Clock ticket.Clock
 
+	// Central is central's URL: when set, the node runs the uplink (see
+	// uplink.go) with the credential from the device's enrollment.
+	Central string
+	// Uplink tunes the uplink; its URL and credential are filled in at start.
+	Uplink uplink.Config
+
 	// Ledger and Mesh configure the parts; their knobs are documented in
 	// their packages. Ledger.Dir is set to Dir.
 	Ledger ledger.Config
@@ -102,6 +109,7 @@ func DefaultConfig(dir string) Config {
 		Ledger:   ledger.DefaultConfig(dir),
 		Mesh:     cluster.DefaultConfig(),
 		Session:  DefaultSessionConfig(),
+		Uplink:   uplink.DefaultConfig("", ""),
 		Logger:   slog.Default(),
 	}
 }
@@ -121,6 +129,9 @@ type Node struct {
 	metrics  *metrics
 	refusals refusalLog
 	sessions *sessions
+	// ui is the web UI; hub feeds its status screen.
+	ui  *ui
+	hub *liveHub
 	// logins bounds concurrent PIN checks: each argon2id hash takes 64 MiB.
 	logins chan struct{}
 	ln     net.Listener
@@ -129,6 +140,10 @@ type Node struct {
 	// loopback, which serves plain HTTP.
 	tlsFingerprint string
 	start          time.Time
+	// uplink is the sync with central, nil without Config.Central.
+	uplink     *uplink.Client
+	uplinkStop context.CancelFunc
+	uplinkDone chan struct{}
 }
 
 // Start opens the ledger, joins the mesh and serves the API.
@@ -157,6 +172,11 @@ func Start(cfg Config) (*Node, error) {
 		n.cfg.Session = cfg.Session
 	}
 	n.sessions = newSessions(cfg.Session, cfg.Clock)
+	if n.ui, err = loadUI(); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("edge: %w", err)
+	}
+	n.hub = newLiveHub()
 	n.logins = make(chan struct{}, 2)
 	n.decoders.New = func() any { return scanner.NewDecoder(scanner.CameraConfig()) }
 	st, err := l.Stats() // once, at start: scrapes then read counters
@@ -173,6 +193,10 @@ func Start(cfg Config) (*Node, error) {
 	if err := n.serve(); err != nil {
 		n.mesh.Shutdown()
 		l.Close()
+		return nil, err
+	}
+	if err := n.startUplink(); err != nil {
+		n.Close()
 		return nil, err
 	}
 	n.logHealth()
@@ -230,6 +254,7 @@ func (n *Node) serve() error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
 	}
+	n.srv.RegisterOnShutdown(n.hub.close)
 	go func() {
 		if err := n.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.log.Error("API server stopped", "err", err)
@@ -270,6 +295,7 @@ func (n *Node) Mesh() *cluster.Mesh { return n.mesh }
 func (n *Node) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	n.stopUplink()
 	err := n.srv.Shutdown(ctx)
 	if merr := n.mesh.Shutdown(); err == nil {
 		err = merr

@@ -152,6 +152,11 @@ func saveStaff(dataDir string, accounts []StaffAccount) error {
 // AddStaff adds an account, or replaces the role and PIN of one of that
 // name, hashing the PIN with argon2id and a fresh salt.
 func AddStaff(dataDir, name string, role Role, pin string) error {
+	return addStaff(dataDir, name, role, pin, DefaultArgon2)
+}
+
+// addStaff is AddStaff with the hash's parameters.
+func addStaff(dataDir, name string, role Role, pin string, p Argon2Params) error {
 	if err := ValidateStaffName(name); err != nil {
 		return err
 	}
@@ -169,7 +174,6 @@ func AddStaff(dataDir, name string, role Role, pin string) error {
 	if _, err := rand.Read(salt); err != nil {
 		return fmt.Errorf("salt: %w", err)
 	}
-	p := DefaultArgon2
 	a := StaffAccount{Name: name, Role: role, Salt: salt, Params: p,
 		Hash: argon2.IDKey([]byte(pin), salt, p.Time, p.MemKiB, p.Threads, p.KeyLen)}
 	if i := slices.IndexFunc(accounts, func(x StaffAccount) bool { return x.Name == name }); i >= 0 {

@@ -59,6 +59,7 @@ func (n *Node) decide(ctx context.Context, s ledger.Scan, source string) (device
 		attrs = append(attrs, "free_egress", true)
 	}
 	n.log.Info("scan", attrs...)
+	n.hub.record(a)
 	return a, nil
 }
 

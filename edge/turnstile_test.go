@@ -19,6 +19,12 @@ var _ Turnstile = (*firmware.Turnstile)(nil)
 // startGate starts a node driving a turnstile on a fake board.
 func startGate(t *testing.T, v *ledgertest.Venue, name string, countOnPassage bool, join ...string) (*Node, *firmware.FakeBoard, client) {
 	t.Helper()
+	return startGateWith(t, v, name, func(c *Config) { c.CountOnPassage = countOnPassage }, join...)
+}
+
+// startGateWith is startGate with a config edit.
+func startGateWith(t *testing.T, v *ledgertest.Venue, name string, edit func(*Config), join ...string) (*Node, *firmware.FakeBoard, client) {
+	t.Helper()
 	fb := firmware.NewFakeBoard()
 	b, err := fb.Open()
 	if err != nil {
@@ -32,7 +38,12 @@ func startGate(t *testing.T, v *ledgertest.Venue, name string, countOnPassage bo
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ts.Close() })
-	n := startNodeWith(t, v, name, func(c *Config) { c.Turnstile, c.CountOnPassage = ts, countOnPassage }, join...)
+	n := startNodeWith(t, v, name, func(c *Config) {
+		c.Turnstile = ts
+		if edit != nil {
+			edit(c)
+		}
+	}, join...)
 	return n, fb, client{t: t, base: "http://" + n.APIAddr(), token: n.Token()}
 }
 

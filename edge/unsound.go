@@ -150,8 +150,16 @@ func serveUnsound(ctx context.Context, ln net.Listener, detail *atomic.Pointer[s
 		w.Header().Set("Retry-After", "30")
 		writeJSON(w, http.StatusServiceUnavailable, deviceapi.Health{State: deviceapi.StateUnsound, Detail: *detail.Load()})
 	})
+	page, _ := loadUI() // embedded: fails only on a broken build, then the JSON answer stands
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "30")
+		if page != nil && wantsPage(r) {
+			// Staff see why the gate is shut, in their language; nothing
+			// here needs a session, as nothing can be done.
+			page.render(w, r, http.StatusServiceUnavailable, "unsound", pageView{
+				Health: deviceapi.Health{State: deviceapi.StateUnsound, Detail: *detail.Load()}})
+			return
+		}
 		writeError(w, http.StatusServiceUnavailable, "the ledger is unsound, so this device decides nothing: "+*detail.Load())
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}

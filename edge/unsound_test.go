@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -103,6 +104,19 @@ func TestUnsoundLedgerFailsClosed(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("scan on an unsound device: %d, want 503", resp.StatusCode)
+	}
+	// A browser gets a page that says the gate is shut, and why.
+	req, _ := http.NewRequest("GET", base+"/", nil)
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("Accept-Language", "zh-CN")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(page), "本闸机已关闭") || !strings.Contains(string(page), "repair") {
+		t.Errorf("the page of an unsound device: %d %.300s", resp.StatusCode, page)
 	}
 	if fb.Line(firmware.RelayIn).Rises() != 0 {
 		t.Error("the relay moved on an unsound device")

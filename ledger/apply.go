@@ -241,6 +241,11 @@ func (l *Ledger) apply(c *manifest.Change, raw []byte, body any) error {
 				if err := txn.Set(revokedKeyKey(tDevice, id), []byte(b.Reason)); err != nil {
 					return err
 				}
+				if !b.At.IsZero() {
+					if err := txn.Set(revokedKeyKey(tRevokedAt, id), u64(uint64(b.At.UnixNano()))); err != nil {
+						return err
+					}
+				}
 			}
 		}
 		if err := txn.Set(changeKey(c.Seq), raw); err != nil {
@@ -437,8 +442,11 @@ func learnTrust(trust *ticket.TrustStore, body any) error {
 	case *ticket.DeviceCert:
 		return trust.AddDevice(*b)
 	case *manifest.Revoke:
-		for _, id := range append(append([]ticket.KeyID(nil), b.Issuers...), b.Devices...) {
+		for _, id := range b.Issuers {
 			trust.RevokeIssuer(id)
+		}
+		for _, id := range b.Devices {
+			trust.RevokeKeyAt(id, b.At)
 		}
 	}
 	return nil

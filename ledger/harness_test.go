@@ -79,18 +79,32 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// device provisions a device directory and returns its config.
-func (v *testVenue) device(name string) Config {
+// device provisions a gate's directory and returns its config.
+func (v *testVenue) device(name string) Config { return v.deviceAs(name, ticket.RoleGate) }
+
+// deviceAs provisions a device of the role and returns its config.
+func (v *testVenue) deviceAs(name string, role ticket.Role) Config {
 	v.t.Helper()
 	dir := filepath.Join(v.t.TempDir(), name)
 	cfg := TestConfig(dir)
 	cfg.Clock = v.clock
 	cfg.Logger = testLogger(v.t)
-	err := Init(Provision{Dir: dir, Keys: v.keys, Device: name, Venue: "arena", Now: concertNight.Add(-24 * time.Hour)}, cfg)
+	err := Init(Provision{Dir: dir, Keys: v.keys, Device: name, Role: role, Venue: "arena", Now: concertNight.Add(-24 * time.Hour)}, cfg)
 	if err != nil {
 		v.t.Fatal(err)
 	}
 	return cfg
+}
+
+// openSeller provisions a seller and opens its ledger, with no manifest.
+func (v *testVenue) openSeller(name string) *Ledger {
+	v.t.Helper()
+	l, err := Open(v.deviceAs(name, ticket.RoleSeller))
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	v.t.Cleanup(func() { l.Close() })
+	return l
 }
 
 // loaded provisions a device and loads the manifest into its ledger, then

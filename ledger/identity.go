@@ -57,111 +57,123 @@ type Provision struct {
 	Validity      time.Duration // of the device certificate; default 5 years
 }
 
-// Init provisions a device directory: a new identity key, a device
-// certificate signed by the root, the root public key, the venue mesh key
-// and a ledger encryption key, all mode 0600, then creates the empty ledger.
-// It refuses a directory that already holds a device.
+// Init provisions a device without central: a new identity key, certified
+// by the organizer's root through keyfile.Keys.CertifyDevice (the signing
+// central does at enrollment), then installed as Install does. The
+// certificate is recorded in the key directory, so a device name is issued
+// once per venue.
 func Init(p Provision, cfg Config) error {
-	if !ticket.ValidName(p.Device) {
-		return fmt.Errorf("ledger init: device name %q: use 1-64 letters, digits, '.', '_' or '-'", p.Device)
-	}
 	if p.Role == "" {
 		p.Role = ticket.RoleGate
-	}
-	if p.Role != ticket.RoleGate && p.Role != ticket.RoleSeller {
-		return fmt.Errorf("ledger init: role %q: want gate or seller", p.Role)
 	}
 	if p.Venue == "" {
 		p.Venue = "venue"
 	}
-	if !ticket.ValidName(p.Venue) {
-		return fmt.Errorf("ledger init: venue name %q: use 1-64 letters, digits, '.', '_' or '-'", p.Venue)
-	}
-	issued := issuedPath(p.Keys, p.Venue, p.Device)
-	if issued != "" {
-		if _, err := os.Lstat(issued); err == nil {
-			return fmt.Errorf("ledger init: venue %q already has a device named %q (recorded in %s): give the new device another name", p.Venue, p.Device, issued)
-		}
-	}
 	if p.Now.IsZero() {
 		p.Now = time.Now()
-	}
-	if err := os.MkdirAll(p.Dir, 0o700); err != nil {
-		return fmt.Errorf("ledger init: %w", err)
-	}
-	if _, err := os.Stat(filepath.Join(p.Dir, DeviceKeyFile)); err == nil {
-		return fmt.Errorf("ledger init: %s already holds a device (%s): use a new directory", p.Dir, DeviceKeyFile)
 	}
 	key, err := ticket.GenerateKey(nil)
 	if err != nil {
 		return fmt.Errorf("ledger init: %w", err)
 	}
-	from, to := ticket.CertWindow(p.Now, p.Validity)
-	cert, err := ticket.SignDeviceCert(ticket.DeviceCert{
-		Device: p.Device, Role: p.Role, Venue: p.Venue, Key: ticket.PublicOf(key),
-		NotBefore: from, NotAfter: to,
-	}, p.Keys.Root)
+	cert, err := p.Keys.CertifyDevice(keyfile.DeviceRequest{Device: p.Device, Role: p.Role, Venue: p.Venue,
+		Key: ticket.PublicOf(key), Now: p.Now, Validity: p.Validity})
 	if err != nil {
 		return fmt.Errorf("ledger init: %w", err)
 	}
+	if err := p.Keys.CheckUnissued(p.Venue, p.Device); err != nil {
+		return fmt.Errorf("ledger init: %w", err)
+	}
+	err = Install(Enrollment{Dir: p.Dir, Key: key, Cert: cert, Root: p.Keys.RootPublic(), MeshKey: p.Keys.MeshKey,
+		GateKey: p.Keys.GateKey, EncryptionKey: p.EncryptionKey}, cfg)
+	if err != nil {
+		return fmt.Errorf("ledger init: %w", err)
+	}
+	if err := p.Keys.RecordIssued(cert); err != nil {
+		return fmt.Errorf("ledger init: %w", err)
+	}
+	return nil
+}
+
+// Enrollment is what a device holds once certified: its identity key, the
+// certificate the organizer's root signed for it (at central or with
+// keyfile.Keys.CertifyDevice), the root public key it trusts and the venue
+// mesh key.
+type Enrollment struct {
+	Dir     string
+	Key     ed25519.PrivateKey
+	Cert    ticket.DeviceCert
+	Root    ed25519.PublicKey
+	MeshKey []byte
+	// GateKey opens the private parts of manifest changes; only a gate
+	// keeps it (Install ignores it for other roles).
+	GateKey []byte
+	// EncryptionKey: as Provision's.
+	EncryptionKey string
+}
+
+// Install sets up a device directory from a signed certificate: the
+// identity key, its certificate, the root public key, the venue mesh key
+// and a ledger encryption key, all mode 0600, then creates the empty
+// ledger. It checks the certificate against the root and the key, and
+// refuses a directory that already holds a device. The ledger never signs
+// a certificate.
+func Install(e Enrollment, cfg Config) error {
+	if err := e.Cert.Verify(e.Root); err != nil {
+		return fmt.Errorf("install device: %w", err)
+	}
+	if !e.Cert.Key.Equal(ticket.PublicOf(e.Key)) {
+		return fmt.Errorf("install device: the certificate of %q is for another key", e.Cert.Device)
+	}
+	if e.Cert.Role != ticket.RoleGate && e.Cert.Role != ticket.RoleSeller {
+		return fmt.Errorf("install device: role %q: want gate or seller", e.Cert.Role)
+	}
+	if len(e.MeshKey) != keyfile.SecretSize {
+		return fmt.Errorf("install device: mesh key of %d bytes, want %d", len(e.MeshKey), keyfile.SecretSize)
+	}
+	if e.Cert.Role == ticket.RoleGate && len(e.GateKey) != keyfile.SecretSize {
+		return fmt.Errorf("install device: a gate needs the gates key (%d bytes), got %d", keyfile.SecretSize, len(e.GateKey))
+	}
+	if err := os.MkdirAll(e.Dir, 0o700); err != nil {
+		return fmt.Errorf("install device: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(e.Dir, DeviceKeyFile)); err == nil {
+		return fmt.Errorf("install device: %s already holds a device (%s): use a new directory", e.Dir, DeviceKeyFile)
+	}
 	var encKey []byte
-	if p.EncryptionKey != "" {
-		if _, err := os.Stat(p.EncryptionKey); errors.Is(err, fs.ErrNotExist) {
-			if err := WriteEncryptionKey(p.EncryptionKey); err != nil {
-				return fmt.Errorf("ledger init: %w", err)
+	var err error
+	if e.EncryptionKey != "" {
+		if _, err := os.Stat(e.EncryptionKey); errors.Is(err, fs.ErrNotExist) {
+			if err := WriteEncryptionKey(e.EncryptionKey); err != nil {
+				return fmt.Errorf("install device: %w", err)
 			}
 		}
-		if encKey, err = keyfile.ReadSecret(p.EncryptionKey, ledgerKeyType, 32); err != nil {
-			return fmt.Errorf("ledger init: %w", err)
+		if encKey, err = keyfile.ReadSecret(e.EncryptionKey, ledgerKeyType, 32); err != nil {
+			return fmt.Errorf("install device: %w", err)
 		}
 	} else {
 		encKey = make([]byte, 32)
 		if _, err := io.ReadFull(rand.Reader, encKey); err != nil {
-			return fmt.Errorf("ledger init: %w", err)
+			return fmt.Errorf("install device: %w", err)
 		}
 	}
-	path := func(n string) string { return filepath.Join(p.Dir, n) }
+	path := func(n string) string { return filepath.Join(e.Dir, n) }
 	if err := errors.Join(
-		keyfile.WritePrivateKey(path(DeviceKeyFile), key),
-		keyfile.WriteJSON(path(DeviceCertFile), cert, false),
-		keyfile.WritePublicKey(path(RootPubFile), p.Keys.RootPublic()),
-		keyfile.WriteSecret(path(MeshKeyFile), keyfile.MeshKeyType, p.Keys.MeshKey),
+		keyfile.WritePrivateKey(path(DeviceKeyFile), e.Key),
+		keyfile.WriteJSON(path(DeviceCertFile), e.Cert, false),
+		keyfile.WritePublicKey(path(RootPubFile), e.Root),
+		keyfile.WriteSecret(path(MeshKeyFile), keyfile.MeshKeyType, e.MeshKey),
 		keyfile.WriteSecret(path(LedgerKeyFile), ledgerKeyType, encKey),
-		writeGateKey(path(GateKeyFile), p.Role, p.Keys.GateKey),
+		writeGateKey(path(GateKeyFile), e.Cert.Role, e.GateKey),
 	); err != nil {
-		return fmt.Errorf("ledger init: %w", err)
+		return fmt.Errorf("install device: %w", err)
 	}
-	if issued != "" {
-		if err := os.MkdirAll(filepath.Dir(issued), 0o700); err != nil {
-			return fmt.Errorf("ledger init: %w", err)
-		}
-		if err := keyfile.WriteJSON(issued, cert, false); err != nil {
-			if errors.Is(err, keyfile.ErrExists) {
-				return fmt.Errorf("ledger init: venue %q already has a device named %q (recorded in %s): give the new device another name", p.Venue, p.Device, issued)
-			}
-			return fmt.Errorf("ledger init: %w", err)
-		}
-	}
-	cfg.Dir = p.Dir
+	cfg.Dir = e.Dir
 	l, err := Open(cfg)
 	if err != nil {
-		return fmt.Errorf("ledger init: %w", err)
+		return fmt.Errorf("install device: %w", err)
 	}
 	return l.Close()
-}
-
-// IssuedDir is the folder, inside the organizer's key directory, that keeps
-// the certificate of every device provisioned from it, one folder per
-// venue: a device name is issued once per venue.
-const IssuedDir = "devices"
-
-// issuedPath is where the certificate of device in venue is recorded, or
-// "" for keys not read from a directory.
-func issuedPath(k *keyfile.Keys, venue, device string) string {
-	if k == nil || k.Dir == "" {
-		return ""
-	}
-	return filepath.Join(k.Dir, IssuedDir, venue, device+".cert.json")
 }
 
 // WriteEncryptionKey writes a new random ledger encryption key file, for

@@ -29,7 +29,8 @@ import (
 //	T event serial             a known ticket
 //	I keyid sighash            an issuer certificate
 //	D keyid sighash            a device certificate
-//	R kind id…                 a revocation (kind: T ticket, I issuer, D device)
+//	R kind id…                 a revocation (kind: T ticket, I issuer, D device;
+//	                           A device key: when its revocation took effect)
 //	H origin                   an origin's head: seq, hash, HLC
 //	X event serial hlc origin seq   a ticket's record (value: the record)
 //	K event serial             a ticket's last change (decisions and ingest both write it)
@@ -53,6 +54,8 @@ const (
 	tTicketMark  = 'K'
 	tConflict    = 'F'
 	tFork        = 'G'
+
+	tRevokedAt = 'A' // within tRevoked: a device revocation's time
 )
 
 // derivedTables are cleared by Reindex.

@@ -66,6 +66,8 @@ type Ledger struct {
 	sellMu      sync.Mutex
 	receipt     uint64
 	receiptRead bool
+	shift       *Shift // the open shift, nil for none, once shiftRead
+	shiftRead   bool
 
 	hookMu   sync.RWMutex
 	onRecord []func(raw []byte, local bool)
@@ -297,10 +299,20 @@ func (l *Ledger) load() error {
 			return err
 		}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tRevoked}})
+		since := map[ticket.KeyID]time.Time{} // 'A' sorts before 'D'
 		for it.Rewind(); it.Valid(); it.Next() {
 			k := it.Item().Key()
-			if len(k) == 6 && (k[1] == tIssuer || k[1] == tDevice) {
+			switch {
+			case len(k) == 6 && k[1] == tRevokedAt:
+				v, err := it.Item().ValueCopy(nil)
+				if err == nil && len(v) == 8 {
+					since[ticket.KeyID(k[2:6])] = time.Unix(0, int64(decodeU64(v))).UTC()
+				}
+			case len(k) == 6 && k[1] == tIssuer:
 				l.trust.RevokeIssuer(ticket.KeyID(k[2:6]))
+			case len(k) == 6 && k[1] == tDevice:
+				id := ticket.KeyID(k[2:6])
+				l.trust.RevokeKeyAt(id, since[id])
 			}
 		}
 		it.Close()

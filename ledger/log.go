@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -271,8 +272,8 @@ var ErrUnknownOrigin = errors.New("origin device is not trusted")
 // checkOrigin checks that a record's origin has a trusted, unrevoked
 // device certificate valid when the record was made.
 func (l *Ledger) checkOrigin(r *record.Record) error {
-	if l.trust.Revoked(r.Origin) {
-		return fmt.Errorf("record %s: %w: device key revoked", r.ID(), ErrUnknownOrigin)
+	if l.trust.RevokedAt(r.Origin, r.HLC.Time()) {
+		return fmt.Errorf("record %s: %w: device key revoked before this record's time, %s", r.ID(), ErrUnknownOrigin, r.HLC.Time().UTC().Format(time.RFC3339))
 	}
 	cert, ok := l.trust.Device(r.Origin, r.HLC.Time())
 	if !ok {
@@ -281,7 +282,7 @@ func (l *Ledger) checkOrigin(r *record.Record) error {
 	if cert.Role == ticket.RoleCentral {
 		return fmt.Errorf("record %s: %w: central does not scan", r.ID(), ErrUnknownOrigin)
 	}
-	if (r.Kind == record.KindSale || r.Kind == record.KindVoid) && cert.Role != ticket.RoleSeller {
+	if (r.Kind == record.KindSale || r.Kind == record.KindVoid || r.Kind.Shift()) && cert.Role != ticket.RoleSeller {
 		return fmt.Errorf("record %s: %w: a %s from device %q, which is not a seller", r.ID(), ErrUnknownOrigin, r.Kind, cert.Device)
 	}
 	return nil
@@ -464,6 +465,9 @@ func (l *Ledger) appendRecord(txn *badger.Txn, r *record.Record, raw []byte, h h
 // indexRecord adds a record to its ticket's index and counts it in the
 // ticket's mark.
 func indexRecord(txn *badger.Txn, r *record.Record, raw []byte) error {
+	if !r.Kind.Ticket() {
+		return nil // a seller's shift: in its origin's log only
+	}
 	if err := txn.Set(indexKey(r), raw); err != nil {
 		return err
 	}

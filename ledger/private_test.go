@@ -3,9 +3,7 @@ package ledger
 import (
 	"bytes"
 	"errors"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/tixgate/tixgate/ticket"
 )
@@ -15,19 +13,7 @@ import (
 // needs, and takes the whole one after.
 func TestPrivatePartByRole(t *testing.T) {
 	v := newTestVenue(t, 300)
-	dir := filepath.Join(t.TempDir(), "seller-1")
-	cfg := TestConfig(dir)
-	cfg.Clock = v.clock
-	cfg.Logger = testLogger(t)
-	if err := Init(Provision{Dir: dir, Keys: v.keys, Device: "seller-1", Role: ticket.RoleSeller, Venue: "arena",
-		Now: concertNight.Add(-24 * time.Hour)}, cfg); err != nil {
-		t.Fatal(err)
-	}
-	seller, err := Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer seller.Close()
+	seller := v.openSeller("seller-1")
 	v.load(seller)
 	stored, err := seller.ManifestChanges(1, 1000)
 	if err != nil {

@@ -3,11 +3,7 @@ package ledger
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"testing"
-	"time"
-
-	"github.com/tixgate/tixgate/ticket"
 )
 
 // A replacement gate restored from a seller's backup (the handheld was the
@@ -17,19 +13,7 @@ import (
 // the first changes and stop at the first incomplete one.
 func TestRestoreSellerBackupIntoGateStoresNothing(t *testing.T) {
 	v := newTestVenue(t, 50)
-	dir := filepath.Join(t.TempDir(), "seller-1")
-	cfg := TestConfig(dir)
-	cfg.Clock = v.clock
-	cfg.Logger = testLogger(t)
-	if err := Init(Provision{Dir: dir, Keys: v.keys, Device: "seller-1", Role: ticket.RoleSeller, Venue: "arena",
-		Now: concertNight.Add(-24 * time.Hour)}, cfg); err != nil {
-		t.Fatal(err)
-	}
-	seller, err := Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer seller.Close()
+	seller := v.openSeller("seller-1")
 	v.load(seller)
 	var backup bytes.Buffer
 	if _, _, err := seller.Backup(&backup); err != nil {

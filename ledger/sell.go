@@ -193,6 +193,16 @@ func (l *Ledger) Sell(ctx context.Context, s Sale) (Sold, error) {
 	if err := ctx.Err(); err != nil {
 		return Sold{}, err
 	}
+	shift, err := l.openShift()
+	if err != nil {
+		return Sold{}, err
+	}
+	if shift == nil {
+		return Sold{}, fmt.Errorf("sale: %w", ErrNoShift)
+	}
+	if shift.Currency != s.Currency {
+		return Sold{}, fmt.Errorf("sale: in %s, but the shift's till is in %s", s.Currency, shift.Currency)
+	}
 	receipt, err := l.lastReceipt()
 	if err != nil {
 		return Sold{}, err
@@ -264,7 +274,9 @@ func (l *Ledger) lastReceipt() (uint64, error) {
 	}
 	var last uint64
 	err := l.eachOwnMoney(func(r *record.Record) error {
-		last = max(last, r.Money.Receipt)
+		if r.Kind == record.KindSale {
+			last = max(last, r.Money.Receipt)
+		}
 		return nil
 	})
 	if err != nil {

@@ -31,7 +31,7 @@ type TrustStore struct {
 	roots    map[KeyID]ed25519.PublicKey
 	issuers  map[KeyID][]*IssuerCert // several: a key's range may be extended
 	devices  map[KeyID][]*DeviceCert
-	revoked  map[KeyID]bool
+	revoked  map[KeyID]time.Time // when each revoked key's revocation took effect; zero: from the beginning
 	rotation map[uint64][]byte
 }
 
@@ -41,7 +41,7 @@ func NewTrustStore(roots ...ed25519.PublicKey) *TrustStore {
 		roots:    make(map[KeyID]ed25519.PublicKey),
 		issuers:  make(map[KeyID][]*IssuerCert),
 		devices:  make(map[KeyID][]*DeviceCert),
-		revoked:  make(map[KeyID]bool),
+		revoked:  make(map[KeyID]time.Time),
 		rotation: make(map[uint64][]byte),
 	}
 	for _, r := range roots {
@@ -205,17 +205,36 @@ func (s *TrustStore) Issuers() []IssuerCert {
 
 // RevokeIssuer makes every code signed by the key refused as revoked, and
 // every device event signed by it too when it is a device key.
-func (s *TrustStore) RevokeIssuer(id KeyID) {
+func (s *TrustStore) RevokeIssuer(id KeyID) { s.RevokeKeyAt(id, time.Time{}) }
+
+// RevokeKeyAt revokes a key from at on (zero: from the beginning): codes
+// it signed are refused whenever they are scanned, and a device's records
+// made at or after at are refused. Of two revocations of one key the
+// earlier holds.
+func (s *TrustStore) RevokeKeyAt(id KeyID, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.revoked[id] = true
+	if old, ok := s.revoked[id]; ok && (old.IsZero() || old.Before(at)) {
+		return
+	}
+	s.revoked[id] = at
 }
 
 // Revoked reports whether a key has been revoked.
 func (s *TrustStore) Revoked(id KeyID) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.revoked[id]
+	_, ok := s.revoked[id]
+	return ok
+}
+
+// RevokedAt reports whether what a key signed at t falls under its
+// revocation.
+func (s *TrustStore) RevokedAt(id KeyID, t time.Time) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	at, ok := s.revoked[id]
+	return ok && !t.Before(at)
 }
 
 // SetRotationSecret sets the secret that keys an event's rotating codes.
@@ -242,7 +261,7 @@ func (s *TrustStore) VerifyCode(c Code, at time.Time) Result {
 	t := &c.Ticket
 	s.mu.RLock()
 	certs := s.issuers[t.Issuer]
-	revoked := s.revoked[t.Issuer]
+	_, revoked := s.revoked[t.Issuer]
 	secret := s.rotation[t.Event]
 	s.mu.RUnlock()
 

@@ -228,8 +228,9 @@ func retryable(err error) bool {
 }
 
 // Tables lists the schema's tables, for backups and their checks.
-var Tables = []string{"counters", "venues", "zones", "gates", "events", "ticket_types", "tickets", "manifest",
-	"devices", "setup_tokens", "records", "refusals", "conflicts", "users", "sessions", "api_tokens", "login_failures", "audit"}
+var Tables = []string{"counters", "organizers", "venues", "zones", "gates", "events", "ticket_types", "tickets", "revocations",
+	"manifest", "manifest_subjects", "devices", "setup_tokens", "records", "acks", "refusals", "conflicts", "users", "sessions",
+	"api_tokens", "login_failures", "audit"}
 
 // micros and fromMicros store times as microseconds since the epoch; the
 // zero time is 0.
@@ -257,6 +258,17 @@ func next(ctx context.Context, tx *sql.Tx, name string, by int64) (int64, error)
 		return 0, fmt.Errorf("counter %s: %w", name, err)
 	}
 	return v, nil
+}
+
+// uniqueViolation reports a write refused by a unique key: PostgreSQL's
+// 23505, SQLite's constraint failures on a unique or primary key.
+func uniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	var se *sqlite.Error
+	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
 // ErrNotFound is returned when a looked-up row does not exist.

@@ -1,44 +1,25 @@
 package store
 
 import (
-	"flag"
-	"fmt"
-	"os"
-
 	"context"
 	"database/sql"
 	"errors"
-	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/tixgate/tixgate/central/store/storetest"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tixgate/tixgate/central/store/storetest"
 )
 
 var pg *storetest.Cluster
 
 // TestMain starts one PostgreSQL cluster for the package; every test gets
 // its own database. With -short only SQLite runs.
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if !testing.Short() {
-		var err error
-		if pg, err = storetest.Start(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-	}
-	code := m.Run()
-	if pg != nil {
-		if err := pg.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { storetest.Main(m, &pg) }
 
 // dialects are the databases the suite runs on: SQLite always, PostgreSQL
 // unless -short.

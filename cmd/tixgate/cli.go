@@ -117,6 +117,8 @@ func commands() *command {
 			{name: "show", usage: "--keys DIR [--at T] CODE|-", summary: "print a rotating ticket's code as the holder's screen shows it now", run: runTicketShow},
 		}},
 		ledgerCommands(),
+		centralCommands(),
+		{name: "enroll", usage: "--data DIR (--url URL --token T | --code JSON) [--encryption-key FILE]", summary: "enroll a new device with central: its certificate, keys and credential into DIR", run: runEnroll},
 		staffCommands(),
 		{name: "scan", usage: "--data DIR --gate G [--exit] CODE|-", summary: "decide a scan at a gate and print the decision as JSON", run: runScan},
 		{name: "override", usage: "--data DIR --gate G --supervisor NAME --note TEXT [--exit] CODE|-", summary: "let a ticket through on a supervisor's word, recorded", run: runOverride},
@@ -136,7 +138,9 @@ func run(ctx context.Context, args []string, e *env) error {
 
 func (c *command) dispatch(ctx context.Context, e *env, path []string, args []string) error {
 	path = append(path, c.name)
-	if c.run != nil {
+	// A command that runs and has subcommands (tixgate central) runs
+	// unless its first argument names one of them.
+	if c.run != nil && (len(args) == 0 || c.find(args[0]) == nil) {
 		name := strings.Join(path[1:], " ")
 		fs := flag.NewFlagSet(name, flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
@@ -198,7 +202,10 @@ func (c *command) help(w io.Writer, path []string) {
 	full := strings.Join(path, " ")
 	if c.run != nil {
 		fmt.Fprintf(w, "usage: %s %s\n\n%s\n", full, c.usage, c.summary)
-		return
+		if len(c.subs) == 0 {
+			return
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "usage: %s COMMAND [ARGS]\n\ncommands:\n", full)
 	var lines []string

@@ -18,10 +18,16 @@ var cliNow = time.Date(2026, 6, 12, 19, 30, 0, 0, time.UTC)
 // cli runs tixgate in-process and returns stdout, stderr and the exit code.
 func cli(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
+	return cliAt(t, func() time.Time { return cliNow }, stdin, args...)
+}
+
+// cliAt is cli on the clock now.
+func cliAt(t *testing.T, now func() time.Time, stdin string, args ...string) (string, string, int) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	e := &env{
 		stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb,
-		now: func() time.Time { return cliNow },
+		now: now,
 		log: testLogger(t),
 	}
 	code := exitCode(run(context.Background(), args, e), &errb)

@@ -227,9 +227,9 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 
 	say("\n== The gates are open until Ctrl-C")
 	for _, g := range gates {
-		say("  %s (gate %s)  %s/login", g.name, g.gate, g.node.URL())
+		say("  %s (gate %s)  %s/", g.name, g.gate, g.node.URL())
 	}
-	say("  log in on any of them as:")
+	say("  each opens its scan screen after a login; log in on any of them as:")
 	for _, a := range st.Logins {
 		say("    %-11s PIN %s  (%s)", a.Name, a.PIN, a.What)
 	}

@@ -59,6 +59,8 @@ func runEdge(ctx context.Context, e *env, cl *cmdline) error {
 	window := cl.Duration("passage-window", fw.PassageWindow, "how long after the pulse a passage counts")
 	scannerDev := cl.String("scanner", "", "hardware scanner: a serial or HID device path, or - for stdin")
 	debounce := cl.Duration("debounce", def.Debounce, "the same code from the scanner or camera within this window is one scan")
+	centralURL := cl.String("central", "", "central's URL: sync with it (needs tixgate enroll); none: the venue runs on its own")
+	syncEvery := cl.Duration("sync-interval", def.Uplink.Interval, "pause between syncs with central while it answers")
 	logLevel := cl.String("log-level", "info", "debug, info, warn or error")
 	logFormat := cl.String("log-format", "text", "text or json")
 	if _, err := cl.parseN(0, ""); err != nil {
@@ -84,6 +86,7 @@ func runEdge(ctx context.Context, e *env, cl *cmdline) error {
 	cfg.Gate, cfg.Bind, cfg.Join, cfg.Listen, cfg.Version = *gate, *bind, join, *listen, version
 	cfg.CountOnPassage, cfg.Debounce = *countOnPassage, *debounce
 	cfg.TLSCert, cfg.TLSKey = *tlsCert, *tlsKey
+	cfg.Central, cfg.Uplink.Interval = *centralURL, *syncEvery
 	cfg.Logger = logger
 	cfg.Clock = clockFunc(e.now)
 	cfg.Ledger.Clock = cfg.Clock

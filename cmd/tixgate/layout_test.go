@@ -72,7 +72,7 @@ func TestLayout(t *testing.T) {
 		"github.com/BurntSushi/toml":          {"ledger/manifest", "ticket/strict"},
 		"gopkg.in/yaml.v3":                    {"ledger/manifest", "ticket/strict"},
 		"github.com/go-json-experiment/json":  {"ticket/strict"},
-		"github.com/prometheus/client_golang": {"edge"},
+		"github.com/prometheus/client_golang": {"edge", "central"},
 		"github.com/chromedp/chromedp":        {}, // tests only
 		"golang.org/x/crypto/argon2":          {"edge"},
 		"modernc.org/sqlite":                  {"central/store"},
@@ -97,12 +97,19 @@ func TestLayout(t *testing.T) {
 		"firmware":          {"ticket/strict"},
 		"edge/deviceapi":    {"ticket", "ledger/decision"},
 		"edge": {"ticket", "ticket/keyfile", "ledger", "ledger/rules", "ledger/record", "ledger/decision", "ledger/manifest",
-			"cluster", "scanner", "ticket/strict", "edge/deviceapi"},
+			"cluster", "scanner", "ticket/strict", "edge/deviceapi", "uplink"},
 		"sim": {"ticket", "ticket/keyfile", "ledger", "ledger/manifest", "ledger/decision", "cluster", "scanner", "edge",
 			"edge/deviceapi", "firmware", "ticket/strict"},
 		"central/store":           nil,
 		"central/store/storetest": nil, // tests only; standard library
-		"central/reconcile":       {"ticket", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest"},
+		// The protocol both sides share: the ledger's pure wire packages only.
+		"uplink":          {"ticket", "ticket/keyfile", "ledger/manifest", "ledger/record"},
+		"central/catalog": {"central/store", "ticket", "ticket/keyfile", "ledger/manifest", "ledger/rules"},
+		"central/devices": {"central/store", "central/catalog", "ticket", "ticket/keyfile", "uplink"},
+		"central/intake":  {"central/store", "ticket", "ledger/record", "uplink"},
+		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "ticket", "ticket/keyfile",
+			"ledger/manifest", "ledger/record", "ledger/rules", "uplink"},
+		"central/reconcile": {"ticket", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest"},
 	}
 	for pkg, ims := range imports {
 		if docs[pkg] != 1 {
@@ -129,6 +136,22 @@ func TestLayout(t *testing.T) {
 			}
 			if !found {
 				t.Errorf("%s imports %s: the layout does not allow it", pkg, ours)
+			}
+		}
+	}
+	// Central and the devices meet only through uplink: neither imports the
+	// other, and central holds none of the device's storage or mesh.
+	for pkg, ims := range imports {
+		for im := range ims {
+			ours := strings.TrimPrefix(im, module)
+			central := pkg == "central" || strings.HasPrefix(pkg, "central/")
+			device := slices.Contains([]string{"edge", "ledger", "cluster", "firmware", "scanner"}, strings.Split(ours, "/")[0]) &&
+				!strings.HasPrefix(ours, "ledger/") // the ledger's pure packages are shared
+			if central && strings.HasPrefix(im, module) && device {
+				t.Errorf("%s imports device code %s: central meets devices through uplink", pkg, ours)
+			}
+			if (strings.HasPrefix(pkg, "edge") || pkg == "ledger" || pkg == "cluster") && (ours == "central" || strings.HasPrefix(ours, "central/")) {
+				t.Errorf("%s imports %s: devices never import central", pkg, ours)
 			}
 		}
 	}

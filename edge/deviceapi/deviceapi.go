@@ -45,7 +45,11 @@ type OverrideRequest struct {
 	Gate       string `json:"gate,omitempty"`
 	Direction  string `json:"direction,omitempty"`
 	Supervisor string `json:"supervisor"`
-	Note       string `json:"note"`
+	// PIN is the supervisor's PIN. A staff session's override needs it,
+	// checked by the device against the supervisor's account; with the
+	// device's bearer token it is optional (checked when given).
+	PIN  string `json:"pin,omitempty"`
+	Note string `json:"note"`
 }
 
 // Answer is the device's answer to a scan: the decision, and what the
@@ -61,6 +65,10 @@ type Answer struct {
 	Repeat bool `json:"repeat,omitempty"`
 	// Source is where the code came from.
 	Source string `json:"source,omitempty"`
+	// Code is the text read from a camera frame, so the screen that sent
+	// the frame can offer a supervisor override of that ticket. Only the
+	// frame's answer carries it.
+	Code string `json:"code,omitempty"`
 }
 
 // Health is the body of GET /healthz.
@@ -91,17 +99,44 @@ type Recent struct {
 	Source string        `json:"source"`
 }
 
-// Live is what the status screen shows, sent on every change.
+// Uplink states, as the status screen names them.
+const (
+	UplinkNotConfigured = "not_configured" // the device has no uplink to central
+)
+
+// Live is what the status screen shows: the "snapshot" event of
+// GET /api/v1/events/stream, sent on connect and every few seconds.
+// Counts are since the device started.
 type Live struct {
-	Device     string   `json:"device"`
-	Gate       string   `json:"gate,omitempty"`
-	Health     Health   `json:"health"`
-	Admitted   uint64   `json:"admitted"`
-	Refused    []Count  `json:"refused"`
-	Peers      []string `json:"peers"`
-	Uplink     string   `json:"uplink"`
-	Conflicts  uint64   `json:"conflicts"`
-	Recent     []Recent `json:"recent"`
-	FreeEgress bool     `json:"free_egress,omitempty"`
-	TLS        string   `json:"tls_fingerprint,omitempty"`
+	Device       string     `json:"device"`
+	Gate         string     `json:"gate,omitempty"`
+	Health       Health     `json:"health"`
+	Admitted     uint64     `json:"admitted"`
+	Refused      []Count    `json:"refused"`
+	Peers        []string   `json:"peers"`
+	Uplink       string     `json:"uplink"`
+	Conflicts    uint64     `json:"conflicts"`
+	ConflictList []Conflict `json:"conflict_list,omitempty"` // the first few
+	Recent       []Recent   `json:"recent"`                  // newest first
+	FreeEgress   bool       `json:"free_egress,omitempty"`
+	TLS          string     `json:"tls_fingerprint,omitempty"`
+}
+
+// LiveScan is the "scan" event of GET /api/v1/events/stream: one decision
+// and the counts it changed.
+type LiveScan struct {
+	Scan     Recent `json:"scan"`
+	Admitted uint64 `json:"admitted"`
+	// Refused is the new count of the scan's reason, when it was refused.
+	Refused *Count `json:"refused,omitempty"`
+}
+
+// Conflict is a ticket that passed two gates which could not see each
+// other, as the status screen lists it.
+type Conflict struct {
+	Event  uint64           `json:"event"`
+	Serial uint64           `json:"serial"`
+	Reason ticket.Reason    `json:"reason"`
+	First  decision.Passage `json:"first"`
+	Second decision.Passage `json:"second"`
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -65,6 +66,11 @@ func open(key []byte, seq uint64, kind Kind, sealed []byte) ([]byte, error) {
 	aead, err := chacha20poly1305.NewX(key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSealed, err)
+	}
+	if len(sealed) > 0 && sealed[0] == '{' && json.Valid(sealed) {
+		// Ciphertext is never JSON: this change was signed before private
+		// parts were sealed to the gates.
+		return nil, fmt.Errorf("%w: it is not sealed (signed before private parts were sealed to the gates): sign the manifest again", ErrSealed)
 	}
 	if len(sealed) < 4+aead.NonceSize()+aead.Overhead() {
 		return nil, fmt.Errorf("%w: %d bytes", ErrSealed, len(sealed))

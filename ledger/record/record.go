@@ -28,9 +28,24 @@ const (
 	// opened but nobody passed within its window. Note holds the annulled
 	// record's sequence number in decimal; the ticket may be used again.
 	KindAnnul Kind = 6
+	// A seller's shift: opened with a float, cash paid in or taken out with
+	// a reason, closed with the cash counted (Note: the count by
+	// denomination, and why it differs from what was expected). Their
+	// Money's Receipt is the shift's number; they name no ticket.
+	KindShiftOpen  Kind = 7
+	KindCashIn     Kind = 8
+	KindCashOut    Kind = 9
+	KindShiftClose Kind = 10
 )
 
-var kindNames = map[Kind]string{KindEntry: "entry", KindExit: "exit", KindOverride: "override", KindVoid: "void", KindSale: "sale", KindAnnul: "annul"}
+// Shift reports whether the kind is one of a seller's shift records.
+func (k Kind) Shift() bool { return k >= KindShiftOpen && k <= KindShiftClose }
+
+// Ticket reports whether the kind is about a ticket.
+func (k Kind) Ticket() bool { return !k.Shift() }
+
+var kindNames = map[Kind]string{KindEntry: "entry", KindExit: "exit", KindOverride: "override", KindVoid: "void", KindSale: "sale", KindAnnul: "annul",
+	KindShiftOpen: "shift_open", KindCashIn: "cash_in", KindCashOut: "cash_out", KindShiftClose: "shift_close"}
 
 func (k Kind) String() string {
 	if n, ok := kindNames[k]; ok {
@@ -185,10 +200,12 @@ func (r *Record) check() error {
 		if _, ok := r.Annuls(); !ok {
 			return errors.New("an annul names no earlier record of its origin")
 		}
-	case r.Kind == KindSale && r.Money.zero():
-		return errors.New("a sale without its money")
-	case !r.Money.zero() && r.Kind != KindSale && r.Kind != KindVoid:
+	case (r.Kind == KindSale || r.Kind.Shift()) && r.Money.zero():
+		return fmt.Errorf("a %s without its money", r.Kind)
+	case !r.Money.zero() && r.Kind != KindSale && r.Kind != KindVoid && !r.Kind.Shift():
 		return fmt.Errorf("a %s record carries money", r.Kind)
+	case r.Kind.Shift() && (r.Event != 0 || r.Serial != 0 || r.Type != 0):
+		return fmt.Errorf("a %s names a ticket", r.Kind)
 	}
 	if !r.Money.zero() {
 		if err := r.Money.check(); err != nil {

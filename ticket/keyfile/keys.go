@@ -3,6 +3,7 @@ package keyfile
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"golang.org/x/crypto/hkdf"
 
 	"github.com/tixgate/tixgate/ticket"
 )
@@ -167,7 +170,7 @@ func Load(dir string) (*Keys, error) {
 	if k.RotationMaster, err = ReadSecret(path(RotationKeyFile), RotationKeyType, SecretSize); err != nil {
 		return nil, fmt.Errorf("load keys: %w", err)
 	}
-	if k.GateKey, err = loadOrMakeSecret(path(GateKeyFile), GateKeyType); err != nil {
+	if k.GateKey, err = loadOrDeriveGateKey(path(GateKeyFile), k.Root); err != nil {
 		return nil, fmt.Errorf("load keys: %w", err)
 	}
 	root := k.RootPublic()
@@ -186,18 +189,23 @@ func Load(dir string) (*Keys, error) {
 	return k, nil
 }
 
-// loadOrMakeSecret reads a secret, or makes it in a key directory made
-// before the secret existed.
-func loadOrMakeSecret(path, typ string) ([]byte, error) {
-	b, err := ReadSecret(path, typ, SecretSize)
+// gateKeyInfo labels the gates key derived from the root key.
+const gateKeyInfo = "tixgate/gates-key/v1"
+
+// loadOrDeriveGateKey reads the gates key, or, in a key directory made
+// before the gates key existed, derives it from the root key (HKDF-SHA256)
+// and writes it: every copy of such a directory comes to the same key, so
+// central and the gates provisioned from any copy agree.
+func loadOrDeriveGateKey(path string, root ed25519.PrivateKey) ([]byte, error) {
+	b, err := ReadSecret(path, GateKeyType, SecretSize)
 	if !errors.Is(err, fs.ErrNotExist) {
 		return b, err
 	}
 	b = make([]byte, SecretSize)
-	if _, err := io.ReadFull(rand.Reader, b); err != nil {
+	if _, err := io.ReadFull(hkdf.New(sha256.New, root.Seed(), nil, []byte(gateKeyInfo)), b); err != nil {
 		return nil, err
 	}
-	if err := WriteSecret(path, typ, b); err != nil {
+	if err := WriteSecret(path, GateKeyType, b); err != nil && !errors.Is(err, ErrExists) {
 		return nil, err
 	}
 	return b, nil

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -60,9 +61,19 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// Start creates and starts a cluster. Call Stop when done (in TestMain, after
-// m.Run).
-func Start() (*Cluster, error) {
+// Start creates and starts a cluster without fsync, for tests. Call Stop
+// when done (in TestMain, after m.Run).
+func Start() (*Cluster, error) { return StartWith(Options{}) }
+
+// Options tune a cluster.
+type Options struct {
+	// Durable keeps fsync and full page writes on, as production runs:
+	// for benchmarks, whose figures must not rest on losing commits.
+	Durable bool
+}
+
+// StartWith creates and starts a cluster.
+func StartWith(opt Options) (*Cluster, error) {
 	bin, err := findBin()
 	if err != nil {
 		return nil, err
@@ -96,7 +107,10 @@ func Start() (*Cluster, error) {
 		if c.port, err = freePort(); err != nil {
 			break
 		}
-		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off", c.port, dir)
+		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1", c.port, dir)
+		if !opt.Durable {
+			opts += " -c fsync=off -c full_page_writes=off"
+		}
 		if err = c.run("pg_ctl", "-D", c.data(), "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "start"); err == nil || try == 2 {
 			break
 		}
@@ -151,4 +165,27 @@ func (c *Cluster) Stop() error {
 		err = fmt.Errorf("storetest: %w", rerr)
 	}
 	return err
+}
+
+// Main is a package's TestMain around one cluster: it starts one unless
+// -short (benchmarks get a durable one), points *c at it (nil with -short),
+// runs the tests and stops it, and exits.
+func Main(m *testing.M, c **Cluster) {
+	flag.Parse()
+	if !testing.Short() {
+		bench := flag.Lookup("test.bench").Value.String() != ""
+		var err error
+		if *c, err = StartWith(Options{Durable: bench}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	if *c != nil {
+		if err := (*c).Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }

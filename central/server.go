@@ -1,0 +1,368 @@
+package central
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tixgate/tixgate/central/catalog"
+	"github.com/tixgate/tixgate/central/devices"
+	"github.com/tixgate/tixgate/central/intake"
+	"github.com/tixgate/tixgate/central/store"
+	"github.com/tixgate/tixgate/ticket"
+	"github.com/tixgate/tixgate/ticket/keyfile"
+	"github.com/tixgate/tixgate/uplink"
+)
+
+// Config is the server's.
+type Config struct {
+	// Listen is the address to serve on, host:port.
+	Listen string
+	// TLSCert and TLSKey are PEM files: set, central serves HTTPS only.
+	// Without them it serves plain HTTP, for loopback and for a TLS
+	// terminating proxy in front.
+	TLSCert, TLSKey string
+	Store           *store.DB
+	Keys            *keyfile.Keys
+	// ShutdownTimeout bounds how long a stop waits for requests in flight
+	// (a long manifest pull is cut after it and resumes on the device).
+	ShutdownTimeout time.Duration
+	Clock           ticket.Clock
+	Logger          *slog.Logger
+}
+
+// DefaultConfig serves on listen.
+func DefaultConfig(listen string, db *store.DB, keys *keyfile.Keys) Config {
+	return Config{Listen: listen, Store: db, Keys: keys, ShutdownTimeout: 10 * time.Second, Clock: ticket.SystemClock{}, Logger: slog.Default()}
+}
+
+// Server is central's HTTP side.
+type Server struct {
+	cfg     Config
+	Catalog *catalog.Catalog
+	Devices *devices.Registry
+	Intake  *intake.Intake
+	mux     *http.ServeMux
+	metrics *metrics
+}
+
+// New wires a server.
+func New(cfg Config) *Server {
+	if cfg.Clock == nil {
+		cfg.Clock = ticket.SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 10 * time.Second
+	}
+	ccfg := catalog.DefaultConfig(cfg.Store, cfg.Keys)
+	ccfg.Clock, ccfg.Logger = cfg.Clock, cfg.Logger
+	cat := catalog.New(ccfg)
+	dcfg := devices.DefaultConfig(cfg.Store, cfg.Keys, cat)
+	dcfg.Clock, dcfg.Logger = cfg.Clock, cfg.Logger
+	s := &Server{cfg: cfg, Catalog: cat, Devices: devices.New(dcfg),
+		Intake: intake.New(intake.Config{Store: cfg.Store, Root: cfg.Keys.RootPublic(), Clock: cfg.Clock, Logger: cfg.Logger}), metrics: newMetrics()}
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /healthz", s.healthz)
+	m.HandleFunc("POST "+uplink.PathEnroll, s.enroll)
+	m.HandleFunc("GET "+uplink.PathAcks, s.device(s.acks))
+	m.HandleFunc("POST "+uplink.PathRecords, s.device(s.push))
+	m.HandleFunc("GET "+uplink.PathManifest, s.device(s.manifest))
+	m.HandleFunc("GET /api/v1/events", s.ops("read", s.events))
+	m.Handle("GET /metrics", s.ops("read", s.metrics.handler().ServeHTTP))
+	m.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+		if bearer(r) == "" {
+			s.fail(w, http.StatusUnauthorized, uplink.ErrCodeUnauthorized, "credentials required: Authorization: Bearer TOKEN")
+			return
+		}
+		s.fail(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	s.mux = m
+}
+
+// Handler is the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Run serves on the configured address until ctx ends, then lets requests
+// in flight finish (up to ShutdownTimeout) and returns. ready, when not
+// nil, gets the address actually listened on.
+func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
+	l, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("central: listen: %w", err)
+	}
+	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn)}
+	done := make(chan error, 1)
+	if s.cfg.TLSCert != "" || s.cfg.TLSKey != "" {
+		go func() { done <- srv.ServeTLS(l, s.cfg.TLSCert, s.cfg.TLSKey) }()
+	} else {
+		go func() { done <- srv.Serve(l) }()
+	}
+	if ready != nil {
+		ready(l.Addr().String())
+	}
+	s.cfg.Logger.Info("central serving", "addr", l.Addr().String())
+	select {
+	case err := <-done:
+		return fmt.Errorf("central: serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("central: shut down: %w", err)
+	}
+	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("central: serve: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if err := s.cfg.Store.Ping(r.Context()); err != nil {
+		s.cfg.Logger.Error("health: database", "err", err)
+		s.fail(w, http.StatusServiceUnavailable, "unhealthy", "database unreachable")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": string(s.cfg.Store.Dialect())})
+}
+
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if t, ok := strings.CutPrefix(h, "Bearer "); ok {
+		return strings.TrimSpace(t)
+	}
+	return ""
+}
+
+// device wraps a handler for enrolled devices: their credential
+// authenticates them.
+func (s *Server) device(h func(http.ResponseWriter, *http.Request, store.Device)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		dev, err := s.Devices.Authenticate(r.Context(), bearer(r))
+		if errors.Is(err, devices.ErrUnauthorized) {
+			s.fail(w, http.StatusUnauthorized, uplink.ErrCodeUnauthorized, "not an enrolled device's credential")
+			return
+		}
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		h(w, r, dev)
+	}
+}
+
+// ops wraps a handler of the ops API: an API token with the scope (or
+// "admin") authenticates it.
+func (s *Server) ops(scope string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok := bearer(r)
+		if tok == "" {
+			s.fail(w, http.StatusUnauthorized, uplink.ErrCodeUnauthorized, "credentials required: Authorization: Bearer TOKEN")
+			return
+		}
+		sum := sha256.Sum256([]byte(tok))
+		t, err := s.cfg.Store.APITokenByHash(r.Context(), sum[:])
+		if errors.Is(err, store.ErrNotFound) {
+			s.fail(w, http.StatusUnauthorized, uplink.ErrCodeUnauthorized, "unknown API token")
+			return
+		}
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		if !slices.Contains(t.Scopes, scope) && !slices.Contains(t.Scopes, "admin") {
+			s.fail(w, http.StatusForbidden, "forbidden", "the token lacks the "+scope+" scope")
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
+	var req uplink.EnrollRequest
+	if !s.readJSON(w, r, &req, 64<<10) {
+		return
+	}
+	resp, err := s.Devices.Enroll(r.Context(), req)
+	var ue *uplink.Error
+	switch {
+	case err == nil:
+		s.metrics.enrollments.WithLabelValues("ok").Inc()
+	case errors.As(err, &ue):
+		s.metrics.enrollments.WithLabelValues(ue.Code).Inc()
+	default:
+		s.metrics.enrollments.WithLabelValues(uplink.ErrCodeInternal).Inc()
+	}
+	if errors.As(err, &ue) {
+		status := http.StatusBadRequest
+		switch ue.Code {
+		case uplink.ErrCodeTokenUnknown:
+			status = http.StatusUnauthorized
+		case uplink.ErrCodeTokenUsed, uplink.ErrCodeTokenExpired:
+			status = http.StatusGone
+		}
+		s.fail(w, status, ue.Code, ue.Message)
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) acks(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	a, err := s.Intake.Acks(r.Context(), dev)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) push(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	var req uplink.PushRequest
+	if !s.readJSON(w, r, &req, uplink.MaxPushBytes) {
+		return
+	}
+	resp, err := s.Intake.Push(r.Context(), dev, req)
+	if err == nil {
+		s.metrics.records.WithLabelValues("stored").Add(float64(resp.Stored))
+		s.metrics.records.WithLabelValues("duplicate").Add(float64(resp.Duplicates))
+		s.metrics.records.WithLabelValues("refused").Add(float64(len(resp.Refused)))
+		for _, rf := range resp.Refused {
+			s.metrics.refusals.WithLabelValues(rf.Reason).Inc()
+		}
+	}
+	var ue *uplink.Error
+	if errors.As(err, &ue) {
+		s.fail(w, http.StatusBadRequest, ue.Code, ue.Message)
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// manifest streams the device's venue's changes after ?after=N, one per
+// line, flushing as it goes.
+func (s *Server) manifest(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	after := uint64(0)
+	if v := r.URL.Query().Get("after"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			s.fail(w, http.StatusBadRequest, uplink.ErrCodeBadRequest, "after: want a change number")
+			return
+		}
+		after = n
+	}
+	head, err := s.cfg.Store.ManifestHead(r.Context(), dev.Venue)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", uplink.ContentNDJSON)
+	w.Header().Set(uplink.HeaderManifestHead, strconv.FormatUint(head, 10))
+	w.WriteHeader(http.StatusOK)
+	s.metrics.pulls.Inc()
+	n := 0
+	defer func() { s.metrics.pulled.Add(float64(n)) }()
+	bw := bufio.NewWriterSize(w, 256<<10)
+	flusher, _ := w.(http.Flusher)
+	err = s.cfg.Store.Changes(r.Context(), dev.Venue, after, 0, func(c store.Change) error {
+		bw.Write(c.Line)
+		if err := bw.WriteByte('\n'); err != nil {
+			return err
+		}
+		if n++; n%64 == 0 && flusher != nil {
+			if err := bw.Flush(); err != nil {
+				return err
+			}
+			flusher.Flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		// The status is sent: the device sees a cut stream, keeps what it
+		// applied and resumes from there.
+		s.cfg.Logger.Warn("manifest pull cut", "device", dev.Name, "after", after, "sent", n, "err", err)
+	}
+}
+
+// Event is an event as the ops API lists it.
+type Event struct {
+	ID        uint64    `json:"id"`
+	Venue     string    `json:"venue"`
+	Name      string    `json:"name"`
+	TimeZone  string    `json:"time_zone"`
+	Starts    time.Time `json:"starts"`
+	Ends      time.Time `json:"ends"`
+	Admission time.Time `json:"admission,omitzero"`
+	Days      []string  `json:"days"`
+}
+
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	evs, err := s.cfg.Store.Events(r.Context(), r.URL.Query().Get("venue"))
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	out := make([]Event, 0, len(evs))
+	for _, e := range evs {
+		out = append(out, Event{ID: e.ID, Venue: e.Venue, Name: e.Name, TimeZone: e.TimeZone, Starts: e.Starts, Ends: e.Ends, Admission: e.Admission, Days: e.Days})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": out})
+}
+
+func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any, max int64) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, max))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			s.fail(w, http.StatusRequestEntityTooLarge, uplink.ErrCodeBadRequest, fmt.Sprintf("request body larger than %d bytes", max))
+		} else {
+			s.fail(w, http.StatusBadRequest, uplink.ErrCodeBadRequest, "request body is not the expected JSON: "+err.Error())
+		}
+		return false
+	}
+	return true
+}
+
+func (s *Server) fail(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, uplink.Error{Code: code, Message: msg})
+}
+
+func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
+	s.cfg.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	s.fail(w, http.StatusInternalServerError, uplink.ErrCodeInternal, "central could not complete the request; it is logged")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,47 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// APIToken is an ops API token: whose it is and what it may do.
+type APIToken struct {
+	User   string
+	Role   string
+	Name   string
+	Scopes []string
+}
+
+// AddAPIToken stores an API token's hash for a user, creating the user
+// (without a password: it cannot log in to the pages) when new.
+func (t *Tx) AddAPIToken(user, role, name string, scopes []string, hash []byte, now time.Time) error {
+	if _, err := t.exec(`INSERT INTO users (name, role, password_hash, created) VALUES ($1, $2, '', $3) ON CONFLICT (name) DO NOTHING`,
+		user, role, micros(now)); err != nil {
+		return fmt.Errorf("api token for %s: %w", user, err)
+	}
+	var id int64
+	if err := t.queryRow(`SELECT id FROM users WHERE name = $1`, user).Scan(&id); err != nil {
+		return fmt.Errorf("api token for %s: %w", user, err)
+	}
+	if _, err := t.exec(`INSERT INTO api_tokens (hash, user_id, name, scopes, created) VALUES ($1, $2, $3, $4, $5)`,
+		hash, id, name, strings.Join(scopes, " "), micros(now)); err != nil {
+		return fmt.Errorf("api token for %s: %w", user, err)
+	}
+	return nil
+}
+
+// APITokenByHash finds the token whose hash is hash.
+func (d *DB) APITokenByHash(ctx context.Context, hash []byte) (APIToken, error) {
+	var tk APIToken
+	var scopes string
+	err := d.db.QueryRowContext(ctx, `SELECT u.name, u.role, t.name, t.scopes FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1`,
+		hash).Scan(&tk.User, &tk.Role, &tk.Name, &scopes)
+	if err != nil {
+		return tk, notFound(err, "api token")
+	}
+	tk.Scopes = strings.Fields(scopes)
+	return tk, nil
+}

@@ -1,0 +1,275 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tixgate/tixgate/central"
+	"github.com/tixgate/tixgate/central/catalog"
+	"github.com/tixgate/tixgate/central/devices"
+	"github.com/tixgate/tixgate/central/store"
+	"github.com/tixgate/tixgate/ledger/manifest"
+	"github.com/tixgate/tixgate/ticket"
+	"github.com/tixgate/tixgate/ticket/keyfile"
+)
+
+// centralKeysDir is where central keeps the organizer's keys under --data.
+const centralKeysDir = "keys"
+
+func centralCommands() *command {
+	return &command{name: "central", summary: "the ops server", run: runCentral, usage: "--listen ADDR --db DSN --data DIR [--tls-cert FILE --tls-key FILE] [--shutdown-timeout D]", subs: []*command{
+		{name: "venue", summary: "venues", subs: []*command{
+			{name: "import", usage: "--db DSN --data DIR [--organizer NAME] FILE", summary: "create or update a venue, its zones, gates, events and ticket types from a description (YAML or TOML)", run: runCentralVenueImport},
+		}},
+		{name: "tickets", summary: "tickets", subs: []*command{
+			{name: "issue", usage: "--db DSN --data DIR --event N --type N [--count N] [--holder NAME]", summary: "issue tickets signed by central's issuer key; prints their codes", run: runCentralTicketsIssue},
+		}},
+		{name: "token", summary: "ops API tokens", subs: []*command{
+			{name: "add", usage: "--db DSN --data DIR [--user U] [--name N] [--scopes read,admin]", summary: "make an ops API token and print it (shown once)", run: runCentralTokenAdd},
+		}},
+		{name: "devices", summary: "gates and seller handhelds", subs: []*command{
+			{name: "add", usage: "--db DSN --data DIR --name N --role gate|seller --venue V [--gate G] [--url URL] [--ttl D]", summary: "create a device and print its one-time setup token", run: runCentralDevicesAdd},
+			{name: "revoke", usage: "--db DSN --data DIR --name N [--reason TEXT]", summary: "revoke a lost or retired device: its records from now on are refused everywhere", run: runCentralDevicesRevoke},
+		}},
+	}}
+}
+
+// centralEnv is what central's commands open: the store and the keys
+// under --data.
+type centralEnv struct {
+	db   *store.DB
+	keys *keyfile.Keys
+}
+
+func (c *centralEnv) Close() error { return c.db.Close() }
+
+// centralFlags are the flags every central command takes.
+func centralFlags(cl *cmdline) (db, data *string) {
+	db = cl.String("db", "", "database: a postgres:// URL, sqlite:PATH, or empty for central.db under --data")
+	data = cl.String("data", "", "central's data folder: its keys (made on first start, mode 0600) and the SQLite file")
+	return db, data
+}
+
+func openCentral(ctx context.Context, e *env, dsn, data string) (*centralEnv, error) {
+	if data == "" {
+		return nil, usageError("central: missing --data")
+	}
+	keys, created, err := keyfile.Open(filepath.Join(data, centralKeysDir), keyfile.InitOptions{Now: e.now()})
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		e.log.Info("made the organizer's keys", "dir", keys.Dir, "root", keys.IssuerCert.Root, "issuer", keys.IssuerCert.ID())
+	}
+	cfg := store.DefaultConfig(dsn, data)
+	cfg.Logger = e.log
+	db, err := store.Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &centralEnv{db: db, keys: keys}, nil
+}
+
+func (c *centralEnv) catalog(e *env) *catalog.Catalog {
+	cfg := catalog.DefaultConfig(c.db, c.keys)
+	cfg.Clock, cfg.Logger = clockFunc(e.now), e.log
+	return catalog.New(cfg)
+}
+
+func runCentralVenueImport(ctx context.Context, e *env, cl *cmdline) error {
+	dsn, data := centralFlags(cl)
+	organizer := cl.String("organizer", "", "the organizer running the venue (default: the venue's name)")
+	pos, err := cl.parseN(1, "one venue FILE")
+	if err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(pos[0])
+	if err != nil {
+		return fmt.Errorf("venue import: %w", err)
+	}
+	format := strings.TrimPrefix(filepath.Ext(pos[0]), ".")
+	if format != "toml" && format != "yaml" && format != "yml" {
+		format = ""
+	}
+	spec, err := manifest.ParseSpec(raw, format)
+	if err != nil {
+		return fmt.Errorf("%s: %w", pos[0], err)
+	}
+	c, err := openCentral(ctx, e, *dsn, *data)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	res, err := c.catalog(e).ImportVenue(ctx, spec, *organizer)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "venue %s: %d events, %d ticket types; %d manifest changes signed, manifest at %d\n",
+		res.Venue, res.Events, res.TicketTypes, res.Changes, res.Head)
+	return nil
+}
+
+func runCentralTicketsIssue(ctx context.Context, e *env, cl *cmdline) error {
+	dsn, data := centralFlags(cl)
+	var event, typ uintFlag
+	cl.Var(&event, "event", "event id")
+	cl.Var(&typ, "type", "ticket type id")
+	count := cl.Int("count", 1, "how many tickets")
+	holder := cl.String("holder", "", "holder's name on the tickets")
+	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != "", "event": event.set, "type": typ.set}); err != nil {
+		return err
+	}
+	c, err := openCentral(ctx, e, *dsn, *data)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ts, err := c.catalog(e).IssueTickets(ctx, catalog.Issue{Event: event.v, Type: typ.v, Count: *count, Holder: *holder})
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		fmt.Fprintln(e.stdout, t.Code)
+	}
+	fmt.Fprintf(e.stderr, "issued %d tickets of event %d, type %d: serials %d-%d\n", len(ts), event.v, typ.v, ts[0].Serial, ts[len(ts)-1].Serial)
+	return nil
+}
+
+func runCentral(ctx context.Context, e *env, cl *cmdline) error {
+	dsn, data := centralFlags(cl)
+	listen := cl.String("listen", "127.0.0.1:8440", "address to serve on")
+	shutdown := cl.Duration("shutdown-timeout", 10*time.Second, "how long a stop waits for requests in flight")
+	tlsCert := cl.String("tls-cert", "", "HTTPS certificate (PEM); none: plain HTTP, for loopback or behind a TLS proxy")
+	tlsKey := cl.String("tls-key", "", "the private key (PEM) of --tls-cert")
+	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
+		return err
+	}
+	c, err := openCentral(ctx, e, *dsn, *data)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	cfg := central.DefaultConfig(*listen, c.db, c.keys)
+	cfg.ShutdownTimeout, cfg.Clock, cfg.Logger = *shutdown, clockFunc(e.now), e.log
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return usageError("central: --tls-cert and --tls-key go together")
+	}
+	cfg.TLSCert, cfg.TLSKey = *tlsCert, *tlsKey
+	scheme := "http://"
+	if cfg.TLSCert != "" {
+		scheme = "https://"
+	}
+	err = central.New(cfg).Run(ctx, func(addr string) {
+		e.log.Info("central ready", "url", scheme+addr, "db", string(c.db.Dialect()), "pid", os.Getpid())
+	})
+	if err != nil {
+		return err
+	}
+	e.log.Info("central stopped cleanly")
+	return nil
+}
+
+func runCentralDevicesAdd(ctx context.Context, e *env, cl *cmdline) error {
+	dsn, data := centralFlags(cl)
+	name := cl.String("name", "", "device name, e.g. gate-1")
+	role := cl.String("role", "gate", "gate or seller")
+	venue := cl.String("venue", "", "venue of the device (default: the only venue)")
+	gate := cl.String("gate", "", "the gate a gate serves")
+	url := cl.String("url", "http://127.0.0.1:8440", "central's URL as the device reaches it, for the setup code")
+	ttl := cl.Duration("ttl", 24*time.Hour, "how long the setup token works")
+	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != "", "name": *name != ""}); err != nil {
+		return err
+	}
+	if *role != "gate" && *role != "seller" {
+		return usageError("--role %q: want gate or seller", *role)
+	}
+	c, err := openCentral(ctx, e, *dsn, *data)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if *venue == "" {
+		vs, err := c.db.Venues(ctx)
+		if err != nil {
+			return err
+		}
+		if len(vs) != 1 {
+			return usageError("devices add: %d venues: say which with --venue", len(vs))
+		}
+		*venue = vs[0]
+	}
+	dcfg := devices.DefaultConfig(c.db, c.keys, c.catalog(e))
+	dcfg.TokenTTL, dcfg.Clock, dcfg.Logger = *ttl, clockFunc(e.now), e.log
+	s, err := devices.New(dcfg).Add(ctx, devices.Device{Name: *name, Role: ticket.Role(*role), Venue: *venue, Gate: *gate})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, s.Token)
+	fmt.Fprintln(e.stdout, s.Code(*url))
+	fmt.Fprintf(e.stderr, "device %s added; the setup token works once, until %s:\n  tixgate enroll --data DIR --url %s --token %s\n",
+		*name, s.Expires.Format(time.RFC3339), *url, s.Token)
+	return nil
+}
+
+func runCentralTokenAdd(ctx context.Context, e *env, cl *cmdline) error {
+	dsn, data := centralFlags(cl)
+	user := cl.String("user", "admin", "whose token")
+	name := cl.String("name", "api", "what the token is for")
+	scopes := cl.String("scopes", "read", "space- or comma-separated scopes: read, admin")
+	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
+		return err
+	}
+	c, err := openCentral(ctx, e, *dsn, *data)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	tok, err := central.AddAPIToken(ctx, c.db, clockFunc(e.now), *user, *name, strings.FieldsFunc(*scopes, func(r rune) bool { return r == ',' || r == ' ' }))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, tok)
+	return nil
+}
+
+func runCentralDevicesRevoke(ctx context.Context, e *env, cl *cmdline) error {
+	dsn, data := centralFlags(cl)
+	name := cl.String("name", "", "the device")
+	reason := cl.String("reason", "", "why (recorded, and told to the venue's devices)")
+	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != "", "name": *name != ""}); err != nil {
+		return err
+	}
+	c, err := openCentral(ctx, e, *dsn, *data)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	dev, err := c.catalog(e).RevokeDevice(ctx, *name, *reason)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "revoked device %s (key %s) of venue %s at %s\n", dev.Name, dev.KeyID, dev.Venue, dev.Revoked.Format(time.RFC3339))
+	return nil
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tixgate/tixgate/ledger/ledgertest"
+)
+
+func TestCentralVenueImportIsIdempotent(t *testing.T) {
+	data := t.TempDir()
+	venue := filepath.Join("..", "..", "testdata", "venue.yaml")
+	for i, want := range []string{"7 manifest changes signed, manifest at 7", "0 manifest changes signed, manifest at 7"} {
+		out, errs, code := cli(t, "", "central", "venue", "import", "--data", data, venue)
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("import #%d: exit %d: %s %s; want %q", i+1, code, out, errs, want)
+		}
+	}
+	fi, err := os.Stat(filepath.Join(data, centralKeysDir, "root.key"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("root key: %v, %v", fi, err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no file", []string{"central", "venue", "import", "--data", data, "missing.yaml"}, "no such file"},
+		{"no data", []string{"central", "venue", "import", venue}, "missing --data"},
+		{"unknown gate", []string{"central", "devices", "add", "--data", data, "--name", "gate-1", "--gate", "Z9"}, `gate "Z9" is not one of`},
+		{"bad role", []string{"central", "devices", "add", "--data", data, "--name", "gate-1", "--role", "boss"}, "want gate or seller"},
+		{"unknown type", []string{"central", "tickets", "issue", "--data", data, "--event", "1042", "--type", "9"}, "not found"},
+		{"enroll nowhere", []string{"enroll", "--data", filepath.Join(t.TempDir(), "g"), "--code", `{"v":2}`}, "version 2"},
+	}
+	for _, tt := range tests {
+		_, errs, code := cli(t, "", tt.args...)
+		if code == 0 || !strings.Contains(errs, tt.want) {
+			t.Errorf("%s: exit %d: %s; want %q", tt.name, code, errs, tt.want)
+		}
+	}
+}
+
+// `tixgate central` serves /healthz open and the API only with
+// credentials, and stops cleanly on SIGTERM.
+func TestCentralProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a central process")
+	}
+	data := t.TempDir()
+	if _, errs, code := cli(t, "", "central", "venue", "import", "--data", data, filepath.Join("..", "..", "testdata", "venue.yaml")); code != 0 {
+		t.Fatal(errs)
+	}
+	listen := freePort(t, "127.0.0.1")
+	cmd := exec.Command(os.Args[0], "central", "--listen", listen, "--data", data)
+	cmd.Env = append(os.Environ(), "TIXGATE_BE_MAIN=1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var log syncLog
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			t.Logf("central: %s", sc.Text())
+			log.add(sc.Text())
+		}
+	}()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	get := func(path, token string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+listen+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	ledgertest.WaitFor(t, 20*time.Second, "central answers /healthz", func() bool { c, _ := get("/healthz", ""); return c == http.StatusOK })
+	if c, body := get("/api/v1/events", ""); c != http.StatusUnauthorized || !strings.Contains(body, "unauthorized") {
+		t.Errorf("events without credentials: %d %s", c, body)
+	}
+	tok, errs, code := cli(t, "", "central", "token", "add", "--data", data)
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	if c, body := get("/api/v1/events", strings.TrimSpace(tok)); c != http.StatusOK || !strings.Contains(body, `"Summer Concert"`) {
+		t.Errorf("events with a token: %d %s", c, body)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("central exited with %v after SIGTERM", err)
+		}
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("central did not stop within 15 s of SIGTERM")
+	}
+	if !strings.Contains(log.String(), "central stopped cleanly") {
+		t.Errorf("no clean stop in the log:\n%s", log.String())
+	}
+}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/tixgate/tixgate/ledger"
+	"github.com/tixgate/tixgate/ticket"
+	"github.com/tixgate/tixgate/uplink"
+)
+
+func runEnroll(ctx context.Context, e *env, cl *cmdline) error {
+	data := dataFlag(cl)
+	url := cl.String("url", "", "central's URL")
+	token := cl.String("token", "", "the one-time setup token from ops")
+	code := cl.String("code", "", "the setup QR's text, {\"v\":1,\"url\":…,\"token\":…}, instead of --url and --token")
+	encKey := cl.String("encryption-key", "", "ledger encryption key file to copy into DIR (made if missing; default: a new random key)")
+	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	if *code != "" {
+		sc, err := uplink.ParseSetupCode(*code)
+		if err != nil {
+			return usageError("--code: %v", err)
+		}
+		*url, *token = sc.URL, sc.Token
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != "", "url": *url != "", "token": *token != ""}); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(*data, ledger.DeviceKeyFile)); err == nil {
+		return fmt.Errorf("enroll: %s already holds a device: use a new directory", *data)
+	}
+	key, err := ticket.GenerateKey(nil)
+	if err != nil {
+		return fmt.Errorf("enroll: %w", err)
+	}
+	resp, err := uplink.Enroll(ctx, nil, *url, uplink.EnrollRequest{Token: *token, Key: ticket.PublicOf(key), Version: version,
+		Hardware: hardware(), Time: e.now()})
+	if err != nil {
+		var ue *uplink.Error
+		if errors.As(err, &ue) {
+			return errors.New(ue.Message)
+		}
+		return err
+	}
+	err = ledger.Install(ledger.Enrollment{Dir: *data, Key: key, Cert: resp.Cert, Root: resp.Root, MeshKey: resp.Keyring[0], GateKey: resp.GateKey, EncryptionKey: *encKey},
+		ledgerConfig(e, *data))
+	if err != nil {
+		return err
+	}
+	if err := uplink.SaveCredentials(*data, uplink.Credentials{URL: strings.TrimRight(*url, "/"), Credential: resp.Credential, Venue: resp.Venue, Gate: resp.Gate}); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "enrolled %s %q (key %s) of venue %s, gate %q, in %s; run it with: tixgate edge --data %s --central %s\n",
+		resp.Cert.Role, resp.Cert.Device, resp.Cert.ID(), resp.Venue, resp.Gate, *data, *data, *url)
+	return nil
+}
+
+// hardware names the machine, for central's device list.
+func hardware() string {
+	h := runtime.GOOS + "/" + runtime.GOARCH
+	if b, err := os.ReadFile("/proc/device-tree/model"); err == nil {
+		h += " " + strings.TrimRight(string(b), "\x00\n")
+	}
+	return h
+}
