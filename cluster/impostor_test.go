@@ -389,6 +389,7 @@ func TestPrivatePartUnreadableWithTheVenueKey(t *testing.T) {
 		}
 		return false
 	})
+	time.Sleep(time.Second) // the joins' own state exchanges are over
 	// The wire towards gate-2, as a node on the LAN sees it.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

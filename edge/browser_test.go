@@ -227,7 +227,10 @@ func (b *tab) waitJS(what, cond string, timeout time.Duration) {
 		if err == nil {
 			return
 		}
-		if time.Now().After(deadline) || !strings.Contains(err.Error(), "context") {
+		// A page that navigates while it is polled (a language switch, a
+		// form) ends the evaluation: poll the new page.
+		retry := strings.Contains(err.Error(), "context") || strings.Contains(err.Error(), "navigated or closed")
+		if time.Now().After(deadline) || !retry {
 			b.t.Fatalf("waiting for %s (%s): %v", what, cond, err)
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -217,10 +217,10 @@ func (l *Ledger) checkMarker() error {
 	}
 	var lost []string
 	if have.OwnSeq < want.OwnSeq {
-		lost = append(lost, fmt.Sprintf("this device's records %d-%d", have.OwnSeq+1, want.OwnSeq))
+		lost = append(lost, "this device's "+span("record", have.OwnSeq+1, want.OwnSeq))
 	}
 	if have.ManifestSeq < want.ManifestSeq {
-		lost = append(lost, fmt.Sprintf("manifest changes %d-%d", have.ManifestSeq+1, want.ManifestSeq))
+		lost = append(lost, "manifest "+span("change", have.ManifestSeq+1, want.ManifestSeq))
 	}
 	if have.Records < want.Records {
 		lost = append(lost, fmt.Sprintf("%d of %d records", want.Records-have.Records, want.Records))
@@ -331,4 +331,12 @@ func (l *Ledger) keepMarker() {
 		}
 		last = m
 	}
+}
+
+// span names the numbers first to last of a kind: "record 7", "records 7-9".
+func span(kind string, first, last uint64) string {
+	if first == last {
+		return fmt.Sprintf("%s %d", kind, first)
+	}
+	return fmt.Sprintf("%ss %d-%d", kind, first, last)
 }

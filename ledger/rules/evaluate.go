@@ -198,7 +198,7 @@ func (e *eval) windows() (Verdict, bool) {
 		spans[i] = e.describeWindow(&e.r.Windows[i])
 	}
 	return refuse(ticket.ReasonOutsideHours, fmt.Sprintf("%s is outside the entry hours (%s)",
-		e.local.Format("15:04:05"), strings.Join(spans, ", ")), nil), false
+		e.local.Format("15:04:05 MST"), strings.Join(spans, ", ")), nil), false
 }
 
 // inWindow reports whether the scan is in w: From inclusive, Until
@@ -338,6 +338,7 @@ func (e *eval) where(p *Passage) string {
 	}
 	b.WriteString("at ")
 	b.WriteString(e.when(p.At))
+	b.WriteString(p.At.In(e.loc).Format(" MST")) // the zone named: staff and logs may be elsewhere
 	if p.Override {
 		b.WriteString(" (override)")
 	}

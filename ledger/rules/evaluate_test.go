@@ -391,11 +391,11 @@ func TestDetail(t *testing.T) {
 		previous *Passage
 	}{
 		{"already used", Rule{}, hist(g2), scanIn("2026-06-12T19:40:00+02:00"),
-			[]string{"already entered at gate G2 (device gate-2) at 19:31:04 (1 entry allowed)"}, &g2},
+			[]string{"already entered at gate G2 (device gate-2) at 19:31:04 CEST (1 entry allowed)"}, &g2},
 		{"already used another day", Rule{}, hist(g2), scanIn("2026-06-13T19:40:00+02:00"),
 			[]string{"at 2026-06-12 19:31:04"}, &g2},
 		{"already used in the same second", Rule{}, hist(g2), scanIn("2026-06-12T19:31:04.050+02:00"),
-			[]string{"at 19:31:04 (1 entry"}, &g2},
+			[]string{"at 19:31:04 CEST (1 entry"}, &g2},
 		{"too soon", Rule{MultiEntry: true, MinMinutesBetween: 10}, hist(g2), scanIn("2026-06-12T19:35:00+02:00"),
 			[]string{"last entry at gate G2 (device gate-2) at 19:31:04", "next entry from 19:41:04", "10 minutes"}, &g2},
 		{"per day", Rule{MultiEntry: true, MaxEntriesPerDay: 1}, hist(g2), scanIn("2026-06-12T19:35:00+02:00"),
@@ -411,7 +411,7 @@ func TestDetail(t *testing.T) {
 		{"wrong day", Rule{Weekdays: []string{"sat", "sun"}}, nil, scanIn("2026-06-12T21:00:00+02:00"),
 			[]string{"not valid on Friday (valid on sat, sun)"}, nil},
 		{"outside hours", Rule{Windows: []Window{{From: "09:00", Until: "17:00"}, {From: "event_start-60", Until: "event_end"}}}, nil, scanIn("2026-06-12T17:30:00+02:00"),
-			[]string{"17:30:00 is outside the entry hours (09:00–17:00, 18:00:00–23:00:00)"}, nil},
+			[]string{"17:30:00 CEST is outside the entry hours (09:00–17:00, 18:00:00–23:00:00)"}, nil},
 		{"condition", Rule{MultiEntry: true, When: &Condition{All: []Condition{
 			Compare(VarGate, OpIn, []string{"G1", "G2"}),
 			Compare(VarEntriesNumber, OpLess, 1),

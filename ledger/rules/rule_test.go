@@ -77,7 +77,7 @@ func ExampleEvaluate() {
 	fmt.Println(v.Detail)
 	// Output:
 	// already_used
-	// already entered at gate G2 (device gate-2) at 19:31:04 (1 entry allowed)
+	// already entered at gate G2 (device gate-2) at 19:31:04 CEST (1 entry allowed)
 }
 
 // TestJSONShape pins the manifest format: field names and the zero Rule.
