@@ -256,7 +256,7 @@ func TestTicketDetail(t *testing.T) {
 		t.Fatalf("Ticket = %+v, %v", got, err)
 	}
 	for i, want := range []string{
-		"entry at gate G2 (device gate-2) at 19:01:00: already entered at gate G1 (device gate-1) at 19:00:00 (1 entry allowed)",
+		"entry at gate G2 (device gate-2) at 19:01:00 CEST: already entered at gate G1 (device gate-1) at 19:00:00 CEST (1 entry allowed)",
 		"entry at gate G1 (device gate-1) at 2026-06-12 19:00:00.000 CEST; entry at gate G2 (device gate-2) at 2026-06-12 19:01:00.000 CEST, after the ticket was revoked at 2026-06-12 19:00:00.000 CEST: refunded",
 	} {
 		if got[i].Detail != want {
