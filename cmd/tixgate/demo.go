@@ -140,6 +140,18 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 	now := time.Now()
 
 	if *reset {
+		// A venue another demo is running is refused before anything is
+		// removed: its gates are started first, which fails on a folder or
+		// port in use.
+		if old, _, err := loadDemoState(*data, now); err == nil && old != nil {
+			probe, err := startDemoGates(*data, listens, &demoNet{names: map[string]string{}, cut: map[string]bool{}}, quiet)
+			for _, g := range probe {
+				g.node.Close()
+			}
+			if err != nil && !errors.Is(err, ledger.ErrUnsound) {
+				return err
+			}
+		}
 		if err := clearDemoDir(*data); err != nil {
 			return err
 		}

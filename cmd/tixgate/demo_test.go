@@ -214,6 +214,19 @@ func TestDemoStaysUp(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, demoStateFile)); err != nil {
 		t.Errorf("the second demo touched the venue: %v", err)
 	}
+	// So is --reset: the running venue is not wiped under it.
+	reset := startDemo(t, tmp, append(append([]string(nil), args...), "--reset", "--once")...)
+	select {
+	case err := <-reset.done:
+		if err == nil {
+			t.Errorf("--reset on a folder in use exited 0:\n%s", reset.out.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("--reset on a folder in use kept running:\n%s", reset.out.String())
+	}
+	if _, err := os.Stat(filepath.Join(data, demoStateFile)); err != nil {
+		t.Errorf("--reset wiped a running venue: %v", err)
+	}
 	d.checkURLs()
 
 	// A sample ticket is a real QR code of an issued ticket: decoded from

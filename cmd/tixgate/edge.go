@@ -17,6 +17,7 @@ import (
 	"github.com/tixgate/tixgate/firmware"
 	"github.com/tixgate/tixgate/ledger"
 	"github.com/tixgate/tixgate/ticket/strict"
+	"github.com/tixgate/tixgate/uplink"
 )
 
 // listFlag collects comma-separated values from one or more flags.
@@ -81,6 +82,12 @@ func runEdge(ctx context.Context, e *env, cl *cmdline) error {
 	logger, err := newLogger(e.stderr, *logLevel, *logFormat)
 	if err != nil {
 		return err
+	}
+	if *gate == "" {
+		// An enrolled device serves the gate central assigned it.
+		if c, err := uplink.LoadCredentials(*data); err == nil && c.Gate != "" {
+			*gate = c.Gate
+		}
 	}
 	cfg := edge.DefaultConfig(*data)
 	cfg.Gate, cfg.Bind, cfg.Join, cfg.Listen, cfg.Version = *gate, *bind, join, *listen, version
