@@ -668,8 +668,8 @@ func (m *Mesh) ingest(sender string, recs [][]byte) {
 	m.st.recordsIn.Add(uint64(len(recs)))
 	origins := map[ticket.KeyID]bool{}
 	for _, raw := range recs {
-		if len(raw) >= 5 {
-			origins[ticket.KeyID(raw[1:5])] = true
+		if o, ok := record.OriginOf(raw); ok {
+			origins[o] = true
 		}
 	}
 	for o := range origins {

@@ -299,7 +299,7 @@ func (l *Ledger) eachOwnMoney(fn func(*record.Record) error) error {
 			if err != nil {
 				return err
 			}
-			if len(raw) == 0 || raw[0] != 2 { // only format 2 records carry money
+			if !record.CarriesMoney(raw) {
 				continue
 			}
 			r, err := record.Unmarshal(raw)

@@ -304,6 +304,10 @@ func OriginOf(raw []byte) (ticket.KeyID, bool) {
 	return o, true
 }
 
+// CarriesMoney reports, without decoding it, whether an encoded record is
+// of the format that carries Money (sales, voids, shifts).
+func CarriesMoney(raw []byte) bool { return len(raw) > 0 && raw[0] == moneyVersion }
+
 // HashOf returns the hash of an encoded record.
 func HashOf(raw []byte) Hash { return sha256.Sum256(raw) }
 
