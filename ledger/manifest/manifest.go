@@ -441,6 +441,8 @@ func (c *Change) decode(gateKey []byte, full bool) (any, error) {
 		v = new(Tickets)
 	case KindRevoke:
 		v = new(Revoke)
+	case KindPrices:
+		v = new(PriceList)
 	case KindIssuer:
 		var cert ticket.IssuerCert
 		if err := strictUnmarshal(c.Body, &cert); err != nil {
