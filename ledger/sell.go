@@ -40,6 +40,12 @@ type Sale struct {
 	Event, Type uint64
 	Quantity    int
 	Price       int64  // of one ticket, in minor units of Currency
+	// Amounts, when set, is what each ticket is sold for (Quantity of
+	// them, as the pricing package allocates an order's discount); nil:
+	// Price each.
+	Amounts  []int64
+	Offer    string // the offers applied, recorded as each record's reason
+	Nonce    string // the client's idempotency key, recorded as each record's note
 	Currency    string // ISO 4217
 	Method      string // record.MethodCash or record.MethodCard
 	Given       int64  // cash handed over: at least the total; 0 for card
@@ -48,9 +54,38 @@ type Sale struct {
 	Till        string // where: the seller's till or device name
 }
 
+// amount is what ticket i of the sale is sold for.
+func (s *Sale) amount(i int) int64 {
+	if s.Amounts != nil {
+		return s.Amounts[i]
+	}
+	return s.Price
+}
+
+// total is what the sale costs, or false when it overflows.
+func (s *Sale) total() (int64, bool) {
+	var t int64
+	for i := range s.Quantity {
+		a := s.amount(i)
+		if a < 0 || t > (1<<62)-a {
+			return 0, false
+		}
+		t += a
+	}
+	return t, true
+}
+
 // Sold is a sale as recorded.
 type Sold struct {
 	Receipt  uint64       `json:"receipt"`
+	Event    uint64       `json:"event"`
+	Type     uint64       `json:"type"`
+	Seller   string       `json:"seller"`
+	Till     string       `json:"till"`
+	Offer    string       `json:"offer,omitempty"`
+	Ref      string       `json:"ref,omitempty"`
+	Given    int64        `json:"given"`
+	Voided   bool         `json:"voided"`
 	At       time.Time    `json:"at"`
 	Tickets  []SoldTicket `json:"tickets"`
 	Total    int64        `json:"total"`
@@ -62,6 +97,7 @@ type Sold struct {
 // SoldTicket is one ticket of a sale: its code for the buyer.
 type SoldTicket struct {
 	Serial uint64 `json:"serial"`
+	Amount int64  `json:"amount"` // what the ticket was sold for
 	Code   string `json:"code"`
 	Record string `json:"record"` // the sale record, origin/seq
 }
@@ -147,18 +183,23 @@ func (l *Ledger) Quotas(event, typ uint64) ([]Quota, error) {
 }
 
 func (s *Sale) check() error {
-	switch {
-	case s.Quantity < 1 || s.Quantity > MaxTicketsPerSale:
+	if s.Quantity < 1 || s.Quantity > MaxTicketsPerSale {
 		return fmt.Errorf("quantity %d: sell 1 to %d tickets at once", s.Quantity, MaxTicketsPerSale)
-	case s.Price < 0:
-		return errors.New("a negative price")
+	}
+	if s.Amounts != nil && len(s.Amounts) != s.Quantity {
+		return fmt.Errorf("%d amounts for %d tickets", len(s.Amounts), s.Quantity)
+	}
+	total, ok := s.total()
+	switch {
+	case s.Price < 0 || !ok:
+		return errors.New("a negative or impossibly large price")
 	case s.Method == record.MethodCard && s.Given != 0:
 		return errors.New("cash given on a card payment")
-	case s.Method == record.MethodCash && s.Given < s.Price*int64(s.Quantity):
-		return fmt.Errorf("cash given (%d) is less than the total (%d)", s.Given, s.Price*int64(s.Quantity))
+	case s.Method == record.MethodCash && s.Given < total:
+		return fmt.Errorf("cash given (%d) is less than the total (%d)", s.Given, total)
 	}
 	m := record.Money{Receipt: 1, Amount: s.Price, Currency: s.Currency, Method: s.Method, Given: s.Given, Ref: s.Ref}
-	r := record.Record{Seq: 1, Kind: record.KindSale, Gate: s.Till, Actor: s.Seller, Money: m}
+	r := record.Record{Seq: 1, Kind: record.KindSale, Gate: s.Till, Actor: s.Seller, Reason: s.Offer, Note: s.Nonce, Money: m}
 	return r.Check()
 }
 
@@ -213,7 +254,8 @@ func (l *Ledger) Sell(ctx context.Context, s Sale) (Sold, error) {
 	var sold Sold
 	var raws [][]byte
 	err = l.update(func(txn *badger.Txn) error {
-		sold = Sold{Receipt: receipt, At: at, Currency: s.Currency, Method: s.Method}
+		sold = Sold{Receipt: receipt, Event: s.Event, Type: s.Type, Seller: s.Seller, Till: s.Till, Offer: s.Offer, Ref: s.Ref,
+			Given: s.Given, At: at, Currency: s.Currency, Method: s.Method}
 		raws = raws[:0]
 		type pick struct {
 			serial uint64
@@ -237,17 +279,18 @@ func (l *Ledger) Sell(ctx context.Context, s Sale) (Sold, error) {
 			if err != nil {
 				return fmt.Errorf("sign ticket %d: %w", p.serial, err)
 			}
-			m := record.Money{Receipt: receipt, Amount: s.Price, Currency: s.Currency, Method: s.Method, Ref: s.Ref}
+			m := record.Money{Receipt: receipt, Amount: s.amount(i), Currency: s.Currency, Method: s.Method, Ref: s.Ref}
 			if i == 0 {
 				m.Given = s.Given
 			}
-			rec := record.Record{Kind: record.KindSale, Event: s.Event, Serial: p.serial, Type: s.Type, Gate: s.Till, Actor: s.Seller, Money: m}
+			rec := record.Record{Kind: record.KindSale, Event: s.Event, Serial: p.serial, Type: s.Type, Gate: s.Till, Actor: s.Seller,
+				Reason: s.Offer, Note: s.Nonce, Money: m}
 			raw, err := l.appendOwn(txn, &rec, &h)
 			if err != nil {
 				return err
 			}
 			raws = append(raws, raw)
-			sold.Tickets = append(sold.Tickets, SoldTicket{Serial: p.serial, Code: code, Record: rec.ID()})
+			sold.Tickets = append(sold.Tickets, SoldTicket{Serial: p.serial, Amount: m.Amount, Code: code, Record: rec.ID()})
 		}
 		return nil
 	})
@@ -258,7 +301,7 @@ func (l *Ledger) Sell(ctx context.Context, s Sale) (Sold, error) {
 		return Sold{}, fmt.Errorf("record sale: %w", err)
 	}
 	l.receipt = receipt
-	sold.Total = s.Price * int64(s.Quantity)
+	sold.Total, _ = s.total()
 	if s.Method == record.MethodCash {
 		sold.Change = s.Given - sold.Total
 	}
@@ -388,4 +431,84 @@ func (l *Ledger) holdOpen() error {
 		return ErrClosed
 	}
 	return nil
+}
+
+// Receipt is sale n of this device as its records tell it, with its
+// tickets' codes signed again (a code is deterministic: the same ticket,
+// the same key, the same text), and whether it was voided.
+func (l *Ledger) Receipt(n uint64) (Sold, error) {
+	return l.findSale(func(r *record.Record) bool { return r.Money.Receipt == n }, fmt.Sprintf("receipt %d", n))
+}
+
+// SaleByNonce is the sale recorded with a client's idempotency key, or
+// ErrNoReceipt: a retried sale after a restart finds its first answer.
+func (l *Ledger) SaleByNonce(nonce string) (Sold, error) {
+	if nonce == "" {
+		return Sold{}, ErrNoReceipt
+	}
+	var receipt uint64
+	err := l.eachOwnMoney(func(r *record.Record) error {
+		if r.Kind == record.KindSale && r.Note == nonce {
+			receipt = r.Money.Receipt
+		}
+		return nil
+	})
+	if err != nil {
+		return Sold{}, err
+	}
+	if receipt == 0 {
+		return Sold{}, ErrNoReceipt
+	}
+	return l.Receipt(receipt)
+}
+
+func (l *Ledger) findSale(match func(*record.Record) bool, what string) (Sold, error) {
+	var sold Sold
+	err := l.eachOwnMoney(func(r *record.Record) error {
+		if !match(r) {
+			return nil
+		}
+		switch r.Kind {
+		case record.KindSale:
+			m := r.Money
+			if len(sold.Tickets) == 0 {
+				sold = Sold{Receipt: m.Receipt, Event: r.Event, Type: r.Type, Seller: r.Actor, Till: r.Gate, Offer: r.Reason, Ref: m.Ref,
+					At: r.HLC.Time(), Currency: m.Currency, Method: m.Method}
+			}
+			code, err := l.reissue(r)
+			if err != nil {
+				return err
+			}
+			sold.Given += m.Given
+			sold.Total += m.Amount
+			sold.Tickets = append(sold.Tickets, SoldTicket{Serial: r.Serial, Amount: m.Amount, Code: code, Record: r.ID()})
+		case record.KindVoid:
+			sold.Voided = true
+		}
+		return nil
+	})
+	if err != nil {
+		return Sold{}, fmt.Errorf("%s: %w", what, err)
+	}
+	if len(sold.Tickets) == 0 {
+		return Sold{}, fmt.Errorf("%s: %w", what, ErrNoReceipt)
+	}
+	if sold.Method == record.MethodCash {
+		sold.Change = sold.Given - sold.Total
+	}
+	return sold, nil
+}
+
+// reissue signs the code of a ticket this device sold again, with the
+// zones of the issuer certificate that covered it.
+func (l *Ledger) reissue(r *record.Record) (string, error) {
+	own := l.id.Cert.Key
+	for _, c := range l.trust.Issuers() {
+		if !c.Key.Equal(own) || r.Serial < c.SerialMin || r.Serial > c.SerialMax ||
+			(len(c.Events) > 0 && !slices.Contains(c.Events, r.Event)) || (len(c.Types) > 0 && !slices.Contains(c.Types, r.Type)) {
+			continue
+		}
+		return ticket.Issue(ticket.Ticket{Event: r.Event, Serial: r.Serial, Type: r.Type, Zones: c.Zones}, l.id.Key)
+	}
+	return "", fmt.Errorf("ticket %d: no issuer certificate of this device covers it", r.Serial)
 }

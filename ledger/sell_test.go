@@ -388,3 +388,52 @@ func BenchmarkSale(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
+
+// A sale priced per ticket records each ticket's amount and the offer;
+// its receipt is read back from the records with the same codes, and its
+// nonce finds it again.
+func TestReceiptFromRecords(t *testing.T) {
+	v := newTestVenue(t, 100)
+	seller := v.seller("seller-1")
+	ctx := context.Background()
+	s := cashSale(3)
+	s.Amounts, s.Offer, s.Nonce, s.Given = []int64{10000, 10000, 9999}, "group", "n-1", 30000
+	sold, err := seller.Sell(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sold.Total != 29999 || sold.Change != 1 || sold.Tickets[2].Amount != 9999 {
+		t.Fatalf("sold: %+v", sold)
+	}
+	for _, get := range []func() (Sold, error){
+		func() (Sold, error) { return seller.Receipt(sold.Receipt) },
+		func() (Sold, error) { return seller.SaleByNonce("n-1") },
+	} {
+		got, err := get()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Total != sold.Total || got.Change != 1 || got.Offer != "group" || len(got.Tickets) != 3 || got.Voided {
+			t.Fatalf("read back: %+v", got)
+		}
+		for i := range got.Tickets {
+			if got.Tickets[i].Code != sold.Tickets[i].Code || got.Tickets[i].Amount != sold.Tickets[i].Amount {
+				t.Fatalf("ticket %d read back: %+v, sold %+v", i, got.Tickets[i], sold.Tickets[i])
+			}
+		}
+	}
+	if _, err := seller.SaleByNonce("n-2"); !errors.Is(err, ErrNoReceipt) {
+		t.Fatalf("an unknown nonce: %v", err)
+	}
+	bad := cashSale(2)
+	bad.Amounts = []int64{1}
+	if _, err := seller.Sell(ctx, bad); err == nil {
+		t.Fatal("a sale with fewer amounts than tickets was recorded")
+	}
+	if _, err := seller.Void(ctx, sold.Receipt, "mistake", "li"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := seller.Receipt(sold.Receipt); err != nil || !got.Voided {
+		t.Fatalf("voided receipt: %+v %v", got, err)
+	}
+}
