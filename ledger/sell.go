@@ -39,19 +39,19 @@ var (
 type Sale struct {
 	Event, Type uint64
 	Quantity    int
-	Price       int64  // of one ticket, in minor units of Currency
+	Price       int64 // of one ticket, in minor units of Currency
 	// Amounts, when set, is what each ticket is sold for (Quantity of
 	// them, as the pricing package allocates an order's discount); nil:
 	// Price each.
 	Amounts  []int64
 	Offer    string // the offers applied, recorded as each record's reason
 	Nonce    string // the client's idempotency key, recorded as each record's note
-	Currency    string // ISO 4217
-	Method      string // record.MethodCash or record.MethodCard
-	Given       int64  // cash handed over: at least the total; 0 for card
-	Ref         string // the card terminal's reference
-	Seller      string // who sells (the staff member)
-	Till        string // where: the seller's till or device name
+	Currency string // ISO 4217
+	Method   string // record.MethodCash or record.MethodCard
+	Given    int64  // cash handed over: at least the total; 0 for card
+	Ref      string // the card terminal's reference
+	Seller   string // who sells (the staff member)
+	Till     string // where: the seller's till or device name
 }
 
 // amount is what ticket i of the sale is sold for.
