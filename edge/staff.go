@@ -26,15 +26,16 @@ type Role string
 const (
 	RoleGate       Role = "gate"       // scans tickets
 	RoleSupervisor Role = "supervisor" // scans, and overrides a refusal
+	RoleSeller     Role = "seller"     // sells tickets and keeps a till on a seller device
 )
 
 // ParseRole accepts the names of the roles.
 func ParseRole(s string) (Role, error) {
 	switch r := Role(s); r {
-	case RoleGate, RoleSupervisor:
+	case RoleGate, RoleSupervisor, RoleSeller:
 		return r, nil
 	}
-	return "", fmt.Errorf("role %q: want gate or supervisor", s)
+	return "", fmt.Errorf("role %q: want gate, supervisor or seller", s)
 }
 
 // MinPINLength is the shortest PIN an account may have.

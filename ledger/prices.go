@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/tixgate/tixgate/ledger/manifest"
@@ -35,4 +36,18 @@ func (l *Ledger) PriceList(event uint64) (manifest.PriceList, error) {
 		return fmt.Errorf("%w %d: ask central to give this device prices", ErrNoPriceList, event)
 	})
 	return p, err
+}
+
+// TicketTypes lists the ticket types of an event, by id.
+func (l *Ledger) TicketTypes(event uint64) []manifest.TicketType {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var out []manifest.TicketType
+	for k, t := range l.types {
+		if k[0] == event {
+			out = append(out, *t)
+		}
+	}
+	slices.SortFunc(out, func(a, b manifest.TicketType) int { return cmpU64(a.ID, b.ID) })
+	return out
 }

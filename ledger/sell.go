@@ -32,6 +32,7 @@ var (
 	ErrQuotaExhausted = errors.New("quota exhausted")
 	ErrNoReceipt      = errors.New("no such receipt")
 	ErrVoided         = errors.New("already voided")
+	ErrNotInShift     = errors.New("sold before the open shift: only a sale of the open shift may be voided")
 )
 
 // Sale is what a seller sells at once: tickets of one type of one event,
@@ -394,6 +395,16 @@ func (l *Ledger) Void(ctx context.Context, receipt uint64, reason, staff string)
 	if len(voids) > 0 {
 		return nil, fmt.Errorf("void receipt %d: %w", receipt, ErrVoided)
 	}
+	open, err := l.openShift()
+	if err != nil {
+		return nil, fmt.Errorf("void receipt %d: %w", receipt, err)
+	}
+	if open == nil {
+		return nil, fmt.Errorf("void receipt %d: %w", receipt, ErrNoShift)
+	}
+	if sales[0].HLC.Time().Before(open.Opened) {
+		return nil, fmt.Errorf("void receipt %d: %w", receipt, ErrNotInShift)
+	}
 	var ids []string
 	var raws [][]byte
 	err = l.update(func(txn *badger.Txn) error {
@@ -440,26 +451,18 @@ func (l *Ledger) Receipt(n uint64) (Sold, error) {
 	return l.findSale(func(r *record.Record) bool { return r.Money.Receipt == n }, fmt.Sprintf("receipt %d", n))
 }
 
-// SaleByNonce is the sale recorded with a client's idempotency key, or
-// ErrNoReceipt: a retried sale after a restart finds its first answer.
-func (l *Ledger) SaleByNonce(nonce string) (Sold, error) {
-	if nonce == "" {
-		return Sold{}, ErrNoReceipt
-	}
-	var receipt uint64
+// SaleNonces maps the client idempotency keys recorded with this
+// device's sales to their receipts: a sale retried after a restart finds
+// its first answer.
+func (l *Ledger) SaleNonces() (map[string]uint64, error) {
+	out := map[string]uint64{}
 	err := l.eachOwnMoney(func(r *record.Record) error {
-		if r.Kind == record.KindSale && r.Note == nonce {
-			receipt = r.Money.Receipt
+		if r.Kind == record.KindSale && r.Note != "" {
+			out[r.Note] = r.Money.Receipt
 		}
 		return nil
 	})
-	if err != nil {
-		return Sold{}, err
-	}
-	if receipt == 0 {
-		return Sold{}, ErrNoReceipt
-	}
-	return l.Receipt(receipt)
+	return out, err
 }
 
 func (l *Ledger) findSale(match func(*record.Record) bool, what string) (Sold, error) {

@@ -81,6 +81,9 @@ type Health struct {
 // Error is the body of every error answer.
 type Error struct {
 	Error string `json:"error"`
+	// Reason names the error for programs where the sales API has one
+	// (quota_exhausted, no_price_list, no_shift, note_required, …).
+	Reason string `json:"reason,omitempty"`
 }
 
 // Count is one line of the status screen's refusals.
