@@ -34,6 +34,11 @@ const maxBody = 64 << 10
 //	GET  /api/v1/peers       the mesh as this node sees it
 //	GET  /api/v1/conflicts   conflicts found when logs merged
 //	GET  /api/v1/events/stream  Server-Sent Events for the status screen (see live.go)
+//	GET  /api/v1/quotas      what a seller may sell: per event and type, the serials left and the price
+//	GET  /api/v1/quote?event=&type=&quantity=&promo=   what a sale would cost
+//	POST /api/v1/sales       {"event", "type", "quantity", "payment", "promo", "nonce"} → the sale (sell.go)
+//	GET  /api/v1/sales/{receipt}, POST …/void {"reason"}, GET …/receipt.pdf?lang=zh|en
+//	GET  /api/v1/shift, POST /api/v1/shift/open|cash|close, GET /api/v1/shifts/{n}[/report.pdf] (till.go)
 //	GET  /metrics            Prometheus text format
 //	GET  /healthz            {"state", "detail", "warnings"}: 200 when ready, 503 with the reason (no token)
 //
@@ -56,6 +61,18 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/status", n.auth(n.handleStatus))
 	mux.HandleFunc("GET /api/v1/peers", n.auth(n.handlePeers))
 	mux.HandleFunc("GET /api/v1/conflicts", n.auth(n.handleConflicts))
+	mux.HandleFunc("GET /api/v1/quotas", n.auth(n.handleQuotas))
+	mux.HandleFunc("GET /api/v1/quote", n.auth(n.handleQuote))
+	mux.HandleFunc("POST /api/v1/sales", n.auth(n.handleSale))
+	mux.HandleFunc("GET /api/v1/sales/{receipt}", n.auth(n.handleGetSale))
+	mux.HandleFunc("POST /api/v1/sales/{receipt}/void", n.auth(n.handleVoid))
+	mux.HandleFunc("GET /api/v1/sales/{receipt}/receipt.pdf", n.auth(n.handleReceiptPDF))
+	mux.HandleFunc("GET /api/v1/shift", n.auth(n.handleShift))
+	mux.HandleFunc("POST /api/v1/shift/open", n.auth(n.handleShiftOpen))
+	mux.HandleFunc("POST /api/v1/shift/cash", n.auth(n.handleCash))
+	mux.HandleFunc("POST /api/v1/shift/close", n.auth(n.handleShiftClose))
+	mux.HandleFunc("GET /api/v1/shifts/{shift}", n.auth(n.handleShiftByNumber))
+	mux.HandleFunc("GET /api/v1/shifts/{shift}/report.pdf", n.auth(n.handleShiftPDF))
 	mux.Handle("GET /metrics", n.auth(n.metrics.handler().ServeHTTP))
 	mux.HandleFunc("GET /healthz", n.handleHealth)
 	mux.HandleFunc("GET /login", n.handleLoginPage)

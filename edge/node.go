@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tixgate/tixgate/cluster"
+	"github.com/tixgate/tixgate/edge/receipt"
 	"github.com/tixgate/tixgate/ledger"
 	"github.com/tixgate/tixgate/scanner"
 	"github.com/tixgate/tixgate/ticket"
@@ -92,6 +93,8 @@ type Config struct {
 	Mesh   cluster.Config
 	// Session tunes staff logins to the web UI (see SessionConfig).
 	Session SessionConfig
+	// Receipt says where the fonts of receipts and shift reports are.
+	Receipt receipt.Config
 	// Logger gets one line per decision and everything that changes the
 	// device's state; never a holder's name or a code's text.
 	Logger *slog.Logger
@@ -110,6 +113,7 @@ func DefaultConfig(dir string) Config {
 		Mesh:     cluster.DefaultConfig(),
 		Session:  DefaultSessionConfig(),
 		Uplink:   uplink.DefaultConfig("", ""),
+		Receipt:  receipt.DefaultConfig(),
 		Logger:   slog.Default(),
 	}
 }
@@ -122,6 +126,9 @@ type Node struct {
 	mesh   *cluster.Mesh
 	token  string
 	nonces *nonces
+	// saleNonces makes sales idempotent; printer draws receipts.
+	saleNonces saleNonces
+	printer    *receipt.Printer
 	// debounce repeats the first answer to a code read again within
 	// Config.Debounce; decoders are camera frame decoders, one per request.
 	debounce *debouncer
@@ -177,6 +184,10 @@ func Start(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
 	n.hub = newLiveHub()
+	if cfg.Receipt.LatinFont == "" || cfg.Receipt.CJKFont == "" {
+		cfg.Receipt = receipt.DefaultConfig()
+	}
+	n.printer = receipt.New(cfg.Receipt)
 	n.logins = make(chan struct{}, 2)
 	n.decoders.New = func() any { return scanner.NewDecoder(scanner.CameraConfig()) }
 	st, err := l.Stats() // once, at start: scrapes then read counters
