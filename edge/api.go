@@ -46,7 +46,9 @@ const maxBody = 64 << 10
 //	POST /logout             ends the session
 //	GET  /api/v1/session     {"name", "role", "csrf"} of the staff session
 //
-//	GET  /, /status          the scan and status screens; /static/*.js their scripts
+//	GET  /, /status          the scan (a seller: sell) and status screens; /static/*.js their scripts
+//	GET  /shift              a seller's till: open, cash in and out, close, the report
+//	GET  /api/v1/sales/{receipt}/qr/{serial}  a ticket's code as a PNG QR for the buyer
 //
 // Everything but /healthz and /login needs "Authorization: Bearer TOKEN" or
 // a staff session; a session's POSTs also need its CSRF token in the
@@ -82,6 +84,8 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/events/stream", n.auth(n.handleLiveStream))
 	mux.HandleFunc("GET /{$}", n.page(n.handleScanPage))
 	mux.HandleFunc("GET /status", n.page(n.handleStatusPage))
+	mux.HandleFunc("GET /shift", n.page(n.handleShiftPage))
+	mux.HandleFunc("GET /api/v1/sales/{receipt}/qr/{serial}", n.auth(n.handleQR))
 	mux.HandleFunc("GET /static/", n.page(n.handleStatic))
 	mux.HandleFunc("/", n.page(n.handleNotFound))
 	return mux

@@ -15,6 +15,8 @@ import (
 	"github.com/tixgate/tixgate/ledger/manifest"
 	"github.com/tixgate/tixgate/ledger/record"
 	"github.com/tixgate/tixgate/pricing"
+	"github.com/tixgate/tixgate/scanner"
+	"github.com/tixgate/tixgate/ticket"
 )
 
 // Selling on a seller device: the ledger's price list becomes the pricing
@@ -187,6 +189,11 @@ type Quote struct {
 	Offers   []string `json:"offers,omitempty"` // the names of the offers applied
 	// Display is the total as the reader expects it ("¥256.00").
 	Display string `json:"display"`
+	// With ?given=: the change due (ChangeDisplay as the reader expects
+	// it), or Short when the cash given does not cover the total.
+	Change        string `json:"change,omitempty"`
+	ChangeDisplay string `json:"change_display,omitempty"`
+	Short         bool   `json:"short,omitempty"`
 }
 
 func (n *Node) quoteOf(r *http.Request, event, typ uint64, qty int, p priced) Quote {
@@ -217,7 +224,20 @@ func (n *Node) handleQuote(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, n.quoteOf(r, event, typ, qty, p))
+	q := n.quoteOf(r, event, typ, qty, p)
+	if g := v.Get("given"); g != "" {
+		given, err := pricing.Parse(g, p.cur)
+		if err != nil {
+			writeAPIError(w, badRequest("cash given: %v", err))
+			return
+		}
+		if ch, err := pricing.Change(p.total.Total, given); err != nil {
+			q.Short = true
+		} else {
+			q.Change, q.ChangeDisplay = ch.Format(), ch.Display(langOf(r))
+		}
+	}
+	writeJSON(w, http.StatusOK, q)
 }
 
 // Payment is how a sale is paid.
@@ -466,6 +486,48 @@ func (n *Node) handleVoid(w http.ResponseWriter, r *http.Request) {
 	}
 	n.refuse(r, "void", err.Error())
 	writeAPIError(w, err)
+}
+
+// isSeller reports whether the device sells.
+func (n *Node) isSeller() bool {
+	id := n.ledger.Identity()
+	return id != nil && id.Cert.Role == ticket.RoleSeller
+}
+
+// qrSize is the side of a ticket's QR image in pixels: large enough for a
+// phone camera to read it off the seller's screen.
+const qrSize = 480
+
+// handleQR renders a ticket of a sale as a QR code (PNG), for the buyer to
+// photograph off the seller's screen.
+func (n *Node) handleQR(w http.ResponseWriter, r *http.Request) {
+	num, err := receiptOf(r)
+	serial, serr := strconv.ParseUint(r.PathValue("serial"), 10, 64)
+	if err == nil && serr != nil {
+		err = badRequest("serial %q: want a number", r.PathValue("serial"))
+	}
+	var sold ledger.Sold
+	if err == nil {
+		sold, err = n.ledger.Receipt(num)
+	}
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	for _, t := range sold.Tickets {
+		if t.Serial == serial {
+			png, err := scanner.RenderPNG(t.Code, qrSize)
+			if err != nil {
+				writeAPIError(w, err)
+				return
+			}
+			w.Header().Set("Content-Type", "image/png")
+			w.Header().Set("Cache-Control", "no-store")
+			w.Write(png)
+			return
+		}
+	}
+	writeAPIError(w, &apiError{http.StatusNotFound, ReasonNoReceipt, fmt.Errorf("receipt %d has no ticket %d", num, serial)})
 }
 
 // QuotaLine is what this device may sell of one type of one event: the

@@ -117,7 +117,7 @@ func TestStaffRefusals(t *testing.T) {
 		{"", "1234", RoleGate, "empty"},
 		{"a\nb", "1234", RoleGate, "control"},
 		{strings.Repeat("x", 65), "1234", RoleGate, "64"},
-		{"ok", "1234", "seller", "role"},
+		{"ok", "1234", "cashier", "role"},
 		{"ok", "12", RoleGate, "at least 4"},
 	} {
 		err := AddStaff(dir, tc.name, tc.role, tc.pin)

@@ -170,7 +170,9 @@ type pageView struct {
 	OtherLangName       string
 	CSS                 template.CSS
 	Device, Gate, Staff string
-	CSRF                string
+	// Seller: the device sells (its screens are sell and shift).
+	Seller bool
+	CSRF   string
 	Health              deviceapi.Health
 	TLS                 string
 	// Data is the page's script data (pageData), serialised by the
@@ -199,6 +201,7 @@ func (n *Node) render(w http.ResponseWriter, r *http.Request, status int, name s
 		v.Device = id.Cert.Device
 	}
 	v.Gate, v.Health, v.TLS = n.cfg.Gate, n.Health(), n.tlsFingerprint
+	v.Seller = n.isSeller()
 	if err := n.ui.render(w, r, status, name, v); err != nil {
 		n.log.Error("page could not be rendered", "page", name, "err", err)
 	}
@@ -268,8 +271,23 @@ func (n *Node) screenView(r *http.Request, sess *Session) pageView {
 		Staff: sess.Name, Role: string(sess.Role), Strings: n.ui.catalogs[lang]}}
 }
 
+// handleScanPage serves the device's first screen: scan on a gate, sell
+// on a seller.
 func (n *Node) handleScanPage(w http.ResponseWriter, r *http.Request, sess *Session) {
+	if n.isSeller() {
+		n.render(w, r, http.StatusOK, "sell", n.screenView(r, sess))
+		return
+	}
 	n.render(w, r, http.StatusOK, "scan", n.screenView(r, sess))
+}
+
+// handleShiftPage serves the till's screen of a seller device.
+func (n *Node) handleShiftPage(w http.ResponseWriter, r *http.Request, sess *Session) {
+	if !n.isSeller() {
+		http.NotFound(w, r)
+		return
+	}
+	n.render(w, r, http.StatusOK, "shift", n.screenView(r, sess))
 }
 
 func (n *Node) handleStatusPage(w http.ResponseWriter, r *http.Request, sess *Session) {

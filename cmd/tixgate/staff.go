@@ -16,7 +16,7 @@ import (
 
 func staffCommands() *command {
 	return &command{name: "staff", summary: "the staff accounts that log in to a device's web UI", subs: []*command{
-		{name: "add", usage: "--data DIR --name N --role gate|supervisor", summary: "add an account or change its role and PIN (the PIN is read from the terminal, or from stdin)", run: runStaffAdd},
+		{name: "add", usage: "--data DIR --name N --role gate|supervisor|seller", summary: "add an account or change its role and PIN (the PIN is read from the terminal, or from stdin)", run: runStaffAdd},
 		{name: "list", usage: "--data DIR", summary: "list the accounts and their roles", run: runStaffList},
 		{name: "remove", usage: "--data DIR --name N", summary: "remove an account", run: runStaffRemove},
 	}}
@@ -25,7 +25,7 @@ func staffCommands() *command {
 func runStaffAdd(_ context.Context, e *env, cl *cmdline) error {
 	data := cl.String("data", "", "device data directory")
 	name := cl.String("name", "", "the person's name, as typed at login")
-	role := cl.String("role", "gate", "gate (scans) or supervisor (scans and overrides)")
+	role := cl.String("role", "gate", "gate (scans), supervisor (scans and overrides) or seller (sells and keeps a till, on a seller device)")
 	if _, err := cl.parseN(0, ""); err != nil {
 		return err
 	}

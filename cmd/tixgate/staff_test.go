@@ -24,7 +24,7 @@ func TestStaffCommands(t *testing.T) {
 		{"12\n", []string{"add", "--data", data, "--name", "Kim"}, 1, "at least 4 digits"},
 		{"12ab\n", []string{"add", "--data", data, "--name", "Kim"}, 1, "digits only"},
 		{"", []string{"add", "--data", data, "--name", "Kim"}, 1, "no line with a PIN"},
-		{"1234\n", []string{"add", "--data", data, "--name", "Kim", "--role", "seller"}, 2, "gate or supervisor"},
+		{"1234\n", []string{"add", "--data", data, "--name", "Kim", "--role", "cashier"}, 2, "gate, supervisor or seller"},
 		{"1234\n", []string{"add", "--data", data}, 2, "missing --name"},
 		{"", []string{"list", "--data", data}, 0, "李娜"},
 		{"", []string{"remove", "--data", data, "--name", "Sam"}, 0, "Sam removed"},
