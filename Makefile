@@ -68,7 +68,7 @@ bench: deps
 ## Chinese and English, as PNGs in SCREENS (outside the repo by default).
 SCREENS ?= $${TMPDIR:-/tmp}/tixgate-screens
 screens: deps
-	TIXGATE_SCREENS="$(SCREENS)" $(GO) test -count 1 -run '^TestScreens$$' ./edge
+	TIXGATE_SCREENS="$(SCREENS)" $(GO) test -count 1 -run '^TestScreens' ./edge
 	@echo "screenshots in $(SCREENS)"
 
 ## demo: three gates on this machine, up until Ctrl-C; the venue is kept in

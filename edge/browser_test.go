@@ -258,7 +258,7 @@ func (b *tab) login(name, pin string) {
 		chromedp.SendKeys(chromedp.ID("name"), name),
 		chromedp.SendKeys(chromedp.ID("pin"), pin),
 		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.CSS("main.scan")),
+		chromedp.WaitVisible(chromedp.CSS("main.scan, main.sell")),
 	)
 }
 

@@ -173,8 +173,8 @@ type pageView struct {
 	// Seller: the device sells (its screens are sell and shift).
 	Seller bool
 	CSRF   string
-	Health              deviceapi.Health
-	TLS                 string
+	Health deviceapi.Health
+	TLS    string
 	// Data is the page's script data (pageData), serialised by the
 	// template into its JSON block.
 	Data any
