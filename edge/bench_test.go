@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,4 +109,55 @@ func BenchmarkLiveRecord(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkSale is a seller's sale through the API over loopback HTTP, as
+// the sell screen sends it: two tickets for cash with a nonce, priced by
+// pricing.Quote against the price list, recorded with fsync (the ledger's
+// default, as on a device) and answered with the codes and the receipt
+// number.
+func BenchmarkSale(b *testing.B) {
+	v := ledgertest.NewVenue(b, 20)
+	n := startSeller(b, v, "seller-1", 1<<20)
+	n.Close() // again with fsync on, as a device runs
+	cfg := n.cfg
+	cfg.Ledger.SyncWrites = true
+	cfg.Logger = ledgertest.Logger(b, 100) // silent
+	n, err := Start(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer n.Close()
+	c := func(path, body string) []byte {
+		req, _ := http.NewRequest("POST", "http://"+n.APIAddr()+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+n.Token())
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("%s: %d %s", path, resp.StatusCode, data)
+		}
+		return data
+	}
+	c("/api/v1/shift/open", `{"float": "200.00"}`)
+	event := v.Spec.Events[0].ID
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		body := fmt.Sprintf(`{"event": %d, "type": 1, "quantity": 2, "payment": {"method": "cash", "given": "300.00"}, "nonce": "b-%d"}`, event, i)
+		start := time.Now()
+		data := c("/api/v1/sales", body)
+		lat = append(lat, time.Since(start))
+		if !bytes.Contains(data, []byte(`"receipt":`)) {
+			b.Fatalf("sale: %s", data)
+		}
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }

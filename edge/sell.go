@@ -288,21 +288,28 @@ type SaleAnswer struct {
 	// Repeat: this answers a retry of an earlier request with the same
 	// nonce; nothing new was recorded.
 	Repeat bool `json:"repeat,omitempty"`
+	// TotalDisplay and ChangeDisplay are the amounts as the reader
+	// expects them ("¥256.00").
+	TotalDisplay  string `json:"total_display"`
+	ChangeDisplay string `json:"change_display,omitempty"`
 	// ReceiptPDF is the path of the receipt as a PDF (add ?lang=zh|en).
 	ReceiptPDF string `json:"receipt_pdf"`
 }
 
-func answerOf(s ledger.Sold) (SaleAnswer, error) {
+func answerOf(r *http.Request, s ledger.Sold) (SaleAnswer, error) {
 	cur, err := pricing.ParseCurrency(s.Currency)
 	if err != nil {
 		return SaleAnswer{}, err
 	}
+	lang := langOf(r)
 	f := func(minor int64) string { return pricing.New(minor, cur).Format() }
 	a := SaleAnswer{Receipt: s.Receipt, At: s.At, Event: s.Event, Type: s.Type, Currency: s.Currency, Total: f(s.Total),
 		Method: s.Method, Ref: s.Ref, Offer: s.Offer, Seller: s.Seller, Voided: s.Voided,
 		ReceiptPDF: fmt.Sprintf("/api/v1/sales/%d/receipt.pdf", s.Receipt)}
+	a.TotalDisplay = pricing.New(s.Total, cur).Display(lang)
 	if s.Method == record.MethodCash {
 		a.Given, a.Change = f(s.Given), f(s.Change)
+		a.ChangeDisplay = pricing.New(s.Change, cur).Display(lang)
 	}
 	for _, t := range s.Tickets {
 		a.Tickets = append(a.Tickets, SaleTicket{Serial: t.Serial, Code: t.Code, Amount: f(t.Amount), Record: t.Record})
@@ -402,7 +409,7 @@ func (n *Node) sell(r *http.Request, req SaleRequest) (SaleAnswer, error) {
 		if err != nil {
 			return SaleAnswer{}, err
 		}
-		return answerOf(sold)
+		return answerOf(r, sold)
 	}
 	sn := &n.saleNonces
 	sn.mu.Lock()
@@ -419,7 +426,7 @@ func (n *Node) sell(r *http.Request, req SaleRequest) (SaleAnswer, error) {
 		if err != nil {
 			return SaleAnswer{}, err
 		}
-		a, err := answerOf(sold)
+		a, err := answerOf(r, sold)
 		a.Repeat = true
 		return a, err
 	}
@@ -428,7 +435,7 @@ func (n *Node) sell(r *http.Request, req SaleRequest) (SaleAnswer, error) {
 		return SaleAnswer{}, err
 	}
 	sn.receipts[req.Nonce] = sold.Receipt
-	return answerOf(sold)
+	return answerOf(r, sold)
 }
 
 func receiptOf(r *http.Request) (uint64, error) {
@@ -445,7 +452,7 @@ func (n *Node) handleGetSale(w http.ResponseWriter, r *http.Request) {
 		var sold ledger.Sold
 		if sold, err = n.ledger.Receipt(num); err == nil {
 			var a SaleAnswer
-			if a, err = answerOf(sold); err == nil {
+			if a, err = answerOf(r, sold); err == nil {
 				writeJSON(w, http.StatusOK, a)
 				return
 			}
@@ -477,7 +484,7 @@ func (n *Node) handleVoid(w http.ResponseWriter, r *http.Request) {
 			var sold ledger.Sold
 			if sold, err = n.ledger.Receipt(num); err == nil {
 				var a SaleAnswer
-				if a, err = answerOf(sold); err == nil {
+				if a, err = answerOf(r, sold); err == nil {
 					writeJSON(w, http.StatusOK, a)
 					return
 				}

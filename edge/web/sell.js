@@ -116,8 +116,8 @@
     sold.hidden = false;
     $('sold-title').textContent = s.voided ? t('sell.voided', { n: s.receipt }) : t('sell.sold', { n: s.receipt, count: s.tickets.length });
     const l = lines.find((x) => x.event === s.event && x.type === s.type);
-    let detail = (l ? l.type_name + ' · ' : '') + $('s-total').textContent;
-    if (s.method === 'cash') detail += ' · ' + t('sell.change_due', { amount: s.change });
+    let detail = (l ? l.type_name + ' · ' : '') + s.total_display;
+    if (s.method === 'cash') detail += ' · ' + t('sell.change_due', { amount: s.change_display });
     else detail += ' · ' + t('sell.card') + ' ' + s.ref;
     $('sold-detail').textContent = detail;
     const qrs = $('qrs');
