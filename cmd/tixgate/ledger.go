@@ -119,6 +119,7 @@ func runLedgerManifest(_ context.Context, e *env, cl *cmdline) error {
 	firstSeq := cl.Uint64("first-seq", 1, "number of the first change (to extend a manifest already imported)")
 	batch := cl.Int("batch", 1000, "tickets per change")
 	out := cl.String("out", "", "NDJSON file to write (- for stdout)")
+	now := cl.Bool("now", false, "move the events so that the first one's doors open now (to try a venue file out on any day)")
 	if _, err := cl.parseN(0, ""); err != nil {
 		return err
 	}
@@ -128,17 +129,9 @@ func runLedgerManifest(_ context.Context, e *env, cl *cmdline) error {
 	if *tickets < 0 || *firstSeq == 0 || *batch <= 0 || *batch > manifest.MaxTicketsPerBatch {
 		return usageError("--tickets must be ≥ 0, --first-seq ≥ 1, --batch 1-%d", manifest.MaxTicketsPerBatch)
 	}
-	data, err := os.ReadFile(*venue)
+	spec, err := readSpec(e, *venue, *now)
 	if err != nil {
-		return fmt.Errorf("ledger manifest: %w", err)
-	}
-	format := strings.TrimPrefix(filepath.Ext(*venue), ".")
-	if format != "toml" && format != "yaml" && format != "yml" {
-		format = ""
-	}
-	spec, err := manifest.ParseSpec(data, format)
-	if err != nil {
-		return fmt.Errorf("%s: %w", *venue, err)
+		return err
 	}
 	k, err := keyfile.Load(*keys)
 	if err != nil {
@@ -483,4 +476,26 @@ func runLedgerRepair(ctx context.Context, e *env, cl *cmdline) error {
 		fmt.Fprintf(e.stdout, "repaired %s from its peers: manifest change %d, %d records; the damaged store was kept beside db/\n", *data, st.ManifestSeq, st.Records)
 	}
 	return merr
+}
+
+// readSpec reads a venue description, YAML or TOML by its extension or
+// its content; with now, its events are moved so that the first one's
+// doors open now.
+func readSpec(e *env, path string, now bool) (*manifest.Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("venue file: %w", err)
+	}
+	format := strings.TrimPrefix(filepath.Ext(path), ".")
+	if format != "toml" && format != "yaml" && format != "yml" {
+		format = ""
+	}
+	spec, err := manifest.ParseSpec(data, format)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if now {
+		spec.OpenDoorsAt(e.now())
+	}
+	return spec, nil
 }
