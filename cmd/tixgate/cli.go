@@ -306,3 +306,11 @@ func parseTime(flagName, s string) (time.Time, error) {
 	}
 	return t, nil
 }
+
+// plural is "1 line", "2 lines".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

@@ -209,11 +209,12 @@ func runLedgerImport(ctx context.Context, e *env, cl *cmdline) error {
 	return openLedger(e, *data, func(l *ledger.Ledger) error {
 		st, err := l.Import(ctx, r, bar.update)
 		bar.done()
-		fmt.Fprintf(e.stderr, "imported %d lines in %s: %d changes applied (%d tickets), %d already applied, %d held for missing changes; manifest at %d\n",
-			st.Lines, time.Since(start).Round(time.Millisecond), st.Applied, st.Tickets, st.Duplicates, st.Held, l.ManifestSeq())
+		summary := fmt.Sprintf("%d changes applied (%d tickets), %d already applied, %d held for missing changes; manifest at %d",
+			st.Applied, st.Tickets, st.Duplicates, st.Held, l.ManifestSeq())
 		if err != nil {
-			return fmt.Errorf("%w (the changes before it are applied: run the import again once the file is fixed)", err)
+			return fmt.Errorf("%w\nstopped there: %s; run the import again once the file is fixed, it goes on where it stopped", err, summary)
 		}
+		fmt.Fprintf(e.stderr, "imported %s in %s: %s\n", plural(st.Lines, "line"), time.Since(start).Round(time.Millisecond), summary)
 		if st.Applied+st.Duplicates+st.Held == 0 {
 			return fmt.Errorf("import %s: no manifest changes in it (empty, or not a manifest file): nothing imported", pos[0])
 		}
