@@ -22,7 +22,7 @@ const centralKeysDir = "keys"
 func centralCommands() *command {
 	return &command{name: "central", summary: "the ops server", run: runCentral, usage: "--listen ADDR --db DSN --data DIR [--tls-cert FILE --tls-key FILE] [--shutdown-timeout D]", subs: []*command{
 		{name: "venue", summary: "venues", subs: []*command{
-			{name: "import", usage: "--db DSN --data DIR [--organizer NAME] FILE", summary: "create or update a venue, its zones, gates, events and ticket types from a description (YAML or TOML)", run: runCentralVenueImport},
+			{name: "import", usage: "--db DSN --data DIR [--organizer NAME] [--now] FILE", summary: "create or update a venue, its zones, gates, events and ticket types from a description (YAML or TOML)", run: runCentralVenueImport},
 		}},
 		{name: "tickets", summary: "tickets", subs: []*command{
 			{name: "issue", usage: "--db DSN --data DIR --event N --type N [--count N] [--holder NAME]", summary: "issue tickets signed by central's issuer key; prints their codes", run: runCentralTicketsIssue},
