@@ -26,7 +26,7 @@ func ledgerCommands() *command {
 		{name: "init", usage: "--data DIR --keys KEYS --device NAME [--role gate|seller] [--venue NAME] [--encryption-key FILE]", summary: "provision a device without central: identity key, certificate, empty ledger", run: runLedgerInit},
 		{name: "manifest", usage: "--keys KEYS --venue FILE [--tickets N] [--first-seq N] --out FILE", summary: "sign a manifest from a venue description (YAML or TOML)", run: runLedgerManifest},
 		{name: "import", usage: "--data DIR FILE", summary: "apply a manifest file (resumable; - reads stdin)", run: runLedgerImport},
-		{name: "stats", usage: "--data DIR", summary: "print what the ledger holds, as JSON", run: runLedgerStats},
+		{name: "stats", usage: "--data DIR", summary: "print what the ledger holds, as JSON (a running edge's counts since start: its /api/v1/status)", run: runLedgerStats},
 		{name: "verify", usage: "--data DIR", summary: "check every chain and signature; exit 1 if anything is wrong", run: runLedgerVerify},
 		{name: "reindex", usage: "--data DIR", summary: "rebuild the indexes from the log and the manifest changes", run: runLedgerReindex},
 		{name: "backup", usage: "--data DIR FILE", summary: "write the ledger's log and manifest to FILE", run: runLedgerBackup},
@@ -262,6 +262,9 @@ func runLedgerStats(_ context.Context, e *env, cl *cmdline) error {
 		if err != nil {
 			return err
 		}
+		// This process only read: what a running edge decided since it
+		// started is in its /api/v1/status.
+		st.SinceOpen = nil
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
