@@ -24,20 +24,20 @@ import (
 
 // Stats describes a ledger.
 type Stats struct {
-	Device        string            `json:"device"`
-	Origin        ticket.KeyID      `json:"origin"`
-	ManifestSeq   uint64            `json:"manifest_seq"`
-	Events        int               `json:"events"`
-	TicketTypes   int               `json:"ticket_types"`
-	Tickets       int               `json:"tickets"`
-	Revoked       int               `json:"revoked"`
-	Origins       map[string]uint64 `json:"origins"` // device name (key id) → records held without gaps
-	Records       int               `json:"records"`
-	HeldRecords   int               `json:"held_records"`
-	HeldChanges   int               `json:"held_changes"`
-	Conflicts     int               `json:"conflicts"`
-	Forks         int               `json:"forks"`
-	DiskBytes     int64             `json:"disk_bytes"`
+	Device      string            `json:"device"`
+	Origin      ticket.KeyID      `json:"origin"`
+	ManifestSeq uint64            `json:"manifest_seq"`
+	Events      int               `json:"events"`
+	TicketTypes int               `json:"ticket_types"`
+	Tickets     int               `json:"tickets"`
+	Revoked     int               `json:"revoked"`
+	Origins     map[string]uint64 `json:"origins"` // device name (key id) → records held without gaps
+	Records     int               `json:"records"`
+	HeldRecords int               `json:"held_records"`
+	HeldChanges int               `json:"held_changes"`
+	Conflicts   int               `json:"conflicts"`
+	Forks       int               `json:"forks"`
+	DiskBytes   int64             `json:"disk_bytes"`
 	// SinceOpen counts what this process did with the ledger: absent
 	// where nothing could have (a command that opened it to read).
 	SinceOpen *Counters `json:"since_open,omitempty"`
