@@ -70,7 +70,8 @@ type Config struct {
 	// is then refused as already used, not admitted twice).
 	Nonces int
 	// Debounce is how long the same code from a scanner or the camera is
-	// one scan: a camera sees one QR in many frames. Longer swallows a
+	// one scan: a camera sees one QR in many frames (its window runs from
+	// the last frame that showed the code, so a ticket held up is one scan). Longer swallows a
 	// deliberate rescan (its answer is repeated, nothing recorded); shorter
 	// lets a shaky camera refuse its own holder as already used.
 	Debounce time.Duration
