@@ -310,15 +310,10 @@ func docLang(r *http.Request) string {
 	return langOf(r)
 }
 
-// venueZone is the venue's time zone, UTC when it has none.
-func (n *Node) venueZone() (*time.Location, string) {
-	if v, ok := n.ledger.Venue(); ok && v.TimeZone != "" {
-		if loc, err := time.LoadLocation(v.TimeZone); err == nil {
-			return loc, v.Name
-		}
-		return time.UTC, v.Name
-	}
-	return time.UTC, ""
+// venueName is the venue's name, empty before a manifest names it.
+func (n *Node) venueName() string {
+	v, _ := n.ledger.Venue()
+	return v.Name
 }
 
 func (n *Node) writePDF(w http.ResponseWriter, name string, draw func(*bytes.Buffer) error) {
@@ -351,7 +346,7 @@ func (n *Node) handleReceiptPDF(w http.ResponseWriter, r *http.Request) {
 	lang := docLang(r)
 	t := n.ui.translate(lang)
 	f := func(minor int64) string { return pricing.New(minor, cur).Display(lang) }
-	loc, venue := n.venueZone()
+	loc, venue := n.venueLocation(), n.venueName()
 	doc := receipt.Receipt{Lang: lang, Number: sold.Receipt, Device: n.ledger.Identity().Cert.Device, Venue: venue, At: sold.At.In(loc),
 		Event: n.eventName(sold.Event), Type: n.typeName(sold.Event, sold.Type), Voided: sold.Voided}
 	for _, tk := range sold.Tickets {
@@ -389,7 +384,7 @@ func (n *Node) handleShiftPDF(w http.ResponseWriter, r *http.Request) {
 	lang := docLang(r)
 	t := n.ui.translate(lang)
 	f := func(minor int64) string { return pricing.New(minor, cur).Display(lang) }
-	loc, _ := n.venueZone()
+	loc := n.venueLocation()
 	doc := receipt.ShiftReport{Lang: lang, Number: rep.Number, Device: n.ledger.Identity().Cert.Device, Seller: rep.Seller,
 		Opened: rep.Opened.In(loc)}
 	if !rep.Closed.IsZero() {
