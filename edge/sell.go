@@ -17,6 +17,7 @@ import (
 	"github.com/tixgate/tixgate/pricing"
 	"github.com/tixgate/tixgate/scanner"
 	"github.com/tixgate/tixgate/ticket"
+	"github.com/tixgate/tixgate/ticket/strict"
 )
 
 // Selling on a seller device: the ledger's price list becomes the pricing
@@ -122,6 +123,37 @@ func writeAPIError(w http.ResponseWriter, err error) {
 	writeJSON(w, e.status, deviceapi.Error{Error: e.err.Error(), Reason: e.reason})
 }
 
+// salesCall serves a sales or till call whose handler returns its answer
+// or an error: the answer as JSON, the error with its status and reason
+// (a refused state change logged as refused, as why).
+func (n *Node) salesCall(why string, h func(r *http.Request) (any, error)) http.HandlerFunc {
+	return n.auth(func(w http.ResponseWriter, r *http.Request) {
+		v, err := h(r)
+		if err != nil {
+			if stateChanging(r.Method) {
+				n.refuse(r, why, err.Error())
+			}
+			writeAPIError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	})
+}
+
+// readBody reads a JSON body strictly (see decodeBody) into v.
+func readBody(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return &apiError{http.StatusUnsupportedMediaType, ReasonBadRequest, errors.New("send application/json")}
+	}
+	if err := strict.ReadJSON(r.Body, maxBody, v); err != nil {
+		if errors.Is(err, strict.ErrTooLarge) {
+			return &apiError{http.StatusRequestEntityTooLarge, ReasonBadRequest, err}
+		}
+		return badRequest("bad request body: %v", err)
+	}
+	return nil
+}
+
 // priced is a quote for one sale.
 type priced struct {
 	cur     pricing.Currency
@@ -210,26 +242,23 @@ func (n *Node) quoteOf(r *http.Request, event, typ uint64, qty int, p priced) Qu
 	return q
 }
 
-func (n *Node) handleQuote(w http.ResponseWriter, r *http.Request) {
+func (n *Node) handleQuote(r *http.Request) (any, error) {
 	v := r.URL.Query()
 	event, err1 := strconv.ParseUint(v.Get("event"), 10, 64)
 	typ, err2 := strconv.ParseUint(v.Get("type"), 10, 64)
 	qty, err3 := strconv.Atoi(v.Get("quantity"))
 	if err := errors.Join(err1, err2, err3); err != nil || qty < 1 || qty > ledger.MaxTicketsPerSale {
-		writeAPIError(w, badRequest("want ?event=N&type=N&quantity=1..%d[&promo=CODE]", ledger.MaxTicketsPerSale))
-		return
+		return nil, badRequest("want ?event=N&type=N&quantity=1..%d[&promo=CODE][&given=AMOUNT]", ledger.MaxTicketsPerSale)
 	}
 	p, err := n.price(event, typ, qty, v.Get("promo"))
 	if err != nil {
-		writeAPIError(w, err)
-		return
+		return nil, err
 	}
 	q := n.quoteOf(r, event, typ, qty, p)
 	if g := v.Get("given"); g != "" {
 		given, err := pricing.Parse(g, p.cur)
 		if err != nil {
-			writeAPIError(w, badRequest("cash given: %v", err))
-			return
+			return nil, badRequest("cash given: %v", err)
 		}
 		if ch, err := pricing.Change(p.total.Total, given); err != nil {
 			q.Short = true
@@ -237,7 +266,7 @@ func (n *Node) handleQuote(w http.ResponseWriter, r *http.Request) {
 			q.Change, q.ChangeDisplay = ch.Format(), ch.Display(langOf(r))
 		}
 	}
-	writeJSON(w, http.StatusOK, q)
+	return q, nil
 }
 
 // Payment is how a sale is paid.
@@ -341,18 +370,12 @@ func mayKeepTill(r *http.Request) error {
 	return nil
 }
 
-func (n *Node) handleSale(w http.ResponseWriter, r *http.Request) {
+func (n *Node) handleSale(r *http.Request) (any, error) {
 	var req SaleRequest
-	if !n.decodeBody(w, r, &req) {
-		return
+	if err := readBody(r, &req); err != nil {
+		return nil, err
 	}
-	a, err := n.sell(r, req)
-	if err != nil {
-		n.refuse(r, "sale", err.Error())
-		writeAPIError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, a)
+	return n.sell(r, req)
 }
 
 // sell checks, prices and records a sale, once per nonce.
@@ -446,19 +469,21 @@ func receiptOf(r *http.Request) (uint64, error) {
 	return n, nil
 }
 
-func (n *Node) handleGetSale(w http.ResponseWriter, r *http.Request) {
-	num, err := receiptOf(r)
-	if err == nil {
-		var sold ledger.Sold
-		if sold, err = n.ledger.Receipt(num); err == nil {
-			var a SaleAnswer
-			if a, err = answerOf(r, sold); err == nil {
-				writeJSON(w, http.StatusOK, a)
-				return
-			}
-		}
+// sale answers receipt num as its records tell it.
+func (n *Node) sale(r *http.Request, num uint64) (SaleAnswer, error) {
+	sold, err := n.ledger.Receipt(num)
+	if err != nil {
+		return SaleAnswer{}, err
 	}
-	writeAPIError(w, err)
+	return answerOf(r, sold)
+}
+
+func (n *Node) handleGetSale(r *http.Request) (any, error) {
+	num, err := receiptOf(r)
+	if err != nil {
+		return nil, err
+	}
+	return n.sale(r, num)
 }
 
 // VoidRequest is the body of POST /api/v1/sales/{receipt}/void.
@@ -466,33 +491,26 @@ type VoidRequest struct {
 	Reason string `json:"reason"`
 }
 
-func (n *Node) handleVoid(w http.ResponseWriter, r *http.Request) {
+func (n *Node) handleVoid(r *http.Request) (any, error) {
 	var req VoidRequest
-	if !n.decodeBody(w, r, &req) {
-		return
+	if err := readBody(r, &req); err != nil {
+		return nil, err
 	}
 	num, err := receiptOf(r)
-	if err == nil {
-		err = mayKeepTill(r)
+	if err != nil {
+		return nil, err
 	}
-	if err == nil && strings.TrimSpace(req.Reason) == "" {
-		err = badRequest("a void needs a reason")
+	if err := mayKeepTill(r); err != nil {
+		return nil, err
 	}
-	if err == nil {
-		if _, err = n.ledger.Void(r.Context(), num, req.Reason, staffName(r)); err == nil {
-			n.log.Warn("void", "receipt", num, "reason", req.Reason, "staff", staffName(r))
-			var sold ledger.Sold
-			if sold, err = n.ledger.Receipt(num); err == nil {
-				var a SaleAnswer
-				if a, err = answerOf(r, sold); err == nil {
-					writeJSON(w, http.StatusOK, a)
-					return
-				}
-			}
-		}
+	if strings.TrimSpace(req.Reason) == "" {
+		return nil, badRequest("a void needs a reason")
 	}
-	n.refuse(r, "void", err.Error())
-	writeAPIError(w, err)
+	if _, err := n.ledger.Void(r.Context(), num, req.Reason, staffName(r)); err != nil {
+		return nil, err
+	}
+	n.log.Warn("void", "receipt", num, "reason", req.Reason, "staff", staffName(r))
+	return n.sale(r, num)
 }
 
 // isSeller reports whether the device sells.
@@ -592,11 +610,4 @@ func (n *Node) quotaLines(lang string) ([]QuotaLine, error) {
 	return out, nil
 }
 
-func (n *Node) handleQuotas(w http.ResponseWriter, r *http.Request) {
-	ls, err := n.quotaLines(langOf(r))
-	if err != nil {
-		writeAPIError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ls)
-}
+func (n *Node) handleQuotas(r *http.Request) (any, error) { return n.quotaLines(langOf(r)) }

@@ -122,8 +122,8 @@ func (n *Node) tillCurrency(want string) (pricing.Currency, error) {
 	if want != "" {
 		return pricing.ParseCurrency(want)
 	}
-	if s, err := n.ledger.CurrentShift(); err == nil {
-		return pricing.ParseCurrency(s.Currency)
+	if _, cur, err := n.openShift(); err == nil {
+		return cur, nil
 	}
 	for _, e := range n.ledger.Events() {
 		if pl, err := n.ledger.PriceList(e.ID); err == nil {
@@ -133,104 +133,100 @@ func (n *Node) tillCurrency(want string) (pricing.Currency, error) {
 	return pricing.Currency{}, fmt.Errorf("%w: the till's currency is unknown, name it", ledger.ErrNoPriceList)
 }
 
-func (n *Node) writeShift(w http.ResponseWriter, rep ledger.ShiftReport) {
-	v, err := shiftView(rep)
-	if err != nil {
-		writeAPIError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
-}
-
-func (n *Node) handleShift(w http.ResponseWriter, r *http.Request) {
-	s, err := n.ledger.CurrentShift()
-	if err == nil {
-		var rep ledger.ShiftReport
-		if rep, err = n.ledger.ShiftReport(s.Number); err == nil {
-			n.writeShift(w, rep)
-			return
-		}
-	}
-	writeAPIError(w, err)
-}
-
-func (n *Node) handleShiftByNumber(w http.ResponseWriter, r *http.Request) {
-	num, err := strconv.ParseUint(r.PathValue("shift"), 10, 64)
-	if err != nil {
-		writeAPIError(w, badRequest("shift %q: want its number", r.PathValue("shift")))
-		return
-	}
+// report answers shift num's report.
+func (n *Node) report(num uint64) (ShiftView, error) {
 	rep, err := n.ledger.ShiftReport(num)
 	if err != nil {
-		writeAPIError(w, err)
-		return
+		return ShiftView{}, err
 	}
-	n.writeShift(w, rep)
+	return shiftView(rep)
 }
 
-func (n *Node) handleShiftOpen(w http.ResponseWriter, r *http.Request) {
+// openShift is the open shift and its till's currency.
+func (n *Node) openShift() (ledger.Shift, pricing.Currency, error) {
+	s, err := n.ledger.CurrentShift()
+	if err != nil {
+		return s, pricing.Currency{}, err
+	}
+	cur, err := pricing.ParseCurrency(s.Currency)
+	return s, cur, err
+}
+
+func (n *Node) handleShift(r *http.Request) (any, error) {
+	s, _, err := n.openShift()
+	if err != nil {
+		return nil, err
+	}
+	return n.report(s.Number)
+}
+
+func (n *Node) handleShiftByNumber(r *http.Request) (any, error) {
+	num, err := shiftOf(r)
+	if err != nil {
+		return nil, err
+	}
+	return n.report(num)
+}
+
+func shiftOf(r *http.Request) (uint64, error) {
+	num, err := strconv.ParseUint(r.PathValue("shift"), 10, 64)
+	if err != nil {
+		return 0, badRequest("shift %q: want its number", r.PathValue("shift"))
+	}
+	return num, nil
+}
+
+func (n *Node) handleShiftOpen(r *http.Request) (any, error) {
 	var req ShiftOpenRequest
-	if !n.decodeBody(w, r, &req) {
-		return
+	if err := readBody(r, &req); err != nil {
+		return nil, err
 	}
-	err := mayKeepTill(r)
-	if err == nil {
-		var cur pricing.Currency
-		if cur, err = n.tillCurrency(req.Currency); err == nil {
-			var float pricing.Money
-			if float, err = pricing.Parse(req.Float, cur); err != nil || float.Sign() < 0 {
-				err = badRequest("float %q: want a non-negative amount in %s (%v)", req.Float, cur.Code(), err)
-			} else {
-				var s ledger.Shift
-				if s, err = n.ledger.OpenShift(r.Context(), staffName(r), n.ledger.Identity().Cert.Device, float.Minor(), cur.Code()); err == nil {
-					n.log.Info("shift opened", "shift", s.Number, "seller", s.Seller, "float", s.Float, "currency", s.Currency)
-					var rep ledger.ShiftReport
-					if rep, err = n.ledger.ShiftReport(s.Number); err == nil {
-						n.writeShift(w, rep)
-						return
-					}
-				}
-			}
-		}
+	if err := mayKeepTill(r); err != nil {
+		return nil, err
 	}
-	n.refuse(r, "shift", err.Error())
-	writeAPIError(w, err)
+	cur, err := n.tillCurrency(req.Currency)
+	if err != nil {
+		return nil, err
+	}
+	float, err := pricing.Parse(req.Float, cur)
+	if err != nil || float.Sign() < 0 {
+		return nil, badRequest("float %q: want a non-negative amount in %s (%v)", req.Float, cur.Code(), err)
+	}
+	s, err := n.ledger.OpenShift(r.Context(), staffName(r), n.ledger.Identity().Cert.Device, float.Minor(), cur.Code())
+	if err != nil {
+		return nil, err
+	}
+	n.log.Info("shift opened", "shift", s.Number, "seller", s.Seller, "float", s.Float, "currency", s.Currency)
+	return n.report(s.Number)
 }
 
-func (n *Node) handleCash(w http.ResponseWriter, r *http.Request) {
+func (n *Node) handleCash(r *http.Request) (any, error) {
 	var req CashRequest
-	if !n.decodeBody(w, r, &req) {
-		return
+	if err := readBody(r, &req); err != nil {
+		return nil, err
 	}
-	err := mayKeepTill(r)
-	if err == nil && req.Direction != "in" && req.Direction != "out" {
-		err = badRequest(`direction %q: want "in" or "out"`, req.Direction)
+	if err := mayKeepTill(r); err != nil {
+		return nil, err
 	}
-	if err == nil && (strings.TrimSpace(req.Reason) == "" || len(req.Reason) > record.MaxActorLen) {
-		err = badRequest("a cash move needs a reason of at most %d characters", record.MaxActorLen)
+	if req.Direction != "in" && req.Direction != "out" {
+		return nil, badRequest(`direction %q: want "in" or "out"`, req.Direction)
 	}
-	if err == nil {
-		var cur pricing.Currency
-		var s ledger.Shift
-		if s, err = n.ledger.CurrentShift(); err == nil {
-			cur, err = pricing.ParseCurrency(s.Currency)
-		}
-		if err == nil {
-			var m pricing.Money
-			if m, err = pricing.Parse(req.Amount, cur); err != nil || m.Sign() <= 0 {
-				err = badRequest("amount %q: want a positive amount in %s (%v)", req.Amount, cur.Code(), err)
-			} else if err = n.ledger.MoveCash(r.Context(), req.Direction == "in", m.Minor(), req.Reason, staffName(r)); err == nil {
-				n.log.Info("cash moved", "direction", req.Direction, "amount", m.Minor(), "reason", req.Reason, "staff", staffName(r))
-				var rep ledger.ShiftReport
-				if rep, err = n.ledger.ShiftReport(s.Number); err == nil {
-					n.writeShift(w, rep)
-					return
-				}
-			}
-		}
+	if strings.TrimSpace(req.Reason) == "" || len(req.Reason) > record.MaxActorLen {
+		return nil, badRequest("a cash move needs a reason of at most %d characters", record.MaxActorLen)
 	}
-	n.refuse(r, "shift", err.Error())
-	writeAPIError(w, err)
+	s, cur, err := n.openShift()
+	if err != nil {
+		return nil, err
+	}
+	m, err := pricing.Parse(req.Amount, cur)
+	if err != nil || m.Sign() <= 0 {
+		return nil, badRequest("amount %q: want a positive amount in %s (%v)", req.Amount, cur.Code(), err)
+	}
+	if err := n.ledger.MoveCash(r.Context(), req.Direction == "in", m.Minor(), req.Reason, staffName(r)); err != nil {
+		return nil, err
+	}
+	n.log.Info("cash moved", "direction", req.Direction, "amount", m.Minor(), "reason", req.Reason, "staff", staffName(r))
+	return n.report(s.Number)
 }
 
 // counted is a closing count: the total and, by denomination, the count
@@ -270,36 +266,31 @@ func counted(req ShiftCloseRequest, cur pricing.Currency) (int64, string, error)
 	return total.Minor(), s, nil
 }
 
-func (n *Node) handleShiftClose(w http.ResponseWriter, r *http.Request) {
+func (n *Node) handleShiftClose(r *http.Request) (any, error) {
 	var req ShiftCloseRequest
-	if !n.decodeBody(w, r, &req) {
-		return
+	if err := readBody(r, &req); err != nil {
+		return nil, err
 	}
-	err := mayKeepTill(r)
-	if err == nil && len(req.Note) > record.MaxNoteLen {
-		err = badRequest("note longer than %d characters", record.MaxNoteLen)
+	if err := mayKeepTill(r); err != nil {
+		return nil, err
 	}
-	if err == nil {
-		var s ledger.Shift
-		var cur pricing.Currency
-		if s, err = n.ledger.CurrentShift(); err == nil {
-			cur, err = pricing.ParseCurrency(s.Currency)
-		}
-		if err == nil {
-			var total int64
-			var count string
-			if total, count, err = counted(req, cur); err == nil {
-				var rep ledger.ShiftReport
-				if rep, err = n.ledger.CloseShift(r.Context(), total, count, strings.TrimSpace(req.Note), staffName(r)); err == nil {
-					n.log.Info("shift closed", "shift", rep.Number, "expected", rep.Expected, "counted", rep.Counted, "difference", rep.Difference)
-					n.writeShift(w, rep)
-					return
-				}
-			}
-		}
+	if len(req.Note) > record.MaxNoteLen {
+		return nil, badRequest("note longer than %d characters", record.MaxNoteLen)
 	}
-	n.refuse(r, "shift", err.Error())
-	writeAPIError(w, err)
+	_, cur, err := n.openShift()
+	if err != nil {
+		return nil, err
+	}
+	total, count, err := counted(req, cur)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := n.ledger.CloseShift(r.Context(), total, count, strings.TrimSpace(req.Note), staffName(r))
+	if err != nil {
+		return nil, err
+	}
+	n.log.Info("shift closed", "shift", rep.Number, "expected", rep.Expected, "counted", rep.Counted, "difference", rep.Difference)
+	return shiftView(rep)
 }
 
 // docLang is the language of a document: ?lang=, else the reader's.
@@ -366,12 +357,10 @@ func (n *Node) handleReceiptPDF(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Node) handleShiftPDF(w http.ResponseWriter, r *http.Request) {
-	num, err := strconv.ParseUint(r.PathValue("shift"), 10, 64)
+	num, err := shiftOf(r)
 	var rep ledger.ShiftReport
 	if err == nil {
 		rep, err = n.ledger.ShiftReport(num)
-	} else {
-		err = badRequest("shift %q: want its number", r.PathValue("shift"))
 	}
 	var cur pricing.Currency
 	if err == nil {
