@@ -17,6 +17,17 @@ import (
 	"github.com/tixgate/tixgate/ticket"
 )
 
+// screenSizes are the windows every screen is looked at in: a phone and a
+// desktop.
+var screenSizes = []struct {
+	name string
+	w, h int64
+	opts []chromedp.EmulateViewportOption
+}{
+	{"phone", 390, 844, []chromedp.EmulateViewportOption{chromedp.EmulateMobile, chromedp.EmulateTouch}},
+	{"desktop", 1280, 800, nil},
+}
+
 // TestScreens opens every screen (login, scan idle, green, orange, red,
 // status) at phone and desktop size, in Chinese and English, checks that
 // none is wider than the window, and takes a screenshot of each. The PNGs
@@ -51,14 +62,7 @@ func TestScreens(t *testing.T) {
 			floor = append(floor, s)
 		}
 	}
-	sizes := []struct {
-		name string
-		w, h int64
-		opts []chromedp.EmulateViewportOption
-	}{
-		{"phone", 390, 844, []chromedp.EmulateViewportOption{chromedp.EmulateMobile, chromedp.EmulateTouch}},
-		{"desktop", 1280, 800, nil},
-	}
+	sizes := screenSizes
 	next := 0
 	b := newTab(t, base)
 	b.allow("status of 403 (Forbidden) " + base + "/api/v1/overrides") // the wrong PIN, on purpose

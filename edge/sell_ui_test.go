@@ -56,16 +56,8 @@ func TestScreensSeller(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sizes := []struct {
-		name string
-		w, h int64
-		opts []chromedp.EmulateViewportOption
-	}{
-		{"phone", 390, 844, []chromedp.EmulateViewportOption{chromedp.EmulateMobile, chromedp.EmulateTouch}},
-		{"desktop", 1280, 800, nil},
-	}
 	for _, lang := range []string{"zh", "en"} {
-		for _, size := range sizes {
+		for _, size := range screenSizes {
 			b.do("viewport", chromedp.EmulateViewport(size.w, size.h, size.opts...))
 			b.do("shift screen", chromedp.Navigate(base+"/shift?theme=dark&lang="+lang))
 			b.waitJS("the open form", `!document.getElementById("open-form").hidden`, 5*time.Second)

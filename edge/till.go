@@ -320,23 +320,38 @@ func (n *Node) writePDF(w http.ResponseWriter, name string, draw func(*bytes.Buf
 	w.Write(b.Bytes())
 }
 
+// docText is how a document says things: in its language, amounts in a
+// currency as its reader expects them.
+type docText struct {
+	lang string
+	t    func(string, ...string) string
+	f    func(minor int64) string
+}
+
+func (n *Node) docText(r *http.Request, currency string) (docText, error) {
+	cur, err := pricing.ParseCurrency(currency)
+	if err != nil {
+		return docText{}, err
+	}
+	lang := docLang(r)
+	return docText{lang: lang, t: n.ui.translate(lang), f: func(minor int64) string { return pricing.New(minor, cur).Display(lang) }}, nil
+}
+
 func (n *Node) handleReceiptPDF(w http.ResponseWriter, r *http.Request) {
 	num, err := receiptOf(r)
 	var sold ledger.Sold
 	if err == nil {
 		sold, err = n.ledger.Receipt(num)
 	}
-	var cur pricing.Currency
+	var d docText
 	if err == nil {
-		cur, err = pricing.ParseCurrency(sold.Currency)
+		d, err = n.docText(r, sold.Currency)
 	}
 	if err != nil {
 		writeAPIError(w, err)
 		return
 	}
-	lang := docLang(r)
-	t := n.ui.translate(lang)
-	f := func(minor int64) string { return pricing.New(minor, cur).Display(lang) }
+	lang, t, f := d.lang, d.t, d.f
 	loc, venue := n.venueLocation(), n.venueName()
 	doc := receipt.Receipt{Lang: lang, Number: sold.Receipt, Device: n.ledger.Identity().Cert.Device, Venue: venue, At: sold.At.In(loc),
 		Event: n.eventName(sold.Event), Type: n.typeName(sold.Event, sold.Type), Voided: sold.Voided}
@@ -362,17 +377,15 @@ func (n *Node) handleShiftPDF(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		rep, err = n.ledger.ShiftReport(num)
 	}
-	var cur pricing.Currency
+	var d docText
 	if err == nil {
-		cur, err = pricing.ParseCurrency(rep.Currency)
+		d, err = n.docText(r, rep.Currency)
 	}
 	if err != nil {
 		writeAPIError(w, err)
 		return
 	}
-	lang := docLang(r)
-	t := n.ui.translate(lang)
-	f := func(minor int64) string { return pricing.New(minor, cur).Display(lang) }
+	lang, t, f := d.lang, d.t, d.f
 	loc := n.venueLocation()
 	doc := receipt.ShiftReport{Lang: lang, Number: rep.Number, Device: n.ledger.Identity().Cert.Device, Seller: rep.Seller,
 		Opened: rep.Opened.In(loc)}
