@@ -210,6 +210,10 @@ func TestSalesAPI(t *testing.T) {
 		if status != 200 || !bytes.HasPrefix(pdf, []byte("%PDF-")) {
 			t.Fatalf("GET %s: %d %.60q", path, status, pdf)
 		}
+		if dir := os.Getenv("TIXGATE_SCREENS"); dir != "" {
+			name := strings.NewReplacer("/", "-", "?", "-", "=", "-").Replace(strings.TrimPrefix(path, "/api/v1/"))
+			os.WriteFile(filepath.Join(dir, name), pdf, 0o644)
+		}
 		text := pdfText(t, pdf)
 		want := map[bool][]string{true: {"收据", "2", "¥472.00", "T-778"}, false: {"Shift report 1", "¥150.00", "bank run"}}[strings.Contains(path, "receipt")]
 		for _, w := range want {

@@ -402,7 +402,11 @@ func (l *Ledger) Void(ctx context.Context, receipt uint64, reason, staff string)
 	if open == nil {
 		return nil, fmt.Errorf("void receipt %d: %w", receipt, ErrNoShift)
 	}
-	if sales[0].HLC.Time().Before(open.Opened) {
+	recs, err := l.shiftRecords(open.Number)
+	if err != nil {
+		return nil, fmt.Errorf("void receipt %d: %w", receipt, err)
+	}
+	if !slices.ContainsFunc(recs, func(r record.Record) bool { return r.Kind == record.KindSale && r.Money.Receipt == receipt }) {
 		return nil, fmt.Errorf("void receipt %d: %w", receipt, ErrNotInShift)
 	}
 	var ids []string

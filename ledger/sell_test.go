@@ -443,3 +443,27 @@ func TestReceiptFromRecords(t *testing.T) {
 		t.Fatalf("voided receipt: %+v %v", got, err)
 	}
 }
+
+// A sale of an earlier shift cannot be voided: its cash is already
+// counted.
+func TestVoidWithinShift(t *testing.T) {
+	v := newTestVenue(t, 100)
+	seller := v.seller("seller-1")
+	ctx := context.Background()
+	sold, err := seller.Sell(ctx, cashSale(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seller.CloseShift(ctx, 20000+12800, "", "", "li"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seller.Void(ctx, sold.Receipt, "mistake", "li"); !errors.Is(err, ErrNoShift) {
+		t.Fatalf("a void with no shift open: %v", err)
+	}
+	if _, err := seller.OpenShift(ctx, "li", "S1", 20000, "CNY"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seller.Void(ctx, sold.Receipt, "mistake", "li"); !errors.Is(err, ErrNotInShift) {
+		t.Fatalf("a void of the last shift's sale: %v", err)
+	}
+}
