@@ -215,7 +215,7 @@ func TestSalesAPI(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, name), pdf, 0o644)
 		}
 		text := pdfText(t, pdf)
-		want := map[bool][]string{true: {"收据", "2", "¥472.00", "T-778"}, false: {"Shift report 1", "¥150.00", "bank run"}}[strings.Contains(path, "receipt")]
+		want := map[bool][]string{true: {"收据", "2", "¥472.00", "T-778", "Group of 4"}, false: {"Shift report 1", "¥150.00", "bank run"}}[strings.Contains(path, "receipt")]
 		for _, w := range want {
 			if !strings.Contains(text, w) {
 				t.Errorf("%s lacks %q:\n%s", path, w, text)

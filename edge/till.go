@@ -359,7 +359,7 @@ func (n *Node) handleReceiptPDF(w http.ResponseWriter, r *http.Request) {
 		doc.Tickets = append(doc.Tickets, receipt.Line{Label: "#" + strconv.FormatUint(tk.Serial, 10), Value: f(tk.Amount)})
 	}
 	if sold.Offer != "" {
-		doc.Totals = append(doc.Totals, receipt.Line{Label: t("sell.offer"), Value: sold.Offer})
+		doc.Totals = append(doc.Totals, receipt.Line{Label: t("sell.offer"), Value: n.offerNames(sold.Event, sold.Offer)})
 	}
 	doc.Totals = append(doc.Totals, receipt.Line{Label: t("sell.total"), Value: f(sold.Total), Bold: true})
 	if sold.Method == record.MethodCash {
@@ -430,4 +430,21 @@ func (n *Node) typeName(event, typ uint64) string {
 		}
 	}
 	return strconv.FormatUint(typ, 10)
+}
+
+// offerNames names the offers a sale recorded by id ("ten,group"), by the
+// event's price list; an id the list no longer has is said as it is.
+func (n *Node) offerNames(event uint64, ids string) string {
+	pl, _ := n.ledger.PriceList(event)
+	var names []string
+	for _, id := range strings.Split(ids, ",") {
+		name := id
+		for _, o := range pl.Offers {
+			if o.ID == id && o.Name != "" {
+				name = o.Name
+			}
+		}
+		names = append(names, name)
+	}
+	return strings.Join(names, ", ")
 }
