@@ -265,3 +265,34 @@ func caughtUp(t testing.TB, seller, gate *Node) {
 		return err1 == nil && err2 == nil && got[id] == want[id]
 	})
 }
+
+// Staff whose role does not sell cannot keep the till, and a gate device
+// sells nothing; a gate device serves no till screen.
+func TestSellingRoles(t *testing.T) {
+	v := ledgertest.NewVenue(t, 5)
+	seller := startSeller(t, v, "seller-1", 5)
+	giveStaff(t, seller, "Gate Staff", RoleGate, "1111")
+	b := &browser{t: t, base: "http://" + seller.APIAddr()}
+	b.login("Gate Staff", "1111")
+	var sess struct{ CSRF string }
+	if err := json.NewDecoder(b.do("GET", "/api/v1/session", "", "", nil).Body).Decode(&sess); err != nil || sess.CSRF == "" {
+		t.Fatalf("session: %v", err)
+	}
+	resp := b.do("POST", "/api/v1/shift/open", "application/json", `{"float": "1.00"}`, map[string]string{"X-CSRF-Token": sess.CSRF})
+	var e deviceapi.Error
+	json.NewDecoder(resp.Body).Decode(&e)
+	if resp.StatusCode != 403 || e.Reason != ReasonNotSeller {
+		t.Fatalf("gate staff opening a till: %d %+v", resp.StatusCode, e)
+	}
+
+	gate := startNode(t, v, "gate-1")
+	g := client{t: t, base: "http://" + gate.APIAddr(), token: gate.Token()}
+	g.refused("POST", "/api/v1/shift/open", `{"float": "1.00", "currency": "CNY"}`, 403, ReasonNotSeller)
+	g.refused("POST", "/api/v1/sales", saleBody(v.Spec.Events[0].ID, 1, `{"method": "card", "ref": "x"}`, ""), 403, ReasonNotSeller)
+	giveStaff(t, gate, "Gate Staff", RoleGate, "1111")
+	gb := &browser{t: t, base: "http://" + gate.APIAddr()}
+	gb.login("Gate Staff", "1111")
+	if resp := gb.do("GET", "/shift", "", "", nil); resp.StatusCode != 404 {
+		t.Errorf("a gate's /shift: %d, want 404", resp.StatusCode)
+	}
+}
