@@ -99,7 +99,7 @@ func TestLayout(t *testing.T) {
 		"edge": {"ticket", "ticket/keyfile", "ledger", "ledger/rules", "ledger/record", "ledger/decision", "ledger/manifest",
 			"cluster", "scanner", "ticket/strict", "edge/deviceapi", "uplink"},
 		"sim": {"ticket", "ticket/keyfile", "ledger", "ledger/manifest", "ledger/decision", "cluster", "scanner", "edge",
-			"edge/deviceapi", "firmware", "ticket/strict"},
+			"edge/deviceapi", "firmware", "ticket/strict", "ledger/record", "ledger/rules"},
 		"central/store":           nil,
 		"central/store/storetest": nil, // tests only; standard library
 		// The protocol both sides share: the ledger's pure wire packages only.
