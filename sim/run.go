@@ -202,8 +202,12 @@ func makeCrowd(s *Scenario, rnd *rand.Rand) (crowd []*person, refunded []uint64)
 		if rnd.Float64() >= s.Attendance {
 			continue
 		}
-		at := time.Duration(rnd.NormFloat64()*float64(s.Arrivals.Spread)) + s.Arrivals.Peak
-		at = max(0, min(at, s.Arrivals.Window-time.Second))
+		// A normal curve cut to the window: drawn again outside it, so
+		// the window's edges get no pile of the tails.
+		at := time.Duration(-1)
+		for at < 0 || at >= s.Arrivals.Window {
+			at = time.Duration(rnd.NormFloat64()*float64(s.Arrivals.Spread)) + s.Arrivals.Peak
+		}
 		zone := int((n - 1) % uint64(zones))
 		p := &person{at: at, serial: n, zone: zone, kind: good}
 		switch x := rnd.Float64(); {
@@ -223,7 +227,9 @@ func makeCrowd(s *Scenario, rnd *rand.Rand) (crowd []*person, refunded []uint64)
 			if d == 0 {
 				d = 30*time.Second + time.Duration(rnd.Int64N(int64(270*time.Second)))
 			}
-			crowd = append(crowd, &person{at: min(at+d, s.Arrivals.Window-time.Second), serial: n, zone: zone, kind: duplicate})
+			if at+d < s.Arrivals.Window {
+				crowd = append(crowd, &person{at: at + d, serial: n, zone: zone, kind: duplicate})
+			}
 		}
 	}
 	slices.SortStableFunc(crowd, func(a, b *person) int { return int(a.at - b.at) })
