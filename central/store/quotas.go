@@ -27,25 +27,25 @@ const (
 // device may sell offline, with the issuer certificate central signed for
 // the device's key and the price it sells at.
 type Quota struct {
-	ID         int64
-	Device     string
-	Venue      string
-	Event      uint64
-	Type       uint64
-	SerialMin  uint64
-	SerialMax  uint64
-	Zones      uint64
-	NotBefore  time.Time
-	NotAfter   time.Time
-	Price      int64 // minor units of Currency, one ticket
-	Currency   string
-	Cert       string // the signed ticket.IssuerCert, JSON
-	Status     string
-	KeptMax    uint64 // the last serial still sellable: SerialMax, lower once capped, SerialMin-1 once revoked
-	Reason     string // why it was capped or revoked
-	Asked      bool   // granted on the device's own request
-	Created    time.Time
-	Changed    time.Time
+	ID        int64
+	Device    string
+	Venue     string
+	Event     uint64
+	Type      uint64
+	SerialMin uint64
+	SerialMax uint64
+	Zones     uint64
+	NotBefore time.Time
+	NotAfter  time.Time
+	Price     int64 // minor units of Currency, one ticket
+	Currency  string
+	Cert      string // the signed ticket.IssuerCert, JSON
+	Status    string
+	KeptMax   uint64 // the last serial still sellable: SerialMax, lower once capped, SerialMin-1 once revoked
+	Reason    string // why it was capped or revoked
+	Asked     bool   // granted on the device's own request
+	Created   time.Time
+	Changed   time.Time
 }
 
 // SellerLimit bounds what a seller device may ask for itself, for one
