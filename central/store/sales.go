@@ -246,11 +246,13 @@ func (t *Tx) PutShift(s Shift) error {
 	return nil
 }
 
-// ShiftOpenSeq is the sequence of the record that opened an origin's shift.
-func (t *Tx) ShiftOpenSeq(origin string, openKind int, number uint64) (uint64, error) {
-	var seq int64
-	err := t.queryRow(`SELECT seq FROM seller_lines WHERE origin = $1 AND kind = $2 AND receipt = $3`, origin, openKind, int64(number)).Scan(&seq)
-	return uint64(seq), notFound(err, fmt.Sprintf("shift %d of %s", number, origin))
+// ShiftOpenAt is the sequence of the last shift opening of an origin at
+// or before seq: the shift a record at seq belongs to.
+func (t *Tx) ShiftOpenAt(origin string, openKind int, seq uint64) (uint64, error) {
+	var open int64
+	err := t.queryRow(`SELECT seq FROM seller_lines WHERE origin = $1 AND kind = $2 AND seq <= $3 ORDER BY seq DESC LIMIT 1`,
+		origin, openKind, int64(seq)).Scan(&open)
+	return uint64(open), notFound(err, fmt.Sprintf("shift of %s/%d", origin, seq))
 }
 
 // SellerShifts lists shifts by device (empty: every device) and day (empty:

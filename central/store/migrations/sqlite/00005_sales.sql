@@ -107,8 +107,11 @@ CREATE TABLE seller_shifts (
     PRIMARY KEY (origin, number)
 );
 CREATE INDEX seller_shifts_day ON seller_shifts (device, day);
+-- Finding the seller records not read yet, after each upload.
+CREATE INDEX records_kind ON records (kind, origin, seq);
 
 -- +goose Down
+DROP INDEX records_kind;
 DROP TABLE seller_shifts;
 DROP TABLE seller_payments;
 DROP TABLE seller_orders;
