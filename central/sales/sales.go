@@ -332,7 +332,11 @@ func (s *Sales) doubleSale(ctx context.Context, w *who, event, serial uint64) er
 		}
 		return id.String()
 	}
-	cs, err := reconcile.New(reconcile.Facts{Names: names}, reconcile.DefaultConfig()).Ticket(recs)
+	facts := reconcile.Facts{Names: names}
+	if len(recs) > 0 {
+		facts.Location = w.zones[w.names[recs[0].Origin.String()].Venue]
+	}
+	cs, err := reconcile.New(facts, reconcile.DefaultConfig()).Ticket(recs)
 	if err != nil {
 		return err
 	}
