@@ -122,18 +122,16 @@ type Order struct {
 }
 
 func (s *Server) salesOrders(w http.ResponseWriter, r *http.Request) {
-	os, err := s.cfg.Store.SellerOrders(r.Context(), r.URL.Query().Get("device"))
+	orders, err := s.cfg.Store.SellerOrders(r.Context(), r.URL.Query().Get("device"))
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	out := make([]Order, 0, len(os))
-	var total int64
-	for _, o := range os {
+	out := make([]Order, 0, len(orders))
+	for _, o := range orders {
 		out = append(out, Order{ID: o.ID, Channel: o.Channel, Device: o.Device, Receipt: o.Receipt, Event: o.Event, Type: o.Type, Tickets: o.Tickets,
 			Total: o.Total, Currency: o.Currency, Method: o.Method, Given: o.Given, Change: o.Change, Ref: o.Ref, Seller: o.Seller, Till: o.Till,
 			Status: o.Status, SoldAt: o.SoldAt, VoidedAt: o.VoidedAt, Refunded: o.Refunded})
-		total += o.Total - o.Refunded
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"orders": out})
 }
