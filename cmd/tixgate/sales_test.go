@@ -28,7 +28,6 @@ import (
 	"github.com/tixgate/tixgate/ledger/record"
 	"github.com/tixgate/tixgate/ledger/rules"
 	"github.com/tixgate/tixgate/ticket"
-	"github.com/tixgate/tixgate/ticket/keyfile"
 	"github.com/tixgate/tixgate/uplink"
 )
 
@@ -71,30 +70,7 @@ ticket_types: [{event: 1042, id: 1, name: Standing, zones: [0]}, {event: 1042, i
 	}
 	run("central", "venue", "import", "--data", data, venueFile)
 
-	keys, _, err := keyfile.Open(filepath.Join(data, centralKeysDir), keyfile.InitOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	scfg := store.DefaultConfig("", data)
-	scfg.Logger = ledgertest.Logger(t, slog.LevelWarn)
-	db, err := store.Open(ctx, scfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ccfg := central.DefaultConfig("127.0.0.1:0", db, keys)
-	ccfg.Logger = ledgertest.Logger(t, slog.LevelWarn)
-	addr := make(chan string, 1)
-	stopped := make(chan error, 1)
-	cctx, stopCentral := context.WithCancel(ctx)
-	go func() { stopped <- central.New(ccfg).Run(cctx, func(a string) { addr <- a }) }()
-	centralURL := "http://" + <-addr
-	defer func() {
-		stopCentral()
-		if err := <-stopped; err != nil {
-			t.Errorf("central stop: %v", err)
-		}
-	}()
+	db, centralURL, ccfg := startCentral(t, ctx, data)
 
 	// The seller reaches central through a link that is cut while it sells.
 	var cut atomic.Bool
