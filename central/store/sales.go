@@ -52,13 +52,8 @@ const lineColumns = `origin, seq, device, kind, receipt, event, serial, type, am
 // number, in log order; with from and to (sequences, to 0 for no end) the
 // lines between them instead, whatever their receipt.
 func (t *Tx) SellerLines(origin string, kinds []int, receipt, from, to uint64) ([]SellerLine, error) {
-	in := make([]string, len(kinds))
-	args := []any{origin, int64(receipt), int64(from), int64(to)}
-	for i, k := range kinds {
-		in[i] = fmt.Sprintf("$%d", len(args)+1)
-		args = append(args, k)
-	}
-	q := `SELECT ` + lineColumns + ` FROM seller_lines WHERE origin = $1 AND kind IN (` + strings.Join(in, ", ") + `)
+	in, args := inList([]any{origin, int64(receipt), int64(from), int64(to)}, kinds)
+	q := `SELECT ` + lineColumns + ` FROM seller_lines WHERE origin = $1 AND kind IN (` + in + `)
 		AND ((receipt = $2 AND $3 = 0) OR ($3 > 0 AND seq >= $3 AND (seq <= $4 OR $4 = 0))) ORDER BY seq`
 	rows, err := t.tx.QueryContext(t.ctx, q, args...)
 	if err != nil {
@@ -79,16 +74,22 @@ func (t *Tx) SellerLines(origin string, kinds []int, receipt, from, to uint64) (
 	return out, rows.Err()
 }
 
-// UnreadRecords returns up to limit stored records of the given kinds that
-// no seller line holds yet, by origin and sequence.
-func (d *DB) UnreadRecords(ctx context.Context, kinds []int, limit int) ([]Record, error) {
+// inList appends kinds to a query's args and returns their placeholders,
+// for an IN (…) of the query.
+func inList(args []any, kinds []int) (string, []any) {
 	in := make([]string, len(kinds))
-	args := []any{limit}
 	for i, k := range kinds {
 		in[i] = fmt.Sprintf("$%d", len(args)+1)
 		args = append(args, k)
 	}
-	rows, err := d.db.QueryContext(ctx, `SELECT r.origin, r.seq, r.raw, r.at FROM records r WHERE r.kind IN (`+strings.Join(in, ", ")+`)
+	return strings.Join(in, ", "), args
+}
+
+// UnreadRecords returns up to limit stored records of the given kinds that
+// no seller line holds yet, by origin and sequence.
+func (d *DB) UnreadRecords(ctx context.Context, kinds []int, limit int) ([]Record, error) {
+	in, args := inList([]any{limit}, kinds)
+	rows, err := d.db.QueryContext(ctx, `SELECT r.origin, r.seq, r.raw, r.at FROM records r WHERE r.kind IN (`+in+`)
 		AND NOT EXISTS (SELECT 1 FROM seller_lines l WHERE l.origin = r.origin AND l.seq = r.seq) ORDER BY r.origin, r.seq LIMIT $1`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("unread seller records: %w", err)
