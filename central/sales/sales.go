@@ -138,10 +138,21 @@ func (s *Sales) read(ctx context.Context, raws []store.Record) (int, error) {
 		read, doubles = 0, doubles[:0]
 		orders := map[receiptKey]bool{}
 		shifts := map[shiftKey]bool{}
+		locked := ""
 		for i := range recs {
 			r := &recs[i]
 			origin := r.Origin.String()
 			dev := w.names[origin]
+			if origin != locked {
+				// One reader of an origin at a time, whichever central
+				// process: its orders and shifts are recomputed from lines
+				// another reader may be adding. The batch is in origin
+				// order, so the locks are taken in one order everywhere.
+				if _, err := tx.Next("seller-lines:"+origin, 1); err != nil {
+					return err
+				}
+				locked = origin
+			}
 			fresh, err := tx.AddSellerLine(lineOf(r, dev.Name))
 			if err != nil {
 				return err

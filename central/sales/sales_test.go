@@ -291,3 +291,62 @@ func (w *world) count(t *testing.T) string {
 	}
 	return strings.Join(out, " ")
 }
+
+// Two central processes read the same uploads at once: every record is
+// taken into the accounts once.
+func TestTwoReadersReadOnce(t *testing.T) {
+	dialects(t, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		recs := []record.Record{{Kind: record.KindShiftOpen, Gate: "till-a", Actor: "Li Na", Money: money(1, 0, record.MethodCash, 0)}}
+		for i := range uint64(30) {
+			recs = append(recs, record.Record{Kind: record.KindSale, Event: 1042, Serial: 1_000_000_000 + i, Type: 1, Gate: "till-a", Actor: "Li Na",
+				Money: money(i+1, 12000, record.MethodCash, 12000)})
+		}
+		w.sign(t, "seller-a", recs...)
+		var rows []store.Record
+		for _, r := range w.logs["seller-a"] {
+			raw := r.Marshal()
+			h := record.HashOf(raw)
+			var prev []byte
+			if r.Seq > 1 {
+				prev = r.Prev[:]
+			}
+			rows = append(rows, store.Record{Origin: r.Origin.String(), Seq: r.Seq, Hash: h[:], Prev: prev, Raw: raw, Kind: int(r.Kind),
+				Event: r.Event, Serial: r.Serial, Type: r.Type, Gate: r.Gate, At: r.HLC.Time()})
+		}
+		if _, err := w.db.StoreRecords(ctx, rows, t0, "seller-a"); err != nil {
+			t.Fatal(err)
+		}
+		second := sales.New(sales.Config{Store: w.db, Catalog: w.cat, Batch: 4, Clock: fixedClock{t0}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		read := make(chan int, 2)
+		errs := make(chan error, 2)
+		for _, s := range []*sales.Sales{w.sales, second} {
+			go func() {
+				n, err := s.Catch(ctx)
+				read <- n
+				errs <- err
+			}()
+		}
+		total := <-read + <-read
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if total != 31 {
+			t.Errorf("the two read %d records between them, want 31", total)
+		}
+		orders, err := w.db.SellerOrders(ctx, "seller-a")
+		if err != nil || len(orders) != 30 {
+			t.Errorf("%d orders, %v; want 30", len(orders), err)
+		}
+		shifts, err := w.db.SellerShifts(ctx, "seller-a", "")
+		var rep sales.CashReport
+		if err == nil && len(shifts) == 1 {
+			err = json.Unmarshal(shifts[0].Report, &rep)
+		}
+		if err != nil || rep.Sales["cash"].Receipts != 30 || rep.Expected != 30*12000 {
+			t.Errorf("shift report %+v, %v", rep, err)
+		}
+	})
+}
