@@ -350,3 +350,32 @@ func TestTwoReadersReadOnce(t *testing.T) {
 		}
 	})
 }
+
+// A sale from a quota's revoked rest (sold offline before the revocation
+// reached the handheld) is filed with its order, the ticket revoked.
+func TestSaleFromRevokedRest(t *testing.T) {
+	dialects(t, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		q, err := w.quotas.Allocate(ctx, quota.Allocation{Device: "seller-a", Event: 1042, Type: 1, Count: 10, Price: 12000, Currency: "CNY"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := w.quotas.Cap(ctx, q.ID, 2, "slow seller"); err != nil {
+			t.Fatal(err)
+		}
+		w.sign(t, "seller-a",
+			record.Record{Kind: record.KindShiftOpen, Gate: "till-a", Actor: "Li Na", Money: money(1, 0, record.MethodCash, 0)},
+			record.Record{Kind: record.KindSale, Event: 1042, Serial: q.SerialMin + 1, Type: 1, Gate: "till-a", Actor: "Li Na", Money: money(1, 12000, record.MethodCard, 0)},
+			record.Record{Kind: record.KindSale, Event: 1042, Serial: q.SerialMin + 2, Type: 1, Gate: "till-a", Actor: "Li Na", Money: money(2, 12000, record.MethodCard, 0)})
+		w.upload(t, "seller-a")
+		for serial, want := range map[uint64]string{q.SerialMin + 1: "valid", q.SerialMin + 2: "revoked"} {
+			var status string
+			if err := w.db.SQL().QueryRow("SELECT status FROM tickets WHERE event = 1042 AND serial = $1", int64(serial)).Scan(&status); err != nil || status != want {
+				t.Errorf("ticket %d: %q, %v; want %s", serial, status, err, want)
+			}
+		}
+		if orders, _ := w.db.SellerOrders(ctx, "seller-a"); len(orders) != 2 {
+			t.Errorf("%d orders, want both sales", len(orders))
+		}
+	})
+}
