@@ -107,7 +107,9 @@ func TestLayout(t *testing.T) {
 		"central/catalog": {"central/store", "ticket", "ticket/keyfile", "ledger/manifest", "ledger/rules"},
 		"central/devices": {"central/store", "central/catalog", "ticket", "ticket/keyfile", "uplink"},
 		"central/intake":  {"central/store", "ticket", "ledger/record", "uplink"},
-		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "ticket", "ticket/keyfile",
+		"central/quota":   {"central/store", "central/catalog", "ticket", "ticket/keyfile", "ledger/manifest", "ledger/record"},
+		"central/sales":   {"central/store", "central/catalog", "central/reconcile", "ticket", "ledger/record", "pricing"},
+		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "central/quota", "central/sales", "ticket", "ticket/keyfile",
 			"ledger/manifest", "ledger/record", "ledger/rules", "uplink"},
 		"central/reconcile": {"ticket", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest"},
 	}
