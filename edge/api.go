@@ -35,6 +35,7 @@ const maxBody = 64 << 10
 //	GET  /api/v1/conflicts   conflicts found when logs merged
 //	GET  /api/v1/events/stream  Server-Sent Events for the status screen (see live.go)
 //	GET  /api/v1/quotas      what a seller may sell: per event and type, the serials left and the price
+//	POST /api/v1/quotas/request  another block from central, installed before the answer
 //	GET  /api/v1/quote?event=&type=&quantity=&promo=   what a sale would cost
 //	POST /api/v1/sales       {"event", "type", "quantity", "payment", "promo", "nonce"} → the sale (sell.go)
 //	GET  /api/v1/sales/{receipt}, POST …/void {"reason"}, GET …/receipt.pdf?lang=zh|en
@@ -64,6 +65,7 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/peers", n.auth(n.handlePeers))
 	mux.HandleFunc("GET /api/v1/conflicts", n.auth(n.handleConflicts))
 	mux.HandleFunc("GET /api/v1/quotas", n.salesCall("sales", n.handleQuotas))
+	mux.HandleFunc("POST /api/v1/quotas/request", n.salesCall("quota", n.handleQuotaRequest))
 	mux.HandleFunc("GET /api/v1/quote", n.salesCall("sales", n.handleQuote))
 	mux.HandleFunc("POST /api/v1/sales", n.salesCall("sale", n.handleSale))
 	mux.HandleFunc("GET /api/v1/sales/{receipt}", n.salesCall("sales", n.handleGetSale))

@@ -349,23 +349,30 @@ ticket_types: [{event: 1042, id: 1, name: Standing, zones: [0]}, {event: 1042, i
 		t.Errorf("a re-upload changed central: %s → %s", before, after)
 	}
 
-	// Another block on the seller's own request, within the limit; then no more.
-	cl, err := uplink.New(uplink.DefaultConfig(centralURL, creds.Credential))
-	if err != nil {
-		t.Fatal(err)
+	// Another block on the seller's own request through its API, within
+	// the limit and installed before the answer; then no more.
+	askMore := func() (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+seller.APIAddr()+"/api/v1/quotas/request", strings.NewReader(`{"event":1042,"type":1}`))
+		req.Header.Set("Authorization", "Bearer "+seller.Token())
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		json.NewDecoder(resp.Body).Decode(&v)
+		return resp.StatusCode, v
 	}
-	g, err := cl.RequestQuota(ctx, 1042, 1)
-	if err != nil || g.Cert.SerialMin != 1_000_000_050 || g.Cert.SerialMax != 1_000_000_059 || g.Price != 12000 {
-		t.Fatalf("quota request: %+v, %v", g, err)
+	if code, g := askMore(); code != 200 || g["serial_min"] != 1_000_000_050.0 || g["serial_max"] != 1_000_000_059.0 || g["price"] != 12000.0 {
+		t.Fatalf("quota request: %d %v", code, g)
 	}
-	var ue *uplink.Error
-	if _, err := cl.RequestQuota(ctx, 1042, 1); !errors.As(err, &ue) || ue.Code != uplink.ErrCodeQuotaLimit {
-		t.Errorf("a request beyond the limit: %v, want %s", err, uplink.ErrCodeQuotaLimit)
+	if qs, _ := sl.Quotas(1042, 1); len(qs) != 2 || qs[1].Left != 10 {
+		t.Errorf("after the grant was answered: quotas %+v, want the new block installed", qs)
 	}
-	ledgertest.WaitFor(t, 20*time.Second, "the seller installed the new block", func() bool {
-		qs, _ := sl.Quotas(1042, 1)
-		return len(qs) == 2 && qs[1].Left == 10
-	})
+	if code, v := askMore(); code != 403 || v["reason"] != "quota_limit" {
+		t.Errorf("a request beyond the limit: %d %v, want 403 quota_limit", code, v)
+	}
 	out = run("central", "quotas", "revoke", "--data", data, "--quota", "2", "--reason", "end of the night")
 	if !strings.Contains(out, "revoked; 10 unsold serials revoked") {
 		t.Errorf("quotas revoke: %s", out)
