@@ -81,6 +81,14 @@ func (s *Shop) Place(ctx context.Context, buyer store.Account, req OrderRequest)
 	if err != nil {
 		return store.Order{}, err
 	}
+	// What the snapshot already shows sold out is refused before any
+	// write: in a rush most buyers hear it at once, without queueing for
+	// the pool's row. The conditional update below stays the only guard.
+	for typ, n := range qty {
+		if _, on := sl.offers[typ]; on && sl.left(typ) < int64(n) {
+			return store.Order{}, ErrSoldOut
+		}
+	}
 	cart := pricing.Cart{Items: req.Items, Roles: []string{buyer.Role}}
 	if req.Promo != "" {
 		cart.Codes = []string{req.Promo}
