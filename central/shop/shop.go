@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tixgate/tixgate/central/store"
@@ -47,6 +48,7 @@ type Shop struct {
 
 	dummyOnce sync.Once
 	dummy     string
+	lastSweep atomic.Int64 // when ExpireDue last ran, Unix nanoseconds of the clock
 }
 
 // New makes a box office.

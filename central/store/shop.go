@@ -48,20 +48,24 @@ func (t *Tx) EnsurePool(name string, cap int64) error {
 func (t *Tx) Hold(order int64, takes []Take) error {
 	takes = slices.Clone(takes)
 	slices.SortFunc(takes, func(a, b Take) int { return strings.Compare(a.Pool, b.Pool) })
+	// The hold rows first, the pools last: a pool's row stays locked from
+	// its update to the commit, so nothing else should run in between.
 	for _, tk := range takes {
 		if tk.N <= 0 {
 			return fmt.Errorf("hold %s: quantity %d", tk.Pool, tk.N)
 		}
+		if _, err := t.exec(`INSERT INTO shop_holds (order_id, pool, quantity) VALUES ($1, $2, $3)
+			ON CONFLICT (order_id, pool) DO UPDATE SET quantity = shop_holds.quantity + $3`, order, tk.Pool, tk.N); err != nil {
+			return fmt.Errorf("hold %s: %w", tk.Pool, err)
+		}
+	}
+	for _, tk := range takes {
 		res, err := t.exec(`UPDATE shop_pools SET taken = taken + $2 WHERE name = $1 AND taken + $2 <= cap`, tk.Pool, tk.N)
 		if err != nil {
 			return fmt.Errorf("hold %s: %w", tk.Pool, err)
 		}
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return fmt.Errorf("%s: %w", tk.Pool, ErrSoldOut)
-		}
-		if _, err := t.exec(`INSERT INTO shop_holds (order_id, pool, quantity) VALUES ($1, $2, $3)
-			ON CONFLICT (order_id, pool) DO UPDATE SET quantity = shop_holds.quantity + $3`, order, tk.Pool, tk.N); err != nil {
-			return fmt.Errorf("hold %s: %w", tk.Pool, err)
 		}
 	}
 	return nil
@@ -103,21 +107,34 @@ type Pool struct {
 	Cap, Taken int64
 }
 
-// Pools reads the pools named.
+// Pools reads the pools named; a name without a pool is left out.
 func (d *DB) Pools(ctx context.Context, names ...string) (map[string]Pool, error) {
 	out := make(map[string]Pool, len(names))
-	for _, n := range names {
-		p := Pool{Name: n}
-		err := d.db.QueryRowContext(ctx, `SELECT cap, taken FROM shop_pools WHERE name = $1`, n).Scan(&p.Cap, &p.Taken)
-		if err != nil {
-			if errors.Is(notFound(err, ""), ErrNotFound) {
-				continue
-			}
-			return nil, fmt.Errorf("pool %s: %w", n, err)
-		}
-		out[n] = p
+	if len(names) == 0 {
+		return out, nil
 	}
-	return out, nil
+	q := `SELECT name, cap, taken FROM shop_pools WHERE name IN (`
+	args := make([]any, len(names))
+	for i, n := range names {
+		if i > 0 {
+			q += ", "
+		}
+		q += fmt.Sprintf("$%d", i+1)
+		args[i] = n
+	}
+	rows, err := d.db.QueryContext(ctx, q+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("pools: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p Pool
+		if err := rows.Scan(&p.Name, &p.Cap, &p.Taken); err != nil {
+			return nil, fmt.Errorf("pools: %w", err)
+		}
+		out[p.Name] = p
+	}
+	return out, rows.Err()
 }
 
 // Offer is how a ticket type is sold: its price in minor units of a
