@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -48,6 +49,8 @@ func (s *Shop) routes() []route {
 		{"POST", "accounts", []string{roleAnonymous}, s.apiRegister},
 		{"GET", "verify", public, s.apiVerify},
 		{"POST", "login", []string{roleAnonymous}, s.apiLogin},
+		{"POST", "login/sms", []string{roleAnonymous}, s.apiSendCode},
+		{"POST", "login/sms/verify", []string{roleAnonymous}, s.apiLoginByCode},
 		{"GET", "events", public, s.apiEvents},
 		{"POST", "orders", BuyerRoles, s.apiPlace},
 		{"GET", "orders/{id}", append([]string{roleBoxOffice}, BuyerRoles...), s.apiOrder},
@@ -154,6 +157,41 @@ func (s *Shop) apiLogin(w http.ResponseWriter, r *http.Request, _ caller) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"token": tok, "account": a.ID, "role": a.Role, "verified": !a.VerifiedAt.IsZero(),
+		"expires": s.now().Add(s.cfg.Session)})
+}
+
+func (s *Shop) apiSendCode(w http.ResponseWriter, r *http.Request, _ caller) {
+	var req struct {
+		Phone string `json:"phone"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	if err := s.SendCode(r.Context(), req.Phone, ip); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"sent": true, "expires_in": int(s.cfg.SMS.Life.Seconds())})
+}
+
+func (s *Shop) apiLoginByCode(w http.ResponseWriter, r *http.Request, _ caller) {
+	var req struct {
+		Phone string `json:"phone"`
+		Code  string `json:"code"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	tok, a, err := s.LoginByCode(r.Context(), req.Phone, req.Code)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"token": tok, "account": a.ID, "role": a.Role, "verified": true,
 		"expires": s.now().Add(s.cfg.Session)})
 }
 
@@ -358,6 +396,10 @@ func (s *Shop) fail(w http.ResponseWriter, r *http.Request, err error) {
 		fail(w, http.StatusUnauthorized, "wrong_credentials", "wrong email or password")
 	case errors.Is(err, ErrUnverified):
 		fail(w, http.StatusForbidden, "email_not_verified", "confirm your email with the link mailed to you first")
+	case errors.Is(err, ErrRateLimited):
+		fail(w, http.StatusTooManyRequests, "rate_limited", err.Error())
+	case errors.Is(err, ErrBadCode):
+		fail(w, http.StatusUnauthorized, "wrong_code", err.Error())
 	case errors.Is(err, ErrSoldOut):
 		fail(w, http.StatusConflict, "sold_out", err.Error())
 	case errors.Is(err, ErrExpired):

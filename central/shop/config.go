@@ -16,6 +16,10 @@ type Config struct {
 	// Mailer sends verification links and order confirmations; nil logs
 	// them instead (development).
 	Mailer Mailer
+	// SMSSender sends sign-in codes; nil is the development sender (the
+	// log and an outbox). No real provider is wired yet.
+	SMSSender Sender
+	SMS       SMSLimits
 	// BaseURL is central's public address, for the links in mails.
 	BaseURL string
 	// Hold is how long a pending order keeps its tickets before they
@@ -39,7 +43,7 @@ type Config struct {
 // DefaultConfig is a box office over db issuing through cat.
 func DefaultConfig(db *store.DB, cat *catalog.Catalog) Config {
 	return Config{Store: db, Catalog: cat, BaseURL: "http://localhost:8080", Hold: 15 * time.Minute, Session: 30 * 24 * time.Hour,
-		VerifyLife: 48 * time.Hour, Password: DefaultPasswordParams(), Clock: ticket.SystemClock{}, Logger: slog.Default()}
+		VerifyLife: 48 * time.Hour, Password: DefaultPasswordParams(), SMS: DefaultSMSLimits(), Clock: ticket.SystemClock{}, Logger: slog.Default()}
 }
 
 // TestConfig is DefaultConfig with a cheap password hash, for tests.

@@ -261,6 +261,9 @@ func holderName(a store.Account) string {
 }
 
 func (s *Shop) confirm(ctx context.Context, buyer store.Account, o store.Order, event string, tickets []store.Ticket) {
+	if buyer.Email == "" {
+		return // an account made by phone: its tickets are on its order page
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Order %d for %s is paid: %s %s.\n订单 %d 已付款。\n\nYour tickets / 您的门票:\n", o.ID, event,
 		pricing.New(o.Total, mustCurrency(o.Currency)).Format(), o.Currency, o.ID)

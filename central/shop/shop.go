@@ -48,6 +48,7 @@ type Shop struct {
 
 	dummyOnce sync.Once
 	dummy     string
+	sms       smsCodes
 	lastSweep atomic.Int64 // when ExpireDue last ran, Unix nanoseconds of the clock
 }
 
@@ -71,6 +72,12 @@ func New(cfg Config) *Shop {
 	}
 	if cfg.Password.KeyLen == 0 {
 		cfg.Password = def.Password
+	}
+	if cfg.SMS.Life <= 0 {
+		cfg.SMS = def.SMS
+	}
+	if cfg.SMSSender == nil {
+		cfg.SMSSender = &DevSender{Logger: cfg.Logger}
 	}
 	if cfg.Mailer == nil {
 		cfg.Mailer = logMailer{cfg.Logger}
@@ -190,15 +197,20 @@ func (s *Shop) Login(ctx context.Context, email, password string) (string, store
 	if !ok {
 		return "", store.Account{}, ErrCredentials
 	}
+	tok, err := s.newSession(ctx, a.ID)
+	return tok, a, err
+}
+
+func (s *Shop) newSession(ctx context.Context, account int64) (string, error) {
 	tok, th, err := newToken("tgs_")
 	if err != nil {
-		return "", store.Account{}, err
+		return "", err
 	}
-	err = s.db.Update(ctx, func(tx *store.Tx) error { return tx.AddShopToken(th, "session", a.ID, s.now().Add(s.cfg.Session)) })
+	err = s.db.Update(ctx, func(tx *store.Tx) error { return tx.AddShopToken(th, "session", account, s.now().Add(s.cfg.Session)) })
 	if err != nil {
-		return "", store.Account{}, fmt.Errorf("login: %w", err)
+		return "", fmt.Errorf("login: %w", err)
 	}
-	return tok, a, nil
+	return tok, nil
 }
 
 // dummyHash is a hash of the configured cost that matches no password.

@@ -240,7 +240,8 @@ func (t *Tx) UsePromotion(id string) error {
 // Account is a buyer's account.
 type Account struct {
 	ID           int64
-	Email        string
+	Email        string // "" for an account made by phone
+	Phone        string // E.164, "" for an account made by email
 	PasswordHash string
 	Role         string
 	Name         string
@@ -252,8 +253,8 @@ type Account struct {
 // ErrExists.
 func (t *Tx) AddAccount(a Account) (int64, error) {
 	var id int64
-	err := t.queryRow(`INSERT INTO shop_accounts (email, password_hash, role, name, created) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		a.Email, a.PasswordHash, a.Role, a.Name, micros(a.Created)).Scan(&id)
+	err := t.queryRow(`INSERT INTO shop_accounts (email, phone, password_hash, role, name, created) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		nullable(a.Email), nullable(a.Phone), a.PasswordHash, a.Role, a.Name, micros(a.Created)).Scan(&id)
 	if uniqueViolation(err) {
 		return 0, fmt.Errorf("account %s: %w", a.Email, ErrExists)
 	}
@@ -263,14 +264,27 @@ func (t *Tx) AddAccount(a Account) (int64, error) {
 	return id, nil
 }
 
-const accountColumns = `id, email, password_hash, role, name, verified_at, created`
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+const accountColumns = `id, COALESCE(email, ''), COALESCE(phone, ''), password_hash, role, name, verified_at, created`
 
 func scanAccount(s interface{ Scan(...any) error }) (Account, error) {
 	var a Account
 	var v, c int64
-	err := s.Scan(&a.ID, &a.Email, &a.PasswordHash, &a.Role, &a.Name, &v, &c)
+	err := s.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Role, &a.Name, &v, &c)
 	a.VerifiedAt, a.Created = fromMicros(v), fromMicros(c)
 	return a, err
+}
+
+// AccountByPhone finds an account by its phone number.
+func (d *DB) AccountByPhone(ctx context.Context, phone string) (Account, error) {
+	a, err := scanAccount(d.db.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM shop_accounts WHERE phone = $1`, phone))
+	return a, notFound(err, "account")
 }
 
 // AccountByEmail finds an account by its (normalised) email.
@@ -302,7 +316,7 @@ func (t *Tx) AddShopToken(hash []byte, kind string, account int64, expires time.
 
 // ShopToken returns the account of an unexpired token of a kind.
 func (d *DB) ShopToken(ctx context.Context, hash []byte, kind string, now time.Time) (Account, error) {
-	a, err := scanAccount(d.db.QueryRowContext(ctx, `SELECT a.id, a.email, a.password_hash, a.role, a.name, a.verified_at, a.created
+	a, err := scanAccount(d.db.QueryRowContext(ctx, `SELECT a.id, COALESCE(a.email, ''), COALESCE(a.phone, ''), a.password_hash, a.role, a.name, a.verified_at, a.created
 		FROM shop_tokens t JOIN shop_accounts a ON a.id = t.account WHERE t.hash = $1 AND t.kind = $2 AND t.expires > $3`, hash, kind, micros(now)))
 	return a, notFound(err, kind+" token")
 }

@@ -36,7 +36,8 @@ CREATE TABLE shop_promotions (
 );
 CREATE TABLE shop_accounts (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
-    email         TEXT NOT NULL UNIQUE,
+    email         TEXT UNIQUE,
+    phone         TEXT UNIQUE,
     password_hash TEXT NOT NULL,
     role          TEXT NOT NULL,
     name          TEXT NOT NULL DEFAULT '',
