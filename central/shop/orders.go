@@ -222,7 +222,7 @@ func (s *Shop) Pay(ctx context.Context, id int64, method string) (store.Order, [
 			return ErrState
 		}
 		for _, it := range o.Items {
-			issued, err := s.cfg.Catalog.IssueIn(tx, ev, types[it.Type], it.Quantity, holderName(buyer))
+			issued, err := s.cfg.Catalog.IssueIn(tx, ev, types[it.Type], it.Quantity, buyer.Name)
 			if err != nil {
 				return err
 			}
@@ -251,13 +251,6 @@ func (s *Shop) Pay(ctx context.Context, id int64, method string) (store.Order, [
 	o.Status, o.Method, o.PaidAt = StatusPaid, method, now
 	s.confirm(ctx, buyer, o, ev.Name, tickets)
 	return o, tickets, nil
-}
-
-func holderName(a store.Account) string {
-	if a.Name != "" {
-		return a.Name
-	}
-	return ""
 }
 
 func (s *Shop) confirm(ctx context.Context, buyer store.Account, o store.Order, event string, tickets []store.Ticket) {
