@@ -63,11 +63,13 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	return nil
 }
 
-// logMailer writes mails to the log, for development without SMTP. It
-// logs the body, which holds links: never use it in production.
+// logMailer stands in for SMTP in development: it logs that a mail was
+// not sent, and its body (which holds links that sign in) only at debug
+// level, so a production log at info never carries them.
 type logMailer struct{ log *slog.Logger }
 
-func (l logMailer) Send(_ context.Context, m Message) error {
-	l.log.Info("mail (not sent: no SMTP configured)", "to", m.To, "subject", m.Subject, "body", m.Body)
+func (l logMailer) Send(ctx context.Context, m Message) error {
+	l.log.Warn("mail not sent: no SMTP configured", "to", m.To, "subject", m.Subject)
+	l.log.DebugContext(ctx, "unsent mail", "to", m.To, "body", m.Body)
 	return nil
 }

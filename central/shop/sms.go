@@ -29,8 +29,8 @@ type Sender interface {
 }
 
 // DevSender is the development sender: it writes each message to the log
-// and keeps it in an outbox a developer (or a test) reads. Never use it in
-// production: the log holds the codes.
+// at debug level and keeps it in an outbox a developer (or a test) reads.
+// Never use it in production: nobody receives the codes.
 type DevSender struct {
 	Logger *slog.Logger
 
@@ -43,7 +43,8 @@ var _ Sender = (*DevSender)(nil)
 // Send logs m and keeps it.
 func (d *DevSender) Send(_ context.Context, m SMS) error {
 	if d.Logger != nil {
-		d.Logger.Info("sms (development sender: not sent)", "to", m.To, "text", m.Text)
+		// The text holds a sign-in code: debug level only.
+		d.Logger.Debug("sms (development sender: not sent)", "to", m.To, "text", m.Text)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
