@@ -206,6 +206,12 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	for attempt := 0; ; attempt++ {
 		tx, err := d.db.BeginTx(ctx, nil)
 		if err != nil {
+			// SQLite takes its write lock at BEGIN: a writer queue longer
+			// than the busy timeout fails here, and waiting again cures it.
+			if attempt < 5 && retryable(err) {
+				time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
+				continue
+			}
 			return fmt.Errorf("begin: %w", err)
 		}
 		err = fn(tx)
