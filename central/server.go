@@ -18,6 +18,8 @@ import (
 	"github.com/tixgate/tixgate/central/catalog"
 	"github.com/tixgate/tixgate/central/devices"
 	"github.com/tixgate/tixgate/central/intake"
+	"github.com/tixgate/tixgate/central/quota"
+	"github.com/tixgate/tixgate/central/sales"
 	"github.com/tixgate/tixgate/central/shop"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/ticket"
@@ -53,6 +55,8 @@ type Server struct {
 	Catalog *catalog.Catalog
 	Devices *devices.Registry
 	Intake  *intake.Intake
+	Quotas  *quota.Quotas
+	Sales   *sales.Sales
 	mux     *http.ServeMux
 	metrics *metrics
 }
@@ -75,6 +79,12 @@ func New(cfg Config) *Server {
 	dcfg.Clock, dcfg.Logger = cfg.Clock, cfg.Logger
 	s := &Server{cfg: cfg, Catalog: cat, Devices: devices.New(dcfg),
 		Intake: intake.New(intake.Config{Store: cfg.Store, Root: cfg.Keys.RootPublic(), Clock: cfg.Clock, Logger: cfg.Logger}), metrics: newMetrics()}
+	qcfg := quota.DefaultConfig(cfg.Store, cfg.Keys, cat)
+	qcfg.Clock, qcfg.Logger = cfg.Clock, cfg.Logger
+	s.Quotas = quota.New(qcfg)
+	scfg := sales.DefaultConfig(cfg.Store, cat)
+	scfg.Clock, scfg.Logger = cfg.Clock, cfg.Logger
+	s.Sales = sales.New(scfg)
 	s.routes()
 	return s
 }
@@ -89,6 +99,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/events", s.ops("read", s.events))
 	m.Handle("GET /metrics", s.ops("read", s.metrics.handler().ServeHTTP))
 	shop.New(shop.Config{Store: s.cfg.Store, Catalog: s.Catalog, Clock: s.cfg.Clock, Logger: s.cfg.Logger}).Mount(m)
+	s.salesRoutes(m)
 	m.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		if bearer(r) == "" {
 			s.fail(w, http.StatusUnauthorized, uplink.ErrCodeUnauthorized, "credentials required: Authorization: Bearer TOKEN")
@@ -262,6 +273,13 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, dev store.Device) 
 	if err != nil {
 		s.internal(w, r, err)
 		return
+	}
+	if resp.Stored > 0 {
+		// Sellers' records become orders, tickets and shifts; a failure
+		// leaves them stored, read by the next upload's catch.
+		if _, err := s.Sales.Catch(r.Context()); err != nil {
+			s.cfg.Logger.Error("sales accounts", "err", err)
+		}
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -273,7 +273,7 @@ type TicketView struct {
 	Code   string `json:"code"`
 }
 
-func view(o store.Order, tickets []store.Ticket) OrderView {
+func view(o store.ShopOrder, tickets []store.Ticket) OrderView {
 	v := OrderView{ID: o.ID, Event: o.Event, Status: o.Status, Total: pricing.New(o.Total, mustCurrency(o.Currency)), Method: o.Method, PaidAt: o.PaidAt}
 	if o.Status == StatusPending {
 		v.Expires = o.Expires
@@ -304,11 +304,11 @@ func (s *Shop) apiPlace(w http.ResponseWriter, r *http.Request, c caller) {
 // order reads the order of the path for a caller who may see it: its buyer
 // or staff. Another buyer's order is not found, not forbidden, so ids do
 // not tell what exists.
-func (s *Shop) order(w http.ResponseWriter, r *http.Request, c caller) (store.Order, []store.Ticket, bool) {
+func (s *Shop) order(w http.ResponseWriter, r *http.Request, c caller) (store.ShopOrder, []store.Ticket, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		fail(w, http.StatusBadRequest, "bad_request", "order id: want a positive number")
-		return store.Order{}, nil, false
+		return store.ShopOrder{}, nil, false
 	}
 	o, tickets, err := s.Order(r.Context(), id)
 	if err == nil && c.role != roleBoxOffice && o.Account != c.account.ID {

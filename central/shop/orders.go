@@ -54,39 +54,39 @@ const maxItems, maxTickets = 20, 50
 // tickets until Config.Hold has passed, in one transaction: either every
 // ticket is held and the order is pending_payment, or nothing is and the
 // buyer is told why (ErrSoldOut, a *RefusedError).
-func (s *Shop) Place(ctx context.Context, buyer store.Account, req OrderRequest) (store.Order, error) {
+func (s *Shop) Place(ctx context.Context, buyer store.Account, req OrderRequest) (store.ShopOrder, error) {
 	if !s.cfg.AllowUnverified && buyer.VerifiedAt.IsZero() {
-		return store.Order{}, ErrUnverified
+		return store.ShopOrder{}, ErrUnverified
 	}
 	if len(req.Items) == 0 || len(req.Items) > maxItems {
-		return store.Order{}, fmt.Errorf("order: want 1 to %d items: %w", maxItems, ErrBadRequest)
+		return store.ShopOrder{}, fmt.Errorf("order: want 1 to %d items: %w", maxItems, ErrBadRequest)
 	}
 	if len(req.Promo) > 64 {
-		return store.Order{}, fmt.Errorf("order: promotion code longer than 64: %w", ErrBadRequest)
+		return store.ShopOrder{}, fmt.Errorf("order: promotion code longer than 64: %w", ErrBadRequest)
 	}
 	qty := map[uint64]int{}
 	total := 0
 	for _, it := range req.Items {
 		if it.Quantity <= 0 || it.Quantity > maxTickets {
-			return store.Order{}, fmt.Errorf("order: type %d: quantity %d: want 1 to %d: %w", it.Type, it.Quantity, maxTickets, ErrBadRequest)
+			return store.ShopOrder{}, fmt.Errorf("order: type %d: quantity %d: want 1 to %d: %w", it.Type, it.Quantity, maxTickets, ErrBadRequest)
 		}
 		qty[uint64(it.Type)] += it.Quantity
 		total += it.Quantity
 	}
 	if total > maxTickets {
-		return store.Order{}, fmt.Errorf("order: %d tickets: at most %d: %w", total, maxTickets, ErrBadRequest)
+		return store.ShopOrder{}, fmt.Errorf("order: %d tickets: at most %d: %w", total, maxTickets, ErrBadRequest)
 	}
 	s.expireSometimes(ctx)
 	sl, err := s.sale(ctx, req.Event)
 	if err != nil {
-		return store.Order{}, err
+		return store.ShopOrder{}, err
 	}
 	// What the snapshot already shows sold out is refused before any
 	// write: in a rush most buyers hear it at once, without queueing for
 	// the pool's row. The conditional update below stays the only guard.
 	for typ, n := range qty {
 		if _, on := sl.offers[typ]; on && sl.left(typ) < int64(n) {
-			return store.Order{}, ErrSoldOut
+			return store.ShopOrder{}, ErrSoldOut
 		}
 	}
 	cart := pricing.Cart{Items: req.Items, Roles: []string{buyer.Role}}
@@ -96,24 +96,24 @@ func (s *Shop) Place(ctx context.Context, buyer store.Account, req OrderRequest)
 	now := s.now()
 	q, err := pricing.Quote(cart, sl.catalog, sl.promos, now)
 	if err != nil {
-		return store.Order{}, fmt.Errorf("order: price: %w", err)
+		return store.ShopOrder{}, fmt.Errorf("order: price: %w", err)
 	}
 	if !q.OK() {
-		return store.Order{}, &RefusedError{Refused: q.Refused}
+		return store.ShopOrder{}, &RefusedError{Refused: q.Refused}
 	}
 	if len(q.Totals) != 1 {
-		return store.Order{}, fmt.Errorf("order: %d currencies in one order: %w", len(q.Totals), ErrBadRequest)
+		return store.ShopOrder{}, fmt.Errorf("order: %d currencies in one order: %w", len(q.Totals), ErrBadRequest)
 	}
 	quote, err := json.Marshal(q)
 	if err != nil {
-		return store.Order{}, err
+		return store.ShopOrder{}, err
 	}
-	o := store.Order{Account: buyer.ID, Event: req.Event, Status: StatusPending, Currency: q.Totals[0].Currency.Code(),
+	o := store.ShopOrder{Account: buyer.ID, Event: req.Event, Status: StatusPending, Currency: q.Totals[0].Currency.Code(),
 		Total: q.Totals[0].Total.Minor(), Quote: quote, Created: now, Expires: now.Add(s.cfg.Hold)}
 	for typ, n := range qty {
-		o.Items = append(o.Items, store.OrderItem{Type: typ, Quantity: n})
+		o.Items = append(o.Items, store.ShopOrderItem{Type: typ, Quantity: n})
 	}
-	slices.SortFunc(o.Items, func(a, b store.OrderItem) int { return int(a.Type) - int(b.Type) })
+	slices.SortFunc(o.Items, func(a, b store.ShopOrderItem) int { return int(a.Type) - int(b.Type) })
 	takes := sl.takes(buyer.ID, o.Items)
 	limit := sl.pools[accountLimitPool(req.Event)].Cap
 	err = s.db.Update(ctx, func(tx *store.Tx) error {
@@ -140,20 +140,20 @@ func (s *Shop) Place(ctx context.Context, buyer store.Account, req OrderRequest)
 		what := err.Error()
 		switch {
 		case strings.HasPrefix(what, "account:"):
-			return store.Order{}, fmt.Errorf("the purchase limit per account for this event is reached: %w", ErrSoldOut)
+			return store.ShopOrder{}, fmt.Errorf("the purchase limit per account for this event is reached: %w", ErrSoldOut)
 		case strings.HasPrefix(what, "promotion"):
-			return store.Order{}, &RefusedError{Refused: []pricing.Refusal{{Reason: pricing.ReasonExhausted, Code: req.Promo, Detail: "the promotion's uses ran out"}}}
+			return store.ShopOrder{}, &RefusedError{Refused: []pricing.Refusal{{Reason: pricing.ReasonExhausted, Code: req.Promo, Detail: "the promotion's uses ran out"}}}
 		}
-		return store.Order{}, ErrSoldOut
+		return store.ShopOrder{}, ErrSoldOut
 	}
 	if err != nil {
-		return store.Order{}, fmt.Errorf("order: %w", err)
+		return store.ShopOrder{}, fmt.Errorf("order: %w", err)
 	}
 	return o, nil
 }
 
 // Order reads an order, expiring it first when its hold ran out.
-func (s *Shop) Order(ctx context.Context, id int64) (store.Order, []store.Ticket, error) {
+func (s *Shop) Order(ctx context.Context, id int64) (store.ShopOrder, []store.Ticket, error) {
 	o, err := s.db.Order(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return o, nil, fmt.Errorf("order %d: %w", id, ErrNotFound)
@@ -181,9 +181,9 @@ func (s *Shop) Order(ctx context.Context, id int64) (store.Order, []store.Ticket
 // changes the venue's gates get with their next pull. Paying an order
 // whose hold ran out is ErrExpired; paying twice is ErrState. The
 // confirmation mail goes out after the commit.
-func (s *Shop) Pay(ctx context.Context, id int64, method string) (store.Order, []store.Ticket, error) {
+func (s *Shop) Pay(ctx context.Context, id int64, method string) (store.ShopOrder, []store.Ticket, error) {
 	if method != MethodTest && method != MethodBoxOffice {
-		return store.Order{}, nil, fmt.Errorf("payment method %q: want test or box_office: %w", method, ErrBadRequest)
+		return store.ShopOrder{}, nil, fmt.Errorf("payment method %q: want test or box_office: %w", method, ErrBadRequest)
 	}
 	o, _, err := s.Order(ctx, id)
 	if err != nil {
@@ -253,7 +253,7 @@ func (s *Shop) Pay(ctx context.Context, id int64, method string) (store.Order, [
 	return o, tickets, nil
 }
 
-func (s *Shop) confirm(ctx context.Context, buyer store.Account, o store.Order, event string, tickets []store.Ticket) {
+func (s *Shop) confirm(ctx context.Context, buyer store.Account, o store.ShopOrder, event string, tickets []store.Ticket) {
 	if buyer.Email == "" {
 		return // an account made by phone: its tickets are on its order page
 	}
@@ -276,7 +276,7 @@ func mustCurrency(code string) pricing.Currency {
 // Cancel cancels an order: a pending one's holds return to stock; a paid
 // one's tickets are revoked at the gates (a revocation change) and their
 // stock returns.
-func (s *Shop) Cancel(ctx context.Context, id int64, reason string) (store.Order, error) {
+func (s *Shop) Cancel(ctx context.Context, id int64, reason string) (store.ShopOrder, error) {
 	o, tickets, err := s.Order(ctx, id)
 	if err != nil {
 		return o, err
@@ -298,7 +298,7 @@ func (s *Shop) Cancel(ctx context.Context, id int64, reason string) (store.Order
 			return ErrState
 		}
 		for _, t := range tickets {
-			if err := s.cfg.Catalog.RevokeIn(tx, ev.Venue, t.Event, t.Serial, reason); err != nil {
+			if err := s.cfg.Catalog.RevokeTicketIn(tx, ev.Venue, t.Event, t.Serial, reason, time.Time{}); err != nil {
 				return err
 			}
 		}

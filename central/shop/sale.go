@@ -202,7 +202,7 @@ func (sl *sale) left(typ uint64) int64 {
 }
 
 // takes are the pools an order of items takes from.
-func (sl *sale) takes(account int64, items []store.OrderItem) []store.Take {
+func (sl *sale) takes(account int64, items []store.ShopOrderItem) []store.Take {
 	var out []store.Take
 	var all int64
 	days := map[string]int64{}

@@ -236,7 +236,7 @@ func TestHoldsExpireAndCancelRevokes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			buy := func(n int) (store.Order, error) {
+			buy := func(n int) (store.ShopOrder, error) {
 				return f.shop.Place(ctx, a, OrderRequest{Event: 1042, Items: []pricing.Item{{Type: 1, Quantity: n}}})
 			}
 			first, err := buy(3)

@@ -335,8 +335,8 @@ func (t *Tx) Verify(hash []byte, now time.Time) (int64, error) {
 	return id, nil
 }
 
-// Order is a buyer's order.
-type Order struct {
+// ShopOrder is a buyer's order.
+type ShopOrder struct {
 	ID       int64
 	Account  int64
 	Event    uint64
@@ -349,17 +349,17 @@ type Order struct {
 	Expires  time.Time
 	PaidAt   time.Time
 	ClosedAt time.Time
-	Items    []OrderItem
+	Items    []ShopOrderItem
 }
 
-// OrderItem is a quantity of one type in an order.
-type OrderItem struct {
+// ShopOrderItem is a quantity of one type in an order.
+type ShopOrderItem struct {
 	Type     uint64
 	Quantity int
 }
 
 // AddOrder stores a new order with its items and returns its id.
-func (t *Tx) AddOrder(o Order) (int64, error) {
+func (t *Tx) AddOrder(o ShopOrder) (int64, error) {
 	var id int64
 	err := t.queryRow(`INSERT INTO shop_orders (account, event, status, currency, total, quote, created, expires)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
@@ -420,9 +420,9 @@ func (t *Tx) AddOrderTickets(order int64, event uint64, serials []uint64) error 
 	return nil
 }
 
-// Order reads an order with its items.
-func (d *DB) Order(ctx context.Context, id int64) (Order, error) {
-	var o Order
+// Order reads a buyer's order with its items.
+func (d *DB) Order(ctx context.Context, id int64) (ShopOrder, error) {
+	var o ShopOrder
 	var ev, created, expires, paid, closed int64
 	var quote string
 	err := d.db.QueryRowContext(ctx, `SELECT id, account, event, status, currency, total, quote, method, created, expires, paid_at, closed_at
@@ -438,7 +438,7 @@ func (d *DB) Order(ctx context.Context, id int64) (Order, error) {
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var it OrderItem
+		var it ShopOrderItem
 		var typ int64
 		if err := rows.Scan(&typ, &it.Quantity); err != nil {
 			return o, fmt.Errorf("order %d: %w", id, err)

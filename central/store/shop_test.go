@@ -56,8 +56,8 @@ func TestHoldNeverOversells(t *testing.T) {
 					var id int64
 					err := d.Update(ctx, func(tx *Tx) error {
 						var err error
-						id, err = tx.AddOrder(Order{Account: account, Event: 1, Status: "pending_payment", Currency: "CNY", Total: 100,
-							Quote: []byte("{}"), Created: now, Expires: now.Add(15 * time.Minute), Items: []OrderItem{{Type: 1, Quantity: 1}}})
+						id, err = tx.AddOrder(ShopOrder{Account: account, Event: 1, Status: "pending_payment", Currency: "CNY", Total: 100,
+							Quote: []byte("{}"), Created: now, Expires: now.Add(15 * time.Minute), Items: []ShopOrderItem{{Type: 1, Quantity: 1}}})
 						if err != nil {
 							return err
 						}
@@ -124,7 +124,7 @@ func TestMoveOrderRefusesAnExpiredPayment(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				id, err = tx.AddOrder(Order{Account: a, Event: 1, Status: "pending_payment", Currency: "CNY", Quote: []byte("{}"), Created: now, Expires: now.Add(time.Minute)})
+				id, err = tx.AddOrder(ShopOrder{Account: a, Event: 1, Status: "pending_payment", Currency: "CNY", Quote: []byte("{}"), Created: now, Expires: now.Add(time.Minute)})
 				return err
 			})
 			if err != nil {
