@@ -10,7 +10,8 @@ LDFLAGS  := -X main.version=$(VERSION)
 # venue, the full QR corpus).
 RACE     := $(shell $(GO) list ./... | grep -v '/scanner')
 # Debian packages the tests call: zbarimg, qrencode, ZXingReader,
-# PostgreSQL's initdb/pg_ctl for central/store, and headless Chromium with
+# PostgreSQL's initdb/pg_ctl for central/store and central/shop, mailpit
+# (go install) for the box office's mail, and headless Chromium with
 # a CJK font for the web UI's browser tests and screenshots (without the
 # font, Chinese renders as boxes).
 APT_DEPS := zbar-tools qrencode zxing-cpp-tools postgresql chromium fonts-noto-cjk fonts-dejavu-core fonts-droid-fallback poppler-utils
@@ -44,6 +45,11 @@ deps:
 		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
 	fi
+	@# The box office's tests send mail to a real SMTP server, mailpit, and
+	@# read it back through its REST API; built once into bin/ (about a
+	@# minute), found there, on PATH or in GOPATH's bin afterwards.
+	@command -v mailpit >/dev/null 2>&1 || [ -x bin/mailpit ] || [ -x "$$($(GO) env GOPATH)/bin/mailpit" ] || \
+		{ echo "installing mailpit into bin/"; GOBIN="$$(pwd)/bin" $(GO) install github.com/axllent/mailpit@v1.33.1; }
 
 ## test: every test, with the race detector where it is affordable, and the
 ## fuzz targets' seed corpora.

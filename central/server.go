@@ -20,6 +20,7 @@ import (
 	"github.com/tixgate/tixgate/central/intake"
 	"github.com/tixgate/tixgate/central/quota"
 	"github.com/tixgate/tixgate/central/sales"
+	"github.com/tixgate/tixgate/central/shop"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/ticket/keyfile"
@@ -97,6 +98,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+uplink.PathManifest, s.device(s.manifest))
 	m.HandleFunc("GET /api/v1/events", s.ops("read", s.events))
 	m.Handle("GET /metrics", s.ops("read", s.metrics.handler().ServeHTTP))
+	shop.New(shop.Config{Store: s.cfg.Store, Catalog: s.Catalog, Clock: s.cfg.Clock, Logger: s.cfg.Logger}).Mount(m)
 	s.salesRoutes(m)
 	m.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		if bearer(r) == "" {

@@ -36,42 +36,10 @@ func (c *Catalog) IssueTickets(ctx context.Context, req Issue) ([]store.Ticket, 
 	if err != nil {
 		return nil, fmt.Errorf("issue tickets: %w", err)
 	}
-	issuer := c.cfg.Keys.IssuerCert.ID().String()
 	var out []store.Ticket
 	err = c.cfg.Store.Update(ctx, func(tx *store.Tx) error {
-		out = make([]store.Ticket, 0, req.Count)
-		last, err := tx.Next(fmt.Sprintf("serial:%d", req.Event), int64(req.Count))
-		if err != nil {
-			return err
-		}
-		first := uint64(last) - uint64(req.Count) + 1
-		if uint64(last) >= store.SellerSerialMin {
-			return fmt.Errorf("serials from %d are kept for seller quotas: event %d has no online serials left", store.SellerSerialMin, req.Event)
-		}
-		now := c.now()
-		for s := first; s <= uint64(last); s++ {
-			code, err := ticket.Issue(ticket.Ticket{Event: req.Event, Serial: s, Type: req.Type, Zones: manifest.MaskOf(tt.Zones)}, c.cfg.Keys.Issuer)
-			if err != nil {
-				return err
-			}
-			out = append(out, store.Ticket{Event: req.Event, Serial: s, Type: req.Type, Status: string(manifest.StatusValid),
-				Holder: req.Holder, Code: code, Issuer: issuer, IssuedAt: now})
-		}
-		if err := tx.AddTickets(out); err != nil {
-			return err
-		}
-		for i := 0; i < len(out); i += c.cfg.TicketBatch {
-			batch := out[i:min(i+c.cfg.TicketBatch, len(out))]
-			body := manifest.Tickets{Event: req.Event}
-			for _, t := range batch {
-				body.Tickets = append(body.Tickets, manifest.Ticket{Serial: t.Serial, Type: t.Type, Status: manifest.StatusValid, Holder: t.Holder})
-			}
-			subject := fmt.Sprintf("tickets:%d/%d-%d", req.Event, batch[0].Serial, batch[len(batch)-1].Serial)
-			if _, err := c.Emit(tx, ev.Venue, manifest.KindTickets, subject, &body); err != nil {
-				return err
-			}
-		}
-		return nil
+		out, err = c.IssueIn(tx, ev, tt, req.Count, req.Holder)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("issue tickets of event %d type %d: %w", req.Event, req.Type, err)
@@ -138,4 +106,45 @@ func (c *Catalog) RevokeDevice(ctx context.Context, name, reason string) (store.
 		return dev, fmt.Errorf("revoke device %s: %w", name, err)
 	}
 	return dev, nil
+}
+
+// IssueIn issues count tickets of type tt of event ev inside tx: the next
+// serials, codes signed by central's issuer key, stored and signed into the
+// venue's manifest in batches. A caller whose own writes must commit with
+// the tickets (a paid order) calls it in its transaction.
+func (c *Catalog) IssueIn(tx *store.Tx, ev store.Event, tt store.TicketType, count int, holder string) ([]store.Ticket, error) {
+	issuer := c.cfg.Keys.IssuerCert.ID().String()
+	out := make([]store.Ticket, 0, count)
+	last, err := tx.Next(fmt.Sprintf("serial:%d", ev.ID), int64(count))
+	if err != nil {
+		return nil, err
+	}
+	first := uint64(last) - uint64(count) + 1
+	if uint64(last) >= store.SellerSerialMin {
+		return nil, fmt.Errorf("serials from %d are kept for seller quotas: event %d has no online serials left", store.SellerSerialMin, ev.ID)
+	}
+	now := c.now()
+	for s := first; s <= uint64(last); s++ {
+		code, err := ticket.Issue(ticket.Ticket{Event: ev.ID, Serial: s, Type: tt.ID, Zones: manifest.MaskOf(tt.Zones)}, c.cfg.Keys.Issuer)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, store.Ticket{Event: ev.ID, Serial: s, Type: tt.ID, Status: string(manifest.StatusValid),
+			Holder: holder, Code: code, Issuer: issuer, IssuedAt: now})
+	}
+	if err := tx.AddTickets(out); err != nil {
+		return nil, err
+	}
+	for i := 0; i < len(out); i += c.cfg.TicketBatch {
+		batch := out[i:min(i+c.cfg.TicketBatch, len(out))]
+		body := manifest.Tickets{Event: ev.ID}
+		for _, t := range batch {
+			body.Tickets = append(body.Tickets, manifest.Ticket{Serial: t.Serial, Type: t.Type, Status: manifest.StatusValid, Holder: t.Holder})
+		}
+		subject := fmt.Sprintf("tickets:%d/%d-%d", ev.ID, batch[0].Serial, batch[len(batch)-1].Serial)
+		if _, err := c.Emit(tx, ev.Venue, manifest.KindTickets, subject, &body); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

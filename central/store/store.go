@@ -206,6 +206,12 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	for attempt := 0; ; attempt++ {
 		tx, err := d.db.BeginTx(ctx, nil)
 		if err != nil {
+			// SQLite takes its write lock at BEGIN: a writer queue longer
+			// than the busy timeout fails here, and waiting again cures it.
+			if attempt < 5 && retryable(err) {
+				time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
+				continue
+			}
 			return fmt.Errorf("begin: %w", err)
 		}
 		err = fn(tx)
@@ -238,7 +244,8 @@ func retryable(err error) bool {
 var Tables = []string{"counters", "organizers", "venues", "zones", "gates", "events", "ticket_types", "tickets", "revocations",
 	"manifest", "manifest_subjects", "devices", "setup_tokens", "records", "acks", "refusals", "conflicts", "users", "sessions",
 	"api_tokens", "login_failures", "audit", "seller_quotas", "seller_limits", "seller_lines", "seller_orders", "seller_payments",
-	"seller_shifts"}
+	"seller_shifts",
+	"shop_pools", "shop_offers", "shop_promotions", "shop_accounts", "shop_tokens", "shop_orders", "shop_order_items", "shop_holds", "shop_order_tickets"}
 
 // micros and fromMicros store times as microseconds since the epoch; the
 // zero time is 0.

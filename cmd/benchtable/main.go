@@ -159,6 +159,8 @@ var bars = []struct {
 	{`^SystemPropagation/.*loss=20%`, "p99-ms", "≤ 500 ms"},
 	{`^SystemPropagation/nodes=50/eager`, "p99-ms", "≤ 50 ms"},
 	{`^Sale`, "p99-ms", "≤ 50 ms"},
+	{`^SystemShopRush`, "p99-ms", "≤ 250 ms"},
+	{`^SystemShopRush`, "oversold", "0"},
 }
 
 func barOf(f *figure) string {

@@ -74,7 +74,8 @@ func TestLayout(t *testing.T) {
 		"github.com/go-json-experiment/json":  {"ticket/strict"},
 		"github.com/prometheus/client_golang": {"edge", "central"},
 		"github.com/chromedp/chromedp":        {}, // tests only
-		"golang.org/x/crypto/argon2":          {"edge"},
+		"golang.org/x/crypto/argon2":          {"edge", "central/shop"},
+		"github.com/wneessen/go-mail":         {"central/shop"},
 		"modernc.org/sqlite":                  {"central/store"},
 		"github.com/jackc/pgx/v5":             {"central/store"},
 		"github.com/pressly/goose/v3":         {"central/store"},
@@ -111,7 +112,8 @@ func TestLayout(t *testing.T) {
 		"central/intake":  {"central/store", "ticket", "ledger/record", "uplink"},
 		"central/quota":   {"central/store", "central/catalog", "ticket", "ticket/keyfile", "ledger/manifest", "ledger/record"},
 		"central/sales":   {"central/store", "central/catalog", "central/reconcile", "ticket", "ledger/record", "pricing"},
-		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "central/quota", "central/sales", "ticket", "ticket/keyfile",
+		"central/shop":    {"central/store", "central/catalog", "pricing", "ticket"},
+		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "central/quota", "central/sales", "central/shop", "ticket", "ticket/keyfile",
 			"ledger/manifest", "ledger/record", "ledger/rules", "uplink"},
 		"central/reconcile": {"ticket", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest"},
 	}

@@ -1,0 +1,440 @@
+package shop
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tixgate/tixgate/central/store"
+	"github.com/tixgate/tixgate/pricing"
+)
+
+// PathPrefix is where the API lives.
+const PathPrefix = "/api/v1/shop/"
+
+// Who may call a route, besides buyers' own roles.
+const (
+	roleAnonymous = "anonymous"  // no credentials
+	roleBoxOffice = "box_office" // staff: an ops API token with the box_office (or admin) scope
+)
+
+// Roles are every role a caller can have, for the route table and its test.
+var Roles = append([]string{roleAnonymous, roleBoxOffice}, BuyerRoles...)
+
+var public = Roles
+
+// caller is who sent a request.
+type caller struct {
+	role    string
+	account store.Account // a buyer's
+	staff   string        // a staff user's name
+}
+
+type route struct {
+	method, path string
+	allow        []string
+	h            func(http.ResponseWriter, *http.Request, caller)
+}
+
+func (s *Shop) routes() []route {
+	return []route{
+		{"POST", "accounts", []string{roleAnonymous}, s.apiRegister},
+		{"GET", "verify", public, s.apiVerify},
+		{"POST", "login", []string{roleAnonymous}, s.apiLogin},
+		{"POST", "login/sms", []string{roleAnonymous}, s.apiSendCode},
+		{"POST", "login/sms/verify", []string{roleAnonymous}, s.apiLoginByCode},
+		{"GET", "events", public, s.apiEvents},
+		{"POST", "orders", BuyerRoles, s.apiPlace},
+		{"GET", "orders/{id}", append([]string{roleBoxOffice}, BuyerRoles...), s.apiOrder},
+		{"POST", "orders/{id}/pay", append([]string{roleBoxOffice}, BuyerRoles...), s.apiPay},
+		{"POST", "orders/{id}/cancel", append([]string{roleBoxOffice}, BuyerRoles...), s.apiCancel},
+	}
+}
+
+// Mount registers the API's routes on mux.
+func (s *Shop) Mount(mux *http.ServeMux) {
+	for _, rt := range s.routes() {
+		mux.HandleFunc(rt.method+" "+PathPrefix+rt.path, s.guard(rt))
+	}
+}
+
+// guard authenticates a request and lets it through only for the route's
+// roles.
+func (s *Shop) guard(rt route) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.authenticate(r.Context(), r)
+		if errors.Is(err, ErrNotFound) {
+			fail(w, http.StatusUnauthorized, "unauthorized", "unknown or expired credentials")
+			return
+		}
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		if !slices.Contains(rt.allow, c.role) {
+			if c.role == roleAnonymous {
+				fail(w, http.StatusUnauthorized, "unauthorized", "log in first: Authorization: Bearer TOKEN")
+			} else {
+				fail(w, http.StatusForbidden, "forbidden", "the "+c.role+" role may not "+rt.method+" "+rt.path)
+			}
+			return
+		}
+		rt.h(w, r, c)
+	}
+}
+
+func (s *Shop) authenticate(ctx context.Context, r *http.Request) (caller, error) {
+	h := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok {
+		if h != "" {
+			return caller{}, ErrNotFound
+		}
+		return caller{role: roleAnonymous}, nil
+	}
+	tok = strings.TrimSpace(tok)
+	if strings.HasPrefix(tok, "tgo_") {
+		sum := sha256.Sum256([]byte(tok))
+		t, err := s.db.APITokenByHash(ctx, sum[:])
+		if errors.Is(err, store.ErrNotFound) {
+			return caller{}, ErrNotFound
+		}
+		if err != nil {
+			return caller{}, err
+		}
+		if !slices.Contains(t.Scopes, roleBoxOffice) && !slices.Contains(t.Scopes, "admin") {
+			return caller{role: "staff without the box_office scope"}, nil
+		}
+		return caller{role: roleBoxOffice, staff: t.User}, nil
+	}
+	a, err := s.Session(ctx, tok)
+	if err != nil {
+		return caller{}, err
+	}
+	return caller{role: a.Role, account: a}, nil
+}
+
+func (s *Shop) apiRegister(w http.ResponseWriter, r *http.Request, _ caller) {
+	var req Registration
+	if !readJSON(w, r, &req) {
+		return
+	}
+	a, err := s.Register(r.Context(), req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": a.ID, "email": a.Email, "role": a.Role, "verified": false})
+}
+
+func (s *Shop) apiVerify(w http.ResponseWriter, r *http.Request, _ caller) {
+	if err := s.Verify(r.Context(), r.URL.Query().Get("token")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"verified": true})
+}
+
+func (s *Shop) apiLogin(w http.ResponseWriter, r *http.Request, _ caller) {
+	var req struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	tok, a, err := s.Login(r.Context(), req.Email, req.Password)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"token": tok, "account": a.ID, "role": a.Role, "verified": !a.VerifiedAt.IsZero(),
+		"expires": s.now().Add(s.cfg.Session)})
+}
+
+func (s *Shop) apiSendCode(w http.ResponseWriter, r *http.Request, _ caller) {
+	var req struct {
+		Phone string `json:"phone"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	if err := s.SendCode(r.Context(), req.Phone, ip); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"sent": true, "expires_in": int(s.cfg.SMS.Life.Seconds())})
+}
+
+func (s *Shop) apiLoginByCode(w http.ResponseWriter, r *http.Request, _ caller) {
+	var req struct {
+		Phone string `json:"phone"`
+		Code  string `json:"code"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	tok, a, err := s.LoginByCode(r.Context(), req.Phone, req.Code)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"token": tok, "account": a.ID, "role": a.Role, "verified": true,
+		"expires": s.now().Add(s.cfg.Session)})
+}
+
+// EventView is an event on sale as the API lists it.
+type EventView struct {
+	ID     uint64     `json:"id"`
+	Venue  string     `json:"venue"`
+	Name   string     `json:"name"`
+	Starts time.Time  `json:"starts"`
+	Ends   time.Time  `json:"ends"`
+	Days   []string   `json:"days"`
+	Types  []TypeView `json:"types"`
+}
+
+// TypeView is a ticket type on sale.
+type TypeView struct {
+	ID        uint64        `json:"id"`
+	Name      string        `json:"name"`
+	Price     pricing.Money `json:"price"`
+	Left      int64         `json:"left"`
+	OnSale    bool          `json:"on_sale"`
+	SaleFrom  time.Time     `json:"sale_from,omitzero"`
+	SaleUntil time.Time     `json:"sale_until,omitzero"`
+	Roles     []string      `json:"roles,omitempty"`
+}
+
+func (s *Shop) apiEvents(w http.ResponseWriter, r *http.Request, c caller) {
+	evs, err := s.db.Events(r.Context(), "")
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	now := s.now()
+	out := []EventView{}
+	for _, e := range evs {
+		sl, err := s.sale(r.Context(), e.ID)
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		v := EventView{ID: e.ID, Venue: e.Venue, Name: e.Name, Starts: e.Starts, Ends: e.Ends, Days: e.Days}
+		for _, t := range sl.catalog.Types {
+			o := sl.offers[uint64(t.ID)]
+			// A role-restricted type (VIP only) is shown only to its roles
+			// and to staff.
+			if len(o.Roles) > 0 && !slices.Contains(o.Roles, c.role) && c.role != roleBoxOffice {
+				continue
+			}
+			v.Types = append(v.Types, TypeView{ID: uint64(t.ID), Name: t.Name, Price: t.Prices[0].Price, Left: sl.left(uint64(t.ID)),
+				OnSale:   (o.SaleFrom.IsZero() || !now.Before(o.SaleFrom)) && (o.SaleUntil.IsZero() || now.Before(o.SaleUntil)),
+				SaleFrom: o.SaleFrom, SaleUntil: o.SaleUntil, Roles: o.Roles})
+		}
+		if len(v.Types) > 0 {
+			out = append(out, v)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": out})
+}
+
+// OrderView is an order as the API shows it.
+type OrderView struct {
+	ID      int64             `json:"id"`
+	Event   uint64            `json:"event"`
+	Status  string            `json:"status"`
+	Total   pricing.Money     `json:"total"`
+	Expires time.Time         `json:"expires,omitzero"`
+	Method  string            `json:"method,omitempty"`
+	PaidAt  time.Time         `json:"paid_at,omitzero"`
+	Items   []pricing.Item    `json:"items"`
+	Quote   pricing.Quotation `json:"quote"`
+	Tickets []TicketView      `json:"tickets,omitempty"`
+}
+
+// TicketView is an issued ticket: its code is what the QR carries.
+type TicketView struct {
+	Serial uint64 `json:"serial"`
+	Type   uint64 `json:"type"`
+	Status string `json:"status"`
+	Code   string `json:"code"`
+}
+
+func view(o store.ShopOrder, tickets []store.Ticket) OrderView {
+	v := OrderView{ID: o.ID, Event: o.Event, Status: o.Status, Total: pricing.New(o.Total, mustCurrency(o.Currency)), Method: o.Method, PaidAt: o.PaidAt}
+	if o.Status == StatusPending {
+		v.Expires = o.Expires
+	}
+	for _, it := range o.Items {
+		v.Items = append(v.Items, pricing.Item{Type: pricing.TypeID(it.Type), Quantity: it.Quantity})
+	}
+	json.Unmarshal(o.Quote, &v.Quote)
+	for _, t := range tickets {
+		v.Tickets = append(v.Tickets, TicketView{Serial: t.Serial, Type: t.Type, Status: t.Status, Code: t.Code})
+	}
+	return v
+}
+
+func (s *Shop) apiPlace(w http.ResponseWriter, r *http.Request, c caller) {
+	var req OrderRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	o, err := s.Place(r.Context(), c.account, req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, view(o, nil))
+}
+
+// order reads the order of the path for a caller who may see it: its buyer
+// or staff. Another buyer's order is not found, not forbidden, so ids do
+// not tell what exists.
+func (s *Shop) order(w http.ResponseWriter, r *http.Request, c caller) (store.ShopOrder, []store.Ticket, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		fail(w, http.StatusBadRequest, "bad_request", "order id: want a positive number")
+		return store.ShopOrder{}, nil, false
+	}
+	o, tickets, err := s.Order(r.Context(), id)
+	if err == nil && c.role != roleBoxOffice && o.Account != c.account.ID {
+		err = fmt.Errorf("order %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return o, nil, false
+	}
+	return o, tickets, true
+}
+
+func (s *Shop) apiOrder(w http.ResponseWriter, r *http.Request, c caller) {
+	o, tickets, ok := s.order(w, r, c)
+	if ok {
+		writeJSON(w, http.StatusOK, view(o, tickets))
+	}
+}
+
+func (s *Shop) apiPay(w http.ResponseWriter, r *http.Request, c caller) {
+	var req struct {
+		Method string `json:"method"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	o, _, ok := s.order(w, r, c)
+	if !ok {
+		return
+	}
+	// A buyer pays with a provider; only staff mark an order paid at the
+	// counter.
+	if (req.Method == MethodBoxOffice) != (c.role == roleBoxOffice) {
+		fail(w, http.StatusForbidden, "forbidden", "the "+c.role+" role may not pay with "+strconv.Quote(req.Method))
+		return
+	}
+	o, tickets, err := s.Pay(r.Context(), o.ID, req.Method)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if c.role == roleBoxOffice {
+		s.log.Info("order marked paid at the box office", "order", o.ID, "staff", c.staff)
+	}
+	writeJSON(w, http.StatusOK, view(o, tickets))
+}
+
+func (s *Shop) apiCancel(w http.ResponseWriter, r *http.Request, c caller) {
+	o, _, ok := s.order(w, r, c)
+	if !ok {
+		return
+	}
+	if o.Status == StatusPaid && c.role != roleBoxOffice {
+		fail(w, http.StatusForbidden, "forbidden", "a paid order is cancelled by the box office")
+		return
+	}
+	reason := "order cancelled by the buyer"
+	if c.role == roleBoxOffice {
+		reason = "order cancelled by the box office"
+	}
+	o, err := s.Cancel(r.Context(), o.ID, reason)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	o2, tickets, _ := s.Order(r.Context(), o.ID)
+	writeJSON(w, http.StatusOK, view(o2, tickets))
+}
+
+// apiError is the body of every refusal: a stable code and a sentence.
+type apiError struct {
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Refused []pricing.Refusal `json:"refused,omitempty"`
+}
+
+func (s *Shop) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var re *RefusedError
+	switch {
+	case errors.As(err, &re):
+		writeJSON(w, http.StatusConflict, apiError{Code: "refused", Message: err.Error(), Refused: re.Refused})
+	case errors.Is(err, ErrBadRequest):
+		fail(w, http.StatusBadRequest, "bad_request", err.Error())
+	case errors.Is(err, ErrCredentials):
+		fail(w, http.StatusUnauthorized, "wrong_credentials", "wrong email or password")
+	case errors.Is(err, ErrUnverified):
+		fail(w, http.StatusForbidden, "email_not_verified", "confirm your email with the link mailed to you first")
+	case errors.Is(err, ErrRateLimited):
+		fail(w, http.StatusTooManyRequests, "rate_limited", err.Error())
+	case errors.Is(err, ErrBadCode):
+		fail(w, http.StatusUnauthorized, "wrong_code", err.Error())
+	case errors.Is(err, ErrSoldOut):
+		fail(w, http.StatusConflict, "sold_out", err.Error())
+	case errors.Is(err, ErrExpired):
+		fail(w, http.StatusConflict, "order_expired", "the order's hold ran out and its tickets went back on sale; order again")
+	case errors.Is(err, ErrState):
+		fail(w, http.StatusConflict, "wrong_state", err.Error())
+	case errors.Is(err, ErrNotFound):
+		fail(w, http.StatusNotFound, "not_found", err.Error())
+	default:
+		s.internal(w, r, err)
+	}
+}
+
+func (s *Shop) internal(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Error("shop request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	fail(w, http.StatusInternalServerError, "internal", "central could not complete the request; it is logged")
+}
+
+func fail(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, apiError{Code: code, Message: msg})
+}
+
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		fail(w, http.StatusBadRequest, "bad_request", "request body is not the expected JSON: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,54 @@
+package shop
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/tixgate/tixgate/central/catalog"
+	"github.com/tixgate/tixgate/central/store"
+	"github.com/tixgate/tixgate/ticket"
+)
+
+// Config is what the box office needs.
+type Config struct {
+	Store   *store.DB
+	Catalog *catalog.Catalog
+	// Mailer sends verification links and order confirmations; nil logs
+	// them instead (development).
+	Mailer Mailer
+	// SMSSender sends sign-in codes; nil is the development sender (the
+	// log and an outbox). No real provider is wired yet.
+	SMSSender Sender
+	SMS       SMSLimits
+	// BaseURL is central's public address, for the links in mails.
+	BaseURL string
+	// Hold is how long a pending order keeps its tickets before they
+	// return to stock: long enough to pay, short enough that an abandoned
+	// cart does not keep others from buying during an on-sale rush.
+	Hold time.Duration
+	// Session is how long a login lasts.
+	Session time.Duration
+	// VerifyLife is how long a verification link works.
+	VerifyLife time.Duration
+	// Password is the argon2id cost of a password hash. Memory is the
+	// knob that makes guessing expensive; every login pays it once.
+	Password PasswordParams
+	// AllowUnverified accepts orders from accounts whose email is not
+	// verified yet (a demo); by default they are refused.
+	AllowUnverified bool
+	Clock           ticket.Clock
+	Logger          *slog.Logger
+}
+
+// DefaultConfig is a box office over db issuing through cat.
+func DefaultConfig(db *store.DB, cat *catalog.Catalog) Config {
+	return Config{Store: db, Catalog: cat, BaseURL: "http://localhost:8080", Hold: 15 * time.Minute, Session: 30 * 24 * time.Hour,
+		VerifyLife: 48 * time.Hour, Password: DefaultPasswordParams(), SMS: DefaultSMSLimits(), Clock: ticket.SystemClock{}, Logger: slog.Default()}
+}
+
+// TestConfig is DefaultConfig with a cheap password hash, for tests.
+func TestConfig(db *store.DB, cat *catalog.Catalog) Config {
+	cfg := DefaultConfig(db, cat)
+	cfg.Password = PasswordParams{Time: 1, MemKiB: 1024, Threads: 1, KeyLen: 32}
+	return cfg
+}

@@ -1,0 +1,187 @@
+package shop
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/tixgate/tixgate/central/store"
+)
+
+// SMS is one text message to a phone.
+type SMS struct {
+	To   string // E.164: +8613800138000
+	Text string
+}
+
+// Sender sends text messages. Send returns once the provider accepted the
+// message, or an error.
+type Sender interface {
+	Send(ctx context.Context, m SMS) error
+}
+
+// DevSender is the development sender: it writes each message to the log
+// at debug level and keeps it in an outbox a developer (or a test) reads.
+// Never use it in production: nobody receives the codes.
+type DevSender struct {
+	Logger *slog.Logger
+
+	mu     sync.Mutex
+	outbox []SMS
+}
+
+var _ Sender = (*DevSender)(nil)
+
+// Send logs m and keeps it.
+func (d *DevSender) Send(_ context.Context, m SMS) error {
+	if d.Logger != nil {
+		// The text holds a sign-in code: debug level only.
+		d.Logger.Debug("sms (development sender: not sent)", "to", m.To, "text", m.Text)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.outbox = append(d.outbox, m)
+	return nil
+}
+
+// Outbox returns the messages sent so far, oldest first.
+func (d *DevSender) Outbox() []SMS {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]SMS(nil), d.outbox...)
+}
+
+// SMSLimits bound the sign-in codes.
+type SMSLimits struct {
+	// Life is how long a code works.
+	Life time.Duration
+	// Attempts is how many wrong tries a code survives.
+	Attempts int
+	// Gap is the least time between two codes to one number, and
+	// PerNumberDay, PerIPDay and PerDay bound the codes sent per number,
+	// per client address and in all per 24 hours: a form that can be used to
+	// bomb a phone, or to run up the provider's bill, is an attack.
+	Gap                            time.Duration
+	PerNumberDay, PerIPDay, PerDay int
+}
+
+// DefaultSMSLimits: 5 minutes, 5 attempts, a minute apart, 10 per number,
+// 20 per address, 10,000 in all per day.
+func DefaultSMSLimits() SMSLimits {
+	return SMSLimits{Life: 5 * time.Minute, Attempts: 5, Gap: time.Minute, PerNumberDay: 10, PerIPDay: 20, PerDay: 10000}
+}
+
+// Errors of the SMS sign-in.
+var (
+	ErrRateLimited = errors.New("too many codes requested: try later")
+	ErrBadCode     = errors.New("wrong or expired code")
+)
+
+type smsCode struct {
+	hash     [32]byte
+	expires  time.Time
+	attempts int
+}
+
+// smsCodes keeps the codes and the counts of what was sent, in memory:
+// one central process serves the SMS sign-in (several replicas would need
+// them in the store).
+type smsCodes struct {
+	mu    sync.Mutex
+	codes map[string]*smsCode
+	sent  map[string][]time.Time // "n:"+number, "ip:"+addr, "all"
+}
+
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+// sentSince drops what is older than since and returns the count left.
+func (c *smsCodes) sentSince(key string, since time.Time) int {
+	ts := c.sent[key]
+	i := 0
+	for i < len(ts) && ts[i].Before(since) {
+		i++
+	}
+	c.sent[key] = ts[i:]
+	return len(ts) - i
+}
+
+// SendCode sends a 6-digit sign-in code to phone, within the limits.
+func (s *Shop) SendCode(ctx context.Context, phone, ip string) error {
+	if !e164.MatchString(phone) {
+		return fmt.Errorf("phone %q: want E.164, like +8613800138000: %w", phone, ErrBadRequest)
+	}
+	lim, now := s.cfg.SMS, s.now()
+	day := now.Add(-24 * time.Hour)
+	c := &s.sms
+	c.mu.Lock()
+	if c.codes == nil {
+		c.codes, c.sent = map[string]*smsCode{}, map[string][]time.Time{}
+	}
+	num, addr := "n:"+phone, "ip:"+ip
+	if ts := c.sent[num]; len(ts) > 0 && now.Sub(ts[len(ts)-1]) < lim.Gap ||
+		c.sentSince(num, day) >= lim.PerNumberDay || c.sentSince(addr, day) >= lim.PerIPDay || c.sentSince("all", day) >= lim.PerDay {
+		c.mu.Unlock()
+		s.log.Warn("sms code refused: rate limit", "ip", ip)
+		return ErrRateLimited
+	}
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	code := fmt.Sprintf("%06d", n.Int64())
+	c.codes[phone] = &smsCode{hash: sha256.Sum256([]byte(phone + "\x00" + code)), expires: now.Add(lim.Life)}
+	for _, k := range []string{num, addr, "all"} {
+		c.sent[k] = append(c.sent[k], now)
+	}
+	c.mu.Unlock()
+	text := fmt.Sprintf("Your tixgate code is %s (valid %d minutes). 您的验证码是 %s。", code, int(lim.Life.Minutes()), code)
+	if err := s.cfg.SMSSender.Send(ctx, SMS{To: phone, Text: text}); err != nil {
+		return fmt.Errorf("send code: %w", err)
+	}
+	return nil
+}
+
+// LoginByCode checks a phone's code and returns a session, creating an
+// audience account for a new number. A code works once; a wrong one counts
+// against its attempts, and after the last it is gone.
+func (s *Shop) LoginByCode(ctx context.Context, phone, code string) (string, store.Account, error) {
+	now := s.now()
+	c := &s.sms
+	c.mu.Lock()
+	sc := c.codes[phone]
+	ok := false
+	if sc != nil && now.Before(sc.expires) {
+		got := sha256.Sum256([]byte(phone + "\x00" + code))
+		ok = subtle.ConstantTimeCompare(got[:], sc.hash[:]) == 1
+		if sc.attempts++; ok || sc.attempts >= s.cfg.SMS.Attempts {
+			delete(c.codes, phone)
+		}
+	}
+	c.mu.Unlock()
+	if !ok {
+		return "", store.Account{}, ErrBadCode
+	}
+	a, err := s.db.AccountByPhone(ctx, phone)
+	if errors.Is(err, store.ErrNotFound) {
+		a = store.Account{Phone: phone, Role: RoleAudience, Created: now, VerifiedAt: now}
+		err = s.db.Update(ctx, func(tx *store.Tx) error {
+			var err error
+			a.ID, err = tx.AddAccount(a)
+			return err
+		})
+	}
+	if err != nil {
+		return "", store.Account{}, fmt.Errorf("sms login: %w", err)
+	}
+	tok, err := s.newSession(ctx, a.ID)
+	return tok, a, err
+}
