@@ -229,7 +229,7 @@ func retryable(err error) bool {
 
 // Tables lists the schema's tables, for backups and their checks.
 var Tables = []string{"counters", "organizers", "venues", "zones", "gates", "events", "ticket_types", "tickets", "revocations",
-	"manifest", "manifest_subjects", "devices", "setup_tokens", "records", "acks", "refusals", "conflicts", "users", "sessions",
+	"manifest", "manifest_subjects", "devices", "setup_tokens", "records", "acks", "refusals", "conflicts", "conflict_resolutions", "reconciled", "users", "sessions",
 	"api_tokens", "login_failures", "audit"}
 
 // micros and fromMicros store times as microseconds since the epoch; the
