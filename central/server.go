@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tixgate/tixgate/central/catalog"
+	"github.com/tixgate/tixgate/central/conflicts"
 	"github.com/tixgate/tixgate/central/devices"
 	"github.com/tixgate/tixgate/central/intake"
 	"github.com/tixgate/tixgate/central/store"
@@ -52,6 +53,9 @@ type Server struct {
 	Catalog *catalog.Catalog
 	Devices *devices.Registry
 	Intake  *intake.Intake
+	// Conflicts reconciles the tickets of stored records and keeps the
+	// conflicts found.
+	Conflicts *conflicts.Keeper
 	mux     *http.ServeMux
 	metrics *metrics
 }
@@ -72,8 +76,11 @@ func New(cfg Config) *Server {
 	cat := catalog.New(ccfg)
 	dcfg := devices.DefaultConfig(cfg.Store, cfg.Keys, cat)
 	dcfg.Clock, dcfg.Logger = cfg.Clock, cfg.Logger
-	s := &Server{cfg: cfg, Catalog: cat, Devices: devices.New(dcfg),
-		Intake: intake.New(intake.Config{Store: cfg.Store, Root: cfg.Keys.RootPublic(), Clock: cfg.Clock, Logger: cfg.Logger}), metrics: newMetrics()}
+	kcfg := conflicts.DefaultConfig(cfg.Store, cfg.Keys.RootPublic())
+	kcfg.Clock, kcfg.Logger = cfg.Clock, cfg.Logger
+	keeper := conflicts.New(kcfg)
+	s := &Server{cfg: cfg, Catalog: cat, Devices: devices.New(dcfg), Conflicts: keeper,
+		Intake: intake.New(intake.Config{Store: cfg.Store, Root: cfg.Keys.RootPublic(), Clock: cfg.Clock, Logger: cfg.Logger, Stored: keeper.ForRecords}), metrics: newMetrics()}
 	s.routes()
 	return s
 }
@@ -86,6 +93,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST "+uplink.PathRecords, s.device(s.push))
 	m.HandleFunc("GET "+uplink.PathManifest, s.device(s.manifest))
 	m.HandleFunc("GET /api/v1/events", s.ops("read", s.events))
+	s.conflictRoutes(m)
 	m.Handle("GET /metrics", s.ops("read", s.metrics.handler().ServeHTTP))
 	m.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		if bearer(r) == "" {
@@ -192,7 +200,7 @@ func (s *Server) ops(scope string, h http.HandlerFunc) http.HandlerFunc {
 			s.fail(w, http.StatusForbidden, "forbidden", "the token lacks the "+scope+" scope")
 			return
 		}
-		h(w, r)
+		h(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, t)))
 	}
 }
 
