@@ -56,8 +56,8 @@ type Server struct {
 	// Conflicts reconciles the tickets of stored records and keeps the
 	// conflicts found.
 	Conflicts *conflicts.Keeper
-	mux     *http.ServeMux
-	metrics *metrics
+	mux       *http.ServeMux
+	metrics   *metrics
 }
 
 // New wires a server.
