@@ -74,7 +74,7 @@ func TestLayout(t *testing.T) {
 		"github.com/go-json-experiment/json":  {"ticket/strict"},
 		"github.com/prometheus/client_golang": {"edge", "central"},
 		"github.com/chromedp/chromedp":        {}, // tests only
-		"golang.org/x/crypto/argon2":          {"edge"},
+		"golang.org/x/crypto/argon2":          {"edge", "central/staff"},
 		"modernc.org/sqlite":                  {"central/store"},
 		"github.com/jackc/pgx/v5":             {"central/store"},
 		"github.com/pressly/goose/v3":         {"central/store"},
@@ -110,6 +110,7 @@ func TestLayout(t *testing.T) {
 		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "central/conflicts", "central/reconcile", "ticket", "ticket/keyfile",
 			"ledger/manifest", "ledger/record", "ledger/rules", "uplink"},
 		"central/reconcile": {"ticket", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest"},
+		"central/staff":     {"central/store", "ticket"},
 		"central/conflicts": {"central/store", "central/reconcile", "ticket", "ledger/record", "ledger/replay", "ledger/manifest"},
 	}
 	for pkg, ims := range imports {
