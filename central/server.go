@@ -19,6 +19,8 @@ import (
 	"github.com/tixgate/tixgate/central/conflicts"
 	"github.com/tixgate/tixgate/central/devices"
 	"github.com/tixgate/tixgate/central/intake"
+	"github.com/tixgate/tixgate/central/ops"
+	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/ticket/keyfile"
@@ -56,8 +58,11 @@ type Server struct {
 	// Conflicts reconciles the tickets of stored records and keeps the
 	// conflicts found.
 	Conflicts *conflicts.Keeper
-	mux       *http.ServeMux
-	metrics   *metrics
+	// Accounts are the staff who log in to the ops screens (UI).
+	Accounts *staff.Accounts
+	UI       *ops.UI
+	mux      *http.ServeMux
+	metrics  *metrics
 }
 
 // New wires a server.
@@ -81,6 +86,14 @@ func New(cfg Config) *Server {
 	keeper := conflicts.New(kcfg)
 	s := &Server{cfg: cfg, Catalog: cat, Devices: devices.New(dcfg), Conflicts: keeper,
 		Intake: intake.New(intake.Config{Store: cfg.Store, Root: cfg.Keys.RootPublic(), Clock: cfg.Clock, Logger: cfg.Logger, Stored: keeper.ForRecords}), metrics: newMetrics()}
+	acfg := staff.DefaultConfig(cfg.Store)
+	acfg.Clock, acfg.Logger = cfg.Clock, cfg.Logger
+	s.Accounts = staff.New(acfg)
+	ui, err := ops.New(ops.Config{Store: cfg.Store, Accounts: s.Accounts, Conflicts: keeper, Secure: cfg.TLSCert != "", Clock: cfg.Clock, Logger: cfg.Logger})
+	if err != nil {
+		panic("central: the ops screens do not parse: " + err.Error()) // a broken build, caught by every test
+	}
+	s.UI = ui
 	s.routes()
 	return s
 }
@@ -94,6 +107,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+uplink.PathManifest, s.device(s.manifest))
 	m.HandleFunc("GET /api/v1/events", s.ops("read", s.events))
 	s.conflictRoutes(m)
+	m.Handle("/ops/", s.UI.Handler())
+	m.Handle("GET /{$}", http.RedirectHandler("/ops/", http.StatusSeeOther))
 	m.Handle("GET /metrics", s.ops("read", s.metrics.handler().ServeHTTP))
 	m.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		if bearer(r) == "" {

@@ -107,10 +107,12 @@ func TestLayout(t *testing.T) {
 		"central/catalog": {"central/store", "ticket", "ticket/keyfile", "ledger/manifest", "ledger/rules"},
 		"central/devices": {"central/store", "central/catalog", "ticket", "ticket/keyfile", "uplink"},
 		"central/intake":  {"central/store", "ticket", "ledger/record", "uplink"},
-		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "central/conflicts", "central/reconcile", "ticket", "ticket/keyfile",
+		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "central/conflicts", "central/reconcile", "central/staff", "central/ops", "ticket", "ticket/keyfile",
 			"ledger/manifest", "ledger/record", "ledger/rules", "uplink"},
 		"central/reconcile": {"ticket", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest"},
 		"central/staff":     {"central/store", "ticket"},
+		"central/web":       nil,
+		"central/ops":       {"central/store", "central/staff", "central/conflicts", "central/reconcile", "central/web", "ticket", "ledger/record"},
 		"central/conflicts": {"central/store", "central/reconcile", "ticket", "ledger/record", "ledger/replay", "ledger/manifest"},
 	}
 	for pkg, ims := range imports {
