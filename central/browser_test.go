@@ -89,7 +89,7 @@ func TestOpsScreens(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		png, err := chromedp.Run(tctx, chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
 		if err != nil || len(png) < 1000 {
 			t.Fatalf("screenshot %s: %d bytes, %v", screen, len(png), err)
 		}
