@@ -148,9 +148,7 @@ func TestHeldChangeNotStreamedAgain(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	// gate-1 reaches gate-2 no more (so it neither streams to it nor
 	// fetches from it): what gate-2 streams now is of its own accord.
-	c.net.mu.Lock()
-	c.net.cut[[2]string{g1.name, g2.name}] = true
-	c.net.mu.Unlock()
+	c.net.CutLink(g1.name, g2.name)
 	before := g2.mesh.Stats().StreamBytesOut
 	// gate-1's streams, the second first, as gate-2's mesh receives them.
 	g2.mesh.applyChange(message{kind: kindChange, sender: g1.name, payload: b})

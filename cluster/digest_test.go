@@ -22,9 +22,7 @@ func TestDigestRecoversLostRecord(t *testing.T) {
 				cfg.DigestInterval = tc.digest
 			})
 			g1, g3 := c.nodes[0], c.nodes[2]
-			c.net.mu.Lock()
-			c.net.streams = false // cut packets only
-			c.net.mu.Unlock()
+			c.net.PacketsOnly(true)
 			c.net.partition([]*node{g3}, c.nodes[:2])
 			d := c.scanAt(g1, 7)
 			if !d.OK() {

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"github.com/tixgate/tixgate/ledger/decision"
 	"log/slog"
-	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,74 +12,31 @@ import (
 	"github.com/tixgate/tixgate/ticket"
 )
 
-// network decides the fate of traffic between test nodes: partitions,
-// delays and random loss, by node name.
-type network struct {
-	mu      sync.Mutex
-	names   map[string]string // addr → node name
-	cut     map[[2]string]bool
-	delay   map[[2]string]time.Duration
-	loss    float64 // of packets, not streams
-	rnd     *rand.Rand
-	streams bool // whether cuts refuse streams too
-}
+// network is the test cluster's Faults, addressed by node.
+type network struct{ *Faults }
 
-func newNetwork() *network {
-	return &network{names: map[string]string{}, cut: map[[2]string]bool{}, delay: map[[2]string]time.Duration{},
-		rnd: rand.New(rand.NewPCG(7, 11)), streams: true}
-}
+func newNetwork() *network { return &network{NewFaults(7)} }
 
-// filter is the Filter of the node named from.
-func (n *network) filter(from string) Filter {
-	return func(addr string, stream bool) (bool, time.Duration) {
-		n.mu.Lock()
-		defer n.mu.Unlock()
-		to := n.names[addr]
-		link := [2]string{from, to}
-		if n.cut[link] && (!stream || n.streams) {
-			return true, 0
-		}
-		if !stream && n.loss > 0 && n.rnd.Float64() < n.loss {
-			return true, 0
-		}
-		return false, n.delay[link]
+func (n *network) filter(from string) Filter { return n.Filter(from) }
+
+func names(nodes []*node) []string {
+	out := make([]string, len(nodes))
+	for i, nd := range nodes {
+		out[i] = nd.name
 	}
+	return out
 }
 
 // partition cuts every link between the two groups, both ways.
-func (n *network) partition(a, b []*node) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for _, x := range a {
-		for _, y := range b {
-			n.cut[[2]string{x.name, y.name}] = true
-			n.cut[[2]string{y.name, x.name}] = true
-		}
-	}
-}
+func (n *network) partition(a, b []*node) { n.Partition(names(a), names(b)) }
 
 // slow delays what from sends to every other node, packets and streams.
 func (n *network) slow(from *node, nodes []*node, d time.Duration) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for _, to := range nodes {
-		if to != from {
-			n.delay[[2]string{from.name, to.name}] = d
-		}
-	}
+	n.Delay(from.name, names(nodes), d)
 }
 
-func (n *network) heal() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.cut = map[[2]string]bool{}
-}
-
-func (n *network) setLoss(p float64) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.loss = p
-}
+func (n *network) heal()             { n.Heal() }
+func (n *network) setLoss(p float64) { n.SetLoss(p) }
 
 // node is one device of a test cluster: a real ledger on disk and a mesh
 // on loopback.
@@ -138,9 +93,7 @@ func (c *cluster) start(nd *node) {
 		c.t.Fatal(err)
 	}
 	nd.mesh = m
-	c.net.mu.Lock()
-	c.net.names[m.Addr()] = nd.name
-	c.net.mu.Unlock()
+	c.net.Name(m.Addr(), nd.name)
 	c.t.Cleanup(func() { m.Shutdown() })
 }
 

@@ -83,7 +83,7 @@ func BenchmarkLiveRecord(b *testing.B) {
 		At: time.Date(2026, 6, 12, 19, 42, 0, 0, time.UTC), Ticket: &decision.Ticket{Event: 1042, Serial: 7}}}
 	for _, streams := range []int{0, 1, 10} {
 		b.Run(fmt.Sprintf("streams=%d", streams), func(b *testing.B) {
-			h := newLiveHub()
+			h := newLiveHub(func() *time.Location { return time.UTC })
 			var subs []*liveSub
 			for range streams {
 				subs = append(subs, h.subscribe())

@@ -73,7 +73,7 @@ func startBrowser() error {
 			return
 		}
 		chrome.dir = dir
-		if err := writeCamera(""); err != nil {
+		if err := writeCamera("", false); err != nil {
 			chrome.err = err
 			return
 		}
@@ -265,24 +265,44 @@ func (b *tab) login(name, pin string) {
 // writeCamera makes the fake camera show a ticket's QR code, or an empty
 // grey scene for "". The file is replaced, never rewritten in place: a
 // camera that still has the old one open keeps reading it whole.
-func writeCamera(code string) error {
+func writeCamera(code string, blink bool) error {
 	const w, h = 640, 480
-	img := image.NewGray(image.Rect(0, 0, w, h))
-	for i := range img.Pix {
-		img.Pix[i] = 70
-	}
-	if code != "" {
-		qr, err := scanner.Render(code, 400)
-		if err != nil {
-			return err
+	frame := func(code string) ([]byte, error) {
+		img := image.NewGray(image.Rect(0, 0, w, h))
+		for i := range img.Pix {
+			img.Pix[i] = 70
 		}
-		off := image.Pt((w-400)/2, (h-400)/2)
-		draw.Draw(img, qr.Bounds().Add(off), qr, image.Point{}, draw.Src)
+		if code != "" {
+			qr, err := scanner.Render(code, 400)
+			if err != nil {
+				return nil, err
+			}
+			off := image.Pt((w-400)/2, (h-400)/2)
+			draw.Draw(img, qr.Bounds().Add(off), qr, image.Point{}, draw.Src)
+		}
+		return append(img.Pix, bytes.Repeat([]byte{128}, w*h/2)...), nil // U and V planes: no colour
 	}
 	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "YUV4MPEG2 W%d H%d F10:1 Ip A1:1 C420jpeg\nFRAME\n", w, h)
-	buf.Write(img.Pix)
-	buf.Write(bytes.Repeat([]byte{128}, w*h/2)) // U and V planes: no colour
+	shown, err := frame(code)
+	if err != nil {
+		return err
+	}
+	// One frame, looped; blinking: the code for 5 s, then 5 s of nothing
+	// (2 frames a second), as a ticket held up, taken away and shown again.
+	frames := [][]byte{shown}
+	fps := 10
+	if blink {
+		gone, _ := frame("")
+		frames, fps = nil, 2
+		for i := range 20 {
+			frames = append(frames, map[bool][]byte{true: shown, false: gone}[i < 10])
+		}
+	}
+	fmt.Fprintf(&buf, "YUV4MPEG2 W%d H%d F%d:1 Ip A1:1 C420jpeg\n", w, h, fps)
+	for _, f := range frames {
+		buf.WriteString("FRAME\n")
+		buf.Write(f)
+	}
 	tmp := camFile() + ".tmp"
 	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
 		return err
@@ -291,14 +311,20 @@ func writeCamera(code string) error {
 }
 
 // showCamera sets what the fake camera shows, for the next page that opens it.
-func showCamera(t *testing.T, code string) {
+func showCamera(t *testing.T, code string) { t.Helper(); showCameraAs(t, code, false) }
+
+// showCameraBlinking is showCamera with the code shown for 5 s, then gone
+// for 5 s, and so on.
+func showCameraBlinking(t *testing.T, code string) { t.Helper(); showCameraAs(t, code, true) }
+
+func showCameraAs(t *testing.T, code string, blink bool) {
 	t.Helper()
 	if err := startBrowser(); err != nil {
 		t.Fatal(err)
 	}
 	chrome.mu.Lock()
 	defer chrome.mu.Unlock()
-	if err := writeCamera(code); err != nil {
+	if err := writeCamera(code, blink); err != nil {
 		t.Fatal(err)
 	}
 }

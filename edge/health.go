@@ -3,9 +3,11 @@ package edge
 import (
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/tixgate/tixgate/edge/deviceapi"
 	"github.com/tixgate/tixgate/ledger/decision"
+	"github.com/tixgate/tixgate/ticket"
 )
 
 // Health says whether the device can decide scans, and what is wrong if
@@ -32,6 +34,13 @@ func (n *Node) Health() deviceapi.Health {
 		}
 	}
 	h := deviceapi.Health{State: deviceapi.StateReady}
+	if n.cfg.Gate == "" && n.ledger.Identity().Cert.Role == ticket.RoleGate {
+		names := make([]string, 0, len(venue.Gates))
+		for _, g := range venue.Gates {
+			names = append(names, g.Name)
+		}
+		h.Warnings = append(h.Warnings, fmt.Sprintf("no gate set: the camera, the scanner and manual entry refuse every ticket, and API scans must name their gate; start with --gate (one of %s)", strings.Join(names, ", ")))
+	}
 	now := n.cfg.Clock.Now()
 	events := n.ledger.Events()
 	ended := len(events) > 0

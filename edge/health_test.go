@@ -86,3 +86,18 @@ func TestEndedEventsWarning(t *testing.T) {
 		t.Errorf("after the event: %+v, want ready with a warning that every event ended", h)
 	}
 }
+
+// A gate device started without a gate still answers API scans that name
+// one, but its camera, scanner and manual entry cannot: it says so.
+func TestNoGateWarning(t *testing.T) {
+	v := ledgertest.NewVenue(t, 20)
+	n := startNodeWith(t, v, "gate-1", func(c *Config) { c.Gate = "" })
+	h := n.Health()
+	if h.State != deviceapi.StateReady || len(h.Warnings) != 1 || !strings.Contains(h.Warnings[0], "no gate set") || !strings.Contains(h.Warnings[0], "G1") {
+		t.Fatalf("health: %+v, want ready with a warning naming the gates", h)
+	}
+	c := client{t: t, base: "http://" + n.APIAddr(), token: n.Token()}
+	if a := c.answer(`{"code":"` + v.Code(ticket.Ticket{Serial: 1}) + `","gate":"G1"}`); !a.OK() {
+		t.Errorf("an API scan naming its gate: %+v", a)
+	}
+}

@@ -21,7 +21,10 @@ const maxFrame = 4 << 20
 
 // debouncer turns a code read again and again within a window into one
 // scan: a camera sees the same QR in many frames, a scanner may double-read.
-// A read after the window is a new scan.
+// A scanner's read after the window is a new scan (a deliberate rescan). A
+// camera's window runs from the last frame that showed the code, so a
+// ticket held in front of the lens is one scan however long it stays, and
+// it is read again only once it has been out of sight for a window.
 type debouncer struct {
 	mu     sync.Mutex
 	window time.Duration
@@ -30,8 +33,9 @@ type debouncer struct {
 }
 
 type debounced struct {
-	at time.Time
-	a  deviceapi.Answer
+	at   time.Time // when the code was decided
+	last time.Time // when an input last read it
+	a    deviceapi.Answer
 }
 
 func newDebouncer(window time.Duration, clock ticket.Clock) *debouncer {
@@ -39,23 +43,32 @@ func newDebouncer(window time.Duration, clock ticket.Clock) *debouncer {
 }
 
 // do decides the scan once per window and code; a repeat within the window
-// gets the first answer marked Repeat.
-func (db *debouncer) do(code string, decide func() (deviceapi.Answer, error)) (deviceapi.Answer, error) {
+// gets the first answer marked Repeat. sliding measures the window from
+// the last read rather than from the decision.
+func (db *debouncer) do(code string, sliding bool, decide func() (deviceapi.Answer, error)) (deviceapi.Answer, error) {
 	if db.window <= 0 {
 		return decide()
 	}
 	key := code
 	now := db.clock.Now()
 	db.mu.Lock()
-	if e, ok := db.seen[key]; ok && now.Sub(e.at) < db.window {
-		db.mu.Unlock()
-		a := e.a
-		a.Repeat = true
-		return a, nil
+	if e, ok := db.seen[key]; ok {
+		from := e.at
+		if sliding {
+			from = e.last
+		}
+		if now.Sub(from) < db.window {
+			e.last = now
+			db.seen[key] = e
+			db.mu.Unlock()
+			a := e.a
+			a.Repeat = true
+			return a, nil
+		}
 	}
 	if len(db.seen) > 256 {
 		for k, e := range db.seen {
-			if now.Sub(e.at) >= db.window {
+			if now.Sub(e.last) >= db.window {
 				delete(db.seen, k)
 			}
 		}
@@ -66,7 +79,7 @@ func (db *debouncer) do(code string, decide func() (deviceapi.Answer, error)) (d
 		return a, err
 	}
 	db.mu.Lock()
-	db.seen[key] = debounced{at: now, a: a}
+	db.seen[key] = debounced{at: now, last: now, a: a}
 	db.mu.Unlock()
 	return a, nil
 }
@@ -74,7 +87,7 @@ func (db *debouncer) do(code string, decide func() (deviceapi.Answer, error)) (d
 // scanInput decides a code from a scanner or a camera, debounced.
 func (n *Node) scanInput(ctx context.Context, code, source string) (deviceapi.Answer, error) {
 	s := ledger.Scan{Text: code, Gate: n.cfg.Gate}
-	return n.debounce.do(code, func() (deviceapi.Answer, error) { return n.decide(ctx, s, source) })
+	return n.debounce.do(code, source == deviceapi.SourceCamera, func() (deviceapi.Answer, error) { return n.decide(ctx, s, source) })
 }
 
 // ReadScanner decides every line a hardware scanner types on r (a serial

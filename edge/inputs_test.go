@@ -90,6 +90,35 @@ func TestDebounceWindow(t *testing.T) {
 	}
 }
 
+// A ticket held in front of the camera is one scan however long it stays
+// there; out of sight for a window, it is read anew.
+func TestDebounceCameraHeld(t *testing.T) {
+	v := ledgertest.NewVenue(t, 20)
+	clock := &fakeClock{t: time.Now()}
+	n := startNodeWith(t, v, "gate-1", func(c *Config) { c.Clock = clock })
+	code := v.Code(ticket.Ticket{Serial: 7})
+	frame := func() deviceapi.Answer {
+		a, err := n.scanInput(context.Background(), code, deviceapi.SourceCamera)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	if a := frame(); !a.OK() {
+		t.Fatalf("first frame: %+v", a)
+	}
+	for i := range 20 { // 10 s in front of the lens, a frame every 500 ms
+		clock.add(500 * time.Millisecond)
+		if a := frame(); !a.OK() || !a.Repeat {
+			t.Fatalf("frame %d while held: %+v, want the first answer repeated", i, a)
+		}
+	}
+	clock.add(2100 * time.Millisecond) // taken away, then shown again
+	if a := frame(); a.Repeat || a.Reason != ticket.ReasonAlreadyUsed {
+		t.Errorf("shown again after a window out of sight: %+v, want a new decision, already used", a)
+	}
+}
+
 func TestCameraFrames(t *testing.T) {
 	v := ledgertest.NewVenue(t, 20)
 	_, _, c := startGate(t, v, "gate-1", false)

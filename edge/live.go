@@ -3,8 +3,11 @@ package edge
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/tixgate/tixgate/edge/deviceapi"
 	"github.com/tixgate/tixgate/ledger/decision"
 	"github.com/tixgate/tixgate/ticket"
+	"github.com/tixgate/tixgate/ticket/keyfile"
 )
 
 // Live updates for the status screen: the decision path tells the hub of
@@ -33,16 +37,21 @@ const (
 	liveConflicts = 10
 )
 
-// liveHub holds the status screen's figures since the device started.
+// liveHub holds the status screen's figures of the venue's day: the counts
+// and the last scans start again at the venue's midnight, and survive a
+// restart (see liveFile).
 type liveHub struct {
 	mu       sync.Mutex
+	day      string // the venue's date of the counts, 2006-01-02
 	admitted uint64
 	refused  map[ticket.Reason]uint64
 	recent   [liveRecent]deviceapi.Recent // a ring; next is the oldest
 	next, n  int
+	dirty    bool // changed since the last save
 	subs     map[*liveSub]struct{}
 	closed   bool
 	dropped  uint64 // streams dropped for falling behind
+	loc      func() *time.Location
 }
 
 // liveSub is one open stream. Its channel is closed when the hub drops it
@@ -51,8 +60,19 @@ type liveSub struct {
 	ch chan []byte
 }
 
-func newLiveHub() *liveHub {
-	return &liveHub{refused: map[ticket.Reason]uint64{}, subs: map[*liveSub]struct{}{}}
+// newLiveHub counts by the venue's days in the zone loc gives.
+func newLiveHub(loc func() *time.Location) *liveHub {
+	return &liveHub{refused: map[ticket.Reason]uint64{}, subs: map[*liveSub]struct{}{}, loc: loc}
+}
+
+// rollover starts the counts again when at falls on another venue day.
+func (h *liveHub) rollover(at time.Time) {
+	day := at.In(h.loc()).Format(time.DateOnly)
+	if day == h.day {
+		return
+	}
+	h.day, h.admitted, h.next, h.n, h.dirty = day, 0, 0, 0, true
+	clear(h.refused)
 }
 
 // record counts a decision and sends it to every stream: O(1) in the
@@ -68,6 +88,8 @@ func (h *liveHub) record(a deviceapi.Answer) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.rollover(a.At)
+	h.dirty = true
 	ev := deviceapi.LiveScan{Scan: r}
 	if a.OK() {
 		h.admitted++
@@ -128,10 +150,12 @@ func (h *liveHub) close() {
 	clear(h.subs)
 }
 
-// counts copies the counts and the last scans, newest first.
-func (h *liveHub) counts(l *deviceapi.Live) {
+// counts copies the counts and the last scans of the day of now, newest
+// first.
+func (h *liveHub) counts(l *deviceapi.Live, now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.rollover(now)
 	l.Admitted = h.admitted
 	l.Refused = make([]deviceapi.Count, 0, len(h.refused))
 	for r, k := range h.refused {
@@ -155,7 +179,7 @@ func (n *Node) live() deviceapi.Live {
 	if id := n.ledger.Identity(); id != nil {
 		l.Device = id.Cert.Device
 	}
-	n.hub.counts(&l)
+	n.hub.counts(&l, n.cfg.Clock.Now())
 	for _, p := range n.mesh.Peers() {
 		if p.State == "alive" {
 			name := p.Name
@@ -236,4 +260,77 @@ func (n *Node) handleLiveStream(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// liveFile keeps the status screen's figures in the device directory, so a
+// restart (a power cut, an update) does not zero the counts staff read at
+// the gate. It is display data, saved every liveSave and at a clean stop:
+// what the ledger holds does not depend on it, and a kill loses at most the
+// last seconds of counts.
+const (
+	liveFile = "live.json"
+	liveSave = 5 * time.Second
+)
+
+// liveState is liveFile's content.
+type liveState struct {
+	Day      string             `json:"day"`
+	Admitted uint64             `json:"admitted"`
+	Refused  []deviceapi.Count  `json:"refused"`
+	Recent   []deviceapi.Recent `json:"recent"` // oldest first
+}
+
+// save writes the figures when they changed since the last save.
+func (h *liveHub) save(path string) error {
+	h.mu.Lock()
+	if !h.dirty {
+		h.mu.Unlock()
+		return nil
+	}
+	st := liveState{Day: h.day, Admitted: h.admitted, Refused: []deviceapi.Count{}, Recent: make([]deviceapi.Recent, 0, h.n)}
+	for r, k := range h.refused {
+		st.Refused = append(st.Refused, deviceapi.Count{Reason: string(r), N: k})
+	}
+	slices.SortFunc(st.Refused, func(a, b deviceapi.Count) int { return cmp.Compare(a.Reason, b.Reason) })
+	for i := h.n; i >= 1; i-- {
+		st.Recent = append(st.Recent, h.recent[(h.next-i+liveRecent)%liveRecent])
+	}
+	h.dirty = false
+	h.mu.Unlock()
+	data, _ := json.Marshal(st) // plain data: cannot fail
+	if err := keyfile.WriteFileMode(path, data, 0o600, true); err != nil {
+		h.mu.Lock()
+		h.dirty = true
+		h.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// load reads the figures a previous run saved. A missing file is a first
+// start; a damaged one is said and ignored: the counts start again.
+func (h *liveHub) load(path string) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var st liveState
+	if err := json.Unmarshal(data, &st); err != nil {
+		return fmt.Errorf("%s is damaged (%v): the status counts start again", path, err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.day, h.admitted = st.Day, st.Admitted
+	for _, c := range st.Refused {
+		h.refused[ticket.Reason(c.Reason)] = c.N
+	}
+	for _, r := range st.Recent[max(0, len(st.Recent)-liveRecent):] {
+		h.recent[h.next] = r
+		h.next = (h.next + 1) % liveRecent
+		h.n = min(h.n+1, liveRecent)
+	}
+	return nil
 }

@@ -70,7 +70,8 @@ type Config struct {
 	// is then refused as already used, not admitted twice).
 	Nonces int
 	// Debounce is how long the same code from a scanner or the camera is
-	// one scan: a camera sees one QR in many frames. Longer swallows a
+	// one scan: a camera sees one QR in many frames (its window runs from
+	// the last frame that showed the code, so a ticket held up is one scan). Longer swallows a
 	// deliberate rescan (its answer is repeated, nothing recorded); shorter
 	// lets a shaky camera refuse its own holder as already used.
 	Debounce time.Duration
@@ -132,6 +133,9 @@ type Node struct {
 	// ui is the web UI; hub feeds its status screen.
 	ui  *ui
 	hub *liveHub
+	// liveStop ends the saving of the hub's figures; liveDone says it has.
+	liveStop, liveDone chan struct{}
+	liveOnce           sync.Once
 	// logins bounds concurrent PIN checks: each argon2id hash takes 64 MiB.
 	logins chan struct{}
 	ln     net.Listener
@@ -176,7 +180,11 @@ func Start(cfg Config) (*Node, error) {
 		l.Close()
 		return nil, fmt.Errorf("edge: %w", err)
 	}
-	n.hub = newLiveHub()
+	n.hub = newLiveHub(n.venueLocation)
+	if err := n.hub.load(filepath.Join(cfg.Dir, liveFile)); err != nil {
+		n.log.Warn("status counts", "err", err)
+	}
+	n.liveStop, n.liveDone = make(chan struct{}), make(chan struct{})
 	n.logins = make(chan struct{}, 2)
 	n.decoders.New = func() any { return scanner.NewDecoder(scanner.CameraConfig()) }
 	st, err := l.Stats() // once, at start: scrapes then read counters
@@ -195,6 +203,7 @@ func Start(cfg Config) (*Node, error) {
 		l.Close()
 		return nil, err
 	}
+	go n.saveLive()
 	if err := n.startUplink(); err != nil {
 		n.Close()
 		return nil, err
@@ -300,10 +309,43 @@ func (n *Node) Close() error {
 	if merr := n.mesh.Shutdown(); err == nil {
 		err = merr
 	}
+	n.liveOnce.Do(func() { close(n.liveStop) })
+	<-n.liveDone
 	if lerr := n.ledger.Close(); err == nil {
 		err = lerr
 	}
 	return err
+}
+
+// saveLive keeps the status screen's figures on disk every liveSave, and
+// once more at a stop. It runs on a real ticker: display data, not
+// decisions.
+func (n *Node) saveLive() {
+	defer close(n.liveDone)
+	path := filepath.Join(n.cfg.Dir, liveFile)
+	t := time.NewTicker(liveSave)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-n.liveStop:
+			if err := n.hub.save(path); err != nil {
+				n.log.Warn("status counts not saved", "err", err)
+			}
+			return
+		}
+		if err := n.hub.save(path); err != nil {
+			n.log.Warn("status counts not saved", "err", err)
+		}
+	}
+}
+
+// venueLocation is the venue's time zone, UTC before a manifest names it.
+func (n *Node) venueLocation() *time.Location {
+	if v, ok := n.ledger.Venue(); ok {
+		return v.Location()
+	}
+	return time.UTC
 }
 
 // loadOrCreateToken reads the API token, making one at first start.

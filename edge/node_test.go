@@ -167,7 +167,7 @@ func TestAPI(t *testing.T) {
 	}
 	status, body = c.do("GET", "/api/v1/status", "")
 	var st Status
-	if err := json.Unmarshal(body, &st); status != 200 || err != nil || st.Device != "gate-1" || st.Ledger.Records != 3 || st.Ledger.Admitted != 3 {
+	if err := json.Unmarshal(body, &st); status != 200 || err != nil || st.Device != "gate-1" || st.Ledger.Records != 3 || st.Ledger.SinceOpen == nil || st.Ledger.SinceOpen.Admitted != 3 {
 		t.Errorf("status: %d %s", status, body)
 	}
 	status, body = c.do("GET", "/metrics", "")

@@ -32,16 +32,17 @@ func giveStaff(t *testing.T, n *Node, name string, role Role, pin string) {
 }
 
 // End to end through a real browser: the fake camera shows an issued
-// ticket's QR code; the scan screen turns green, and once that answer
-// clears, the same ticket still in front of the camera turns it orange,
-// "already used" at this gate at the time of the first scan in the venue's
-// zone. The relay pulsed exactly once.
+// ticket's QR code for 5 s, then nothing for 5 s, then the code again. The
+// scan screen turns green; the ticket still held up once that answer clears
+// is the same scan (no second answer); shown again, it turns the screen
+// orange, "already used" at this gate at the time of the first scan in the
+// venue's zone. The relay pulsed exactly once.
 func TestBrowserCameraScan(t *testing.T) {
 	v := ledgertest.NewVenue(t, 20)
 	n, fb, _ := startGate(t, v, "gate-1", false)
 	giveStaff(t, n, "Li Wei", RoleGate, "2468")
 	code := v.Code(ticket.Ticket{Serial: 1})
-	showCamera(t, code)
+	showCameraBlinking(t, code)
 
 	b := newTab(t, "http://"+n.APIAddr())
 	b.login("Li Wei", "2468")
@@ -57,7 +58,8 @@ func TestBrowserCameraScan(t *testing.T) {
 		t.Errorf("sound %q, want the ok tone", got)
 	}
 
-	b.waitJS("orange", `document.getElementById("answer").dataset.result === "used" && !document.getElementById("answer").hidden`, 15*time.Second)
+	b.waitJS("the green answer clears", `document.getElementById("answer").hidden`, 10*time.Second)
+	b.waitJS("orange", `document.getElementById("answer").dataset.result === "used" && !document.getElementById("answer").hidden`, 20*time.Second)
 	h, err := n.Ledger().History(ledgertest.Event, 1)
 	if err != nil || len(h.Passages) != 1 {
 		t.Fatalf("history: %+v %v, want one passage", h, err)

@@ -7,6 +7,8 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -305,7 +307,7 @@ func sessionCSRF(t *testing.T, b *browser) string {
 // The hub counts every decision once, keeps the last scans newest first,
 // and drops a stream that stopped reading instead of waiting for it.
 func TestLiveHub(t *testing.T) {
-	h := newLiveHub()
+	h := newLiveHub(func() *time.Location { return time.UTC })
 	slow, fast := h.subscribe(), h.subscribe()
 	got := 0
 	done := make(chan struct{})
@@ -336,7 +338,7 @@ func TestLiveHub(t *testing.T) {
 		t.Error("the stream that stopped reading is still subscribed")
 	}
 	var l deviceapi.Live
-	h.counts(&l)
+	h.counts(&l, at)
 	n := uint64(liveBuffer+10) / 2
 	if l.Admitted != n || len(l.Refused) != 1 || l.Refused[0] != (deviceapi.Count{Reason: "already_used", N: n}) {
 		t.Errorf("counts: admitted %d, refused %+v; want %d and %d already_used", l.Admitted, l.Refused, n, n)
@@ -351,6 +353,34 @@ func TestLiveHub(t *testing.T) {
 	}
 	if h.subscribe() != nil {
 		t.Error("subscribed after close")
+	}
+
+	// The figures survive a restart, and start again on the venue's next
+	// day (Berlin: 23:30 UTC on 12 June is already the 13th there).
+	path := filepath.Join(t.TempDir(), liveFile)
+	if err := h.save(path); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s: %v %v", liveFile, fi, err)
+	}
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	again := newLiveHub(func() *time.Location { return berlin })
+	if err := again.load(path); err != nil {
+		t.Fatal(err)
+	}
+	var l2 deviceapi.Live
+	again.counts(&l2, at)
+	if l2.Admitted != l.Admitted || !slices.Equal(l2.Refused, l.Refused) || !slices.Equal(l2.Recent, l.Recent) {
+		t.Errorf("after a restart: %+v, want %+v", l2, l)
+	}
+	again.counts(&l2, time.Date(2026, 6, 12, 23, 30, 0, 0, time.UTC))
+	if l2.Admitted != 0 || len(l2.Refused) != 0 || len(l2.Recent) != 0 {
+		t.Errorf("on the next day: %+v, want nothing", l2)
+	}
+	os.WriteFile(path, []byte("{not json"), 0o600)
+	if err := newLiveHub(time.Now().Location).load(path); err == nil || !strings.Contains(err.Error(), "start again") {
+		t.Errorf("a damaged file: %v", err)
 	}
 }
 
@@ -432,4 +462,27 @@ func readEvents(r io.Reader) <-chan sseEvent {
 		}
 	}()
 	return ch
+}
+
+// A restarted node shows the counts of the day it had before.
+func TestLiveCountsSurviveRestart(t *testing.T) {
+	v := ledgertest.NewVenue(t, 20)
+	var cfg Config
+	n := startNodeWith(t, v, "gate-1", func(c *Config) { cfg = *c })
+	c := client{t: t, base: "http://" + n.APIAddr(), token: n.Token()}
+	code := v.Code(ticket.Ticket{Serial: 1})
+	c.answer(`{"code":"` + code + `"}`)
+	c.answer(`{"code":"` + code + `"}`)
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n2, err := Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n2.Close()
+	l := n2.live()
+	if l.Admitted != 1 || len(l.Refused) != 1 || l.Refused[0].Reason != "already_used" || len(l.Recent) != 2 {
+		t.Errorf("after a restart: admitted %d, refused %+v, %d recent; want 1, 1 already_used, 2", l.Admitted, l.Refused, len(l.Recent))
+	}
 }

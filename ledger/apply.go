@@ -212,6 +212,10 @@ func (l *Ledger) apply(c *manifest.Change, raw []byte, body any) error {
 			if err := txn.Set(typeKey(b.Event, b.ID), mustJSON(b)); err != nil {
 				return err
 			}
+		case *manifest.PriceList:
+			if err := txn.Set(pricesKey(b.Event, b.Seller), mustJSON(b)); err != nil {
+				return err
+			}
 		case *ticket.IssuerCert:
 			// Checked here, trusted only once the change commits: the
 			// closure may run again and must not change memory.

@@ -189,7 +189,13 @@ func WriteEncryptionKey(path string) error {
 // LoadIdentity reads a device directory's identity files.
 func LoadIdentity(dir string) (*Identity, error) {
 	if _, err := os.Stat(filepath.Join(dir, DeviceKeyFile)); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s is not a device directory (no %s): run tixgate ledger init --data %s", dir, DeviceKeyFile, dir)
+		switch _, derr := os.Stat(dir); {
+		case errors.Is(derr, fs.ErrNotExist):
+			return nil, fmt.Errorf("%s does not exist: give --data a device's folder, or make one with tixgate ledger init --data %s (or tixgate enroll)", dir, dir)
+		case fileExists(filepath.Join(dir, keyfile.RootKeyFile)) || fileExists(filepath.Join(dir, keyfile.RootPubFile)):
+			return nil, fmt.Errorf("%s is the organizer's key folder, not a device's: give --data the folder tixgate ledger init or tixgate enroll made for the device", dir)
+		}
+		return nil, fmt.Errorf("%s is not a device's folder (no %s): make one with tixgate ledger init --data %s (or tixgate enroll)", dir, DeviceKeyFile, dir)
 	}
 	id := &Identity{}
 	var err error
@@ -230,4 +236,9 @@ func writeGateKey(path string, role ticket.Role, key []byte) error {
 		return nil
 	}
 	return keyfile.WriteSecret(path, keyfile.GateKeyType, key)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }

@@ -26,6 +26,7 @@ import (
 //	V                          the venue
 //	E event                    an event
 //	Y event type               a ticket type
+//	W event seller             a seller price list (seller empty: every seller)
 //	T event serial             a known ticket
 //	I keyid sighash            an issuer certificate
 //	D keyid sighash            a device certificate
@@ -45,6 +46,7 @@ const (
 	tVenue       = 'V'
 	tEvent       = 'E'
 	tType        = 'Y'
+	tPrices      = 'W'
 	tTicket      = 'T'
 	tIssuer      = 'I'
 	tDevice      = 'D'
@@ -59,7 +61,7 @@ const (
 )
 
 // derivedTables are cleared by Reindex.
-var derivedTables = []byte{tApplied, tVenue, tEvent, tType, tTicket, tIssuer, tDevice, tRevoked, tHead, tTicketIndex, tTicketMark, tConflict, tFork}
+var derivedTables = []byte{tApplied, tVenue, tEvent, tType, tPrices, tTicket, tIssuer, tDevice, tRevoked, tHead, tTicketIndex, tTicketMark, tConflict, tFork}
 
 func key(table byte, parts ...[]byte) []byte {
 	n := 1
@@ -83,6 +85,7 @@ func pendKey(o ticket.KeyID, seq uint64) []byte       { return key(tPendRecord, 
 func headKey(o ticket.KeyID) []byte                   { return key(tHead, o[:]) }
 func eventKey(e uint64) []byte                        { return key(tEvent, u64(e)) }
 func typeKey(e, t uint64) []byte                      { return key(tType, u64(e), u64(t)) }
+func pricesKey(e uint64, seller string) []byte        { return key(tPrices, u64(e), []byte(seller)) }
 func ticketKey(e, s uint64) []byte                    { return key(tTicket, u64(e), u64(s)) }
 func ticketPrefix(e, s uint64) []byte                 { return key(tTicketIndex, u64(e), u64(s)) }
 func markKey(e, s uint64) []byte                      { return key(tTicketMark, u64(e), u64(s)) }

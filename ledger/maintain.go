@@ -24,25 +24,32 @@ import (
 
 // Stats describes a ledger.
 type Stats struct {
-	Device        string            `json:"device"`
-	Origin        ticket.KeyID      `json:"origin"`
-	ManifestSeq   uint64            `json:"manifest_seq"`
-	Events        int               `json:"events"`
-	TicketTypes   int               `json:"ticket_types"`
-	Tickets       int               `json:"tickets"`
-	Revoked       int               `json:"revoked"`
-	Origins       map[string]uint64 `json:"origins"` // device name (key id) → records held without gaps
-	Records       int               `json:"records"`
-	HeldRecords   int               `json:"held_records"`
-	HeldChanges   int               `json:"held_changes"`
-	Conflicts     int               `json:"conflicts"`
-	Forks         int               `json:"forks"`
-	DiskBytes     int64             `json:"disk_bytes"`
-	Decisions     uint64            `json:"decisions"` // since open
-	Admitted      uint64            `json:"admitted"`
-	Refused       uint64            `json:"refused"`
-	Ingested      uint64            `json:"ingested"`
-	RejectedInput uint64            `json:"rejected_input"`
+	Device      string            `json:"device"`
+	Origin      ticket.KeyID      `json:"origin"`
+	ManifestSeq uint64            `json:"manifest_seq"`
+	Events      int               `json:"events"`
+	TicketTypes int               `json:"ticket_types"`
+	Tickets     int               `json:"tickets"`
+	Revoked     int               `json:"revoked"`
+	Origins     map[string]uint64 `json:"origins"` // device name (key id) → records held without gaps
+	Records     int               `json:"records"`
+	HeldRecords int               `json:"held_records"`
+	HeldChanges int               `json:"held_changes"`
+	Conflicts   int               `json:"conflicts"`
+	Forks       int               `json:"forks"`
+	DiskBytes   int64             `json:"disk_bytes"`
+	// SinceOpen counts what this process did with the ledger: absent
+	// where nothing could have (a command that opened it to read).
+	SinceOpen *Counters `json:"since_open,omitempty"`
+}
+
+// Counters are what a process did with an open ledger.
+type Counters struct {
+	Decisions     uint64 `json:"decisions"`
+	Admitted      uint64 `json:"admitted"`
+	Refused       uint64 `json:"refused"`
+	Ingested      uint64 `json:"ingested"`
+	RejectedInput uint64 `json:"rejected_input"`
 }
 
 // Stats counts what the ledger holds.
@@ -75,8 +82,8 @@ func (l *Ledger) Stats() (Stats, error) {
 		st.Origins[fmt.Sprintf("%s (%s)", l.deviceName(id, now), id)] = seq
 	}
 	st.DiskBytes = l.DiskSize()
-	st.Decisions, st.Admitted, st.Refused = l.stats.decisions.Load(), l.stats.admitted.Load(), l.stats.refused.Load()
-	st.Ingested, st.RejectedInput = l.stats.ingested.Load(), l.stats.rejected.Load()
+	st.SinceOpen = &Counters{Decisions: l.stats.decisions.Load(), Admitted: l.stats.admitted.Load(), Refused: l.stats.refused.Load(),
+		Ingested: l.stats.ingested.Load(), RejectedInput: l.stats.rejected.Load()}
 	return st, nil
 }
 

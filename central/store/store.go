@@ -94,6 +94,13 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("open %s: %w", path, err)
 		}
+		// The database holds tokens' hashes and buyers' data: made 0600,
+		// and SQLite gives its -wal and -shm files the same mode.
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+		f.Close()
 		d.dialect, d.dsn = SQLite, path
 		// Immediate transactions take the write lock at BEGIN, so two
 		// writers queue on the busy timeout instead of deadlocking on an

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -71,6 +72,11 @@ func TestOpenMigratesEveryTable(t *testing.T) {
 			var mode string
 			if err := d.SQL().QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
 				t.Errorf("journal mode %q, %v: want wal", mode, err)
+			}
+			for _, f := range []string{d.DSN(), d.DSN() + "-wal"} {
+				if fi, err := os.Stat(f); err != nil || fi.Mode().Perm() != 0o600 {
+					t.Errorf("%s: %v %v, want mode 0600", filepath.Base(f), fi, err)
+				}
 			}
 		})
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/tixgate/tixgate/central/devices"
 	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
-	"github.com/tixgate/tixgate/ledger/manifest"
 	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/ticket/keyfile"
 )
@@ -24,7 +23,7 @@ const centralKeysDir = "keys"
 func centralCommands() *command {
 	return &command{name: "central", summary: "the ops server", run: runCentral, usage: "--listen ADDR --db DSN --data DIR [--tls-cert FILE --tls-key FILE] [--shutdown-timeout D]", subs: []*command{
 		{name: "venue", summary: "venues", subs: []*command{
-			{name: "import", usage: "--db DSN --data DIR [--organizer NAME] FILE", summary: "create or update a venue, its zones, gates, events and ticket types from a description (YAML or TOML)", run: runCentralVenueImport},
+			{name: "import", usage: "--db DSN --data DIR [--organizer NAME] [--now] FILE", summary: "create or update a venue, its zones, gates, events and ticket types from a description (YAML or TOML)", run: runCentralVenueImport},
 		}},
 		{name: "tickets", summary: "tickets", subs: []*command{
 			{name: "issue", usage: "--db DSN --data DIR --event N --type N [--count N] [--holder NAME]", summary: "issue tickets signed by central's issuer key; prints their codes", run: runCentralTicketsIssue},
@@ -87,6 +86,7 @@ func (c *centralEnv) catalog(e *env) *catalog.Catalog {
 func runCentralVenueImport(ctx context.Context, e *env, cl *cmdline) error {
 	dsn, data := centralFlags(cl)
 	organizer := cl.String("organizer", "", "the organizer running the venue (default: the venue's name)")
+	now := cl.Bool("now", false, "move the events so that the first one's doors open now (to try a venue file out on any day)")
 	pos, err := cl.parseN(1, "one venue FILE")
 	if err != nil {
 		return err
@@ -94,17 +94,9 @@ func runCentralVenueImport(ctx context.Context, e *env, cl *cmdline) error {
 	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
 		return err
 	}
-	raw, err := os.ReadFile(pos[0])
+	spec, err := readSpec(e, pos[0], *now)
 	if err != nil {
-		return fmt.Errorf("venue import: %w", err)
-	}
-	format := strings.TrimPrefix(filepath.Ext(pos[0]), ".")
-	if format != "toml" && format != "yaml" && format != "yml" {
-		format = ""
-	}
-	spec, err := manifest.ParseSpec(raw, format)
-	if err != nil {
-		return fmt.Errorf("%s: %w", pos[0], err)
+		return err
 	}
 	c, err := openCentral(ctx, e, *dsn, *data)
 	if err != nil {

@@ -145,7 +145,14 @@ func (c *command) dispatch(ctx context.Context, e *env, path []string, args []st
 		fs := flag.NewFlagSet(name, flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
 		fs.Usage = func() {}
-		err := c.run(ctx, e, &cmdline{FlagSet: fs, usage: c.usage, summary: c.summary, args: args, e: e})
+		cl := &cmdline{FlagSet: fs, usage: c.usage, summary: c.summary, args: args, e: e}
+		if len(c.subs) > 0 {
+			cl.more = func(w io.Writer) {
+				fmt.Fprintln(w)
+				c.listSubs(w, path)
+			}
+		}
+		err := c.run(ctx, e, cl)
 		var ee *exitError
 		if errors.As(err, &ee) && ee.code == 2 && ee.help == "" {
 			ee.help = strings.Join(path, " ") + " --help"
@@ -207,6 +214,12 @@ func (c *command) help(w io.Writer, path []string) {
 		}
 		fmt.Fprintln(w)
 	}
+	c.listSubs(w, path)
+}
+
+// listSubs prints the commands below c, whose full name is path.
+func (c *command) listSubs(w io.Writer, path []string) {
+	full := strings.Join(path, " ")
 	fmt.Fprintf(w, "usage: %s COMMAND [ARGS]\n\ncommands:\n", full)
 	var lines []string
 	var walk func(prefix string, c *command)
@@ -230,6 +243,9 @@ type cmdline struct {
 	usage, summary string
 	args           []string
 	e              *env
+	// more, when set, prints what follows the flags in the help: the
+	// subcommands of a command that also runs.
+	more func(io.Writer)
 }
 
 // parse parses flags that may stand before, between or after the
@@ -244,6 +260,9 @@ func (cl *cmdline) parse() ([]string, error) {
 			fmt.Fprintf(cl.e.stdout, "usage: tixgate %s %s\n\n%s\n\nflags:\n", cl.Name(), cl.usage, cl.summary)
 			cl.SetOutput(cl.e.stdout)
 			cl.PrintDefaults()
+			if cl.more != nil {
+				cl.more(cl.e.stdout)
+			}
 			return nil, silentExit(0)
 		}
 		if err != nil {
@@ -305,4 +324,12 @@ func parseTime(flagName, s string) (time.Time, error) {
 		return time.Time{}, usageError("--%s %q is not an RFC 3339 time like 2026-06-12T19:30:00+02:00", flagName, s)
 	}
 	return t, nil
+}
+
+// plural is "1 line", "2 lines".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -181,6 +181,10 @@ func TestUsageErrors(t *testing.T) {
 	if out, _, code := cli(t, "", "ticket", "issue", "-h"); code != 0 || !strings.Contains(out, "-serial") {
 		t.Errorf("-h: exit %d, %q", code, out)
 	}
+	// A command that runs and has commands below it lists both.
+	if out, _, code := cli(t, "", "central", "--help"); code != 0 || !strings.Contains(out, "-listen") || !strings.Contains(out, "devices add") || !strings.Contains(out, "venue import") {
+		t.Errorf("central --help: exit %d, %q", code, out)
+	}
 }
 
 func TestDemo(t *testing.T) {

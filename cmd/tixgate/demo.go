@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -68,35 +67,6 @@ type demoVenue struct {
 	tickets int
 }
 
-// demoNet lets the demo cut the venue's network in two.
-type demoNet struct {
-	mu    sync.Mutex
-	names map[string]string
-	cut   map[string]bool // node names on the far side
-}
-
-func (n *demoNet) filter(from string) cluster.Filter {
-	return func(addr string, _ bool) (bool, time.Duration) {
-		n.mu.Lock()
-		defer n.mu.Unlock()
-		return n.cut[from] != n.cut[n.names[addr]], 0
-	}
-}
-
-func (n *demoNet) split(names ...string) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for _, name := range names {
-		n.cut[name] = true
-	}
-}
-
-func (n *demoNet) heal() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.cut = map[string]bool{}
-}
-
 type demoGate struct {
 	name, gate string
 	node       *edge.Node
@@ -144,7 +114,7 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 		// removed: its gates are started first, which fails on a folder or
 		// port in use.
 		if old, _, err := loadDemoState(*data, now); err == nil && old != nil {
-			probe, err := startDemoGates(*data, listens, &demoNet{names: map[string]string{}, cut: map[string]bool{}}, quiet)
+			probe, err := startDemoGates(*data, listens, cluster.NewFaults(1), quiet)
 			for _, g := range probe {
 				g.node.Close()
 			}
@@ -160,7 +130,7 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 	if err != nil {
 		return err
 	}
-	net := &demoNet{names: map[string]string{}, cut: map[string]bool{}}
+	net := cluster.NewFaults(1)
 	var gates []*demoGate
 	defer func() {
 		for _, g := range gates {
@@ -490,19 +460,20 @@ func writeDemoTickets(dir string, spec *manifest.Spec, keys *keyfile.Keys) (int,
 		fmt.Fprintf(&index, "%s  %s: %s\n  %s\n", name, names[typ], demoExpect[typ], code)
 	}
 	index.WriteString("ticket-1236.png  the story's ticket: already_used at every gate\n")
-	return len(demoSamples), keyfile.WriteFileMode(filepath.Join(dir, demoTicketIndex), []byte(index.String()), 0o644, true)
+	// The story writes its own ticket, 1236, beside these.
+	return len(demoSamples) + 1, keyfile.WriteFileMode(filepath.Join(dir, demoTicketIndex), []byte(index.String()), 0o644, true)
 }
 
 // startDemoGates starts the three gate nodes of the data folder, each
 // joining the first.
-func startDemoGates(dir string, listens []string, dn *demoNet, quiet *slog.Logger) ([]*demoGate, error) {
+func startDemoGates(dir string, listens []string, dn *cluster.Faults, quiet *slog.Logger) ([]*demoGate, error) {
 	var gates []*demoGate
 	for i, g := range demoGateNames {
 		gdir := filepath.Join(dir, g.device)
 		cfg := edge.DefaultConfig(gdir)
 		cfg.Gate, cfg.Bind, cfg.Listen, cfg.Version = g.gate, "127.0.0.1:0", listens[i], version
 		cfg.Ledger.Logger, cfg.Logger = quiet, quiet
-		cfg.Mesh.Filter = dn.filter(g.device)
+		cfg.Mesh.Filter = dn.Filter(g.device)
 		if len(gates) > 0 {
 			cfg.Join = []string{gates[0].node.MeshAddr()}
 		}
@@ -513,9 +484,7 @@ func startDemoGates(dir string, listens []string, dn *demoNet, quiet *slog.Logge
 		if err != nil {
 			return gates, fmt.Errorf("demo: %s: %w", g.device, err)
 		}
-		dn.mu.Lock()
-		dn.names[node.MeshAddr()] = g.device
-		dn.mu.Unlock()
+		dn.Name(node.MeshAddr(), g.device)
 		gates = append(gates, &demoGate{name: g.device, gate: g.gate, node: node})
 	}
 	return gates, nil

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tixgate/tixgate/cluster"
 	"github.com/tixgate/tixgate/edge"
 	"github.com/tixgate/tixgate/edge/deviceapi"
 	"github.com/tixgate/tixgate/ledger/decision"
@@ -21,7 +22,7 @@ import (
 
 // runDemoStory walks through what happens at the gates on a busy night,
 // through the gates' HTTP APIs, saying what it did.
-func runDemoStory(dir string, v *demoVenue, gates []*demoGate, net *demoNet, say func(string, ...any)) error {
+func runDemoStory(dir string, v *demoVenue, gates []*demoGate, net *cluster.Faults, say func(string, ...any)) error {
 	scene := func(title string) { say("\n== %s", title) }
 	start := time.Now()
 	keys, spec, seq := v.keys, v.spec, v.seq
@@ -119,12 +120,12 @@ func runDemoStory(dir string, v *demoVenue, gates []*demoGate, net *demoNet, say
 	show(gates[0], "refunded ticket 77", issue(ticket.Ticket{Serial: 77, Type: 1}))
 
 	scene("The venue network splits: gate-3 is cut off from gates 1 and 2")
-	net.split("gate-3")
+	net.Isolate("gate-3")
 	split := issue(ticket.Ticket{Serial: 556, Type: 1})
 	show(gates[0], "ticket 556", split)
 	show(gates[2], "a copy of ticket 556", split)
 	say("  both let it in: neither could know. The network heals…")
-	net.heal()
+	net.Heal()
 	if err := waitFor(20*time.Second, func() bool {
 		for _, g := range gates {
 			if cs, _ := g.node.Ledger().Conflicts(); len(cs) == 0 {

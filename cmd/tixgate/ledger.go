@@ -26,7 +26,7 @@ func ledgerCommands() *command {
 		{name: "init", usage: "--data DIR --keys KEYS --device NAME [--role gate|seller] [--venue NAME] [--encryption-key FILE]", summary: "provision a device without central: identity key, certificate, empty ledger", run: runLedgerInit},
 		{name: "manifest", usage: "--keys KEYS --venue FILE [--tickets N] [--first-seq N] --out FILE", summary: "sign a manifest from a venue description (YAML or TOML)", run: runLedgerManifest},
 		{name: "import", usage: "--data DIR FILE", summary: "apply a manifest file (resumable; - reads stdin)", run: runLedgerImport},
-		{name: "stats", usage: "--data DIR", summary: "print what the ledger holds, as JSON", run: runLedgerStats},
+		{name: "stats", usage: "--data DIR", summary: "print what the ledger holds, as JSON (a running edge's counts since start: its /api/v1/status)", run: runLedgerStats},
 		{name: "verify", usage: "--data DIR", summary: "check every chain and signature; exit 1 if anything is wrong", run: runLedgerVerify},
 		{name: "reindex", usage: "--data DIR", summary: "rebuild the indexes from the log and the manifest changes", run: runLedgerReindex},
 		{name: "backup", usage: "--data DIR FILE", summary: "write the ledger's log and manifest to FILE", run: runLedgerBackup},
@@ -119,6 +119,7 @@ func runLedgerManifest(_ context.Context, e *env, cl *cmdline) error {
 	firstSeq := cl.Uint64("first-seq", 1, "number of the first change (to extend a manifest already imported)")
 	batch := cl.Int("batch", 1000, "tickets per change")
 	out := cl.String("out", "", "NDJSON file to write (- for stdout)")
+	now := cl.Bool("now", false, "move the events so that the first one's doors open now (to try a venue file out on any day)")
 	if _, err := cl.parseN(0, ""); err != nil {
 		return err
 	}
@@ -128,17 +129,9 @@ func runLedgerManifest(_ context.Context, e *env, cl *cmdline) error {
 	if *tickets < 0 || *firstSeq == 0 || *batch <= 0 || *batch > manifest.MaxTicketsPerBatch {
 		return usageError("--tickets must be ≥ 0, --first-seq ≥ 1, --batch 1-%d", manifest.MaxTicketsPerBatch)
 	}
-	data, err := os.ReadFile(*venue)
+	spec, err := readSpec(e, *venue, *now)
 	if err != nil {
-		return fmt.Errorf("ledger manifest: %w", err)
-	}
-	format := strings.TrimPrefix(filepath.Ext(*venue), ".")
-	if format != "toml" && format != "yaml" && format != "yml" {
-		format = ""
-	}
-	spec, err := manifest.ParseSpec(data, format)
-	if err != nil {
-		return fmt.Errorf("%s: %w", *venue, err)
+		return err
 	}
 	k, err := keyfile.Load(*keys)
 	if err != nil {
@@ -216,11 +209,12 @@ func runLedgerImport(ctx context.Context, e *env, cl *cmdline) error {
 	return openLedger(e, *data, func(l *ledger.Ledger) error {
 		st, err := l.Import(ctx, r, bar.update)
 		bar.done()
-		fmt.Fprintf(e.stderr, "imported %d lines in %s: %d changes applied (%d tickets), %d already applied, %d held for missing changes; manifest at %d\n",
-			st.Lines, time.Since(start).Round(time.Millisecond), st.Applied, st.Tickets, st.Duplicates, st.Held, l.ManifestSeq())
+		summary := fmt.Sprintf("%d changes applied (%d tickets), %d already applied, %d held for missing changes; manifest at %d",
+			st.Applied, st.Tickets, st.Duplicates, st.Held, l.ManifestSeq())
 		if err != nil {
-			return fmt.Errorf("%w (the changes before it are applied: run the import again once the file is fixed)", err)
+			return fmt.Errorf("%w\nstopped there: %s; run the import again once the file is fixed, it goes on where it stopped", err, summary)
 		}
+		fmt.Fprintf(e.stderr, "imported %s in %s: %s\n", plural(st.Lines, "line"), time.Since(start).Round(time.Millisecond), summary)
 		if st.Applied+st.Duplicates+st.Held == 0 {
 			return fmt.Errorf("import %s: no manifest changes in it (empty, or not a manifest file): nothing imported", pos[0])
 		}
@@ -268,6 +262,9 @@ func runLedgerStats(_ context.Context, e *env, cl *cmdline) error {
 		if err != nil {
 			return err
 		}
+		// This process only read: what a running edge decided since it
+		// started is in its /api/v1/status.
+		st.SinceOpen = nil
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
@@ -483,4 +480,26 @@ func runLedgerRepair(ctx context.Context, e *env, cl *cmdline) error {
 		fmt.Fprintf(e.stdout, "repaired %s from its peers: manifest change %d, %d records; the damaged store was kept beside db/\n", *data, st.ManifestSeq, st.Records)
 	}
 	return merr
+}
+
+// readSpec reads a venue description, YAML or TOML by its extension or
+// its content; with now, its events are moved so that the first one's
+// doors open now.
+func readSpec(e *env, path string, now bool) (*manifest.Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("venue file: %w", err)
+	}
+	format := strings.TrimPrefix(filepath.Ext(path), ".")
+	if format != "toml" && format != "yaml" && format != "yml" {
+		format = ""
+	}
+	spec, err := manifest.ParseSpec(data, format)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if now {
+		spec.OpenDoorsAt(e.now())
+	}
+	return spec, nil
 }

@@ -46,6 +46,12 @@ func TestLedgerCommands(t *testing.T) {
 	if out := run(1, "ledger", "import", "--data", g2, bad); !strings.Contains(out, "line 1") {
 		t.Errorf("bad manifest: %q", out)
 	}
+	cut := filepath.Join(dir, "cut.ndjson")
+	whole, _ := os.ReadFile(mf)
+	os.WriteFile(cut, whole[:len(whole)/2], 0o600)
+	if out := run(1, "ledger", "import", "--data", g2, cut); !strings.Contains(out, "ends in the middle of a change") || strings.Contains(out, "EOF") || !strings.Contains(out, "stopped there") || strings.Contains(out, "imported") {
+		t.Errorf("a manifest cut in half: %q", out)
+	}
 	empty := filepath.Join(dir, "empty.ndjson")
 	os.WriteFile(empty, nil, 0o600)
 	if out := run(1, "ledger", "import", "--data", g2, empty); !strings.Contains(out, "no manifest changes") {

@@ -238,7 +238,10 @@
   async function frames() {
     for (;;) {
       if (leaving) return;
-      if (!track || showing || document.hidden || track.readyState !== 'live') { await sleep(150); continue; }
+      // Frames go on while an answer shows, so a ticket still held up
+      // stays one scan (the device answers "repeat") rather than being
+      // read anew once the answer clears; a new ticket replaces the answer.
+      if (!track || overrideDlg.open || document.hidden || track.readyState !== 'live') { await sleep(150); continue; }
       const blob = await grab();
       if (!blob) { await sleep(150); continue; }
       let r;
@@ -249,6 +252,12 @@
       // next one goes. Only an answer, or the device failing to decide,
       // takes the screen.
       if (r.status === 400 || r.status === 413 || r.status === 415) { await sleep(500); continue; }
+      if (r.ok) {
+        let body = null;
+        try { body = await r.json(); } catch (e) { /* not JSON: said below */ }
+        if (body && body.repeat) { await sleep(150); continue; }
+        if (body) { show(body); continue; }
+      }
       await decided(r);
     }
   }

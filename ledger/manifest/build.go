@@ -132,6 +132,37 @@ func (s *Spec) check() error {
 	return nil
 }
 
+// OpenDoorsAt moves every event by one duration so that the first one's
+// doors (its start when it sets no admission) open at t, to the minute:
+// a venue file written for one night can be tried out on any day. The
+// events keep their lengths and the gaps between them.
+func (s *Spec) OpenDoorsAt(t time.Time) {
+	if len(s.Events) == 0 {
+		return
+	}
+	first := s.Events[0].doors()
+	for _, e := range s.Events[1:] {
+		if d := e.doors(); d.Before(first) {
+			first = d
+		}
+	}
+	by := t.Truncate(time.Minute).Sub(first)
+	for i := range s.Events {
+		e := &s.Events[i]
+		e.Starts, e.Ends = e.Starts.Add(by), e.Ends.Add(by)
+		if !e.Admission.IsZero() {
+			e.Admission = e.Admission.Add(by)
+		}
+	}
+}
+
+func (e EventSpec) doors() time.Time {
+	if e.Admission.IsZero() {
+		return e.Starts
+	}
+	return e.Admission
+}
+
 func (s *Spec) venue() Venue {
 	return Venue{Name: s.Venue, TimeZone: s.TimeZone, Zones: s.Zones, Gates: s.Gates}
 }

@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tixgate/tixgate/ledger/rules"
@@ -352,7 +354,7 @@ func Parse(line []byte) (Change, error) {
 		return c, fmt.Errorf("%w: line of %d bytes", ErrMalformed, len(line))
 	}
 	if err := strictUnmarshal(line, &c); err != nil {
-		return c, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return c, fmt.Errorf("%w: %s", ErrMalformed, jsonProblem(err))
 	}
 	switch {
 	case c.Seq == 0:
@@ -441,6 +443,8 @@ func (c *Change) decode(gateKey []byte, full bool) (any, error) {
 		v = new(Tickets)
 	case KindRevoke:
 		v = new(Revoke)
+	case KindPrices:
+		v = new(PriceList)
 	case KindIssuer:
 		var cert ticket.IssuerCert
 		if err := strictUnmarshal(c.Body, &cert); err != nil {
@@ -596,6 +600,26 @@ func (r *Revoke) check() error {
 }
 
 // strictUnmarshal decodes JSON refusing unknown fields and trailing data.
+// jsonProblem says in a reader's words what is wrong with a line that
+// does not decode as a change, without the decoder's Go type names.
+func jsonProblem(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return "the line ends in the middle of a change (was the file cut off while it was written or copied?)"
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("not JSON at byte %d of the line (is this a manifest file, one change per line?)", syntax.Offset)
+	case errors.As(err, &typ) && typ.Field == "":
+		return fmt.Sprintf("a JSON %s where a change (an object) is expected", typ.Value)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %q holds a JSON %s, which it cannot", typ.Field, typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	}
+	return err.Error()
+}
+
 func strictUnmarshal(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/tixgate/tixgate/ticket"
@@ -166,7 +165,7 @@ func (m *Money) check() error {
 		return errors.New("money without a receipt number")
 	case m.Amount < 0 || m.Given < 0:
 		return errors.New("negative amount")
-	case len(m.Currency) != 3 || strings.ToUpper(m.Currency) != m.Currency || strings.Trim(m.Currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "":
+	case !ticket.ValidCurrency(m.Currency):
 		return fmt.Errorf("currency %q is not an ISO 4217 code", m.Currency)
 	case m.Method != MethodCash && m.Method != MethodCard:
 		return fmt.Errorf("payment method %q: want cash or card", m.Method)
