@@ -145,6 +145,9 @@ func TestConflictsFoundStoredAndResolved(t *testing.T) {
 // gates upload to either, at once, their own records and their peers':
 // nothing is stored twice, nothing is lost, and each conflict is one row.
 func TestTwoCentralsOnePostgres(t *testing.T) {
+	if pg == nil && testing.Short() {
+		t.Skip("PostgreSQL: covered by the run without -short, which starts it")
+	}
 	if pg == nil {
 		t.Fatal("no PostgreSQL cluster: storetest.Main starts one")
 	}
