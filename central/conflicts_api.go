@@ -1,6 +1,7 @@
 package central
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -142,4 +143,26 @@ func (s *Server) reconcileAll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
+}
+
+// reconcileLoop runs a pass over every ticket every ReconcileEvery until
+// ctx ends.
+func (s *Server) reconcileLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.ReconcileEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st, err := s.Conflicts.All(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.cfg.Logger.Error("reconcile pass", "err", err)
+			}
+			continue
+		}
+		s.cfg.Logger.Info("reconcile pass", "tickets", st.Tickets, "new", st.New, "changed", st.Changed, "closed", st.Closed)
+	}
 }

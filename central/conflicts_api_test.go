@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tixgate/tixgate/central/catalog"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/uplink"
 )
@@ -95,6 +96,34 @@ func TestConflictsFoundStoredAndResolved(t *testing.T) {
 			t.Fatalf("a pass over stored conflicts: %d %s, want 6 tickets and nothing new", code, b)
 		}
 
+		// A ticket revoked (at the clock's time, after the entries) makes no
+		// conflict; one revoked from before them does, found by a pass, as
+		// no upload brings it.
+		f.clock.Set(at.Add(-time.Hour))
+		issued, err := f.srv.Catalog.IssueTickets(ctx, catalog.Issue{Event: 1042, Type: 1, Count: 6})
+		if err != nil || issued[4].Serial != 5 {
+			t.Fatalf("issue: %v; want serials 1-6", err)
+		}
+		if err := f.srv.Catalog.RevokeTicket(ctx, 1042, 5, "refunded"); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Set(now0)
+		code, b = opsCall(t, http.MethodPost, f.http.URL+"/api/v1/conflicts/reconcile", opsTok, "")
+		if code != http.StatusOK || json.Unmarshal(b, &st) != nil || st.New != 1 {
+			t.Fatalf("a pass after a revocation: %d %s, want one new conflict", code, b)
+		}
+		revoked := listConflicts(t, f.http.URL, opsTok, "?state=open")
+		kinds := map[string]int{}
+		for _, c := range revoked {
+			kinds[c.Kind]++
+			if c.Kind == "revoked_ticket" && (c.Serial != 5 || len(c.Records) != 1 || c.Records[0].Device != "gate-1") {
+				t.Errorf("revoked ticket's conflict %+v: want gate-1's entry of serial 5", c)
+			}
+		}
+		if len(revoked) != 4 || kinds["revoked_ticket"] != 1 || kinds["double_entry"] != 3 {
+			t.Fatalf("after the revocation: %v, want 3 double entries and 1 revoked ticket", kinds)
+		}
+
 		id := got[0].ID
 		for _, tc := range []struct {
 			name, token, id, body string
@@ -132,8 +161,8 @@ func TestConflictsFoundStoredAndResolved(t *testing.T) {
 		if _, err := f.db.SQL().Exec(`DELETE FROM audit`); err == nil {
 			t.Error("the audit log took a delete")
 		}
-		if open := listConflicts(t, f.http.URL, opsTok, "?state=open"); len(open) != 2 {
-			t.Errorf("%d open after one resolved, want 2", len(open))
+		if open := listConflicts(t, f.http.URL, opsTok, "?state=open"); len(open) != 3 {
+			t.Errorf("%d open after one resolved, want 3", len(open))
 		}
 		if code, _ := opsCall(t, http.MethodGet, f.http.URL+"/api/v1/conflicts", "", ""); code != http.StatusUnauthorized {
 			t.Errorf("no token: %d, want 401", code)

@@ -40,13 +40,20 @@ type Config struct {
 	// ShutdownTimeout bounds how long a stop waits for requests in flight
 	// (a long manifest pull is cut after it and resumes on the device).
 	ShutdownTimeout time.Duration
-	Clock           ticket.Clock
-	Logger          *slog.Logger
+	// ReconcileEvery is how often the server reconciles every ticket with
+	// records, for the conflicts no upload brings (a ticket revoked after
+	// its entries arrived); 0 never. Each pass reads every stored record:
+	// a million take about as long as BenchmarkSystemReconcile says, so
+	// keep it well above that. Several central processes may all run it:
+	// a pass is idempotent.
+	ReconcileEvery time.Duration
+	Clock          ticket.Clock
+	Logger         *slog.Logger
 }
 
 // DefaultConfig serves on listen.
 func DefaultConfig(listen string, db *store.DB, keys *keyfile.Keys) Config {
-	return Config{Listen: listen, Store: db, Keys: keys, ShutdownTimeout: 10 * time.Second, Clock: ticket.SystemClock{}, Logger: slog.Default()}
+	return Config{Listen: listen, Store: db, Keys: keys, ShutdownTimeout: 10 * time.Second, ReconcileEvery: 15 * time.Minute, Clock: ticket.SystemClock{}, Logger: slog.Default()}
 }
 
 // Server is central's HTTP side.
@@ -142,6 +149,9 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 		ready(l.Addr().String())
 	}
 	s.cfg.Logger.Info("central serving", "addr", l.Addr().String())
+	if s.cfg.ReconcileEvery > 0 {
+		go s.reconcileLoop(ctx)
+	}
 	select {
 	case err := <-done:
 		return fmt.Errorf("central: serve: %w", err)
