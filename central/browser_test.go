@@ -150,7 +150,7 @@ func TestOpsScreens(t *testing.T) {
 	if err != nil || c.Resolution != "confirm" || c.ResolvedBy != "mei" || c.Note != "staff let them back in" {
 		t.Fatalf("conflict %s after the click: %+v, %v", id, c, err)
 	}
-	if open, err := f.db.Conflicts(ctx, store.ConflictFilter{State: "open"}); err != nil || len(open) != 2 {
+	if open, err := f.db.TicketConflicts(ctx, store.ConflictFilter{State: "open"}); err != nil || len(open) != 2 {
 		t.Errorf("%d open after one resolved, %v; want 2", len(open), err)
 	}
 	run("dark phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(base+"/ops/conflicts?state=all&theme=dark&lang=zh"), chromedp.WaitVisible(chromedp.CSS("section.conflict")))

@@ -85,7 +85,7 @@ func (s *Server) listConflicts(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusBadRequest, uplink.ErrCodeBadRequest, "state: want open, resolved or closed")
 		return
 	}
-	cs, err := s.cfg.Store.Conflicts(r.Context(), f)
+	cs, err := s.cfg.Store.TicketConflicts(r.Context(), f)
 	if err != nil {
 		s.internal(w, r, err)
 		return

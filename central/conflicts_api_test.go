@@ -254,7 +254,7 @@ func TestTwoCentralsOnePostgres(t *testing.T) {
 		}
 	}
 	var rows, ids, open int
-	if err := f.db.SQL().QueryRow(`SELECT COUNT(*), COUNT(DISTINCT id), COALESCE(SUM(CASE WHEN closed_at = 0 THEN 1 ELSE 0 END), 0) FROM conflicts`).Scan(&rows, &ids, &open); err != nil {
+	if err := f.db.SQL().QueryRow(`SELECT COUNT(*), COUNT(DISTINCT id), COALESCE(SUM(CASE WHEN closed_at = 0 THEN 1 ELSE 0 END), 0) FROM ticket_conflicts`).Scan(&rows, &ids, &open); err != nil {
 		t.Fatal(err)
 	}
 	if want := entries * (gates - 1); rows != want || ids != rows || open != want {

@@ -20,6 +20,8 @@ import (
 	"github.com/tixgate/tixgate/central/devices"
 	"github.com/tixgate/tixgate/central/intake"
 	"github.com/tixgate/tixgate/central/ops"
+	"github.com/tixgate/tixgate/central/quota"
+	"github.com/tixgate/tixgate/central/sales"
 	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/ticket"
@@ -68,6 +70,8 @@ type Server struct {
 	// Accounts are the staff who log in to the ops screens (UI).
 	Accounts *staff.Accounts
 	UI       *ops.UI
+	Quotas   *quota.Quotas
+	Sales    *sales.Sales
 	mux      *http.ServeMux
 	metrics  *metrics
 }
@@ -101,6 +105,12 @@ func New(cfg Config) *Server {
 		panic("central: the ops screens do not parse: " + err.Error()) // a broken build, caught by every test
 	}
 	s.UI = ui
+	qcfg := quota.DefaultConfig(cfg.Store, cfg.Keys, cat)
+	qcfg.Clock, qcfg.Logger = cfg.Clock, cfg.Logger
+	s.Quotas = quota.New(qcfg)
+	scfg := sales.DefaultConfig(cfg.Store, cat)
+	scfg.Clock, scfg.Logger = cfg.Clock, cfg.Logger
+	s.Sales = sales.New(scfg)
 	s.routes()
 	return s
 }
@@ -117,6 +127,7 @@ func (s *Server) routes() {
 	m.Handle("/ops/", s.UI.Handler())
 	m.Handle("GET /{$}", http.RedirectHandler("/ops/", http.StatusSeeOther))
 	m.Handle("GET /metrics", s.ops("read", s.metrics.handler().ServeHTTP))
+	s.salesRoutes(m)
 	m.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		if bearer(r) == "" {
 			s.fail(w, http.StatusUnauthorized, uplink.ErrCodeUnauthorized, "credentials required: Authorization: Bearer TOKEN")
@@ -293,6 +304,13 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, dev store.Device) 
 	if err != nil {
 		s.internal(w, r, err)
 		return
+	}
+	if resp.Stored > 0 {
+		// Sellers' records become orders, tickets and shifts; a failure
+		// leaves them stored, read by the next upload's catch.
+		if _, err := s.Sales.Catch(r.Context()); err != nil {
+			s.cfg.Logger.Error("sales accounts", "err", err)
+		}
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -106,7 +106,8 @@ func cmpU64(a, b uint64) int {
 }
 
 // freeSerials returns up to n serials of the block that the ledger holds no
-// record of, in order, reading the tickets' marks in txn.
+// record of and no revocation of, in order, reading the tickets' marks in
+// txn.
 func freeSerials(txn *badger.Txn, event uint64, c *ticket.IssuerCert, n int) []uint64 {
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: key(tTicketMark, u64(event))})
 	defer it.Close()
@@ -118,7 +119,11 @@ func freeSerials(txn *badger.Txn, event uint64, c *ticket.IssuerCert, n int) []u
 			taken = decodeU64(it.Item().Key()[9:17])
 		}
 		if !it.Valid() || taken > next {
-			out = append(out, next) // next has no mark: free
+			// next has no mark: free, unless central revoked it (a capped
+			// or revoked quota's unsold rest).
+			if _, err := txn.Get(revokedTicketKey(event, next)); err != nil {
+				out = append(out, next)
+			}
 			next++
 			continue
 		}

@@ -432,6 +432,18 @@ func (c *Client) request(ctx context.Context, method, path string, body []byte) 
 	return req, nil
 }
 
+// RequestQuota asks central for another block of an event and ticket type.
+// A grant is signed into the manifest too: pull (or Wake the loop) to
+// install it. Over the limit ops set, the error is an *Error with code
+// ErrCodeQuotaLimit.
+func (c *Client) RequestQuota(ctx context.Context, event, typ uint64) (QuotaGrant, error) {
+	var g QuotaGrant
+	if err := c.post(ctx, PathQuotaRequest, QuotaRequest{Event: event, Type: typ}, &g); err != nil {
+		return QuotaGrant{}, fmt.Errorf("quota request: %w", err)
+	}
+	return g, nil
+}
+
 func (c *Client) get(ctx context.Context, path string, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()

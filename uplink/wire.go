@@ -18,6 +18,9 @@ const (
 	PathAcks     = "/api/v1/acks"     // GET → Acks
 	PathRecords  = "/api/v1/records"  // POST PushRequest → PushResponse
 	PathManifest = "/api/v1/manifest" // GET ?after=N → NDJSON of manifest changes
+	// PathQuotaRequest is a seller's request for another block: POST
+	// QuotaRequest → QuotaGrant.
+	PathQuotaRequest = "/api/v1/quotas/request"
 
 	// HeaderManifestHead carries, on a pull, the number of the venue's last
 	// change when the pull began: what a progress bar counts to.
@@ -184,4 +187,25 @@ const (
 	ErrCodeBadRequest   = "bad_request"
 	ErrCodeUnauthorized = "unauthorized"
 	ErrCodeInternal     = "internal"
+	ErrCodeQuotaLimit   = "quota_limit" // a seller asked for more than ops allow it
+	ErrCodeNotSeller    = "not_seller"  // a quota asked for by a device that is not a seller
 )
+
+// QuotaRequest asks central for another block of serials of one event and
+// ticket type for the asking seller device.
+type QuotaRequest struct {
+	Event uint64 `json:"event"`
+	Type  uint64 `json:"type"`
+}
+
+// QuotaGrant is the block central granted: its issuer certificate for the
+// device's key. The same certificate and the device's price list are
+// signed into the venue's manifest (ManifestHead is the manifest's last
+// change after them), so the next pull installs them on the device and
+// the mesh carries them to the gates.
+type QuotaGrant struct {
+	Cert         ticket.IssuerCert `json:"cert"`
+	Price        int64             `json:"price"` // one ticket, minor units of Currency
+	Currency     string            `json:"currency"`
+	ManifestHead uint64            `json:"manifest_head"`
+}

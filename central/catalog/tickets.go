@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/ledger/manifest"
@@ -44,6 +45,9 @@ func (c *Catalog) IssueTickets(ctx context.Context, req Issue) ([]store.Ticket, 
 			return err
 		}
 		first := uint64(last) - uint64(req.Count) + 1
+		if uint64(last) >= store.SellerSerialMin {
+			return fmt.Errorf("serials from %d are kept for seller quotas: event %d has no online serials left", store.SellerSerialMin, req.Event)
+		}
 		now := c.now()
 		for s := first; s <= uint64(last); s++ {
 			code, err := ticket.Issue(ticket.Ticket{Event: req.Event, Serial: s, Type: req.Type, Zones: manifest.MaskOf(tt.Zones)}, c.cfg.Keys.Issuer)
@@ -83,19 +87,31 @@ func (c *Catalog) RevokeTicket(ctx context.Context, event, serial uint64, reason
 		return fmt.Errorf("revoke ticket %d/%d: %w", event, serial, err)
 	}
 	err = c.cfg.Store.Update(ctx, func(tx *store.Tx) error {
-		subject := fmt.Sprintf("%d/%d", event, serial)
-		fresh, err := tx.Revoke(store.Revocation{Kind: "ticket", Subject: subject, Reason: reason, At: c.now()}, event, serial)
-		if err != nil || !fresh {
-			return err
-		}
-		_, err = c.Emit(tx, ev.Venue, manifest.KindRevoke, "revoke:ticket:"+subject,
-			&manifest.Revoke{Tickets: []manifest.TicketRef{{Event: event, Serial: serial}}, Reason: reason})
-		return err
+		return c.RevokeTicketIn(tx, ev.Venue, event, serial, reason, time.Time{})
 	})
 	if err != nil {
 		return fmt.Errorf("revoke ticket %d/%d: %w", event, serial, err)
 	}
 	return nil
+}
+
+// RevokeTicketIn revokes a ticket of the venue inside tx and signs the
+// revocation into its manifest, unless the ticket is revoked already. at
+// is when the revocation takes effect (a seller's void: when it was made);
+// zero is now, and the change then says nothing of a time, as before.
+func (c *Catalog) RevokeTicketIn(tx *store.Tx, venue string, event, serial uint64, reason string, at time.Time) error {
+	subject := fmt.Sprintf("%d/%d", event, serial)
+	when := at
+	if when.IsZero() {
+		when = c.now()
+	}
+	fresh, err := tx.Revoke(store.Revocation{Kind: "ticket", Subject: subject, Reason: reason, At: when}, event, serial)
+	if err != nil || !fresh {
+		return err
+	}
+	_, err = c.Emit(tx, venue, manifest.KindRevoke, "revoke:ticket:"+subject,
+		&manifest.Revoke{Tickets: []manifest.TicketRef{{Event: event, Serial: serial}}, Reason: reason, At: at})
+	return err
 }
 
 // RevokeDevice revokes a lost or retired device: its credential stops

@@ -35,7 +35,7 @@ func (u *UI) conflictList(w http.ResponseWriter, r *http.Request, s staff.Sessio
 	if state == "all" {
 		f.State = ""
 	}
-	cs, err := u.cfg.Store.Conflicts(r.Context(), f)
+	cs, err := u.cfg.Store.TicketConflicts(r.Context(), f)
 	if err != nil {
 		u.internal(w, r, err)
 		return

@@ -33,6 +33,10 @@ const (
 	// Fork is two different records at one place in an origin's log: a
 	// cloned or restored device, or a stolen key.
 	Fork Kind = "fork"
+	// DoubleSale is one serial sold more than once: by a cloned seller
+	// device, or by two devices whose blocks overlapped. It names every
+	// sale record and the devices that signed them.
+	DoubleSale Kind = "double_sale"
 )
 
 // Conflict is one thing ops must look at.

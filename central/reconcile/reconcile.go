@@ -90,6 +90,7 @@ func (r *Reconciler) Ticket(recs []record.Record) ([]Conflict, error) {
 	if len(trusted) == 0 {
 		return t.out, nil
 	}
+	t.doubleSale(trusted)
 	t.rules(trusted)
 	gone := replay.Annulled(trusted)
 	var entries []*record.Record // admitted by a gate's rules, not annulled
@@ -101,6 +102,26 @@ func (r *Reconciler) Ticket(recs []record.Record) ([]Conflict, error) {
 	t.revokedTicket(entries)
 	t.voided(trusted, entries)
 	return t.out, nil
+}
+
+// doubleSale reports a ticket sold by more than one sale record, one
+// conflict per ticket naming the sales in time order.
+func (t *ticketRun) doubleSale(recs []record.Record) {
+	var sales []*record.Record
+	for i := range recs {
+		if recs[i].Kind == record.KindSale {
+			sales = append(sales, &recs[i])
+		}
+	}
+	if len(sales) < 2 {
+		return
+	}
+	names := make([]string, len(sales))
+	for i, s := range sales {
+		names[i] = t.describe(s) + " receipt " + fmt.Sprint(s.Money.Receipt)
+	}
+	t.add(Conflict{Kind: DoubleSale, Records: t.involved(sales...),
+		Detail: fmt.Sprintf("sold %d times: %s; a cloned seller device or overlapping quotas", len(sales), strings.Join(names, "; "))}, nil)
 }
 
 // ticketRun is the reconciliation of one ticket.

@@ -148,6 +148,15 @@ func TestTicket(t *testing.T) {
 		{"the same record uploaded twice", nil, recs(entry(gate1, 1, 0), entry(gate1, 1, 0)), nil},
 		{"a sale and an entry", nil, recs(at(seller, 1, record.KindSale, -60), entry(gate1, 1, 0)), nil},
 
+		// Serials sold twice.
+		{"one serial sold twice by one seller key (a clone)", nil, recs(
+			at(seller, 1, record.KindSale, -60), at(seller, 3, record.KindSale, -50)),
+			[]found{{DoubleSale, "", ids(id(seller, 1), id(seller, 3))}}},
+		{"one serial sold by two devices", nil, recs(
+			at(gate2, 4, record.KindSale, -40), at(seller, 1, record.KindSale, -60)),
+			[]found{{DoubleSale, "", ids(id(seller, 1), id(gate2, 4))}}},
+		{"a sale uploaded twice", nil, recs(at(seller, 1, record.KindSale, -60), at(seller, 1, record.KindSale, -60)), nil},
+
 		// The rules across a partition.
 		{"double entry across a partition", nil, recs(entry(gate2, 1, 1), entry(gate1, 1, 0)),
 			[]found{{DoubleEntry, ticket.ReasonAlreadyUsed, ids(id(gate2, 1), id(gate1, 1))}}},

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Conflict is a conflict as central keeps it: what reconciliation found,
+// Conflict is a conflict of reconciliation as central keeps it: what reconciliation found,
 // and the resolution in force. Records is the JSON of the records it names.
 type Conflict struct {
 	ID      string
@@ -74,12 +74,12 @@ func (d *DB) ReconcileTicket(ctx context.Context, venue string, event, serial ui
 			switch {
 			case !ok:
 				out.New++
-				_, err = tx.exec(`INSERT INTO conflicts (id, venue, kind, reason, event, serial, detail, records, found_at, updated_at)
+				_, err = tx.exec(`INSERT INTO ticket_conflicts (id, venue, kind, reason, event, serial, detail, records, found_at, updated_at)
 					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`,
 					c.ID, venue, c.Kind, c.Reason, int64(event), int64(serial), c.Detail, string(c.Records), micros(now))
 			case old.Kind != c.Kind || old.Reason != c.Reason || old.Detail != c.Detail || string(old.Records) != string(c.Records) || !old.Closed.IsZero():
 				out.Changed++
-				_, err = tx.exec(`UPDATE conflicts SET kind = $2, reason = $3, detail = $4, records = $5, updated_at = $6, closed_at = 0 WHERE id = $1`,
+				_, err = tx.exec(`UPDATE ticket_conflicts SET kind = $2, reason = $3, detail = $4, records = $5, updated_at = $6, closed_at = 0 WHERE id = $1`,
 					c.ID, c.Kind, c.Reason, c.Detail, string(c.Records), micros(now))
 			}
 			if err != nil {
@@ -91,7 +91,7 @@ func (d *DB) ReconcileTicket(ctx context.Context, venue string, event, serial ui
 				continue
 			}
 			out.Closed++
-			if _, err := tx.exec(`UPDATE conflicts SET closed_at = $2 WHERE id = $1`, id, micros(now)); err != nil {
+			if _, err := tx.exec(`UPDATE ticket_conflicts SET closed_at = $2 WHERE id = $1`, id, micros(now)); err != nil {
 				return fmt.Errorf("close conflict %s: %w", id, err)
 			}
 		}
@@ -133,7 +133,7 @@ func scanConflict(s interface{ Scan(...any) error }) (Conflict, error) {
 }
 
 func (t *Tx) ticketConflicts(event, serial uint64) (map[string]Conflict, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+conflictColumns+` FROM conflicts WHERE event = $1 AND serial = $2`, int64(event), int64(serial))
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+conflictColumns+` FROM ticket_conflicts WHERE event = $1 AND serial = $2`, int64(event), int64(serial))
 	if err != nil {
 		return nil, fmt.Errorf("conflicts of ticket %d/%d: %w", event, serial, err)
 	}
@@ -158,12 +158,12 @@ type ConflictFilter struct {
 	Limit int // 0 for 500
 }
 
-// Conflicts lists conflicts, the most recently changed first.
-func (d *DB) Conflicts(ctx context.Context, f ConflictFilter) ([]Conflict, error) {
+// TicketConflicts lists reconciliation's conflicts, the most recently changed first.
+func (d *DB) TicketConflicts(ctx context.Context, f ConflictFilter) ([]Conflict, error) {
 	if f.Limit <= 0 {
 		f.Limit = 500
 	}
-	q := `SELECT ` + conflictColumns + ` FROM conflicts WHERE ($1 = '' OR venue = $1)`
+	q := `SELECT ` + conflictColumns + ` FROM ticket_conflicts WHERE ($1 = '' OR venue = $1)`
 	switch f.State {
 	case "open":
 		q += ` AND closed_at = 0 AND resolution = ''`
@@ -193,14 +193,14 @@ func (d *DB) Conflicts(ctx context.Context, f ConflictFilter) ([]Conflict, error
 
 // Conflict reads one conflict.
 func (d *DB) Conflict(ctx context.Context, id string) (Conflict, error) {
-	c, err := scanConflict(d.db.QueryRowContext(ctx, `SELECT `+conflictColumns+` FROM conflicts WHERE id = $1`, id))
+	c, err := scanConflict(d.db.QueryRowContext(ctx, `SELECT `+conflictColumns+` FROM ticket_conflicts WHERE id = $1`, id))
 	return c, notFound(err, "conflict "+id)
 }
 
 // ConflictCounts counts a venue's conflicts: open ones and all.
 func (d *DB) ConflictCounts(ctx context.Context, venue string) (open, all int, err error) {
 	err = d.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN closed_at = 0 AND resolution = '' THEN 1 ELSE 0 END), 0), COUNT(*)
-		FROM conflicts WHERE ($1 = '' OR venue = $1)`, venue).Scan(&open, &all)
+		FROM ticket_conflicts WHERE ($1 = '' OR venue = $1)`, venue).Scan(&open, &all)
 	if err != nil {
 		err = fmt.Errorf("conflict counts: %w", err)
 	}
@@ -219,7 +219,7 @@ type Resolution struct {
 // Resolve records a resolution: it is kept in the conflict's history and
 // becomes the one in force.
 func (t *Tx) Resolve(r Resolution) error {
-	res, err := t.exec(`UPDATE conflicts SET resolution = $2, resolved_by = $3, resolved_at = $4, note = $5 WHERE id = $1`,
+	res, err := t.exec(`UPDATE ticket_conflicts SET resolution = $2, resolved_by = $3, resolved_at = $4, note = $5 WHERE id = $1`,
 		r.Conflict, r.Action, r.By, micros(r.At), r.Note)
 	if err != nil {
 		return fmt.Errorf("resolve %s: %w", r.Conflict, err)

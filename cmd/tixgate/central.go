@@ -38,6 +38,7 @@ func centralCommands() *command {
 			{name: "add", usage: "--db DSN --data DIR --name N --role gate|seller --venue V [--gate G] [--url URL] [--ttl D]", summary: "create a device and print its one-time setup token", run: runCentralDevicesAdd},
 			{name: "revoke", usage: "--db DSN --data DIR --name N [--reason TEXT]", summary: "revoke a lost or retired device: its records from now on are refused everywhere", run: runCentralDevicesRevoke},
 		}},
+		quotaCommands(),
 	}}
 }
 

@@ -99,7 +99,7 @@ func TestLayout(t *testing.T) {
 		"edge": {"ticket", "ticket/keyfile", "ledger", "ledger/rules", "ledger/record", "ledger/decision", "ledger/manifest",
 			"cluster", "scanner", "ticket/strict", "edge/deviceapi", "uplink"},
 		"sim": {"ticket", "ticket/keyfile", "ledger", "ledger/manifest", "ledger/decision", "cluster", "scanner", "edge",
-			"edge/deviceapi", "firmware", "ticket/strict"},
+			"edge/deviceapi", "firmware", "ticket/strict", "ledger/record", "ledger/rules"},
 		"central/store":           nil,
 		"central/store/storetest": nil, // tests only; standard library
 		// The protocol both sides share: the ledger's pure wire packages only.
@@ -107,7 +107,9 @@ func TestLayout(t *testing.T) {
 		"central/catalog": {"central/store", "ticket", "ticket/keyfile", "ledger/manifest", "ledger/rules"},
 		"central/devices": {"central/store", "central/catalog", "ticket", "ticket/keyfile", "uplink"},
 		"central/intake":  {"central/store", "ticket", "ledger/record", "uplink"},
-		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "central/conflicts", "central/reconcile", "central/staff", "central/ops", "ticket", "ticket/keyfile",
+		"central/quota":   {"central/store", "central/catalog", "ticket", "ticket/keyfile", "ledger/manifest", "ledger/record"},
+		"central/sales":   {"central/store", "central/catalog", "central/reconcile", "ticket", "ledger/record", "pricing"},
+		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "central/conflicts", "central/reconcile", "central/staff", "central/ops", "central/quota", "central/sales", "ticket", "ticket/keyfile",
 			"ledger/manifest", "ledger/record", "ledger/rules", "uplink"},
 		"central/reconcile": {"ticket", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest"},
 		"central/staff":     {"central/store", "ticket"},

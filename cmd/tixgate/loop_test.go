@@ -17,15 +17,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tixgate/tixgate/central"
-	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/cluster"
 	"github.com/tixgate/tixgate/edge"
 	"github.com/tixgate/tixgate/ledger"
 	"github.com/tixgate/tixgate/ledger/ledgertest"
 	"github.com/tixgate/tixgate/ledger/rules"
 	"github.com/tixgate/tixgate/ticket"
-	"github.com/tixgate/tixgate/ticket/keyfile"
 )
 
 // The whole loop: central with a venue and tickets; three gates enroll with
@@ -63,30 +60,7 @@ ticket_types: [{event: 1042, id: 1, name: Standing, zones: [0]}]
 	}
 
 	// Central, as `tixgate central` runs it.
-	keys, _, err := keyfile.Open(filepath.Join(data, centralKeysDir), keyfile.InitOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	scfg := store.DefaultConfig("", data)
-	scfg.Logger = ledgertest.Logger(t, slog.LevelWarn)
-	db, err := store.Open(ctx, scfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ccfg := central.DefaultConfig("127.0.0.1:0", db, keys)
-	ccfg.Logger = ledgertest.Logger(t, slog.LevelWarn)
-	addr := make(chan string, 1)
-	stopped := make(chan error, 1)
-	cctx, stopCentral := context.WithCancel(ctx)
-	go func() { stopped <- central.New(ccfg).Run(cctx, func(a string) { addr <- a }) }()
-	centralURL := "http://" + <-addr
-	defer func() {
-		stopCentral()
-		if err := <-stopped; err != nil {
-			t.Errorf("central stop: %v", err)
-		}
-	}()
+	db, centralURL, _ := startCentral(t, ctx, data)
 
 	// Gates 2 and 3 reach central through links that will be cut: gate-2's
 	// then answers 502 at once, gate-3's hangs without a byte.

@@ -1,13 +1,13 @@
 -- +goose Up
--- Conflicts as reconciliation finds them: one row per conflict ID (a hash of
+-- Conflicts as reconciliation finds them (beside the sellers' conflicts
+-- table): one row per conflict ID (a hash of
 -- what it is about), replaced as more records arrive, closed when a later
 -- pass no longer finds it; each ticket reconciled has a row in reconciled,
 -- which serializes the passes of several central processes over one ticket.
 -- Resolutions are kept in order, the latest in force. Staff sessions carry
 -- their start; users may be disabled; the audit log names the target of each
 -- action and refuses to be changed.
-DROP TABLE conflicts;
-CREATE TABLE conflicts (
+CREATE TABLE ticket_conflicts (
     id          TEXT PRIMARY KEY,
     venue       TEXT NOT NULL,
     kind        TEXT NOT NULL,
@@ -24,11 +24,11 @@ CREATE TABLE conflicts (
     resolved_at BIGINT NOT NULL DEFAULT 0,
     note        TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX conflicts_ticket ON conflicts (event, serial);
-CREATE INDEX conflicts_venue ON conflicts (venue, closed_at);
+CREATE INDEX ticket_conflicts_ticket ON ticket_conflicts (event, serial);
+CREATE INDEX ticket_conflicts_venue ON ticket_conflicts (venue, closed_at);
 CREATE TABLE conflict_resolutions (
     id       INTEGER PRIMARY KEY AUTOINCREMENT,
-    conflict TEXT NOT NULL REFERENCES conflicts (id),
+    conflict TEXT NOT NULL REFERENCES ticket_conflicts (id),
     action   TEXT NOT NULL,
     by_user  TEXT NOT NULL,
     at       BIGINT NOT NULL,
@@ -63,20 +63,4 @@ ALTER TABLE sessions DROP COLUMN created;
 ALTER TABLE users DROP COLUMN disabled_at;
 DROP TABLE reconciled;
 DROP TABLE conflict_resolutions;
-DROP TABLE conflicts;
-CREATE TABLE conflicts (
-    id            INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind          TEXT NOT NULL,
-    event         BIGINT NOT NULL,
-    serial        BIGINT NOT NULL,
-    reason        TEXT NOT NULL,
-    detail        TEXT NOT NULL,
-    first_record  TEXT NOT NULL,
-    second_record TEXT NOT NULL,
-    found_at      BIGINT NOT NULL,
-    resolution    TEXT NOT NULL DEFAULT '',
-    resolved_by   TEXT NOT NULL DEFAULT '',
-    resolved_at   BIGINT NOT NULL DEFAULT 0,
-    note          TEXT NOT NULL DEFAULT '',
-    UNIQUE (kind, event, serial, first_record, second_record)
-);
+DROP TABLE ticket_conflicts;

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/tixgate/tixgate/sim"
+	"github.com/tixgate/tixgate/ticket/keyfile"
+)
+
+func runSim(ctx context.Context, e *env, cl *cmdline) error {
+	out := cl.String("out", "sim-report", "folder for report.html, report.md and result.json")
+	speed := cl.Float64("speed", 0, "scenario seconds per second (default: the scenario's)")
+	tickets := cl.Int("tickets", 0, "tickets sold (default: the scenario's), to run a smaller venue")
+	pos, err := cl.parseN(1, "one scenario FILE (YAML or TOML), e.g. testdata/scenarios/theatre.yaml")
+	if err != nil {
+		return err
+	}
+	s, err := sim.Load(pos[0])
+	if err != nil {
+		return err
+	}
+	if *speed > 0 {
+		s.Speed = *speed
+	}
+	if *tickets > 0 {
+		s.Tickets = *tickets
+	}
+	if err := s.Check(); err != nil {
+		return usageError("sim: %v", err)
+	}
+	work, err := os.MkdirTemp("", "tixgate-sim-")
+	if err != nil {
+		return fmt.Errorf("sim: %w", err)
+	}
+	defer os.RemoveAll(work)
+	fmt.Fprintf(e.stderr, "%s: %d gates, %d tickets, %v of arrivals at %gx: about %.0f s\n",
+		s.Name, s.Gates, s.Tickets, s.Arrivals.Window, s.Speed, s.Arrivals.Window.Seconds()/s.Speed)
+	res, err := sim.Run(ctx, s, sim.Options{Dir: work, Logger: e.log})
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return fmt.Errorf("sim: %w", err)
+	}
+	var md, page bytes.Buffer
+	if err := res.Markdown(&md); err != nil {
+		return err
+	}
+	if err := res.HTML(&page); err != nil {
+		return err
+	}
+	js, _ := json.MarshalIndent(res, "", "  ")
+	for name, data := range map[string][]byte{"report.md": md.Bytes(), "report.html": page.Bytes(), "result.json": js} {
+		if err := keyfile.WriteFileMode(filepath.Join(*out, name), data, 0o644, true); err != nil {
+			return err
+		}
+	}
+	e.stdout.Write(md.Bytes())
+	fmt.Fprintf(e.stderr, "report: %s\n", filepath.Join(*out, "report.html"))
+	if bad := res.Broken(); bad != "" {
+		return fmt.Errorf("sim: %s", bad)
+	}
+	return nil
+}

@@ -1,0 +1,16 @@
+// Package sim runs a venue on one machine to see what a gate rush does
+// while the network fails: real ledgers on disk and a real mesh on
+// loopback, attendees arriving on a curve, a share of bad tickets, and
+// faults on a schedule (packet loss, a partition, a gate crash). It
+// reports what passed and what was refused, the double entries let
+// through and when, the propagation and decision latencies, the queues at
+// each gate, the conflicts the gates found, and anything lost.
+//
+// The clock is accelerated but honest: only the crowd runs on the
+// scenario's time (arrivals, queues, the lanes' pace, the fault schedule),
+// speed times faster than the wall clock. The gates, their ledgers and the
+// mesh run on the wall clock, as they would at the venue, so propagation
+// and decision latencies are real; a screenshot shown again 30 s later in
+// the scenario reaches a gate 30/speed s later on the wall clock, so keep
+// speed low enough that this stays well above the propagation time.
+package sim

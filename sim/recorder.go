@@ -1,0 +1,293 @@
+package sim
+
+import (
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tixgate/tixgate/ledger/rules"
+)
+
+// recorder keeps what the run saw: arrivals, decisions, the fault state
+// over time, and when each gate stored each record.
+type recorder struct {
+	s     *Scenario
+	wall0 time.Time
+
+	mu          sync.Mutex
+	arrivals    []time.Duration // scenario times of arrivals at a queue
+	outcomes    []outcome
+	queueAt     []time.Duration
+	queueLen    [][]int // per sample, per gate
+	faultLog    []FaultEvent
+	partitioned bool
+	crashed     map[string]bool
+	loss        float64
+	made        map[string]time.Time            // record id → when its gate made it (wall)
+	storedAt    map[string]map[string]time.Time // record id → gate → when stored (wall)
+	faultedRec  map[string]bool                 // records made during a fault or loss
+	arrivalsEnd time.Duration
+}
+
+func newRecorder(s *Scenario) *recorder {
+	return &recorder{s: s, crashed: map[string]bool{}, made: map[string]time.Time{},
+		storedAt: map[string]map[string]time.Time{}, faultedRec: map[string]bool{}}
+}
+
+func (r *recorder) arrived(p *person) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.arrivals = append(r.arrivals, p.at)
+}
+
+// unarrived takes back an arrival whose queue was dissolved: the person
+// arrives again at another gate.
+func (r *recorder) unarrived(p *person) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if i := slices.Index(r.arrivals, p.at); i >= 0 {
+		r.arrivals = slices.Delete(r.arrivals, i, i+1)
+	}
+}
+
+func (r *recorder) faulted() bool { return r.partitioned || len(r.crashed) > 0 }
+
+func (r *recorder) fault(f *Fault, at time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ev := FaultEvent{At: at, What: f.action()}
+	switch {
+	case len(f.Partition) > 0:
+		r.partitioned = true
+		ev.Gates = f.Partition
+	case f.Heal:
+		r.partitioned = false
+	case f.Loss != nil:
+		r.loss = *f.Loss
+		ev.Loss = *f.Loss
+	case f.Crash != "":
+		r.crashed[f.Crash] = true
+		ev.Gates = []string{f.Crash}
+	case f.Restart != "":
+		delete(r.crashed, f.Restart)
+		ev.Gates = []string{f.Restart}
+	}
+	r.faultLog = append(r.faultLog, ev)
+}
+
+func (r *recorder) decided(p *person, g *gate, d decisionOf, at time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.outcomes = append(r.outcomes, outcome{at: at, wall: time.Now(), gate: g.i, serial: p.serial, kind: p.kind, d: d, faulted: r.faulted(), lossy: r.loss > 0})
+}
+
+func (r *recorder) queues(at time.Duration, q []int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.queueAt = append(r.queueAt, at)
+	r.queueLen = append(r.queueLen, q)
+}
+
+// stored is every gate's OnRecord hook.
+func (r *recorder) stored(g *gate, raw []byte, local bool) {
+	now := time.Now()
+	id, ok := parseRecord(raw)
+	if !ok {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if local {
+		r.made[id] = now
+		if r.faulted() || r.loss > 0 {
+			r.faultedRec[id] = true
+		}
+	}
+	m := r.storedAt[id]
+	if m == nil {
+		m = map[string]time.Time{}
+		r.storedAt[id] = m
+	}
+	if _, seen := m[g.name]; !seen {
+		m[g.name] = now
+	}
+}
+
+// result sums the run up once every gate is back and (if converged)
+// holds every record.
+func (r *recorder) result(s *Scenario, gates []*gate, converged bool) (*Result, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	res := &Result{Scenario: s.Name, Gates: s.Gates, Zones: len(s.Zones), Tickets: s.Tickets, Speed: s.Speed,
+		LaneRate: s.LaneRate, Window: s.Arrivals.Window, Refused: map[string]int{}, Converged: converged,
+		Faults: r.faultLog, ByKind: map[string]KindCount{}}
+	admitted := map[uint64][]outcome{}
+	var lat []time.Duration
+	perGate := make([]int, s.Gates)
+	for _, o := range r.outcomes {
+		res.Presented++
+		kc := res.ByKind[string(o.kind)]
+		kc.Presented++
+		if o.d.err != nil {
+			res.Errors++
+			res.ByKind[string(o.kind)] = kc
+			continue
+		}
+		lat = append(lat, o.d.took)
+		if o.d.OK() {
+			res.Admitted++
+			kc.Admitted++
+			perGate[o.gate]++
+			if o.d.Direction == "" || o.d.Direction == rules.In {
+				admitted[o.serial] = append(admitted[o.serial], o)
+			}
+		} else {
+			res.Refused[string(o.d.Reason)]++
+		}
+		res.ByKind[string(o.kind)] = kc
+	}
+	slices.Sort(lat)
+	res.Decision = percentiles(lat)
+	if len(r.outcomes) > 1 {
+		span := r.outcomes[len(r.outcomes)-1].wall.Sub(r.outcomes[0].wall).Seconds()
+		res.RecordsPerSecond = float64(len(r.outcomes)) / max(span, 1e-3)
+	}
+
+	// Double entries: a single-entry ticket admitted more than once.
+	doubled := map[uint64]bool{}
+	for serial, os := range admitted {
+		for _, o := range os[1:] {
+			// After a heal the sides catch up within moments; a double
+			// entry whose first admission was made apart is the split's.
+			if o.faulted || os[0].faulted {
+				res.DoubleFaulted++
+			} else {
+				res.DoubleConnected++
+				res.ConnectedDoubles = append(res.ConnectedDoubles, DoubleEntry{Serial: serial,
+					Gates: [2]string{GateName(os[0].gate), GateName(o.gate)}, Apart: o.wall.Sub(os[0].wall)})
+			}
+			doubled[serial] = true
+		}
+	}
+	// The gates' own conflicts, once they hold every record.
+	if cs, err := gates[0].ledger.Conflicts(); err == nil {
+		res.Conflicts = len(cs)
+		found := map[uint64]bool{}
+		for _, c := range cs {
+			found[c.Serial] = true
+		}
+		for serial := range doubled {
+			if !found[serial] {
+				res.DoublesWithoutConflict = append(res.DoublesWithoutConflict, serial)
+			}
+		}
+		slices.Sort(res.DoublesWithoutConflict)
+	}
+
+	// Propagation of each record to every gate, on the wall clock.
+	var clean, lossy []time.Duration
+	for id, made := range r.made {
+		m := r.storedAt[id]
+		if len(m) < s.Gates {
+			continue
+		}
+		var last time.Time
+		for _, t := range m {
+			if t.After(last) {
+				last = t
+			}
+		}
+		if r.faultedRec[id] {
+			if r.lossOnly(made) {
+				lossy = append(lossy, last.Sub(made))
+			}
+			continue
+		}
+		clean = append(clean, last.Sub(made))
+	}
+	slices.Sort(clean)
+	slices.Sort(lossy)
+	res.Propagation, res.PropagationLoss = percentiles(clean), percentiles(lossy)
+
+	// Anything lost: an answered decision's record missing at a gate.
+	for _, g := range gates {
+		vv, err := g.ledger.VersionVector()
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range r.outcomes {
+			if o.d.Record == "" {
+				continue
+			}
+			origin, seq, err := recordID(o.d.Record)
+			if err != nil {
+				return nil, err
+			}
+			if vv[origin] < seq {
+				res.Lost++
+			}
+		}
+	}
+
+	// Per gate: entries, and the busiest minute against the lane rate.
+	for i, g := range gates {
+		res.PerGate = append(res.PerGate, GateStat{Name: g.name, Zone: s.Zones[g.zone], Entries: perGate[i]})
+	}
+	minutes := int(r.arrivalsEnd/time.Minute) + 1
+	res.Minutes = make([]Minute, minutes)
+	for _, at := range r.arrivals {
+		res.Minutes[min(int(at/time.Minute), minutes-1)].Arrivals++
+	}
+	busiest := make([]map[int]int, s.Gates)
+	for i := range busiest {
+		busiest[i] = map[int]int{}
+	}
+	for _, o := range r.outcomes {
+		m := min(int(o.at/time.Minute), minutes-1)
+		if o.d.err == nil && o.d.OK() {
+			res.Minutes[m].Entries++
+		} else {
+			res.Minutes[m].Refusals++
+		}
+		busiest[o.gate][m]++
+	}
+	for i := range res.PerGate {
+		for _, n := range busiest[i] {
+			res.PerGate[i].PeakPerMinute = max(res.PerGate[i].PeakPerMinute, n)
+		}
+	}
+	for k, at := range r.queueAt {
+		q := QueueSample{At: at}
+		for _, n := range r.queueLen[k] {
+			q.Max = max(q.Max, n)
+			q.Total += n
+		}
+		res.Queues = append(res.Queues, q)
+	}
+	return res, nil
+}
+
+// lossOnly says whether a record made at wall time t saw packet loss but
+// no partition or crash: the loss figure.
+func (r *recorder) lossOnly(t time.Time) bool {
+	at := time.Duration(float64(t.Sub(r.wall0)) * r.s.Speed)
+	partitioned, crashed, loss := false, map[string]bool{}, 0.0
+	for _, f := range r.faultLog {
+		if f.At > at {
+			break
+		}
+		switch f.What {
+		case "partition":
+			partitioned = true
+		case "heal":
+			partitioned = false
+		case "loss":
+			loss = f.Loss
+		case "crash":
+			crashed[f.Gates[0]] = true
+		case "restart":
+			delete(crashed, f.Gates[0])
+		}
+	}
+	return loss > 0 && !partitioned && len(crashed) == 0
+}

@@ -1,0 +1,140 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+)
+
+// Result is what a run measured.
+type Result struct {
+	Scenario string        `json:"scenario"`
+	Gates    int           `json:"gates"`
+	Zones    int           `json:"zones"`
+	Tickets  int           `json:"tickets"`
+	Speed    float64       `json:"speed"`
+	LaneRate float64       `json:"lane_rate"`
+	Window   time.Duration `json:"window"`
+
+	Presented int                  `json:"presented"`
+	Admitted  int                  `json:"admitted"`
+	Refused   map[string]int       `json:"refused"` // by reason
+	Errors    int                  `json:"errors"`  // decisions that failed (a gate closing under a scan)
+	ByKind    map[string]KindCount `json:"by_kind"` // what people held: good, forged, duplicate, revoked, wrong_zone
+
+	// Double entries: a single-entry ticket admitted again, while a
+	// partition or a crashed gate split the venue, or while it was whole.
+	DoubleFaulted   int `json:"double_entries_faulted"`
+	DoubleConnected int `json:"double_entries_connected"`
+	// ConnectedDoubles are the double entries while whole, with how far
+	// apart (wall clock) the two admissions were: two holders of one code
+	// at two gates within the propagation time both pass.
+	ConnectedDoubles []DoubleEntry `json:"connected_doubles,omitempty"`
+	// RecordsPerSecond is the decisions the mesh carried a wall-clock
+	// second: speed times the venue's real rate.
+	RecordsPerSecond float64 `json:"records_per_second"`
+	// Conflicts the gates found once they held every record, and the
+	// double entries none of them names (must be none).
+	Conflicts              int      `json:"conflicts"`
+	DoublesWithoutConflict []uint64 `json:"doubles_without_conflict,omitempty"`
+
+	// Propagation is the wall-clock time from a record's decision to its
+	// arrival at the last gate, while the venue was whole and without
+	// loss; PropagationLoss the same while packets were being lost.
+	Propagation     Percentiles `json:"propagation"`
+	PropagationLoss Percentiles `json:"propagation_loss"`
+	Decision        Percentiles `json:"decision"`
+
+	// Lost counts answered decisions whose record a gate lacks at the end,
+	// gate by gate (must be 0); Converged says every gate holds the same.
+	Lost      int  `json:"lost"`
+	Converged bool `json:"converged"`
+
+	PerGate []GateStat    `json:"per_gate"`
+	Minutes []Minute      `json:"minutes"`
+	Queues  []QueueSample `json:"queues"`
+	Faults  []FaultEvent  `json:"faults"`
+}
+
+// KindCount is how people holding one kind of ticket fared.
+type KindCount struct {
+	Presented int `json:"presented"`
+	Admitted  int `json:"admitted"`
+}
+
+// Percentiles of wall-clock durations.
+type Percentiles struct {
+	N   int           `json:"n"`
+	P50 time.Duration `json:"p50"`
+	P99 time.Duration `json:"p99"`
+	Max time.Duration `json:"max"`
+}
+
+func percentiles(sorted []time.Duration) Percentiles {
+	if len(sorted) == 0 {
+		return Percentiles{}
+	}
+	return Percentiles{N: len(sorted), P50: percentile(sorted, 50), P99: percentile(sorted, 99), Max: sorted[len(sorted)-1]}
+}
+
+// GateStat is one gate's throughput.
+type GateStat struct {
+	Name          string `json:"name"`
+	Zone          string `json:"zone"`
+	Entries       int    `json:"entries"`
+	PeakPerMinute int    `json:"peak_per_minute"` // decisions in its busiest scenario minute
+}
+
+// Minute is one scenario minute of the crowd.
+type Minute struct {
+	Arrivals int `json:"arrivals"`
+	Entries  int `json:"entries"`
+	Refusals int `json:"refusals"`
+}
+
+// QueueSample is the queues at one moment: the longest, and everyone
+// queueing.
+type QueueSample struct {
+	At    time.Duration `json:"at"`
+	Max   int           `json:"max"`
+	Total int           `json:"total"`
+}
+
+// FaultEvent is a fault as it happened, in scenario time.
+type FaultEvent struct {
+	At    time.Duration `json:"at"`
+	What  string        `json:"what"`
+	Gates []string      `json:"gates,omitempty"`
+	Loss  float64       `json:"loss,omitempty"`
+}
+
+// DoubleEntry is one ticket admitted twice.
+type DoubleEntry struct {
+	Serial uint64        `json:"serial"`
+	Gates  [2]string     `json:"gates"`
+	Apart  time.Duration `json:"apart"` // wall clock between the admissions
+}
+
+// Broken says what the run shows wrong with the system, or "": a record
+// lost, gates that never converged, a double entry no gate found, or one
+// while the venue was whole whose admissions were further apart than the
+// slowest propagation (closer than that, two holders of one code at two
+// gates both pass, which only a shorter propagation can help).
+func (r *Result) Broken() string {
+	var late []DoubleEntry
+	for _, d := range r.ConnectedDoubles {
+		if d.Apart > r.Propagation.Max {
+			late = append(late, d)
+		}
+	}
+	switch {
+	case r.Lost > 0:
+		return fmt.Sprintf("%d answered decisions' records missing at a gate", r.Lost)
+	case !r.Converged:
+		return "the gates did not converge after the faults healed"
+	case len(r.DoublesWithoutConflict) > 0:
+		return fmt.Sprintf("double entries no gate found as a conflict: tickets %v", r.DoublesWithoutConflict)
+	case len(late) > 0:
+		return fmt.Sprintf("double entries while the venue was whole, further apart than any propagation: %v", late)
+	}
+	return ""
+}

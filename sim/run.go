@@ -1,0 +1,367 @@
+package sim
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tixgate/tixgate/cluster"
+	"github.com/tixgate/tixgate/ledger/decision"
+	"github.com/tixgate/tixgate/ledger/record"
+	"github.com/tixgate/tixgate/ticket"
+)
+
+// Options tune a run.
+type Options struct {
+	// Dir holds the keys and the gates' ledgers.
+	Dir string
+	// Converge bounds the wait, after the last attendee, for every gate
+	// to hold every record.
+	Converge time.Duration
+	Logger   *slog.Logger
+}
+
+type decisionOf struct {
+	decision.Decision
+	took time.Duration
+	err  error
+}
+
+// kind of presentation: what the person at the turnstile holds.
+type kind string
+
+const (
+	good      kind = "good"
+	forged    kind = "forged"
+	duplicate kind = "duplicate"
+	revoked   kind = "revoked"
+	wrongZone kind = "wrong_zone"
+)
+
+// person is one presentation of a code at a gate of a zone.
+type person struct {
+	at     time.Duration // after doors open
+	serial uint64
+	code   string
+	zone   int // the zone whose gates the person queues at
+	kind   kind
+	// then is who comes next for the same holder: the wrong-zone holder
+	// sent on to the right gate.
+	then *person
+}
+
+// outcome is one decision as the run saw it.
+type outcome struct {
+	at      time.Duration // scenario time of the decision
+	gate    int
+	serial  uint64
+	kind    kind
+	d       decisionOf
+	wall    time.Time // when it was decided, on the wall clock
+	faulted bool      // a partition or a crashed gate at the time
+	lossy   bool      // packet loss at the time
+}
+
+// Run plays the scenario and reports.
+func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Converge <= 0 {
+		opt.Converge = 60 * time.Second
+	}
+	rnd := rand.New(rand.NewPCG(s.Seed, s.Seed+1))
+	doors := time.Now().UTC().Truncate(time.Minute)
+	crowd, revokedSerials := makeCrowd(s, rnd)
+	v, err := newVenue(opt.Dir, s, doors, revokedSerials)
+	if err != nil {
+		return nil, err
+	}
+	// Codes, now that the issuer exists; forged ones with a stranger's key.
+	_, stranger, _ := ed25519.GenerateKey(nil)
+	for _, p := range crowd {
+		for q := p; q != nil; q = q.then {
+			key := v.keys.Issuer
+			if q.kind == forged {
+				key = stranger
+			}
+			if q.code, err = ticket.Issue(ticket.Ticket{Event: eventID, Serial: q.serial, Type: typeOf(q.serial, len(s.Zones))}, key); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	r := newRecorder(s)
+	faults := cluster.NewFaults(s.Seed)
+	clk := &clock{sim0: doors, speed: s.Speed}
+	env := &nodeEnv{venue: v, clock: clk, faults: faults, log: opt.Logger, onRecord: r.stored}
+	gates := make([]*gate, s.Gates)
+	for i := range gates {
+		gates[i] = &gate{i: i, name: GateName(i), zone: v.zoneOf[i], dir: filepath.Join(opt.Dir, GateName(i))}
+		if err := gates[i].provision(env, doors); err != nil {
+			return nil, err
+		}
+	}
+	clk.wall0 = time.Now()
+	defer func() {
+		for _, g := range gates {
+			g.stop()
+		}
+	}()
+	for i, g := range gates {
+		var join []string
+		if i > 0 {
+			join = []string{gates[0].mesh.Addr()}
+		}
+		if err := g.start(env, join, true); err != nil {
+			return nil, fmt.Errorf("sim: start %s: %w", g.name, err)
+		}
+	}
+	if !waitMesh(gates, 30*time.Second) {
+		return nil, errors.New("sim: the gates did not all see and prove each other within 30 s")
+	}
+	// The crowd's clock starts once every gate is up and knows the others.
+	clk.wall0 = time.Now()
+	r.wall0 = clk.wall0
+
+	lanes := newLanes(s, gates, clk, r)
+	var wg sync.WaitGroup
+	for _, ln := range lanes.lanes {
+		wg.Add(1)
+		go func() { defer wg.Done(); lanes.serve(ctx, ln) }()
+	}
+	stopSampling := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() { defer close(sampled); lanes.sample(stopSampling) }()
+
+	// Faults and arrivals in the scenario's order.
+	type step struct {
+		at    time.Duration
+		fault *Fault
+		p     *person
+	}
+	var steps []step
+	for i := range s.Faults {
+		steps = append(steps, step{at: s.Faults[i].At, fault: &s.Faults[i]})
+	}
+	for _, p := range crowd {
+		steps = append(steps, step{at: p.at, p: p})
+	}
+	sort.SliceStable(steps, func(i, j int) bool { return steps[i].at < steps[j].at })
+	for _, st := range steps {
+		if wait := clk.wall(st.at - clk.since()); wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		if st.fault != nil {
+			if err := applyFault(st.fault, gates, env, r, lanes); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		lanes.arrive(st.p)
+	}
+	lanes.close()
+	wg.Wait()
+	close(stopSampling)
+	<-sampled
+	r.arrivalsEnd = clk.since()
+
+	// Everything heals; every gate must then hold every record.
+	faults.Heal()
+	faults.SetLoss(0)
+	for _, g := range gates {
+		if !g.isUp() {
+			if err := g.start(env, []string{gates[(g.i+1)%len(gates)].mesh.Addr()}, false); err != nil {
+				return nil, fmt.Errorf("sim: restart %s: %w", g.name, err)
+			}
+		}
+	}
+	converged := waitConverged(gates, opt.Converge)
+	return r.result(s, gates, converged)
+}
+
+// makeCrowd draws who comes when, and with what.
+func makeCrowd(s *Scenario, rnd *rand.Rand) (crowd []*person, refunded []uint64) {
+	zones := len(s.Zones)
+	after := s.Bad.DuplicateAfter
+	for n := uint64(1); n <= uint64(s.Tickets); n++ {
+		if rnd.Float64() >= s.Attendance {
+			continue
+		}
+		// A normal curve cut to the window: drawn again outside it, so
+		// the window's edges get no pile of the tails.
+		at := time.Duration(-1)
+		for at < 0 || at >= s.Arrivals.Window {
+			at = time.Duration(rnd.NormFloat64()*float64(s.Arrivals.Spread)) + s.Arrivals.Peak
+		}
+		zone := int((n - 1) % uint64(zones))
+		p := &person{at: at, serial: n, zone: zone, kind: good}
+		switch x := rnd.Float64(); {
+		case x < s.Bad.Forged:
+			p.kind = forged
+		case x < s.Bad.Forged+s.Bad.Revoked:
+			p.kind = revoked
+			refunded = append(refunded, n)
+		case x < s.Bad.Forged+s.Bad.Revoked+s.Bad.WrongZone && zones > 1:
+			p.kind = wrongZone
+			p.zone = (zone + 1 + rnd.IntN(zones-1)) % zones
+			p.then = &person{at: at + time.Minute, serial: n, zone: zone, kind: good}
+		}
+		crowd = append(crowd, p)
+		if p.kind == good && rnd.Float64() < s.Bad.Duplicate {
+			d := after
+			if d == 0 {
+				d = 30*time.Second + time.Duration(rnd.Int64N(int64(270*time.Second)))
+			}
+			if at+d < s.Arrivals.Window {
+				crowd = append(crowd, &person{at: at + d, serial: n, zone: zone, kind: duplicate})
+			}
+		}
+	}
+	slices.SortStableFunc(crowd, func(a, b *person) int { return int(a.at - b.at) })
+	return crowd, refunded
+}
+
+func applyFault(f *Fault, gates []*gate, env *nodeEnv, r *recorder, lanes *laneSet) error {
+	r.fault(f, env.clock.since())
+	switch {
+	case len(f.Partition) > 0:
+		env.faults.Isolate(f.Partition...)
+	case f.Heal:
+		env.faults.Heal()
+	case f.Loss != nil:
+		env.faults.SetLoss(*f.Loss)
+	case f.Crash != "":
+		g := gates[gateIndex(f.Crash)]
+		g.stop()
+		lanes.down(g.i)
+	case f.Restart != "":
+		g := gates[gateIndex(f.Restart)]
+		if g.isUp() {
+			return nil
+		}
+		var join []string
+		for _, o := range gates {
+			if o.isUp() {
+				join = append(join, o.mesh.Addr())
+				break
+			}
+		}
+		if err := g.start(env, join, false); err != nil {
+			return fmt.Errorf("sim: restart %s: %w", g.name, err)
+		}
+		lanes.upAgain(g.i)
+	}
+	return nil
+}
+
+func gateIndex(name string) int {
+	var i int
+	fmt.Sscanf(strings.TrimPrefix(name, "G"), "%d", &i)
+	return i - 1
+}
+
+// waitMesh waits until every gate holds every other as a proven member.
+func waitMesh(gates []*gate, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		all := true
+		for _, g := range gates {
+			alive := 0
+			for _, p := range g.mesh.Peers() {
+				if p.State == "alive" {
+					alive++
+				}
+			}
+			all = all && alive >= len(gates)-1
+		}
+		if all {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
+// waitConverged waits until every gate holds the same records.
+func waitConverged(gates []*gate, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		same := true
+		var first map[ticket.KeyID]uint64
+		for i, g := range gates {
+			vv, err := g.ledger.VersionVector()
+			if err != nil {
+				same = false
+				break
+			}
+			if i == 0 {
+				first = vv
+				continue
+			}
+			if len(vv) != len(first) {
+				same = false
+				break
+			}
+			for o, n := range first {
+				if vv[o] != n {
+					same = false
+				}
+			}
+		}
+		if same {
+			return true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return false
+}
+
+// recordID parses a decision's record name, origin/seq.
+func recordID(s string) (ticket.KeyID, uint64, error) {
+	o, n, ok := strings.Cut(s, "/")
+	if !ok {
+		return ticket.KeyID{}, 0, errors.New("not origin/seq")
+	}
+	id, err := ticket.ParseKeyID(o)
+	if err != nil {
+		return id, 0, err
+	}
+	var seq uint64
+	if _, err := fmt.Sscanf(n, "%d", &seq); err != nil {
+		return id, 0, err
+	}
+	return id, seq, nil
+}
+
+// percentile of sorted durations, by nearest rank.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+// parseRecord is the record's id, for the propagation watch.
+func parseRecord(raw []byte) (string, bool) {
+	rec, err := record.Unmarshal(raw)
+	if err != nil {
+		return "", false
+	}
+	return rec.ID(), true
+}

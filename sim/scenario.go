@@ -1,0 +1,166 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/tixgate/tixgate/ticket/strict"
+)
+
+// Scenario is a venue, its crowd and its faults, read from a YAML or TOML
+// file (see testdata/scenarios).
+type Scenario struct {
+	Name string `yaml:"name" toml:"name"`
+	// Zones are the venue's areas; tickets are split evenly across them.
+	Zones []string `yaml:"zones" toml:"zones"`
+	// Gates is how many turnstiles, G1…Gn, spread across the zones in turn.
+	Gates int `yaml:"gates" toml:"gates"`
+	// Tickets is how many tickets were sold; Attendance the share of them
+	// whose holders come (the rest are no-shows).
+	Tickets    int     `yaml:"tickets" toml:"tickets"`
+	Attendance float64 `yaml:"attendance" toml:"attendance"`
+	// LaneRate is how many people one turnstile lets through a minute at
+	// best (about 20-30 for a scan-and-push turnstile).
+	LaneRate float64  `yaml:"lane_rate" toml:"lane_rate"`
+	Arrivals Arrivals `yaml:"arrivals" toml:"arrivals"`
+	Bad      Bad      `yaml:"bad" toml:"bad"`
+	Faults   []Fault  `yaml:"faults" toml:"faults"`
+	// Speed is how many scenario seconds pass per wall-clock second.
+	Speed float64 `yaml:"speed" toml:"speed"`
+	// Seed makes the crowd and the packet loss repeatable.
+	Seed uint64 `yaml:"seed" toml:"seed"`
+}
+
+// Arrivals is the arrival curve: most attendees around Peak after doors
+// open, spread by Spread (a normal curve cut to the window).
+type Arrivals struct {
+	Window time.Duration `yaml:"window" toml:"window"`
+	Peak   time.Duration `yaml:"peak" toml:"peak"`
+	Spread time.Duration `yaml:"spread" toml:"spread"`
+}
+
+// Bad is the share of attendees who show a bad ticket.
+type Bad struct {
+	// Forged codes are signed by a key the venue never trusted.
+	Forged float64 `yaml:"forged" toml:"forged"`
+	// Duplicate is the share of tickets whose screenshot a second person
+	// shows at another gate, DuplicateAfter (default 30 s–5 min) later.
+	Duplicate      float64       `yaml:"duplicate" toml:"duplicate"`
+	DuplicateAfter time.Duration `yaml:"duplicate_after" toml:"duplicate_after"`
+	// Revoked tickets were refunded before the event.
+	Revoked float64 `yaml:"revoked" toml:"revoked"`
+	// WrongZone holders go to a gate of another zone first.
+	WrongZone float64 `yaml:"wrong_zone" toml:"wrong_zone"`
+}
+
+// Fault is one event of the fault schedule, At after doors open. Exactly
+// one of its actions is set.
+type Fault struct {
+	At time.Duration `yaml:"at" toml:"at"`
+	// Partition cuts these gates from the others (both ways); Heal ends
+	// every cut.
+	Partition []string `yaml:"partition" toml:"partition"`
+	Heal      bool     `yaml:"heal" toml:"heal"`
+	// Loss drops this share of the mesh's packets from now on (0 ends it).
+	Loss *float64 `yaml:"loss" toml:"loss"`
+	// Crash stops a gate without warning its peers; Restart starts it
+	// again from its ledger on disk. Its queue walks to the zone's other
+	// gates meanwhile.
+	Crash   string `yaml:"crash" toml:"crash"`
+	Restart string `yaml:"restart" toml:"restart"`
+}
+
+func (f Fault) action() string {
+	var acts []string
+	if len(f.Partition) > 0 {
+		acts = append(acts, "partition")
+	}
+	if f.Heal {
+		acts = append(acts, "heal")
+	}
+	if f.Loss != nil {
+		acts = append(acts, "loss")
+	}
+	if f.Crash != "" {
+		acts = append(acts, "crash")
+	}
+	if f.Restart != "" {
+		acts = append(acts, "restart")
+	}
+	if len(acts) != 1 {
+		return ""
+	}
+	return acts[0]
+}
+
+// Load reads a scenario file.
+func Load(path string) (*Scenario, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	var s Scenario
+	if err := strict.File(path, data, &s); err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", path, err)
+	}
+	if err := s.Check(); err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", path, err)
+	}
+	return &s, nil
+}
+
+// GateName is the name of gate i, counting from 0.
+func GateName(i int) string { return fmt.Sprintf("G%d", i+1) }
+
+// Check says what is wrong with a scenario, filling in defaults.
+func (s *Scenario) Check() error {
+	switch {
+	case len(s.Zones) == 0 || len(s.Zones) > 60:
+		return errors.New("zones: name 1 to 60 zones")
+	case s.Gates < len(s.Zones) || s.Gates > 200:
+		return fmt.Errorf("gates: at least one per zone (%d) and at most 200", len(s.Zones))
+	case s.Tickets <= 0 || s.Tickets > 1_000_000:
+		return errors.New("tickets: 1 to 1,000,000")
+	case s.Attendance < 0 || s.Attendance > 1:
+		return errors.New("attendance: a share between 0 and 1")
+	case s.LaneRate <= 0:
+		return errors.New("lane_rate: people per minute a turnstile lets through, more than 0")
+	case s.Arrivals.Window <= 0 || s.Arrivals.Peak < 0 || s.Arrivals.Peak > s.Arrivals.Window || s.Arrivals.Spread <= 0:
+		return errors.New("arrivals: window > 0, peak within it, spread > 0")
+	case s.Speed < 1 || s.Speed > 10_000:
+		return errors.New("speed: 1 to 10,000 scenario seconds per second")
+	}
+	if s.Attendance == 0 {
+		s.Attendance = 1
+	}
+	for name, p := range map[string]float64{"forged": s.Bad.Forged, "duplicate": s.Bad.Duplicate, "revoked": s.Bad.Revoked, "wrong_zone": s.Bad.WrongZone} {
+		if p < 0 || p > 0.5 {
+			return fmt.Errorf("bad.%s: a share between 0 and 0.5", name)
+		}
+	}
+	gates := map[string]bool{}
+	for i := range s.Gates {
+		gates[GateName(i)] = true
+	}
+	for i, f := range s.Faults {
+		act := f.action()
+		switch {
+		case act == "":
+			return fmt.Errorf("faults[%d]: give exactly one of partition, heal, loss, crash, restart", i)
+		case f.At < 0 || f.At > s.Arrivals.Window:
+			return fmt.Errorf("faults[%d]: at %v is outside the arrivals window", i, f.At)
+		case f.Loss != nil && (*f.Loss < 0 || *f.Loss >= 1):
+			return fmt.Errorf("faults[%d]: loss is a share from 0 to below 1", i)
+		}
+		for _, g := range append(slices.Clone(f.Partition), f.Crash, f.Restart) {
+			if g != "" && !gates[g] {
+				return fmt.Errorf("faults[%d]: no gate %q (gates are G1-G%d)", i, g, s.Gates)
+			}
+		}
+	}
+	slices.SortStableFunc(s.Faults, func(a, b Fault) int { return int(a.At - b.At) })
+	return nil
+}

@@ -1,0 +1,98 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func small() *Scenario {
+	loss := 0.2
+	s := &Scenario{Name: "small", Zones: []string{"Stalls", "Circle"}, Gates: 4, Tickets: 400, Attendance: 0.9, LaneRate: 20,
+		Arrivals: Arrivals{Window: 12 * time.Minute, Peak: 6 * time.Minute, Spread: 3 * time.Minute},
+		Bad:      Bad{Forged: 0.02, Duplicate: 0.08, Revoked: 0.02, WrongZone: 0.03, DuplicateAfter: 20 * time.Second},
+		Faults: []Fault{{At: 2 * time.Minute, Loss: &loss}, {At: 4 * time.Minute, Loss: new(float64)},
+			{At: 5 * time.Minute, Partition: []string{"G1"}}, {At: 8 * time.Minute, Heal: true},
+			{At: 9 * time.Minute, Crash: "G2"}, {At: 10 * time.Minute, Restart: "G2"}},
+		Speed: 50, Seed: 5}
+	return s
+}
+
+// A small venue through loss, a partition and a crash: nothing answered
+// is lost, no ticket passes twice while the venue is whole, every double
+// entry the partition let through is a conflict the gates found, and every
+// bad ticket is refused.
+func TestSmallVenue(t *testing.T) {
+	s := small()
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), s, Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md bytes.Buffer
+	res.Markdown(&md)
+	t.Log("\n" + md.String())
+	if bad := res.Broken(); bad != "" {
+		t.Error(bad)
+	}
+	switch {
+	case res.DoubleFaulted == 0:
+		t.Errorf("no double entry during the partition: the scenario tests nothing")
+	case len(res.DoublesWithoutConflict) > 0:
+		t.Errorf("double entries no gate found: %v", res.DoublesWithoutConflict)
+	case res.Conflicts < res.DoubleFaulted:
+		t.Errorf("%d conflicts for %d double entries", res.Conflicts, res.DoubleFaulted)
+	case res.Errors != 0:
+		t.Errorf("%d decisions failed", res.Errors)
+	}
+	for _, k := range []kind{forged, revoked} {
+		if c := res.ByKind[string(k)]; c.Presented == 0 || c.Admitted != 0 {
+			t.Errorf("%s tickets: %+v, want some shown and none admitted", k, c)
+		}
+	}
+	if c := res.ByKind[string(wrongZone)]; c.Presented == 0 || c.Admitted != 0 || res.Refused["wrong_zone"] != c.Presented {
+		t.Errorf("wrong-zone holders: %+v, refused wrong_zone %d", c, res.Refused["wrong_zone"])
+	}
+	if res.Propagation.N == 0 || res.Decision.N != res.Presented {
+		t.Errorf("propagation %+v, decisions %+v", res.Propagation, res.Decision)
+	}
+	var page bytes.Buffer
+	if err := res.HTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<svg", "People a minute", "Queues", "records lost"} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("the HTML report lacks %q", want)
+		}
+	}
+	if dir := os.Getenv("TIXGATE_SCREENS"); dir != "" {
+		os.WriteFile(filepath.Join(dir, "sim-report.html"), page.Bytes(), 0o644)
+	}
+}
+
+func TestScenarioFiles(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "testdata", "scenarios", "*.yaml"))
+	if len(files) < 2 {
+		t.Fatalf("scenario files: %v", files)
+	}
+	for _, f := range files {
+		if _, err := Load(f); err != nil {
+			t.Error(err)
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("name: x\nzones: [A]\ngates: 1\ntickets: 10\nlane_rate: 20\nspeed: 10\narrivals: {window: 10m, peak: 5m, spread: 1m}\nfaults: [{at: 1m, crash: G7}]\n"), 0o644)
+	if _, err := Load(bad); err == nil || !strings.Contains(err.Error(), `no gate "G7"`) {
+		t.Errorf("a fault naming a gate that does not exist: %v", err)
+	}
+	os.WriteFile(bad, []byte("name: x\nzonez: [A]\n"), 0o644)
+	if _, err := Load(bad); err == nil || !strings.Contains(err.Error(), "zonez") {
+		t.Errorf("a misspelt key: %v", err)
+	}
+}
