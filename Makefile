@@ -70,11 +70,12 @@ bench: deps
 	$(GO) test -run '^$$' -bench 'System' -benchtime 1x -count 1 -timeout 60m ./... >> bin/bench.txt
 	$(GO) run ./cmd/benchtable -o BENCHMARKS.md < bin/bench.txt
 
-## screens: every screen of the gate's web UI at phone and desktop size, in
+## screens: every screen of the gate's web UI and of central's ops pages at phone and desktop size, in
 ## Chinese and English, as PNGs in SCREENS (outside the repo by default).
 SCREENS ?= $${TMPDIR:-/tmp}/tixgate-screens
 screens: deps
 	TIXGATE_SCREENS="$(SCREENS)" $(GO) test -count 1 -run '^TestScreens' ./edge
+	TIXGATE_SCREENS="$(SCREENS)" $(GO) test -count 1 -run '^TestOpsScreens$$' ./central
 	@echo "screenshots in $(SCREENS)"
 
 ## demo: three gates on this machine, up until Ctrl-C; the venue is kept in

@@ -16,11 +16,14 @@ import (
 	"time"
 
 	"github.com/tixgate/tixgate/central/catalog"
+	"github.com/tixgate/tixgate/central/conflicts"
 	"github.com/tixgate/tixgate/central/devices"
 	"github.com/tixgate/tixgate/central/intake"
+	"github.com/tixgate/tixgate/central/ops"
 	"github.com/tixgate/tixgate/central/quota"
 	"github.com/tixgate/tixgate/central/sales"
 	"github.com/tixgate/tixgate/central/shop"
+	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/ticket/keyfile"
@@ -40,13 +43,20 @@ type Config struct {
 	// ShutdownTimeout bounds how long a stop waits for requests in flight
 	// (a long manifest pull is cut after it and resumes on the device).
 	ShutdownTimeout time.Duration
-	Clock           ticket.Clock
-	Logger          *slog.Logger
+	// ReconcileEvery is how often the server reconciles every ticket with
+	// records, for the conflicts no upload brings (a ticket revoked after
+	// its entries arrived); 0 never. Each pass reads every stored record:
+	// a million take about as long as BenchmarkSystemReconcile says, so
+	// keep it well above that. Several central processes may all run it:
+	// a pass is idempotent.
+	ReconcileEvery time.Duration
+	Clock          ticket.Clock
+	Logger         *slog.Logger
 }
 
 // DefaultConfig serves on listen.
 func DefaultConfig(listen string, db *store.DB, keys *keyfile.Keys) Config {
-	return Config{Listen: listen, Store: db, Keys: keys, ShutdownTimeout: 10 * time.Second, Clock: ticket.SystemClock{}, Logger: slog.Default()}
+	return Config{Listen: listen, Store: db, Keys: keys, ShutdownTimeout: 10 * time.Second, ReconcileEvery: 15 * time.Minute, Clock: ticket.SystemClock{}, Logger: slog.Default()}
 }
 
 // Server is central's HTTP side.
@@ -55,10 +65,16 @@ type Server struct {
 	Catalog *catalog.Catalog
 	Devices *devices.Registry
 	Intake  *intake.Intake
-	Quotas  *quota.Quotas
-	Sales   *sales.Sales
-	mux     *http.ServeMux
-	metrics *metrics
+	// Conflicts reconciles the tickets of stored records and keeps the
+	// conflicts found.
+	Conflicts *conflicts.Keeper
+	// Accounts are the staff who log in to the ops screens (UI).
+	Accounts *staff.Accounts
+	UI       *ops.UI
+	Quotas   *quota.Quotas
+	Sales    *sales.Sales
+	mux      *http.ServeMux
+	metrics  *metrics
 }
 
 // New wires a server.
@@ -77,8 +93,19 @@ func New(cfg Config) *Server {
 	cat := catalog.New(ccfg)
 	dcfg := devices.DefaultConfig(cfg.Store, cfg.Keys, cat)
 	dcfg.Clock, dcfg.Logger = cfg.Clock, cfg.Logger
-	s := &Server{cfg: cfg, Catalog: cat, Devices: devices.New(dcfg),
-		Intake: intake.New(intake.Config{Store: cfg.Store, Root: cfg.Keys.RootPublic(), Clock: cfg.Clock, Logger: cfg.Logger}), metrics: newMetrics()}
+	kcfg := conflicts.DefaultConfig(cfg.Store, cfg.Keys.RootPublic())
+	kcfg.Clock, kcfg.Logger = cfg.Clock, cfg.Logger
+	keeper := conflicts.New(kcfg)
+	s := &Server{cfg: cfg, Catalog: cat, Devices: devices.New(dcfg), Conflicts: keeper,
+		Intake: intake.New(intake.Config{Store: cfg.Store, Root: cfg.Keys.RootPublic(), Clock: cfg.Clock, Logger: cfg.Logger, Stored: keeper.ForRecords}), metrics: newMetrics()}
+	acfg := staff.DefaultConfig(cfg.Store)
+	acfg.Clock, acfg.Logger = cfg.Clock, cfg.Logger
+	s.Accounts = staff.New(acfg)
+	ui, err := ops.New(ops.Config{Store: cfg.Store, Accounts: s.Accounts, Conflicts: keeper, Secure: cfg.TLSCert != "", Clock: cfg.Clock, Logger: cfg.Logger})
+	if err != nil {
+		panic("central: the ops screens do not parse: " + err.Error()) // a broken build, caught by every test
+	}
+	s.UI = ui
 	qcfg := quota.DefaultConfig(cfg.Store, cfg.Keys, cat)
 	qcfg.Clock, qcfg.Logger = cfg.Clock, cfg.Logger
 	s.Quotas = quota.New(qcfg)
@@ -97,6 +124,9 @@ func (s *Server) routes() {
 	m.HandleFunc("POST "+uplink.PathRecords, s.device(s.push))
 	m.HandleFunc("GET "+uplink.PathManifest, s.device(s.manifest))
 	m.HandleFunc("GET /api/v1/events", s.ops("read", s.events))
+	s.conflictRoutes(m)
+	m.Handle("/ops/", s.UI.Handler())
+	m.Handle("GET /{$}", http.RedirectHandler("/ops/", http.StatusSeeOther))
 	m.Handle("GET /metrics", s.ops("read", s.metrics.handler().ServeHTTP))
 	shop.New(shop.Config{Store: s.cfg.Store, Catalog: s.Catalog, Clock: s.cfg.Clock, Logger: s.cfg.Logger}).Mount(m)
 	s.salesRoutes(m)
@@ -132,6 +162,9 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 		ready(l.Addr().String())
 	}
 	s.cfg.Logger.Info("central serving", "addr", l.Addr().String())
+	if s.cfg.ReconcileEvery > 0 {
+		go s.reconcileLoop(ctx)
+	}
 	select {
 	case err := <-done:
 		return fmt.Errorf("central: serve: %w", err)
@@ -205,7 +238,7 @@ func (s *Server) ops(scope string, h http.HandlerFunc) http.HandlerFunc {
 			s.fail(w, http.StatusForbidden, "forbidden", "the token lacks the "+scope+" scope")
 			return
 		}
-		h(w, r)
+		h(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, t)))
 	}
 }
 

@@ -24,6 +24,9 @@ type Config struct {
 	Root   ed25519.PublicKey // the organizer's root: device certificates must chain to it
 	Clock  ticket.Clock
 	Logger *slog.Logger
+	// Stored, when set, is called with the records a push stored, after
+	// they are committed: reconciliation hangs here.
+	Stored func(ctx context.Context, recs []store.Record)
 }
 
 // Intake verifies and stores pushed records.
@@ -174,11 +177,13 @@ func (in *Intake) Push(ctx context.Context, via store.Device, req uplink.PushReq
 	if err != nil {
 		return resp, fmt.Errorf("push: %w", err)
 	}
+	var stored []store.Record
 	for k, o := range outcomes {
 		i := good[k]
 		switch o {
 		case store.Stored:
 			resp.Stored++
+			stored = append(stored, rows[k])
 		case store.Duplicate:
 			resp.Duplicates++
 		case store.Gap:
@@ -188,6 +193,9 @@ func (in *Intake) Push(ctx context.Context, via store.Device, req uplink.PushReq
 			resp.Refused = append(resp.Refused, uplink.Refusal{Index: i, Record: recs[i].ID(), Reason: uplink.RefusedFork,
 				Detail: "another record signed by the origin holds this number"})
 		}
+	}
+	if in.cfg.Stored != nil && len(stored) > 0 {
+		in.cfg.Stored(ctx, stored)
 	}
 	sort.Slice(resp.Refused, func(a, b int) bool { return resp.Refused[a].Index < resp.Refused[b].Index })
 	if err := in.keepRefusals(ctx, resp.Refused, via.Name, now); err != nil {

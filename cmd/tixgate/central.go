@@ -11,6 +11,7 @@ import (
 	"github.com/tixgate/tixgate/central"
 	"github.com/tixgate/tixgate/central/catalog"
 	"github.com/tixgate/tixgate/central/devices"
+	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/ticket/keyfile"
@@ -29,6 +30,9 @@ func centralCommands() *command {
 		}},
 		{name: "token", summary: "ops API tokens", subs: []*command{
 			{name: "add", usage: "--db DSN --data DIR [--user U] [--name N] [--scopes read,admin]", summary: "make an ops API token and print it (shown once)", run: runCentralTokenAdd},
+		}},
+		{name: "users", summary: "staff accounts of the ops pages", subs: []*command{
+			{name: "add", usage: "--db DSN --data DIR --name N --role box_office|ops|admin|auditor", summary: "add a staff account or change its role and password (read from the terminal, or from stdin)", run: runCentralUsersAdd},
 		}},
 		{name: "devices", summary: "gates and seller handhelds", subs: []*command{
 			{name: "add", usage: "--db DSN --data DIR --name N --role gate|seller --venue V [--gate G] [--url URL] [--ttl D]", summary: "create a device and print its one-time setup token", run: runCentralDevicesAdd},
@@ -264,5 +268,42 @@ func runCentralDevicesRevoke(ctx context.Context, e *env, cl *cmdline) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "revoked device %s (key %s) of venue %s at %s\n", dev.Name, dev.KeyID, dev.Venue, dev.Revoked.Format(time.RFC3339))
+	return nil
+}
+
+func runCentralUsersAdd(ctx context.Context, e *env, cl *cmdline) error {
+	dsn, data := centralFlags(cl)
+	name := cl.String("name", "", "the login name")
+	role := cl.String("role", "ops", "box_office, ops, admin or auditor")
+	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != "", "name": *name != ""}); err != nil {
+		return err
+	}
+	r, err := staff.ParseRole(*role)
+	if err != nil {
+		return usageError("%s: %v", cl.Name(), err)
+	}
+	pw, err := readSecret(e, "password", fmt.Sprintf("password (at least %d characters): ", staff.MinPasswordLength), func(p string) error {
+		if len([]rune(p)) < staff.MinPasswordLength {
+			return fmt.Errorf("password: at least %d characters", staff.MinPasswordLength)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c, err := openCentral(ctx, e, *dsn, *data)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	cfg := staff.DefaultConfig(c.db)
+	cfg.Clock, cfg.Logger = clockFunc(e.now), e.log
+	if err := staff.New(cfg).Add(ctx, *name, r, pw, "cli"); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "user %s (%s) saved\n", *name, r)
 	return nil
 }

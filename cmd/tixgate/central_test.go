@@ -116,3 +116,26 @@ func TestCentralProcess(t *testing.T) {
 		t.Errorf("no clean stop in the log:\n%s", log.String())
 	}
 }
+
+// Staff accounts of central, the password from stdin.
+func TestCentralUsersAdd(t *testing.T) {
+	data := t.TempDir()
+	for _, tc := range []struct {
+		stdin string
+		args  []string
+		code  int
+		want  string
+	}{
+		{"correct horse battery\n", []string{"--name", "mei", "--role", "ops"}, 0, "user mei (ops) saved"},
+		{"correct horse battery\n", []string{"--name", "mei", "--role", "admin"}, 0, "user mei (admin) saved"},
+		{"short\n", []string{"--name", "li", "--role", "ops"}, 1, "at least 10 characters"},
+		{"", []string{"--name", "li", "--role", "ops"}, 1, "stdin gave no line"},
+		{"correct horse battery\n", []string{"--name", "li", "--role", "king"}, 2, "want box_office, ops, admin or auditor"},
+		{"correct horse battery\n", []string{"--role", "ops"}, 2, "--name"},
+	} {
+		out, errs, code := cli(t, tc.stdin, append([]string{"central", "users", "add", "--data", data}, tc.args...)...)
+		if code != tc.code || !strings.Contains(out+errs, tc.want) {
+			t.Errorf("users add %s: exit %d, want %d with %q\n%s%s", strings.Join(tc.args, " "), code, tc.code, tc.want, out, errs)
+		}
+	}
+}

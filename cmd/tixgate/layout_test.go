@@ -74,7 +74,7 @@ func TestLayout(t *testing.T) {
 		"github.com/go-json-experiment/json":  {"ticket/strict"},
 		"github.com/prometheus/client_golang": {"edge", "central"},
 		"github.com/chromedp/chromedp":        {}, // tests only
-		"golang.org/x/crypto/argon2":          {"edge", "central/shop"},
+		"golang.org/x/crypto/argon2":          {"edge", "central/shop", "central/staff"},
 		"github.com/wneessen/go-mail":         {"central/shop"},
 		"modernc.org/sqlite":                  {"central/store"},
 		"github.com/jackc/pgx/v5":             {"central/store"},
@@ -113,9 +113,13 @@ func TestLayout(t *testing.T) {
 		"central/quota":   {"central/store", "central/catalog", "ticket", "ticket/keyfile", "ledger/manifest", "ledger/record"},
 		"central/sales":   {"central/store", "central/catalog", "central/reconcile", "ticket", "ledger/record", "pricing"},
 		"central/shop":    {"central/store", "central/catalog", "pricing", "ticket"},
-		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "central/quota", "central/sales", "central/shop", "ticket", "ticket/keyfile",
+		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "central/conflicts", "central/reconcile", "central/staff", "central/ops", "central/quota", "central/sales", "central/shop", "ticket", "ticket/keyfile",
 			"ledger/manifest", "ledger/record", "ledger/rules", "uplink"},
 		"central/reconcile": {"ticket", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest"},
+		"central/staff":     {"central/store", "ticket"},
+		"central/web":       nil,
+		"central/ops":       {"central/store", "central/staff", "central/conflicts", "central/reconcile", "central/web", "ticket", "ledger/record"},
+		"central/conflicts": {"central/store", "central/reconcile", "ticket", "ledger/record", "ledger/replay", "ledger/manifest"},
 	}
 	for pkg, ims := range imports {
 		if docs[pkg] != 1 {

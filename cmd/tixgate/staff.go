@@ -52,35 +52,41 @@ func runStaffAdd(_ context.Context, e *env, cl *cmdline) error {
 
 // readPIN asks twice on a terminal without echo; from a pipe it reads one line.
 func readPIN(e *env) (string, error) {
+	return readSecret(e, "PIN", "PIN (at least 4 digits): ", edge.ValidatePIN)
+}
+
+// readSecret asks for a secret twice on a terminal without echo; from a
+// pipe it reads one line. valid checks it.
+func readSecret(e *env, what, prompt string, valid func(string) error) (string, error) {
 	if f, ok := e.stdin.(*os.File); ok && e.stdinTTY {
 		ask := func(prompt string) (string, error) {
 			fmt.Fprint(e.stderr, prompt)
 			b, err := term.ReadPassword(int(f.Fd()))
 			fmt.Fprintln(e.stderr)
 			if err != nil {
-				return "", fmt.Errorf("read pin: %w", err)
+				return "", fmt.Errorf("read %s: %w", strings.ToLower(what), err)
 			}
 			return string(b), nil
 		}
-		pin, err := ask("PIN (at least 4 digits): ")
+		v, err := ask(prompt)
 		if err != nil {
 			return "", err
 		}
-		again, err := ask("PIN again: ")
+		again, err := ask(what + " again: ")
 		if err != nil {
 			return "", err
 		}
-		if pin != again {
-			return "", errors.New("the two PINs differ")
+		if v != again {
+			return "", fmt.Errorf("the two %ss differ", what)
 		}
-		return pin, edge.ValidatePIN(pin)
+		return v, valid(v)
 	}
-	line, err := bufio.NewReader(io.LimitReader(e.stdin, 256)).ReadString('\n')
+	line, err := bufio.NewReader(io.LimitReader(e.stdin, 1024)).ReadString('\n')
 	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
-		return "", errors.New("read pin: stdin gave no line with a PIN")
+		return "", fmt.Errorf("read %s: stdin gave no line with a %s", strings.ToLower(what), what)
 	}
-	pin := strings.TrimRight(line, "\r\n")
-	return pin, edge.ValidatePIN(pin)
+	v := strings.TrimRight(line, "\r\n")
+	return v, valid(v)
 }
 
 func runStaffList(_ context.Context, e *env, cl *cmdline) error {
