@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/ticket"
@@ -14,9 +16,23 @@ import (
 // AddAPIToken makes an ops API token for user with the given scopes
 // ("read", "admin") and returns it; only its hash is stored, so it is shown
 // this once.
+// Scopes are what an ops token may be given: read (every GET of the ops
+// API and /metrics), ops (resolve conflicts, run a reconciliation),
+// box_office (mark orders paid at the box office, cancel paid orders) and
+// admin (everything).
+var Scopes = []string{"read", "ops", "box_office", "admin"}
+
 func AddAPIToken(ctx context.Context, db *store.DB, clock ticket.Clock, user, name string, scopes []string) (string, error) {
 	if !ticket.ValidName(user) {
 		return "", fmt.Errorf("api token: user name %q: use 1-64 letters, digits, '.', '_' or '-'", user)
+	}
+	if len(scopes) == 0 {
+		return "", fmt.Errorf("api token: give it at least one scope: %s", strings.Join(Scopes, ", "))
+	}
+	for _, sc := range scopes {
+		if !slices.Contains(Scopes, sc) {
+			return "", fmt.Errorf("api token: unknown scope %q: the scopes are %s", sc, strings.Join(Scopes, ", "))
+		}
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {

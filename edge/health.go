@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tixgate/tixgate/edge/deviceapi"
 	"github.com/tixgate/tixgate/ledger/decision"
@@ -74,10 +75,34 @@ func (n *Node) handleHealth(w http.ResponseWriter, r *http.Request) {
 // logHealth says at start what state the device is in.
 func (n *Node) logHealth() {
 	h := n.Health()
-	if h.State != deviceapi.StateReady {
+	switch {
+	case h.State == deviceapi.StateUnprovisioned && n.cfg.Central != "":
+		n.log.Info("no manifest yet: the uplink pulls it from central; scans are refused as not_provisioned until it is in", "central", n.cfg.Central)
+		go n.sayWhenReady()
+	case h.State != deviceapi.StateReady:
 		n.log.Error("device cannot decide scans: every scan is refused as not_provisioned", "state", h.State, "detail", h.Detail)
 	}
 	for _, w := range h.Warnings {
 		n.log.Warn(w)
 	}
+}
+
+// sayWhenReady logs once the first manifest from central made the device
+// ready, or what is still wrong after a minute.
+func (n *Node) sayWhenReady() {
+	for range 600 {
+		select {
+		case <-n.liveStop: // the node stops
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+		if h := n.Health(); h.State == deviceapi.StateReady {
+			n.log.Info("manifest from central imported: the device decides scans", "manifest", n.ledger.ManifestSeq())
+			return
+		} else if h.State != deviceapi.StateUnprovisioned {
+			n.log.Error("device cannot decide scans: every scan is refused as not_provisioned", "state", h.State, "detail", h.Detail)
+			return
+		}
+	}
+	n.log.Warn("still no manifest from central after a minute: scans are refused as not_provisioned; see the uplink state in /api/v1/status", "central", n.cfg.Central)
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tixgate/tixgate/pricing"
 	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/uplink"
 )
@@ -29,8 +30,9 @@ type QuotaGranted struct {
 	SerialMin uint64    `json:"serial_min"`
 	SerialMax uint64    `json:"serial_max"`
 	NotAfter  time.Time `json:"not_after"`
-	Price     int64     `json:"price"` // one ticket, minor units of Currency
 	Currency  string    `json:"currency"`
+	Price     string    `json:"price"` // one ticket, a decimal in Currency, as GET /api/v1/quotas gives it
+	Display   string    `json:"display"`
 }
 
 // quotaInstallTimeout bounds the wait, after central granted a block, for
@@ -78,6 +80,10 @@ func (n *Node) handleQuotaRequest(r *http.Request) (any, error) {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return QuotaGranted{Issuer: g.Cert.Name, SerialMin: g.Cert.SerialMin, SerialMax: g.Cert.SerialMax, NotAfter: g.Cert.NotAfter,
-		Price: g.Price, Currency: g.Currency}, nil
+	ans := QuotaGranted{Issuer: g.Cert.Name, SerialMin: g.Cert.SerialMin, SerialMax: g.Cert.SerialMax, NotAfter: g.Cert.NotAfter, Currency: g.Currency}
+	if cur, err := pricing.ParseCurrency(g.Currency); err == nil {
+		m := pricing.New(g.Price, cur)
+		ans.Price, ans.Display = m.Format(), m.Display(langOf(r))
+	}
+	return ans, nil
 }

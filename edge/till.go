@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -286,6 +287,10 @@ func (n *Node) handleShiftClose(r *http.Request) (any, error) {
 		return nil, err
 	}
 	rep, err := n.ledger.CloseShift(r.Context(), total, count, strings.TrimSpace(req.Note), staffName(r))
+	if errors.Is(err, ledger.ErrNeedsNote) {
+		return nil, &apiError{http.StatusUnprocessableEntity, ReasonNoteRequired, fmt.Errorf("the count differs from what the till should hold (expected %s, counted %s): say why in the note",
+			pricing.New(rep.Expected, cur).Format(), pricing.New(total, cur).Format())}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -113,6 +113,9 @@ func (q *Quotas) allocate(ctx context.Context, tx *store.Tx, a Allocation) (stor
 		return store.Quota{}, err
 	}
 	if dev.Role != string(ticket.RoleSeller) || len(dev.Key) == 0 || !dev.Revoked.IsZero() {
+		if dev.Role == "seller" && dev.Status == "pending" {
+			return store.Quota{}, fmt.Errorf("%w: %s is not enrolled yet: run tixgate enroll on the handheld with its setup token, then allocate", ErrNotSeller, dev.Name)
+		}
 		return store.Quota{}, fmt.Errorf("%w: %s is a %s device, %s", ErrNotSeller, dev.Name, dev.Role, dev.Status)
 	}
 	ev, err := q.cfg.Store.Event(ctx, a.Event)

@@ -29,7 +29,7 @@ func centralCommands() *command {
 			{name: "issue", usage: "--db DSN --data DIR --event N --type N [--count N] [--holder NAME]", summary: "issue tickets signed by central's issuer key; prints their codes", run: runCentralTicketsIssue},
 		}},
 		{name: "token", summary: "ops API tokens", subs: []*command{
-			{name: "add", usage: "--db DSN --data DIR [--user U] [--name N] [--scopes read,admin]", summary: "make an ops API token and print it (shown once)", run: runCentralTokenAdd},
+			{name: "add", usage: "--db DSN --data DIR [--user U] [--name N] [--scopes read,ops,box_office,admin]", summary: "make an ops API token and print it (shown once)", run: runCentralTokenAdd},
 		}},
 		{name: "users", summary: "staff accounts of the ops pages", subs: []*command{
 			{name: "add", usage: "--db DSN --data DIR --name N --role box_office|ops|admin|auditor", summary: "add a staff account or change its role and password (read from the terminal, or from stdin)", run: runCentralUsersAdd},
@@ -228,7 +228,7 @@ func runCentralTokenAdd(ctx context.Context, e *env, cl *cmdline) error {
 	dsn, data := centralFlags(cl)
 	user := cl.String("user", "admin", "whose token")
 	name := cl.String("name", "api", "what the token is for")
-	scopes := cl.String("scopes", "read", "space- or comma-separated scopes: read, admin")
+	scopes := cl.String("scopes", "read", "space- or comma-separated scopes: read (GET of the ops API, /metrics), ops (resolve conflicts), box_office (orders paid at the counter), admin (everything)")
 	if _, err := cl.parseN(0, ""); err != nil {
 		return err
 	}

@@ -73,8 +73,8 @@ func runCentralQuotasAllocate(ctx context.Context, e *env, cl *cmdline) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "quota %d: %s may sell event %d type %d, serials %d-%d, at %s %s, until %s\n", q.ID, q.Device, q.Event, q.Type,
-		q.SerialMin, q.SerialMax, pricing.New(q.Price, cur), cur, q.NotAfter.Format(time.RFC3339))
+	fmt.Fprintf(e.stdout, "quota %d: %s may sell event %d type %d, serials %d-%d, at %s, until %s\n", q.ID, q.Device, q.Event, q.Type,
+		q.SerialMin, q.SerialMax, pricing.New(q.Price, cur), q.NotAfter.Format(time.RFC3339))
 	return nil
 }
 
@@ -101,7 +101,7 @@ func runCentralQuotasList(ctx context.Context, e *env, cl *cmdline) error {
 	for _, q := range qs {
 		price := strconv.FormatInt(q.Price, 10) + " " + q.Currency
 		if cur, err := pricing.ParseCurrency(q.Currency); err == nil {
-			price = pricing.New(q.Price, cur).String() + " " + q.Currency
+			price = pricing.New(q.Price, cur).String()
 		}
 		kept := strconv.FormatUint(q.KeptMax, 10)
 		if q.KeptMax < q.SerialMin {

@@ -57,6 +57,11 @@ func runEnroll(ctx context.Context, e *env, cl *cmdline) error {
 	if err := uplink.SaveCredentials(*data, uplink.Credentials{URL: strings.TrimRight(*url, "/"), Credential: resp.Credential, Venue: resp.Venue, Gate: resp.Gate}); err != nil {
 		return err
 	}
+	if resp.Gate == "" {
+		fmt.Fprintf(e.stdout, "enrolled %s %q (key %s) of venue %s in %s; run it with: tixgate edge --data %s --central %s\n",
+			resp.Cert.Role, resp.Cert.Device, resp.Cert.ID(), resp.Venue, *data, *data, *url)
+		return nil
+	}
 	fmt.Fprintf(e.stdout, "enrolled %s %q (key %s) of venue %s, gate %q, in %s; run it with: tixgate edge --data %s --central %s (it serves gate %q unless --gate says otherwise)\n",
 		resp.Cert.Role, resp.Cert.Device, resp.Cert.ID(), resp.Venue, resp.Gate, *data, *data, *url, resp.Gate)
 	return nil

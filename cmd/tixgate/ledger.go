@@ -500,6 +500,13 @@ func readSpec(e *env, path string, now bool) (*manifest.Spec, error) {
 	}
 	if now {
 		spec.OpenDoorsAt(e.now())
+		return spec, nil
+	}
+	for _, ev := range spec.Events {
+		if !ev.Ends.After(e.now()) {
+			fmt.Fprintf(e.stderr, "warning: event %d (%s) ended %s: gates will refuse its tickets as outside_hours (--now moves the events so that the first one's doors open now)\n",
+				ev.ID, ev.Name, ev.Ends.Format("2006-01-02 15:04 -07:00"))
+		}
 	}
 	return spec, nil
 }

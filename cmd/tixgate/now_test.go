@@ -23,8 +23,12 @@ func TestVenueFileNow(t *testing.T) {
 		if moved {
 			args = append(args, "--now")
 		}
-		if _, errs, code := cliAt(t, now, "", args...); code != 0 {
+		_, errs, rc := cliAt(t, now, "", args...)
+		if rc != 0 {
 			t.Fatalf("ledger manifest: %s", errs)
+		}
+		if warned := strings.Contains(errs, "event 1042 (Summer Concert) ended 2026-06-12"); warned == moved {
+			t.Errorf("--now %v: stderr %q: want a warning only for the file's ended dates", moved, errs)
 		}
 		name := map[bool]string{false: "gate-1", true: "gate-2"}[moved]
 		g := filepath.Join(dir, name)

@@ -364,7 +364,7 @@ ticket_types: [{event: 1042, id: 1, name: Standing, zones: [0]}, {event: 1042, i
 		json.NewDecoder(resp.Body).Decode(&v)
 		return resp.StatusCode, v
 	}
-	if code, g := askMore(); code != 200 || g["serial_min"] != 1_000_000_050.0 || g["serial_max"] != 1_000_000_059.0 || g["price"] != 12000.0 {
+	if code, g := askMore(); code != 200 || g["serial_min"] != 1_000_000_050.0 || g["serial_max"] != 1_000_000_059.0 || g["price"] != "120.00" {
 		t.Fatalf("quota request: %d %v", code, g)
 	}
 	if qs, _ := sl.Quotas(1042, 1); len(qs) != 2 || qs[1].Left != 10 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -53,7 +54,38 @@ func YAML(data []byte, v any) error {
 		if errors.Is(err, io.EOF) {
 			return errors.New("empty document")
 		}
-		return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+		return errors.New(yamlWords(strings.TrimPrefix(err.Error(), "yaml: ")))
 	}
 	return nil
+}
+
+var (
+	yamlUnknown = regexp.MustCompile(`field (\S+) not found in type \S+`)
+	yamlType    = regexp.MustCompile("cannot unmarshal !!(\\w+) `([^`]*)` into (\\S+)")
+)
+
+// yamlWords says yaml.v3's errors without Go type names: "field x not
+// found in type pkg.T" is an unknown key, "cannot unmarshal !!str `two`
+// into int" a value of the wrong kind.
+func yamlWords(msg string) string {
+	msg = yamlUnknown.ReplaceAllString(msg, "unknown key $1")
+	return yamlType.ReplaceAllStringFunc(msg, func(m string) string {
+		p := yamlType.FindStringSubmatch(m)
+		want := p[3]
+		switch {
+		case strings.Contains(want, "int") || strings.Contains(want, "float"):
+			want = "a number"
+		case want == "bool":
+			want = "true or false"
+		case strings.HasPrefix(want, "[]"):
+			want = "a list"
+		case strings.HasPrefix(want, "map") || strings.Contains(want, "."):
+			want = "a mapping of keys"
+		case want == "string":
+			want = "text"
+		case strings.Contains(want, "Duration"):
+			want = "a duration such as 90s or 5m"
+		}
+		return fmt.Sprintf("%q is not %s", p[2], want)
+	})
 }
