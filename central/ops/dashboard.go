@@ -70,13 +70,16 @@ func (u *UI) dashboard(w http.ResponseWriter, r *http.Request, s staff.Session) 
 	byGate := map[string]*gateRow{}
 	last := map[string]time.Time{}
 	for _, c := range counts {
+		d.Records += c.Count
+		if k := record.Kind(c.Kind); k == record.KindSale || k == record.KindVoid || k.Shift() {
+			continue // a seller's till, not a gate
+		}
 		g := byGate[c.Gate]
 		if g == nil {
 			g = &gateRow{Gate: c.Gate}
 			byGate[c.Gate] = g
 		}
 		g.Records += c.Count
-		d.Records += c.Count
 		switch record.Kind(c.Kind) {
 		case record.KindEntry:
 			g.Entries += c.Count

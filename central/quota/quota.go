@@ -262,8 +262,11 @@ func (q *Quotas) Cap(ctx context.Context, id int64, keep uint64, reason string) 
 			return fmt.Errorf("keep %d: the block holds %d serials", keep, size)
 		}
 		kept := qt.SerialMin + keep - 1 // SerialMin-1 when keep is 0
-		if kept >= qt.KeptMax {
-			return fmt.Errorf("quota %d keeps serials up to %d already", id, qt.KeptMax)
+		switch {
+		case qt.KeptMax < qt.SerialMin:
+			return fmt.Errorf("quota %d is revoked already: nothing of it is left to sell", id)
+		case kept >= qt.KeptMax:
+			return fmt.Errorf("quota %d keeps serials %d-%d already: a cap can only narrow it", id, qt.SerialMin, qt.KeptMax)
 		}
 		sold, err := tx.SoldSerials(int(record.KindSale), qt.Event, kept+1, qt.KeptMax)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -44,8 +45,12 @@ func runEnroll(ctx context.Context, e *env, cl *cmdline) error {
 		Hardware: hardware(), Time: e.now()})
 	if err != nil {
 		var ue *uplink.Error
-		if errors.As(err, &ue) {
+		var oe *net.OpError
+		switch {
+		case errors.As(err, &ue):
 			return errors.New(ue.Message)
+		case errors.As(err, &oe):
+			return fmt.Errorf("enroll: central cannot be reached at %s (%v): check the URL and that central is running, then try again with the same token", *url, oe.Err)
 		}
 		return err
 	}
