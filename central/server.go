@@ -43,6 +43,12 @@ type Config struct {
 	// ShutdownTimeout bounds how long a stop waits for requests in flight
 	// (a long manifest pull is cut after it and resumes on the device).
 	ShutdownTimeout time.Duration
+	// Mailer sends the box office's mails (verification links, order
+	// confirmations); nil writes them to the log instead.
+	Mailer shop.Mailer
+	// PublicURL is central's address as buyers reach it, for the links in
+	// mails; empty: the listen address over plain HTTP.
+	PublicURL string
 	// ReconcileEvery is how often the server reconciles every ticket with
 	// records, for the conflicts no upload brings (a ticket revoked after
 	// its entries arrived); 0 never. Each pass reads every stored record:
@@ -128,7 +134,11 @@ func (s *Server) routes() {
 	m.Handle("/ops/", s.UI.Handler())
 	m.Handle("GET /{$}", http.RedirectHandler("/ops/", http.StatusSeeOther))
 	m.Handle("GET /metrics", s.ops("read", s.metrics.handler().ServeHTTP))
-	shop.New(shop.Config{Store: s.cfg.Store, Catalog: s.Catalog, Clock: s.cfg.Clock, Logger: s.cfg.Logger}).Mount(m)
+	base := s.cfg.PublicURL
+	if base == "" {
+		base = "http://" + s.cfg.Listen
+	}
+	shop.New(shop.Config{Store: s.cfg.Store, Catalog: s.Catalog, Mailer: s.cfg.Mailer, BaseURL: base, Clock: s.cfg.Clock, Logger: s.cfg.Logger}).Mount(m)
 	s.salesRoutes(m)
 	m.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		if bearer(r) == "" {

@@ -69,7 +69,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 type logMailer struct{ log *slog.Logger }
 
 func (l logMailer) Send(ctx context.Context, m Message) error {
-	l.log.Warn("mail not sent: no SMTP configured", "to", m.To, "subject", m.Subject)
+	l.log.Warn("mail not sent: no SMTP configured (start central with --smtp HOST:PORT --mail-from ADDR)", "to", m.To, "subject", m.Subject)
 	l.log.DebugContext(ctx, "unsent mail", "to", m.To, "body", m.Body)
 	return nil
 }

@@ -3,14 +3,17 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tixgate/tixgate/central"
 	"github.com/tixgate/tixgate/central/catalog"
 	"github.com/tixgate/tixgate/central/devices"
+	"github.com/tixgate/tixgate/central/shop"
 	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/ticket"
@@ -21,7 +24,10 @@ import (
 const centralKeysDir = "keys"
 
 func centralCommands() *command {
-	return &command{name: "central", summary: "the ops server", run: runCentral, usage: "--listen ADDR --db DSN --data DIR [--tls-cert FILE --tls-key FILE] [--shutdown-timeout D]", subs: []*command{
+	return &command{name: "central", summary: "the ops server", run: runCentral, usage: "--listen ADDR --db DSN --data DIR [--tls-cert FILE --tls-key FILE] [--smtp HOST:PORT --mail-from ADDR] [--public-url URL] [--shutdown-timeout D]", subs: []*command{
+		{name: "shop", summary: "the box office", subs: []*command{
+			{name: "offer", usage: "--db DSN --data DIR --event N --type N --price 128.00 [--currency CNY] --quota N [--vip] [--from T] [--until T] [--max-per-order N]", summary: "put a ticket type on sale online, or change its offer", run: runCentralShopOffer},
+		}},
 		{name: "venue", summary: "venues", subs: []*command{
 			{name: "import", usage: "--db DSN --data DIR [--organizer NAME] [--now] FILE", summary: "create or update a venue, its zones, gates, events and ticket types from a description (YAML or TOML)", run: runCentralVenueImport},
 		}},
@@ -148,7 +154,15 @@ func runCentral(ctx context.Context, e *env, cl *cmdline) error {
 	shutdown := cl.Duration("shutdown-timeout", 10*time.Second, "how long a stop waits for requests in flight")
 	tlsCert := cl.String("tls-cert", "", "HTTPS certificate (PEM); none: plain HTTP, for loopback or behind a TLS proxy")
 	tlsKey := cl.String("tls-key", "", "the private key (PEM) of --tls-cert")
+	smtpAddr := cl.String("smtp", "", "the box office's mail relay, HOST:PORT (login from TIXGATE_SMTP_USER and TIXGATE_SMTP_PASSWORD); none: mails are logged, not sent")
+	mailFrom := cl.String("mail-from", "", "the sender of the box office's mails, e.g. tickets@example.com (needs --smtp)")
+	smtpInsecure := cl.Bool("smtp-insecure", false, "send to --smtp without TLS (a relay on this machine or a test server)")
+	publicURL := cl.String("public-url", "", "central's address as buyers reach it, for the links in mails (default: http:// and --listen)")
 	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	mailer, err := smtpMailer(*smtpAddr, *mailFrom, *smtpInsecure)
+	if err != nil {
 		return err
 	}
 	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
@@ -161,6 +175,10 @@ func runCentral(ctx context.Context, e *env, cl *cmdline) error {
 	defer c.Close()
 	cfg := central.DefaultConfig(*listen, c.db, c.keys)
 	cfg.ShutdownTimeout, cfg.Clock, cfg.Logger = *shutdown, clockFunc(e.now), e.log
+	cfg.PublicURL = strings.TrimRight(*publicURL, "/")
+	if mailer != nil {
+		cfg.Mailer = mailer
+	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usageError("central: --tls-cert and --tls-key go together")
 	}
@@ -306,4 +324,33 @@ func runCentralUsersAdd(ctx context.Context, e *env, cl *cmdline) error {
 	}
 	fmt.Fprintf(e.stdout, "user %s (%s) saved\n", *name, r)
 	return nil
+}
+
+// smtpMailer is the box office's mail relay from central's flags; nil
+// without --smtp.
+func smtpMailer(addr, from string, insecure bool) (*shop.SMTP, error) {
+	if addr == "" {
+		if from != "" {
+			return nil, usageError("central: --mail-from needs --smtp HOST:PORT")
+		}
+		return nil, nil
+	}
+	host, port, err := splitPort(addr)
+	if err != nil || from == "" {
+		return nil, usageError("central: --smtp wants HOST:PORT and --mail-from an address")
+	}
+	return &shop.SMTP{Host: host, Port: port, From: from, Insecure: insecure,
+		Username: os.Getenv("TIXGATE_SMTP_USER"), Password: os.Getenv("TIXGATE_SMTP_PASSWORD")}, nil
+}
+
+func splitPort(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port <= 0 || port > 65535 {
+		return "", 0, fmt.Errorf("port %q", p)
+	}
+	return host, port, nil
 }

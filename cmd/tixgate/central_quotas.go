@@ -46,19 +46,14 @@ func runCentralQuotasAllocate(ctx context.Context, e *env, cl *cmdline) error {
 		"count": count.set, "price": *price != ""}); err != nil {
 		return err
 	}
-	cur, err := pricing.ParseCurrency(*currency)
+	amount, err := parsePrice(*price, *currency)
 	if err != nil {
-		return usageError("--currency: %v", err)
+		return err
 	}
-	amount, err := pricing.Parse(*price, cur)
+	cur := amount.Currency()
+	end, err := parseWhen("until", *until)
 	if err != nil {
-		return usageError("--price: %v", err)
-	}
-	var end time.Time
-	if *until != "" {
-		if end, err = time.Parse(time.RFC3339, *until); err != nil {
-			return usageError("--until %q: want a time like 2026-06-12T23:00:00+08:00", *until)
-		}
+		return err
 	}
 	if reqBlock.set != reqMax.set {
 		return usageError("--request-block and --request-max go together")
