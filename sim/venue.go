@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -111,6 +113,10 @@ type gate struct {
 	zone int
 	dir  string
 
+	// port is the mesh port, kept across a restart as a device keeps its
+	// address: memberlist does not let a name come back at another one.
+	port int
+
 	mu     sync.Mutex
 	up     bool
 	ledger *ledger.Ledger
@@ -154,7 +160,7 @@ func (g *gate) start(env *nodeEnv, join []string, load bool) error {
 	l.OnRecord(func(raw []byte, local bool) { env.onRecord(g, raw, local) })
 	// The venue's own timers (DefaultConfig), on loopback.
 	cfg := cluster.DefaultConfig()
-	cfg.BindAddr, cfg.BindPort = "127.0.0.1", 0
+	cfg.BindAddr, cfg.BindPort = "127.0.0.1", g.port
 	cfg.Name = "gate-" + g.name
 	cfg.Keyring = [][]byte{env.venue.keys.MeshKey}
 	cfg.Filter = env.faults.Filter(g.name)
@@ -166,6 +172,9 @@ func (g *gate) start(env *nodeEnv, join []string, load bool) error {
 		return err
 	}
 	env.faults.Name(m.Addr(), g.name)
+	if _, p, err := net.SplitHostPort(m.Addr()); err == nil {
+		g.port, _ = strconv.Atoi(p)
+	}
 	if len(join) > 0 {
 		if _, err := m.Join(join); err != nil {
 			m.Shutdown()
