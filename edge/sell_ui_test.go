@@ -46,6 +46,7 @@ func TestScreensSeller(t *testing.T) {
 	b := newTab(t, base)
 	b.allow("status of 409 (Conflict) " + base + "/api/v1/shift")                   // no shift open yet
 	b.allow("status of 422 (Unprocessable Entity) " + base + "/api/v1/shift/close") // a difference without a note, on purpose
+	b.allow("status of 503 (Service Unavailable) " + base + "/api/v1/quotas/request") // no central to ask, on purpose
 	b.login("Wang Fang", "1357")
 	shot := func(lang, size, screen string) {
 		t.Helper()
@@ -67,6 +68,12 @@ func TestScreensSeller(t *testing.T) {
 
 			b.do("sell screen", chromedp.Navigate(base+"/"))
 			b.waitJS("the price", `document.getElementById("s-total").textContent.includes("128.00")`, 5*time.Second)
+			// Asking for more without central says so, in the seller's words.
+			b.do("ask for more", chromedp.Click(chromedp.ID("s-more")))
+			b.waitJS("the answer", `!document.getElementById("s-more-said").hidden`, 5*time.Second)
+			if got, want := b.text("#s-more-said"), seller.ui.catalogs[lang]["sell.error.no_central"]; got != want {
+				t.Errorf("%s: asking for more without central said %q, want %q", lang, got, want)
+			}
 			b.do("two, cash", chromedp.Click(chromedp.ID("s-plus")), chromedp.SendKeys(chromedp.ID("s-given"), "300"))
 			b.waitJS("the change", `document.getElementById("s-change").textContent.includes("44.00") && document.getElementById("s-total").textContent.includes("256.00")`, 5*time.Second)
 			shot(lang, size.name, "sell")

@@ -51,6 +51,7 @@
     const l = current();
     const seq = ++quoteSeq;
     $('s-left').textContent = l ? t('sell.left', { n: l.left }) : '';
+    $('s-more').hidden = !l;
     if (!l || !l.price) { $('s-total').textContent = '–'; $('s-offer').textContent = ''; return; }
     const q = new URLSearchParams({ event: l.event, type: l.type, quantity: qty });
     if (promo.value.trim()) q.set('promo', promo.value.trim());
@@ -71,6 +72,26 @@
     ch.classList.toggle('short', !!b.short);
     ch.textContent = b.short ? t('sell.short') : b.change_display ? t('sell.change_due', { amount: b.change_display }) : '';
   }
+
+  // Another block from central, while it can be reached: installed before
+  // the answer, so the next sale can use it.
+  $('s-more').addEventListener('click', async () => {
+    const l = current(), said = $('s-more-said');
+    if (!l) return;
+    $('s-more').disabled = true;
+    try {
+      const r = await post('/api/v1/quotas/request', { event: l.event, type: l.type });
+      if (r.ok) {
+        const g = await r.json();
+        said.textContent = t('sell.more_done', { n: g.serial_max - g.serial_min + 1 });
+        await load();
+      } else {
+        said.textContent = await errorOf(r);
+      }
+    } catch (_) { said.textContent = t('sell.error.other'); }
+    said.hidden = false;
+    $('s-more').disabled = false;
+  });
 
   function setQty(n) {
     const l = current();
