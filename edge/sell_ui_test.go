@@ -44,8 +44,8 @@ func TestScreensSeller(t *testing.T) {
 	}
 	base := "http://" + seller.APIAddr()
 	b := newTab(t, base)
-	b.allow("status of 409 (Conflict) " + base + "/api/v1/shift")                   // no shift open yet
-	b.allow("status of 422 (Unprocessable Entity) " + base + "/api/v1/shift/close") // a difference without a note, on purpose
+	b.allow("status of 409 (Conflict) " + base + "/api/v1/shift")                     // no shift open yet
+	b.allow("status of 422 (Unprocessable Entity) " + base + "/api/v1/shift/close")   // a difference without a note, on purpose
 	b.allow("status of 503 (Service Unavailable) " + base + "/api/v1/quotas/request") // no central to ask, on purpose
 	b.login("Wang Fang", "1357")
 	shot := func(lang, size, screen string) {
