@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tixgate/tixgate/central/catalog"
+	pwhash "github.com/tixgate/tixgate/central/password"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/ticket"
 )
@@ -49,6 +50,6 @@ func DefaultConfig(db *store.DB, cat *catalog.Catalog) Config {
 // TestConfig is DefaultConfig with a cheap password hash, for tests.
 func TestConfig(db *store.DB, cat *catalog.Catalog) Config {
 	cfg := DefaultConfig(db, cat)
-	cfg.Password = PasswordParams{Time: 1, MemKiB: 1024, Threads: 1, KeyLen: 32}
+	cfg.Password = pwhash.Cheap
 	return cfg
 }

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	pwhash "github.com/tixgate/tixgate/central/password"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/ticket"
 )
@@ -130,7 +131,7 @@ func (s *Shop) Register(ctx context.Context, r Registration) (store.Account, err
 	if len(r.Name) > 128 {
 		return store.Account{}, fmt.Errorf("name longer than 128 bytes: %w", ErrBadRequest)
 	}
-	hash, err := hashPassword(r.Password, s.cfg.Password)
+	hash, err := pwhash.Hash(r.Password, s.cfg.Password)
 	if err != nil {
 		return store.Account{}, err
 	}
@@ -184,13 +185,13 @@ func (s *Shop) Login(ctx context.Context, email, password string) (string, store
 	a, err := s.db.AccountByEmail(ctx, addr)
 	if errors.Is(err, store.ErrNotFound) {
 		// Spend the same work, so timing does not tell which emails exist.
-		checkPassword(password, s.dummyHash())
+		pwhash.Check(password, s.dummyHash())
 		return "", store.Account{}, ErrCredentials
 	}
 	if err != nil {
 		return "", store.Account{}, fmt.Errorf("login: %w", err)
 	}
-	ok, err := checkPassword(password, a.PasswordHash)
+	ok, err := pwhash.Check(password, a.PasswordHash)
 	if err != nil {
 		return "", store.Account{}, fmt.Errorf("login: account %d: %w", a.ID, err)
 	}
@@ -215,7 +216,7 @@ func (s *Shop) newSession(ctx context.Context, account int64) (string, error) {
 
 // dummyHash is a hash of the configured cost that matches no password.
 func (s *Shop) dummyHash() string {
-	s.dummyOnce.Do(func() { s.dummy, _ = hashPassword("not a password", s.cfg.Password) })
+	s.dummyOnce.Do(func() { s.dummy, _ = pwhash.Hash("not a password", s.cfg.Password) })
 	return s.dummy
 }
 

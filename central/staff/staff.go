@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -13,8 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/crypto/argon2"
 
+	"github.com/tixgate/tixgate/central/password"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/ticket"
 )
@@ -61,16 +60,12 @@ type Config struct {
 	Logger          *slog.Logger
 }
 
-// Argon2Params are argon2id's cost parameters.
-type Argon2Params struct {
-	Time    uint32
-	MemKiB  uint32
-	Threads uint8
-}
+// Argon2Params are argon2id's costs of a staff password.
+type Argon2Params = password.Params
 
 // DefaultArgon2 is RFC 9106's second recommended option (64 MiB, 3 passes):
 // about 100 ms a login on a server core.
-var DefaultArgon2 = Argon2Params{Time: 3, MemKiB: 64 * 1024, Threads: 2}
+var DefaultArgon2 = password.Default
 
 // DefaultConfig is central's policy.
 func DefaultConfig(db *store.DB) Config {
@@ -105,34 +100,12 @@ func New(cfg Config) *Accounts {
 }
 
 // hash encodes a password's argon2id hash in the PHC string format.
-func (a *Accounts) hash(password string) (string, error) {
-	salt := make([]byte, 16)
-	if _, err := rand.Read(salt); err != nil {
-		return "", err
-	}
-	p := a.cfg.Argon2
-	sum := argon2.IDKey([]byte(password), salt, p.Time, p.MemKiB, p.Threads, 32)
-	b64 := base64.RawStdEncoding.EncodeToString
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemKiB, p.Time, p.Threads, b64(salt), b64(sum)), nil
-}
+func (a *Accounts) hash(pw string) (string, error) { return password.Hash(pw, a.cfg.Argon2) }
 
 // verify checks a password against an encoded hash.
-func verify(encoded, password string) bool {
-	parts := strings.Split(encoded, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false
-	}
-	var p Argon2Params
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemKiB, &p.Time, &p.Threads); err != nil || p.MemKiB > 1<<22 || p.Time > 64 {
-		return false
-	}
-	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
-	want, err2 := base64.RawStdEncoding.DecodeString(parts[5])
-	if err1 != nil || err2 != nil || len(want) == 0 {
-		return false
-	}
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.MemKiB, p.Threads, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1
+func verify(encoded, pw string) bool {
+	ok, err := password.Check(pw, encoded)
+	return ok && err == nil
 }
 
 // Add creates an account or changes its role and password; by is who did

@@ -3,6 +3,7 @@ package staff
 import (
 	"context"
 	"errors"
+	"github.com/tixgate/tixgate/central/password"
 	"io"
 	"log/slog"
 	"testing"
@@ -24,7 +25,7 @@ func newAccounts(t *testing.T) (*Accounts, *ticket.ManualClock, *store.DB) {
 	t.Cleanup(func() { db.Close() })
 	clock := ticket.NewManualClock(time.Date(2026, 6, 12, 17, 0, 0, 0, time.UTC))
 	acfg := DefaultConfig(db)
-	acfg.Argon2 = Argon2Params{Time: 1, MemKiB: 1024, Threads: 1} // fast for tests; the format is the same
+	acfg.Argon2 = password.Cheap // fast for tests; the format is the same
 	acfg.Clock, acfg.Logger = clock, quiet
 	return New(acfg), clock, db
 }
