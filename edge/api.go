@@ -238,7 +238,7 @@ func (n *Node) handleOverride(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if h := n.Health(); h.State != deviceapi.StateReady {
+	if h, _ := n.readiness(); h.State != deviceapi.StateReady {
 		writeError(w, http.StatusServiceUnavailable, "the device cannot decide ("+h.State+"): "+h.Detail)
 		return
 	}

@@ -8,21 +8,32 @@ import (
 
 	"github.com/tixgate/tixgate/edge/deviceapi"
 	"github.com/tixgate/tixgate/ledger/decision"
+	"github.com/tixgate/tixgate/ledger/manifest"
 	"github.com/tixgate/tixgate/ticket"
 )
 
-// Health says whether the device can decide scans, and what is wrong if
-// not. It reads what the ledger holds in memory: cheap enough for every
-// scan.
+// Health says whether the device can decide scans, what is wrong if not,
+// and what staff should know (warnings) when it can.
 func (n *Node) Health() deviceapi.Health {
+	h, venue := n.readiness()
+	if h.State != deviceapi.StateReady {
+		return h
+	}
+	return n.warn(h, venue)
+}
+
+// readiness is Health without its warnings: what the scan path asks. It
+// reads what the ledger holds in memory and allocates nothing on a ready
+// device.
+func (n *Node) readiness() (deviceapi.Health, manifest.Venue) {
 	venue, ok := n.ledger.Venue()
 	if !ok {
 		return deviceapi.Health{State: deviceapi.StateUnprovisioned,
-			Detail: "no manifest imported: run tixgate ledger import, or enroll the device with central"}
+			Detail: "no manifest imported: run tixgate ledger import, or enroll the device with central"}, venue
 	}
 	if want := n.ledger.Identity().Cert.Venue; want != "" && want != venue.Name {
 		return deviceapi.Health{State: deviceapi.StateWrongVenue,
-			Detail: fmt.Sprintf("the manifest is for venue %q, this device is certified for %q", venue.Name, want)}
+			Detail: fmt.Sprintf("the manifest is for venue %q, this device is certified for %q", venue.Name, want)}, venue
 	}
 	if n.cfg.Gate != "" {
 		known := false
@@ -31,10 +42,14 @@ func (n *Node) Health() deviceapi.Health {
 		}
 		if !known {
 			return deviceapi.Health{State: deviceapi.StateUnknownGate,
-				Detail: fmt.Sprintf("gate %q is not in the manifest of venue %q", n.cfg.Gate, venue.Name)}
+				Detail: fmt.Sprintf("gate %q is not in the manifest of venue %q", n.cfg.Gate, venue.Name)}, venue
 		}
 	}
-	h := deviceapi.Health{State: deviceapi.StateReady}
+	return deviceapi.Health{State: deviceapi.StateReady}, venue
+}
+
+// warn adds to a ready device's health what staff should know.
+func (n *Node) warn(h deviceapi.Health, venue manifest.Venue) deviceapi.Health {
 	if n.cfg.Gate == "" && n.ledger.Identity().Cert.Role == ticket.RoleGate {
 		names := make([]string, 0, len(venue.Gates))
 		for _, g := range venue.Gates {

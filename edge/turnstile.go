@@ -65,7 +65,7 @@ func (n *Node) decide(ctx context.Context, s ledger.Scan, source string) (device
 
 func (n *Node) decideAndDrive(ctx context.Context, s ledger.Scan, source string) (deviceapi.Answer, error) {
 	ts := n.cfg.Turnstile
-	if h := n.Health(); h.State != deviceapi.StateReady {
+	if h, _ := n.readiness(); h.State != deviceapi.StateReady {
 		a := notProvisioned(h, s.Gate, n)
 		a.Source = source
 		if ts != nil {
