@@ -336,20 +336,21 @@ func smtpMailer(addr, from string, insecure bool) (*shop.SMTP, error) {
 		return nil, nil
 	}
 	host, port, err := splitPort(addr)
-	if err != nil || from == "" {
+	if err != nil || port == 0 || from == "" {
 		return nil, usageError("central: --smtp wants HOST:PORT and --mail-from an address")
 	}
 	return &shop.SMTP{Host: host, Port: port, From: from, Insecure: insecure,
 		Username: os.Getenv("TIXGATE_SMTP_USER"), Password: os.Getenv("TIXGATE_SMTP_PASSWORD")}, nil
 }
 
+// splitPort splits host:port, the port a number from 0 to 65535.
 func splitPort(addr string) (string, int, error) {
 	host, p, err := net.SplitHostPort(addr)
 	if err != nil {
 		return "", 0, err
 	}
 	port, err := strconv.Atoi(p)
-	if err != nil || port <= 0 || port > 65535 {
+	if err != nil || port < 0 || port > 65535 {
 		return "", 0, fmt.Errorf("port %q", p)
 	}
 	return host, port, nil

@@ -233,9 +233,8 @@ func runDemo(ctx context.Context, e *env, cl *cmdline) error {
 
 // demoListens is the three gates' listen addresses from the first one's.
 func demoListens(first string) ([]string, error) {
-	host, p, err := net.SplitHostPort(first)
-	port, perr := strconv.Atoi(p)
-	if err != nil || perr != nil || port < 0 || port > 65535-len(demoGateNames) {
+	host, port, err := splitPort(first)
+	if err != nil || port > 65535-len(demoGateNames) {
 		return nil, usageError("demo: --listen %q: want host:port, like 127.0.0.1:8081", first)
 	}
 	var ls []string
