@@ -11,8 +11,7 @@ import (
 // recorder keeps what the run saw: arrivals, decisions, the fault state
 // over time, and when each gate stored each record.
 type recorder struct {
-	s     *Scenario
-	wall0 time.Time
+	s *Scenario
 
 	mu          sync.Mutex
 	arrivals    []time.Duration // scenario times of arrivals at a queue
@@ -25,13 +24,14 @@ type recorder struct {
 	loss        float64
 	made        map[string]time.Time            // record id → when its gate made it (wall)
 	storedAt    map[string]map[string]time.Time // record id → gate → when stored (wall)
-	faultedRec  map[string]bool                 // records made during a fault or loss
+	lossyRec    map[string]bool                 // records made while packets were lost, the venue whole
+	faultedRec  map[string]bool                 // records made during a partition or a crash
 	arrivalsEnd time.Duration
 }
 
 func newRecorder(s *Scenario) *recorder {
 	return &recorder{s: s, crashed: map[string]bool{}, made: map[string]time.Time{},
-		storedAt: map[string]map[string]time.Time{}, faultedRec: map[string]bool{}}
+		storedAt: map[string]map[string]time.Time{}, lossyRec: map[string]bool{}, faultedRec: map[string]bool{}}
 }
 
 func (r *recorder) arrived(p *person) {
@@ -99,8 +99,11 @@ func (r *recorder) stored(g *gate, raw []byte, local bool) {
 	defer r.mu.Unlock()
 	if local {
 		r.made[id] = now
-		if r.faulted() || r.loss > 0 {
+		switch {
+		case r.faulted():
 			r.faultedRec[id] = true
+		case r.loss > 0:
+			r.lossyRec[id] = true
 		}
 	}
 	m := r.storedAt[id]
@@ -197,13 +200,13 @@ func (r *recorder) result(s *Scenario, gates []*gate, converged bool) (*Result, 
 				last = t
 			}
 		}
-		if r.faultedRec[id] {
-			if r.lossOnly(made) {
-				lossy = append(lossy, last.Sub(made))
-			}
-			continue
+		switch {
+		case r.faultedRec[id]:
+		case r.lossyRec[id]:
+			lossy = append(lossy, last.Sub(made))
+		default:
+			clean = append(clean, last.Sub(made))
 		}
-		clean = append(clean, last.Sub(made))
 	}
 	slices.Sort(clean)
 	slices.Sort(lossy)
@@ -265,29 +268,4 @@ func (r *recorder) result(s *Scenario, gates []*gate, converged bool) (*Result, 
 		res.Queues = append(res.Queues, q)
 	}
 	return res, nil
-}
-
-// lossOnly says whether a record made at wall time t saw packet loss but
-// no partition or crash: the loss figure.
-func (r *recorder) lossOnly(t time.Time) bool {
-	at := time.Duration(float64(t.Sub(r.wall0)) * r.s.Speed)
-	partitioned, crashed, loss := false, map[string]bool{}, 0.0
-	for _, f := range r.faultLog {
-		if f.At > at {
-			break
-		}
-		switch f.What {
-		case "partition":
-			partitioned = true
-		case "heal":
-			partitioned = false
-		case "loss":
-			loss = f.Loss
-		case "crash":
-			crashed[f.Gates[0]] = true
-		case "restart":
-			delete(crashed, f.Gates[0])
-		}
-	}
-	return loss > 0 && !partitioned && len(crashed) == 0
 }

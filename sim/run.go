@@ -112,7 +112,6 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	clk.wall0 = time.Now()
 	defer func() {
 		for _, g := range gates {
 			g.stop()
@@ -132,7 +131,6 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 	}
 	// The crowd's clock starts once every gate is up and knows the others.
 	clk.wall0 = time.Now()
-	r.wall0 = clk.wall0
 
 	lanes := newLanes(s, gates, clk, r)
 	var wg sync.WaitGroup
