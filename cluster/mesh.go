@@ -864,6 +864,9 @@ func (m *Mesh) progressed(what string, head uint64) {
 	if f, ok := m.fetching[what]; ok && head > f.head {
 		f.at, f.head = m.cfg.Clock.Now(), head
 		m.fetching[what] = f
+		if head >= f.until {
+			delete(m.fetching, what) // all it could bring has come
+		}
 	}
 	m.mu.Unlock()
 }
