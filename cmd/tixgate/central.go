@@ -31,6 +31,9 @@ func centralCommands() *command {
 		}},
 		{name: "backup", usage: "--db DSN --data DIR --out FILE", summary: "write a consistent backup of central's database while central runs (the keys under --data are backed up apart: see docs/operations.md)", run: runCentralBackup},
 		{name: "restore", usage: "--db DSN --data DIR [--force] FILE", summary: "restore a backup into a fresh database, the keys already in place under --data", run: runCentralRestore},
+		{name: "keys", summary: "the organizer's keys under --data", subs: []*command{
+			{name: "rotate-issuer", usage: "--db DSN --data DIR", summary: "make a new issuer key certified by the root and signed into every venue's manifest; tickets signed by the old key stay valid", run: runCentralKeysRotateIssuer},
+		}},
 		{name: "venue", summary: "venues", subs: []*command{
 			{name: "import", usage: "--db DSN --data DIR [--organizer NAME] [--now] FILE", summary: "create or update a venue, its zones, gates, events and ticket types from a description (YAML or TOML)", run: runCentralVenueImport},
 		}},
@@ -408,5 +411,45 @@ func runCentralRestore(ctx context.Context, e *env, cl *cmdline) error {
 	}
 	fmt.Fprintf(e.stdout, "restored the backup made %s into %s: %s schema %d, %d tables, %d rows, every table's rows counted as the backup says; keys: root %s\n",
 		r.Created.Format(time.RFC3339), r.Target, r.Snapshot.Dialect, r.Snapshot.Schema, len(r.Snapshot.Rows), r.Snapshot.Total(), r.Root)
+	return nil
+}
+
+func runCentralKeysRotateIssuer(ctx context.Context, e *env, cl *cmdline) error {
+	dsn, data := centralFlags(cl)
+	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
+		return err
+	}
+	keys, err := keyfile.Load(filepath.Join(*data, centralKeysDir))
+	if err != nil {
+		return fmt.Errorf("rotate issuer: %w", err)
+	}
+	old := keys.IssuerCert
+	_, next, err := keys.NextIssuer(e.now(), nil)
+	if err != nil {
+		return err
+	}
+	cfg := store.DefaultConfig(*dsn, *data)
+	cfg.Logger = e.log
+	db, err := store.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	c := &centralEnv{db: db, keys: keys}
+	// The devices must trust the new key before central signs with it.
+	venues, err := c.catalog(e).TrustIssuer(ctx, next)
+	if err != nil {
+		return err
+	}
+	if err := keys.CommitIssuer(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "issuer key rotated: %s -> %s, signed into the manifests of %d venues\n", old.ID(), next.ID(), venues)
+	fmt.Fprintf(e.stdout, "tickets signed by %s stay valid at the gates (its certificate, kept in %s, runs until %s)\n",
+		old.ID(), filepath.Join(*data, centralKeysDir, keyfile.RetiredDir), old.NotAfter.Format(time.DateOnly))
+	fmt.Fprintln(e.stdout, "restart central processes to issue with the new key; back up the key folder again")
 	return nil
 }
