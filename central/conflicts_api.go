@@ -72,7 +72,7 @@ func apiConflict(c store.Conflict) Conflict {
 
 func (s *Server) listConflicts(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := store.ConflictFilter{Venue: q.Get("venue"), State: q.Get("state")}
+	f := store.ConflictFilter{Venue: q.Get("venue"), State: q.Get("state"), Kind: q.Get("kind")}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 5000 {

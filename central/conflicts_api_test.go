@@ -254,10 +254,61 @@ func TestTwoCentralsOnePostgres(t *testing.T) {
 		}
 	}
 	var rows, ids, open int
-	if err := f.db.SQL().QueryRow(`SELECT COUNT(*), COUNT(DISTINCT id), COALESCE(SUM(CASE WHEN closed_at = 0 THEN 1 ELSE 0 END), 0) FROM ticket_conflicts`).Scan(&rows, &ids, &open); err != nil {
+	if err := f.db.SQL().QueryRow(`SELECT COUNT(*), COUNT(DISTINCT id), COALESCE(SUM(CASE WHEN closed_at = 0 THEN 1 ELSE 0 END), 0) FROM conflicts`).Scan(&rows, &ids, &open); err != nil {
 		t.Fatal(err)
 	}
 	if want := entries * (gates - 1); rows != want || ids != rows || open != want {
 		t.Errorf("%d conflict rows, %d ids, %d open; want %d double entries, each once and open", rows, ids, open, want)
+	}
+}
+
+// The sellers' double sales and the gates' double entries are in one
+// list, filtered by kind, and resolved the same way.
+func TestConflictsOneListForEveryKind(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	key1, dev1 := f.enroll("gate-1", "G1")
+	key2, dev2 := f.enroll("gate-2", "G2")
+	at := now0.Add(-time.Hour)
+	pushTo(t, f.http.URL, dev1.Credential, chain(t, key1, 1, at))
+	pushTo(t, f.http.URL, dev2.Credential, chain(t, key2, 1, at.Add(time.Minute)))
+	tok, err := AddAPIToken(ctx, f.db, f.clock, "mei", "ops", []string{"read", "ops"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A double sale as the sellers' intake stores it (central/sales).
+	sale := store.Conflict{ID: "c" + strings.Repeat("5", 32), Venue: "arena", Kind: "double_sale", Event: 1042, Serial: 1_000_000_001,
+		Detail: "sold by seller-a and seller-b", Records: []byte(`[{"record":"6735ff0c/2","origin":"6735ff0c","seq":2,"device":"seller-a","kind":"sale"},{"record":"a9da85b5/1","origin":"a9da85b5","seq":1,"device":"seller-b","kind":"sale"}]`)}
+	err = f.db.Update(ctx, func(tx *store.Tx) error {
+		for i := 0; i < 2; i++ { // the same conflict found twice is kept once
+			if _, err := tx.AddConflict(sale, f.clock.Now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := listConflicts(t, f.http.URL, tok, "")
+	kinds := map[string]int{}
+	for _, c := range all {
+		kinds[c.Kind]++
+	}
+	if len(all) != 2 || kinds["double_entry"] != 1 || kinds["double_sale"] != 1 {
+		t.Fatalf("one list: %+v, want a double entry and a double sale", kinds)
+	}
+	sales := listConflicts(t, f.http.URL, tok, "?kind=double_sale")
+	if len(sales) != 1 || sales[0].ID != sale.ID || sales[0].State != "open" || len(sales[0].Records) != 2 || sales[0].Records[1].Device != "seller-b" {
+		t.Fatalf("double sales: %+v", sales)
+	}
+	if code, b := opsCall(t, http.MethodPost, f.http.URL+"/api/v1/conflicts/"+sale.ID+"/resolve", tok, `{"action":"refund","note":"seller-b's buyer"}`); code != http.StatusOK {
+		t.Fatalf("resolve a double sale: %d %s", code, b)
+	}
+	if got := listConflicts(t, f.http.URL, tok, "?kind=double_sale&state=resolved"); len(got) != 1 || got[0].Resolution == nil || got[0].Resolution.By != "mei" {
+		t.Errorf("resolved double sale: %+v", got)
+	}
+	if got := listConflicts(t, f.http.URL, tok, "?state=open"); len(got) != 1 || got[0].Kind != "double_entry" {
+		t.Errorf("open after the resolution: %+v", got)
 	}
 }

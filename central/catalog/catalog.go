@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -84,3 +85,36 @@ func (c *Catalog) EmitDevice(tx *store.Tx, cert ticket.DeviceCert) (uint64, erro
 }
 
 func (c *Catalog) now() time.Time { return c.cfg.Clock.Now() }
+
+// TrustIssuer signs an issuer certificate into every venue's manifest, so
+// the devices trust the tickets its key signs beside those of the keys
+// they trust already: the step of an issuer key's rotation that must come
+// before central signs with the new key (see keyfile.Keys.NextIssuer). It
+// returns how many venues' manifests got a new change.
+func (c *Catalog) TrustIssuer(ctx context.Context, cert ticket.IssuerCert) (int, error) {
+	if err := cert.Verify(c.cfg.Keys.RootPublic()); err != nil {
+		return 0, fmt.Errorf("trust issuer: %w", err)
+	}
+	venues, err := c.cfg.Store.Venues(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("trust issuer: %w", err)
+	}
+	var n int
+	err = c.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+		n = 0
+		for _, v := range venues {
+			seq, err := c.Emit(tx, v, manifest.KindIssuer, "issuer:"+cert.ID().String(), &cert)
+			if err != nil {
+				return err
+			}
+			if seq > 0 {
+				n++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("trust issuer %s: %w", cert.ID(), err)
+	}
+	return n, nil
+}

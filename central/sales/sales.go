@@ -351,18 +351,30 @@ func (s *Sales) doubleSale(ctx context.Context, w *who, event, serial uint64) er
 	if err != nil {
 		return err
 	}
+	venue := ""
+	if len(recs) > 0 {
+		venue = w.names[recs[0].Origin.String()].Venue
+	}
 	now := s.cfg.Clock.Now()
 	return s.cfg.Store.Update(ctx, func(tx *store.Tx) error {
 		for _, c := range cs {
 			if c.Kind != reconcile.DoubleSale || len(c.Records) < 2 {
 				continue
 			}
-			err := tx.AddConflict(store.StoredConflict{Kind: string(c.Kind), Event: event, Serial: serial, Detail: c.Detail,
-				First: c.Records[0].Record, Second: c.Records[len(c.Records)-1].Record, Found: now})
+			// The same ID as reconciliation's own pass gives it: one
+			// conflict in the one table, whichever finds it first.
+			b, err := json.Marshal(c.Records)
 			if err != nil {
 				return err
 			}
-			s.cfg.Logger.Warn("serial sold twice", "ticket", fmt.Sprintf("%d/%d", event, serial), "detail", c.Detail)
+			added, err := tx.AddConflict(store.Conflict{ID: c.ID, Venue: venue, Kind: string(c.Kind), Reason: string(c.Reason),
+				Event: event, Serial: serial, Detail: c.Detail, Records: b}, now)
+			if err != nil {
+				return err
+			}
+			if added {
+				s.cfg.Logger.Warn("serial sold twice", "ticket", fmt.Sprintf("%d/%d", event, serial), "conflict", c.ID, "detail", c.Detail)
+			}
 		}
 		return nil
 	})

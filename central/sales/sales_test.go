@@ -16,6 +16,7 @@ import (
 
 	"github.com/tixgate/tixgate/central/catalog"
 	"github.com/tixgate/tixgate/central/quota"
+	"github.com/tixgate/tixgate/central/reconcile"
 	"github.com/tixgate/tixgate/central/sales"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/central/store/storetest"
@@ -267,14 +268,19 @@ func TestSalesBecomeAccounts(t *testing.T) {
 			record.Record{Kind: record.KindShiftOpen, Gate: "till-b", Actor: "Zhao", Money: money(1, 0, record.MethodCash, 0)},
 			record.Record{Kind: record.KindSale, Event: 1042, Serial: 1_000_000_001, Type: 1, Gate: "till-b", Actor: "Zhao", Money: money(1, 12000, record.MethodCard, 0)})
 		w.upload(t, "seller-b")
-		cs, err := w.db.Conflicts(ctx, "double_sale")
+		cs, err := w.db.TicketConflicts(ctx, store.ConflictFilter{Kind: "double_sale"})
 		if err != nil || len(cs) != 1 {
 			t.Fatalf("conflicts: %+v, %v", cs, err)
 		}
 		c := cs[0]
 		if c.Serial != 1_000_000_001 || !strings.Contains(c.Detail, "seller-a") || !strings.Contains(c.Detail, "seller-b") ||
-			c.First != w.logs["seller-b"][1].ID() || c.Second != w.logs["seller-a"][2].ID() || !strings.Contains(c.Detail, "19:02:00.000 CST") {
+			!strings.Contains(c.Detail, "19:02:00.000 CST") || !c.Open() || c.Venue == "" || !strings.HasPrefix(c.ID, "c") {
 			t.Errorf("double sale %+v", c)
+		}
+		var named []reconcile.Involved
+		if err := json.Unmarshal(c.Records, &named); err != nil || len(named) < 2 ||
+			named[0].Record != w.logs["seller-b"][1].ID() || named[len(named)-1].Record != w.logs["seller-a"][2].ID() {
+			t.Errorf("double sale names %+v, %v", named, err)
 		}
 	})
 }

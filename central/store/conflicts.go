@@ -7,8 +7,10 @@ import (
 	"time"
 )
 
-// Conflict is a conflict of reconciliation as central keeps it: what reconciliation found,
-// and the resolution in force. Records is the JSON of the records it names.
+// Conflict is a conflict as central keeps it, in its one conflicts table:
+// what reconciliation found (a pass over a ticket's records, or the sellers'
+// intake finding a serial sold twice), and the resolution in force. Records
+// is the JSON of the records it names.
 type Conflict struct {
 	ID      string
 	Venue   string
@@ -74,12 +76,12 @@ func (d *DB) ReconcileTicket(ctx context.Context, venue string, event, serial ui
 			switch {
 			case !ok:
 				out.New++
-				_, err = tx.exec(`INSERT INTO ticket_conflicts (id, venue, kind, reason, event, serial, detail, records, found_at, updated_at)
+				_, err = tx.exec(`INSERT INTO conflicts (id, venue, kind, reason, event, serial, detail, records, found_at, updated_at)
 					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`,
 					c.ID, venue, c.Kind, c.Reason, int64(event), int64(serial), c.Detail, string(c.Records), micros(now))
 			case old.Kind != c.Kind || old.Reason != c.Reason || old.Detail != c.Detail || string(old.Records) != string(c.Records) || !old.Closed.IsZero():
 				out.Changed++
-				_, err = tx.exec(`UPDATE ticket_conflicts SET kind = $2, reason = $3, detail = $4, records = $5, updated_at = $6, closed_at = 0 WHERE id = $1`,
+				_, err = tx.exec(`UPDATE conflicts SET kind = $2, reason = $3, detail = $4, records = $5, updated_at = $6, closed_at = 0 WHERE id = $1`,
 					c.ID, c.Kind, c.Reason, c.Detail, string(c.Records), micros(now))
 			}
 			if err != nil {
@@ -91,7 +93,7 @@ func (d *DB) ReconcileTicket(ctx context.Context, venue string, event, serial ui
 				continue
 			}
 			out.Closed++
-			if _, err := tx.exec(`UPDATE ticket_conflicts SET closed_at = $2 WHERE id = $1`, id, micros(now)); err != nil {
+			if _, err := tx.exec(`UPDATE conflicts SET closed_at = $2 WHERE id = $1`, id, micros(now)); err != nil {
 				return fmt.Errorf("close conflict %s: %w", id, err)
 			}
 		}
@@ -133,7 +135,7 @@ func scanConflict(s interface{ Scan(...any) error }) (Conflict, error) {
 }
 
 func (t *Tx) ticketConflicts(event, serial uint64) (map[string]Conflict, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+conflictColumns+` FROM ticket_conflicts WHERE event = $1 AND serial = $2`, int64(event), int64(serial))
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+conflictColumns+` FROM conflicts WHERE event = $1 AND serial = $2`, int64(event), int64(serial))
 	if err != nil {
 		return nil, fmt.Errorf("conflicts of ticket %d/%d: %w", event, serial, err)
 	}
@@ -149,21 +151,37 @@ func (t *Tx) ticketConflicts(event, serial uint64) (map[string]Conflict, error) 
 	return out, rows.Err()
 }
 
+// AddConflict keeps a conflict found outside a pass over its ticket (the
+// sellers' intake finding a double sale), once: a conflict already held
+// under its ID is left as it is, resolution and all.
+func (t *Tx) AddConflict(c Conflict, now time.Time) (bool, error) {
+	res, err := t.exec(`INSERT INTO conflicts (id, venue, kind, reason, event, serial, detail, records, found_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (id) DO NOTHING`,
+		c.ID, c.Venue, c.Kind, c.Reason, int64(c.Event), int64(c.Serial), c.Detail, string(c.Records), micros(now))
+	if err != nil {
+		return false, fmt.Errorf("conflict %s on %d/%d: %w", c.Kind, c.Event, c.Serial, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
 // ConflictFilter selects conflicts.
 type ConflictFilter struct {
 	Venue string // "" for every venue
+	Kind  string // "" for every kind
 	// State is "open" (found and unresolved), "resolved", "closed" (no
 	// longer found) or "" for all.
 	State string
 	Limit int // 0 for 500
 }
 
-// TicketConflicts lists reconciliation's conflicts, the most recently changed first.
+// TicketConflicts lists the conflicts, every kind from every source, the
+// most recently changed first.
 func (d *DB) TicketConflicts(ctx context.Context, f ConflictFilter) ([]Conflict, error) {
 	if f.Limit <= 0 {
 		f.Limit = 500
 	}
-	q := `SELECT ` + conflictColumns + ` FROM ticket_conflicts WHERE ($1 = '' OR venue = $1)`
+	q := `SELECT ` + conflictColumns + ` FROM conflicts WHERE ($1 = '' OR venue = $1) AND ($2 = '' OR kind = $2)`
 	switch f.State {
 	case "open":
 		q += ` AND closed_at = 0 AND resolution = ''`
@@ -175,7 +193,7 @@ func (d *DB) TicketConflicts(ctx context.Context, f ConflictFilter) ([]Conflict,
 	default:
 		return nil, fmt.Errorf("conflicts: state %q: want open, resolved or closed", f.State)
 	}
-	rows, err := d.db.QueryContext(ctx, q+` ORDER BY updated_at DESC, id LIMIT $2`, f.Venue, f.Limit)
+	rows, err := d.db.QueryContext(ctx, q+` ORDER BY updated_at DESC, id LIMIT $3`, f.Venue, f.Kind, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("conflicts: %w", err)
 	}
@@ -193,14 +211,14 @@ func (d *DB) TicketConflicts(ctx context.Context, f ConflictFilter) ([]Conflict,
 
 // Conflict reads one conflict.
 func (d *DB) Conflict(ctx context.Context, id string) (Conflict, error) {
-	c, err := scanConflict(d.db.QueryRowContext(ctx, `SELECT `+conflictColumns+` FROM ticket_conflicts WHERE id = $1`, id))
+	c, err := scanConflict(d.db.QueryRowContext(ctx, `SELECT `+conflictColumns+` FROM conflicts WHERE id = $1`, id))
 	return c, notFound(err, "conflict "+id)
 }
 
 // ConflictCounts counts a venue's conflicts: open ones and all.
 func (d *DB) ConflictCounts(ctx context.Context, venue string) (open, all int, err error) {
 	err = d.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN closed_at = 0 AND resolution = '' THEN 1 ELSE 0 END), 0), COUNT(*)
-		FROM ticket_conflicts WHERE ($1 = '' OR venue = $1)`, venue).Scan(&open, &all)
+		FROM conflicts WHERE ($1 = '' OR venue = $1)`, venue).Scan(&open, &all)
 	if err != nil {
 		err = fmt.Errorf("conflict counts: %w", err)
 	}
@@ -219,7 +237,7 @@ type Resolution struct {
 // Resolve records a resolution: it is kept in the conflict's history and
 // becomes the one in force.
 func (t *Tx) Resolve(r Resolution) error {
-	res, err := t.exec(`UPDATE ticket_conflicts SET resolution = $2, resolved_by = $3, resolved_at = $4, note = $5 WHERE id = $1`,
+	res, err := t.exec(`UPDATE conflicts SET resolution = $2, resolved_by = $3, resolved_at = $4, note = $5 WHERE id = $1`,
 		r.Conflict, r.Action, r.By, micros(r.At), r.Note)
 	if err != nil {
 		return fmt.Errorf("resolve %s: %w", r.Conflict, err)

@@ -242,7 +242,7 @@ func retryable(err error) bool {
 
 // Tables lists the schema's tables, for backups and their checks.
 var Tables = []string{"counters", "organizers", "venues", "zones", "gates", "events", "ticket_types", "tickets", "revocations",
-	"manifest", "manifest_subjects", "devices", "setup_tokens", "records", "acks", "refusals", "conflicts", "ticket_conflicts", "conflict_resolutions", "reconciled", "users", "sessions",
+	"manifest", "manifest_subjects", "devices", "setup_tokens", "records", "acks", "refusals", "conflicts", "conflict_resolutions", "reconciled", "users", "sessions",
 	"api_tokens", "login_failures", "audit", "seller_quotas", "seller_limits", "seller_lines", "seller_orders", "seller_payments",
 	"seller_shifts",
 	"shop_pools", "shop_offers", "shop_promotions", "shop_accounts", "shop_tokens", "shop_orders", "shop_order_items", "shop_holds", "shop_order_tickets"}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tixgate/tixgate/central"
+	"github.com/tixgate/tixgate/central/backup"
 	"github.com/tixgate/tixgate/central/catalog"
 	"github.com/tixgate/tixgate/central/devices"
 	"github.com/tixgate/tixgate/central/shop"
@@ -27,6 +28,11 @@ func centralCommands() *command {
 	return &command{name: "central", summary: "the ops server", run: runCentral, usage: "--listen ADDR --db DSN --data DIR [--tls-cert FILE --tls-key FILE] [--smtp HOST:PORT --mail-from ADDR] [--public-url URL] [--shutdown-timeout D]", subs: []*command{
 		{name: "shop", summary: "the box office", subs: []*command{
 			{name: "offer", usage: "--db DSN --data DIR --event N --type N --price 128.00 [--currency CNY] --quota N [--vip] [--from T] [--until T] [--max-per-order N]", summary: "put a ticket type on sale online, or change its offer", run: runCentralShopOffer},
+		}},
+		{name: "backup", usage: "--db DSN --data DIR --out FILE", summary: "write a consistent backup of central's database while central runs (the keys under --data are backed up apart: see docs/operations.md)", run: runCentralBackup},
+		{name: "restore", usage: "--db DSN --data DIR [--force] FILE", summary: "restore a backup into a fresh database, the keys already in place under --data", run: runCentralRestore},
+		{name: "keys", summary: "the organizer's keys under --data", subs: []*command{
+			{name: "rotate-issuer", usage: "--db DSN --data DIR", summary: "make a new issuer key certified by the root and signed into every venue's manifest; tickets signed by the old key stay valid", run: runCentralKeysRotateIssuer},
 		}},
 		{name: "venue", summary: "venues", subs: []*command{
 			{name: "import", usage: "--db DSN --data DIR [--organizer NAME] [--now] FILE", summary: "create or update a venue, its zones, gates, events and ticket types from a description (YAML or TOML)", run: runCentralVenueImport},
@@ -354,4 +360,96 @@ func splitPort(addr string) (string, int, error) {
 		return "", 0, fmt.Errorf("port %q", p)
 	}
 	return host, port, nil
+}
+
+func runCentralBackup(ctx context.Context, e *env, cl *cmdline) error {
+	dsn, data := centralFlags(cl)
+	out := cl.String("out", "", "the backup file to write (must not exist)")
+	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != "", "out": *out != ""}); err != nil {
+		return err
+	}
+	// A backup never makes keys: it is of a central that has them.
+	keys, err := keyfile.Load(filepath.Join(*data, centralKeysDir))
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	cfg := store.DefaultConfig(*dsn, *data)
+	cfg.Logger = e.log
+	db, err := store.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	m, err := backup.Make(ctx, db, keys, *out, e.now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "backed up the %s database (schema %d): %d tables, %d rows, to %s (%d bytes of database, sha256 %s)\n",
+		m.Snapshot.Dialect, m.Snapshot.Schema, len(m.Snapshot.Rows), m.Snapshot.Total(), *out, m.Size, m.SHA256)
+	fmt.Fprintf(e.stdout, "the keys are not in it: keep a copy of %s (root %s) apart\n", filepath.Join(*data, centralKeysDir), m.Root)
+	return nil
+}
+
+func runCentralRestore(ctx context.Context, e *env, cl *cmdline) error {
+	dsn, data := centralFlags(cl)
+	force := cl.Bool("force", false, "replace a database that holds tables already (stop central first)")
+	pos, err := cl.parseN(1, "one backup FILE")
+	if err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
+		return err
+	}
+	cfg := store.DefaultConfig(*dsn, *data)
+	cfg.Logger = e.log
+	r, err := backup.Restore(ctx, cfg, filepath.Join(*data, centralKeysDir), pos[0], *force)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "restored the backup made %s into %s: %s schema %d, %d tables, %d rows, every table's rows counted as the backup says; keys: root %s\n",
+		r.Created.Format(time.RFC3339), r.Target, r.Snapshot.Dialect, r.Snapshot.Schema, len(r.Snapshot.Rows), r.Snapshot.Total(), r.Root)
+	return nil
+}
+
+func runCentralKeysRotateIssuer(ctx context.Context, e *env, cl *cmdline) error {
+	dsn, data := centralFlags(cl)
+	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
+		return err
+	}
+	keys, err := keyfile.Load(filepath.Join(*data, centralKeysDir))
+	if err != nil {
+		return fmt.Errorf("rotate issuer: %w", err)
+	}
+	old := keys.IssuerCert
+	_, next, err := keys.NextIssuer(e.now(), nil)
+	if err != nil {
+		return err
+	}
+	cfg := store.DefaultConfig(*dsn, *data)
+	cfg.Logger = e.log
+	db, err := store.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	c := &centralEnv{db: db, keys: keys}
+	// The devices must trust the new key before central signs with it.
+	venues, err := c.catalog(e).TrustIssuer(ctx, next)
+	if err != nil {
+		return err
+	}
+	if err := keys.CommitIssuer(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "issuer key rotated: %s -> %s, signed into the manifests of %d venues\n", old.ID(), next.ID(), venues)
+	fmt.Fprintf(e.stdout, "tickets signed by %s stay valid at the gates (its certificate, kept in %s, runs until %s)\n",
+		old.ID(), filepath.Join(*data, centralKeysDir, keyfile.RetiredDir), old.NotAfter.Format(time.DateOnly))
+	fmt.Fprintln(e.stdout, "restart central processes to issue with the new key; back up the key folder again")
+	return nil
 }

@@ -114,6 +114,7 @@ func TestLayout(t *testing.T) {
 		"central/sales":    {"central/store", "central/catalog", "central/reconcile", "ticket", "ledger/record", "pricing"},
 		"central/shop":     {"central/store", "central/catalog", "central/password", "pricing", "ticket"},
 		"central/password": nil,
+		"central/backup":   {"central/store", "ticket", "ticket/keyfile"},
 		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "central/conflicts", "central/reconcile", "central/staff", "central/ops", "central/quota", "central/sales", "central/shop", "ticket", "ticket/keyfile",
 			"ledger/manifest", "ledger/record", "ledger/rules", "uplink"},
 		"central/reconcile": {"ticket", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest"},

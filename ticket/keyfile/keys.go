@@ -178,7 +178,16 @@ func Load(dir string) (*Keys, error) {
 		return nil, fmt.Errorf("load keys: %w", err)
 	}
 	if !k.IssuerCert.Key.Equal(ticket.PublicOf(k.Issuer)) {
-		return nil, fmt.Errorf("load keys: %s does not certify %s", IssuerCertFile, IssuerKeyFile)
+		// A rotation cut between its two renames: the next certificate
+		// certifies the key now in place.
+		var next ticket.IssuerCert
+		if ReadJSON(path(NextIssuerCertFile), &next) != nil || next.Verify(root) != nil || !next.Key.Equal(ticket.PublicOf(k.Issuer)) {
+			return nil, fmt.Errorf("load keys: %s does not certify %s", IssuerCertFile, IssuerKeyFile)
+		}
+		if err := finishIssuerCommit(dir); err != nil {
+			return nil, fmt.Errorf("load keys: %w", err)
+		}
+		k.IssuerCert = next
 	}
 	if err := k.CentralCert.Verify(root); err != nil {
 		return nil, fmt.Errorf("load keys: %w", err)
