@@ -79,6 +79,12 @@ func (s Setup) Code(url string) string {
 
 // Add creates a device waiting to enroll and returns its setup token.
 func (r *Registry) Add(ctx context.Context, d Device) (Setup, error) {
+	return r.AddAs(ctx, "", d)
+}
+
+// AddAs is Add by a staff member, written to the audit log with the
+// device.
+func (r *Registry) AddAs(ctx context.Context, by string, d Device) (Setup, error) {
 	switch {
 	case !ticket.ValidName(d.Name):
 		return Setup{}, fmt.Errorf("add device: name %q: use 1-64 letters, digits, '.', '_' or '-'", d.Name)
@@ -109,7 +115,11 @@ func (r *Registry) Add(ctx context.Context, d Device) (Setup, error) {
 	s := Setup{Device: d.Name, Token: token, Expires: now.Add(r.cfg.TokenTTL)}
 	err = r.cfg.Store.Update(ctx, func(tx *store.Tx) error {
 		_, err := tx.AddDevice(store.Device{Name: d.Name, Role: string(d.Role), Venue: d.Venue, Gate: d.Gate}, hash, s.Expires, now)
-		return err
+		if err != nil || by == "" {
+			return err
+		}
+		return tx.Audit(store.AuditEntry{At: now, Actor: by, Action: "device.add", Target: d.Name,
+			Detail: fmt.Sprintf("%s of venue %s, gate %q", d.Role, d.Venue, d.Gate)})
 	})
 	if err != nil {
 		return Setup{}, err
