@@ -43,8 +43,9 @@ type dashboardData struct {
 	DeviceRows                                                        []deviceRow
 	Zones                                                             []zoneOccupancy
 	Refusals                                                          []reasonRow
-	Chart                                                             template.HTML
-	ChartTotal                                                        int
+	Chart, ChartLegend                                                template.HTML
+	ChartAxis                                                         []string
+	ChartTotal, ChartTop                                              int
 	Updated                                                           string
 	Refresh                                                           int64 // milliseconds
 }
@@ -123,7 +124,8 @@ func (u *UI) dashboardOf(r *http.Request, s staff.Session) (dashboardData, error
 	for _, g := range v.Gates {
 		gates = append(gates, g.Name)
 	}
-	d.Chart, d.ChartTotal = chart(mins, gates, start, loc, u.site.T(r, "dashboard.chart", "minutes", ChartMinutes))
+	c := chart(mins, gates, start, loc, u.site.T(r, "dashboard.chart", "minutes", ChartMinutes))
+	d.Chart, d.ChartLegend, d.ChartAxis, d.ChartTotal, d.ChartTop = c.SVG, c.Legend, c.Axis, c.Total, c.Top
 	if d.OpenConflicts, d.AllConflicts, err = u.cfg.Store.ConflictCounts(ctx, v.Name); err != nil {
 		return d, err
 	}
@@ -174,12 +176,22 @@ func (u *UI) liveJSON(w http.ResponseWriter, r *http.Request, s staff.Session) {
 // chartColors tell the gates apart on light and dark backgrounds.
 var chartColors = []string{"#1a73e8", "#188038", "#e8710a", "#9334e6", "#12b5cb", "#d01884", "#a0522d", "#5f6368"}
 
+// chartData is the entries chart: the bars as inline SVG (no script, no
+// outside source), and the axis and legend as text beside it, so they keep
+// their size on a phone.
+type chartData struct {
+	SVG    template.HTML
+	Legend template.HTML
+	Axis   []string // the first, middle and last minute, in the venue's time
+	Top    int      // the highest bar's count
+	Total  int      // the admissions drawn
+}
+
 // chart draws the admissions of the last ChartMinutes minutes as stacked
-// bars, a colour per gate, with a legend, as inline SVG: no script and no
-// outside source. It returns the admissions drawn.
-func chart(mins []store.MinuteCount, gates []string, start time.Time, loc *time.Location, label string) (template.HTML, int) {
+// bars, a colour per gate.
+func chart(mins []store.MinuteCount, gates []string, start time.Time, loc *time.Location, label string) chartData {
 	per := map[int]map[string]int{} // minute index → gate → count
-	total := 0
+	var c chartData
 	for _, m := range mins {
 		i := int(m.Minute.Sub(start) / time.Minute)
 		if i < 0 || i >= ChartMinutes {
@@ -189,64 +201,52 @@ func chart(mins []store.MinuteCount, gates []string, start time.Time, loc *time.
 			per[i] = map[string]int{}
 		}
 		per[i][m.Gate] += m.Count
-		total += m.Count
+		c.Total += m.Count
 		if !slices.Contains(gates, m.Gate) {
 			gates = append(gates, m.Gate)
 		}
 	}
-	top := 1
+	c.Top = 1
 	for _, g := range per {
 		n := 0
-		for _, c := range g {
-			n += c
+		for _, k := range g {
+			n += k
 		}
-		top = max(top, n)
+		c.Top = max(c.Top, n)
 	}
-	const w, h, left, bottom, pad = 600.0, 200.0, 36.0, 22.0, 8.0
-	bw := (w - left - pad) / ChartMinutes
+	const w, h = 600.0, 200.0
+	bw := w / ChartMinutes
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg id="chart" class="chart" viewBox="0 0 %g %g" role="img" aria-label="%s" data-total="%d" xmlns="http://www.w3.org/2000/svg">`,
-		w, h, html.EscapeString(label), total)
+	fmt.Fprintf(&b, `<svg id="chart" class="chart" viewBox="0 0 %g %g" preserveAspectRatio="none" role="img" aria-label="%s" data-total="%d" xmlns="http://www.w3.org/2000/svg">`,
+		w, h, html.EscapeString(label), c.Total)
 	fmt.Fprintf(&b, `<title>%s</title>`, html.EscapeString(label))
-	plot := h - bottom - pad
-	// The axis: zero, the top count, and a grid line half way.
-	fmt.Fprintf(&b, `<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="currentColor" stroke-opacity=".5"/>`, left, h-bottom, w-pad, h-bottom)
-	fmt.Fprintf(&b, `<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="currentColor" stroke-opacity=".15"/>`, left, pad, w-pad, pad)
-	fmt.Fprintf(&b, `<text x="%g" y="%g" font-size="12" text-anchor="end" fill="currentColor">%d</text>`, left-4, pad+4, top)
-	fmt.Fprintf(&b, `<text x="%g" y="%g" font-size="12" text-anchor="end" fill="currentColor">0</text>`, left-4, h-bottom)
+	fmt.Fprintf(&b, `<line x1="0" y1="%g" x2="%g" y2="%g" stroke="currentColor" stroke-opacity=".15" vector-effect="non-scaling-stroke"/>`, h/2, w, h/2)
 	for i := range ChartMinutes {
-		y := h - bottom
+		y := h
 		for gi, g := range gates {
 			n := per[i][g]
 			if n == 0 {
 				continue
 			}
-			bh := plot * float64(n) / float64(top)
+			bh := (h - 4) * float64(n) / float64(c.Top)
 			y -= bh
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s %s: %d</title></rect>`,
-				left+float64(i)*bw+1, y, bw-2, bh, chartColors[gi%len(chartColors)], html.EscapeString(g),
+				float64(i)*bw+1, y, bw-2, bh, chartColors[gi%len(chartColors)], html.EscapeString(g),
 				start.Add(time.Duration(i)*time.Minute).In(loc).Format("15:04"), n)
 		}
 	}
+	b.WriteString(`</svg>`)
+	c.SVG = template.HTML(b.String())
 	for _, i := range []int{0, ChartMinutes / 2, ChartMinutes - 1} {
-		anchor := map[int]string{0: "start", ChartMinutes - 1: "end"}[i]
-		if anchor == "" {
-			anchor = "middle"
-		}
-		x := left + float64(i)*bw + bw/2
-		if anchor == "start" {
-			x = left
-		} else if anchor == "end" {
-			x = w - pad
-		}
-		fmt.Fprintf(&b, `<text x="%.1f" y="%g" font-size="12" text-anchor="%s" fill="currentColor">%s</text>`, x, h-6, anchor,
-			start.Add(time.Duration(i)*time.Minute).In(loc).Format("15:04"))
+		c.Axis = append(c.Axis, start.Add(time.Duration(i)*time.Minute).In(loc).Format("15:04"))
 	}
-	b.WriteString(`</svg><ul class="legend">`)
+	b.Reset()
+	b.WriteString(`<ul class="legend">`)
 	for gi, g := range gates {
 		fmt.Fprintf(&b, `<li><svg width="14" height="14" viewBox="0 0 14 14" aria-hidden="true"><rect width="14" height="14" rx="3" fill="%s"/></svg> %s</li>`,
 			chartColors[gi%len(chartColors)], html.EscapeString(g))
 	}
 	b.WriteString(`</ul>`)
-	return template.HTML(b.String()), total
+	c.Legend = template.HTML(b.String())
+	return c
 }
