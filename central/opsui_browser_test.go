@@ -305,6 +305,15 @@ func TestOpsVenueInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("d-name"), "till-1"), chromedp.SetValue(chromedp.ID("d-role"), "seller"),
 		chromedp.Click(chromedp.ID("add-device")), chromedp.WaitVisible(chromedp.ID("setup-qr")))
 	setupShots(b, "zh")
+	b.run("revoke the till", chromedp.Navigate(base+"/ops/devices?lang=en"), chromedp.Click(chromedp.CSS("#device-till-1 summary")),
+		chromedp.SendKeys(chromedp.CSS("#device-till-1 input[name=reason]"), "lost"), chromedp.Click(chromedp.CSS("#device-till-1 button")),
+		chromedp.WaitVisible(chromedp.ID("done")))
+	if d, err := f.db.DeviceByName(ctx, "till-1"); err != nil || d.Revoked.IsZero() {
+		t.Errorf("till-1 after revoking: %+v, %v", d, err)
+	}
+	if audit, _ := f.db.AuditLog(ctx, 1); len(audit) != 1 || audit[0].Action != "device.revoke" || audit[0].Actor != "ana" || audit[0].Detail != "lost" {
+		t.Errorf("the audit log's last entry: %+v", audit)
+	}
 	b.screens(base,
 		[3]string{"/ops/", "#chart", "dashboard-live"},
 		[3]string{"/ops/events", fmt.Sprintf("#event-%d", id), "events"},

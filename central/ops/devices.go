@@ -67,6 +67,9 @@ func (u *UI) devicesPage(w http.ResponseWriter, r *http.Request, s staff.Session
 	for _, g := range v.Gates {
 		d.Gates = append(d.Gates, g.Name)
 	}
+	if d.Role == "gate" && d.Gate == "" && len(d.Gates) > 0 && status == http.StatusOK {
+		d.Gate = d.Gates[0]
+	}
 	u.site.Render(w, r, status, u.page(s, "devices", "devices.title", d))
 }
 
