@@ -323,6 +323,7 @@ func TestOpsVenueInBrowser(t *testing.T) {
 		[3]string{"/ops/venue", "#venue-form", "venue"},
 		[3]string{fmt.Sprintf("/ops/tickets?event=%d", id), "#results", "tickets"},
 		[3]string{"/ops/devices", "#devices", "devices-enroll"},
+		[3]string{"/ops/audit", "#audit", "audit"},
 	)
 }
 

@@ -118,8 +118,11 @@ func (r *Registry) AddAs(ctx context.Context, by string, d Device) (Setup, error
 		if err != nil || by == "" {
 			return err
 		}
-		return tx.Audit(store.AuditEntry{At: now, Actor: by, Action: "device.add", Target: d.Name,
-			Detail: fmt.Sprintf("%s of venue %s, gate %q", d.Role, d.Venue, d.Gate)})
+		detail := fmt.Sprintf("%s of venue %s", d.Role, d.Venue)
+		if d.Gate != "" {
+			detail += ", gate " + d.Gate
+		}
+		return tx.Audit(store.AuditEntry{At: now, Actor: by, Action: "device.add", Target: d.Name, Detail: detail})
 	})
 	if err != nil {
 		return Setup{}, err
