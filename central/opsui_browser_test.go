@@ -230,6 +230,19 @@ func TestOpsVenueInBrowser(t *testing.T) {
 	b.run("devices", chromedp.Navigate(base+"/ops/devices"), chromedp.WaitVisible(chromedp.ID("enroll")),
 		chromedp.SendKeys(chromedp.ID("d-name"), "gate-9"), chromedp.SetValue(chromedp.ID("d-gate"), "G2"),
 		chromedp.Click(chromedp.ID("add-device")), chromedp.WaitVisible(chromedp.ID("setup-qr")))
+	setupShots(b, "en")
+	// The code is lost: a new one replaces it, and the old one stops working.
+	first := b.js(`document.getElementById("setup-token").value`)
+	b.run("new setup code", chromedp.Navigate(base+"/ops/devices"), chromedp.Click(chromedp.CSS(`#device-gate-9 form[action$="/setup"] button`)),
+		chromedp.WaitVisible(chromedp.ID("setup-qr")))
+	if again := b.js(`document.getElementById("setup-token").value`); again == first || !strings.HasPrefix(again, "tgs_") {
+		t.Fatalf("the new setup token %q, the first %q", again, first)
+	}
+	key0, _ := ticket.GenerateKey(nil)
+	if _, err := uplink.Enroll(ctx, nil, base, uplink.EnrollRequest{Token: first, Key: ticket.PublicOf(key0), Version: "test", Hardware: "test", Time: f.clock.Now()}); err == nil ||
+		!strings.Contains(err.Error(), "expired") {
+		t.Errorf("enroll with the replaced token: %v, want expired", err)
+	}
 	src := b.js(`document.getElementById("setup-qr").src`)
 	png, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(src, "data:image/png;base64,"))
 	if err != nil {
@@ -242,7 +255,6 @@ func TestOpsVenueInBrowser(t *testing.T) {
 	if shown := b.js(`document.getElementById("setup-code").value`); shown != text {
 		t.Errorf("the QR holds %q, the page shows %q", text, shown)
 	}
-	setupShots(b, "en")
 	code, err := uplink.ParseSetupCode(text)
 	if err != nil || code.URL != base {
 		t.Fatalf("setup code %q: %+v, %v", text, code, err)
@@ -306,7 +318,7 @@ func TestOpsVenueInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.ID("add-device")), chromedp.WaitVisible(chromedp.ID("setup-qr")))
 	setupShots(b, "zh")
 	b.run("revoke the till", chromedp.Navigate(base+"/ops/devices?lang=en"), chromedp.Click(chromedp.CSS("#device-till-1 summary")),
-		chromedp.SendKeys(chromedp.CSS("#device-till-1 input[name=reason]"), "lost"), chromedp.Click(chromedp.CSS("#device-till-1 button")),
+		chromedp.SendKeys(chromedp.CSS("#device-till-1 input[name=reason]"), "lost"), chromedp.Click(chromedp.CSS("#device-till-1 details button")),
 		chromedp.WaitVisible(chromedp.ID("done")))
 	if d, err := f.db.DeviceByName(ctx, "till-1"); err != nil || d.Revoked.IsZero() {
 		t.Errorf("till-1 after revoking: %+v, %v", d, err)

@@ -131,6 +131,39 @@ func (r *Registry) AddAs(ctx context.Context, by string, d Device) (Setup, error
 	return s, nil
 }
 
+// Renew gives a device that has not enrolled yet a new setup token, for
+// one lost or expired; its older tokens stop working. by is the staff
+// member, for the audit log.
+func (r *Registry) Renew(ctx context.Context, by, name string) (Setup, error) {
+	dev, err := r.cfg.Store.DeviceByName(ctx, name)
+	if err != nil {
+		return Setup{}, fmt.Errorf("new setup token for %s: %w", name, err)
+	}
+	if dev.Status != store.DevicePending {
+		return Setup{}, fmt.Errorf("new setup token for %s: it is %s: a setup token is for a device not enrolled yet", name, dev.Status)
+	}
+	token, hash, err := newSecret("tgs_")
+	if err != nil {
+		return Setup{}, fmt.Errorf("new setup token for %s: %w", name, err)
+	}
+	now := r.cfg.Clock.Now()
+	s := Setup{Device: name, Token: token, Expires: now.Add(r.cfg.TokenTTL)}
+	err = r.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.ExpireSetupTokens(dev.ID, now); err != nil {
+			return err
+		}
+		if err := tx.AddSetupToken(dev.ID, hash, s.Expires); err != nil {
+			return err
+		}
+		return tx.Audit(store.AuditEntry{At: now, Actor: by, Action: "device.setup_token", Target: name, Detail: "until " + s.Expires.UTC().Format(time.RFC3339)})
+	})
+	if err != nil {
+		return Setup{}, fmt.Errorf("new setup token for %s: %w", name, err)
+	}
+	r.cfg.Logger.Info("device setup token renewed", "device", name, "by", by, "token_expires", s.Expires)
+	return s, nil
+}
+
 // Errors of an enrollment, each with its wire code.
 var (
 	ErrTokenUnknown = &uplink.Error{Code: uplink.ErrCodeTokenUnknown, Message: "enroll: the setup token is not known to this central (mistyped, or for another central)"}

@@ -104,6 +104,31 @@ func (u *UI) deviceAdd(w http.ResponseWriter, r *http.Request, s staff.Session) 
 		u.devicesPage(w, r, s, http.StatusBadRequest, d)
 		return
 	}
+	u.showSetup(w, r, s, b, loc, setup, d.Role, gate)
+}
+
+// deviceRenew gives a device not enrolled yet a new setup code.
+func (u *UI) deviceRenew(w http.ResponseWriter, r *http.Request, s staff.Session) {
+	b, _, loc, err := u.venue(r, s)
+	if err != nil {
+		u.internal(w, r, err)
+		return
+	}
+	setup, err := u.cfg.Devices.Renew(r.Context(), s.User, r.PathValue("name"))
+	if err != nil {
+		u.devicesPage(w, r, s, http.StatusBadRequest, devicesData{base: base{Error: err.Error()}, Role: "gate"})
+		return
+	}
+	dev, err := u.cfg.Store.DeviceByName(r.Context(), setup.Device)
+	if err != nil {
+		u.internal(w, r, err)
+		return
+	}
+	u.showSetup(w, r, s, b, loc, setup, dev.Role, dev.Gate)
+}
+
+// showSetup shows a setup token and its QR, once.
+func (u *UI) showSetup(w http.ResponseWriter, r *http.Request, s staff.Session, b base, loc *time.Location, setup devices.Setup, role, gate string) {
 	url := u.cfg.PublicURL
 	if url == "" {
 		scheme := "http"
@@ -112,7 +137,7 @@ func (u *UI) deviceAdd(w http.ResponseWriter, r *http.Request, s staff.Session) 
 		}
 		url = scheme + "://" + r.Host
 	}
-	out := setupData{base: b, Device: setup.Device, Role: d.Role, Gate: gate, Token: setup.Token, Code: setup.Code(url), URL: url, Expires: when(setup.Expires, loc)}
+	out := setupData{base: b, Device: setup.Device, Role: role, Gate: gate, Token: setup.Token, Code: setup.Code(url), URL: url, Expires: when(setup.Expires, loc)}
 	if u.cfg.QR != nil {
 		png, err := u.cfg.QR(out.Code, 360)
 		if err != nil {

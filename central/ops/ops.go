@@ -94,6 +94,7 @@ func New(cfg Config) (*UI, error) {
 	u.route("GET /ops/devices", read, u.deviceList)
 	u.route("POST /ops/devices", venue, u.deviceAdd)
 	u.route("POST /ops/devices/{name}/revoke", venue, u.deviceRevoke)
+	u.route("POST /ops/devices/{name}/setup", venue, u.deviceRenew)
 	u.route("GET /ops/venue", read, u.venuePage)
 	u.route("POST /ops/venue", venue, u.venueSave)
 	u.route("GET /ops/events", read, u.eventList)

@@ -145,3 +145,12 @@ func (d *DB) RefusalCounts(ctx context.Context) ([]ReasonCount, error) {
 	}
 	return out, rows.Err()
 }
+
+// ExpireSetupTokens ends a device's unused setup tokens now: a new one
+// replaces them.
+func (t *Tx) ExpireSetupTokens(device int64, now time.Time) error {
+	if _, err := t.exec(`UPDATE setup_tokens SET expires = $2 WHERE device = $1 AND used_at = 0 AND expires > $2`, device, micros(now)); err != nil {
+		return fmt.Errorf("setup tokens of device %d: %w", device, err)
+	}
+	return nil
+}
