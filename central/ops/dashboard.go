@@ -28,6 +28,7 @@ type gateRow struct {
 type zoneOccupancy struct {
 	Zone                        string
 	Inside, Entries, Exits, Ovr int
+	id                          int
 }
 
 type reasonRow struct {
@@ -64,15 +65,29 @@ func (u *UI) dashboardOf(r *http.Request, s staff.Session) (dashboardData, error
 		return d, err
 	}
 	d.Devices = len(d.DeviceRows)
-	counts, err := u.cfg.Store.GateCounts(ctx, v.Name)
+	// The venue's events: the counts cover every venue's records.
+	evs, err := u.cfg.Store.Events(ctx, v.Name)
+	if err != nil {
+		return d, err
+	}
+	ours := map[uint64]bool{}
+	for _, e := range evs {
+		ours[e.ID] = true
+	}
+	counts, err := u.tally.passages(ctx, u.cfg.Store, now)
 	if err != nil {
 		return d, err
 	}
 	byGate := map[string]*gateRow{}
 	last := map[string]time.Time{}
+	byZone := map[int]*zoneOccupancy{}
 	for _, c := range counts {
+		if !ours[c.Event] {
+			continue
+		}
 		d.Records += c.Count
-		if k := record.Kind(c.Kind); k == record.KindSale || k == record.KindVoid || k.Shift() {
+		k := record.Kind(c.Kind)
+		if k == record.KindSale || k == record.KindVoid || k.Shift() {
 			continue // a seller's till, not a gate
 		}
 		g := byGate[c.Gate]
@@ -80,16 +95,28 @@ func (u *UI) dashboardOf(r *http.Request, s staff.Session) (dashboardData, error
 			g = &gateRow{Gate: c.Gate}
 			byGate[c.Gate] = g
 		}
+		z := byZone[c.Zone]
+		if z == nil {
+			z = &zoneOccupancy{Zone: zoneName(v, c.Zone), id: c.Zone}
+			byZone[c.Zone] = z
+		}
 		g.Records += c.Count
-		switch record.Kind(c.Kind) {
+		switch k {
 		case record.KindEntry:
 			g.Entries += c.Count
+			z.Entries += c.Count
 			d.Admissions += c.Count
 		case record.KindOverride:
 			g.Ovr += c.Count
+			z.Ovr += c.Count
 			d.Admissions += c.Count
 		case record.KindExit:
 			g.Exits += c.Count
+			z.Exits += c.Count
+		case record.KindAnnul: // an entry taken back: nobody passed
+			g.Entries -= c.Count
+			z.Entries -= c.Count
+			d.Admissions -= c.Count
 		}
 		if c.Last.After(last[c.Gate]) {
 			last[c.Gate] = c.Last
@@ -100,13 +127,11 @@ func (u *UI) dashboardOf(r *http.Request, s staff.Session) (dashboardData, error
 		d.Gates = append(d.Gates, *g)
 	}
 	sort.Slice(d.Gates, func(i, j int) bool { return d.Gates[i].Gate < d.Gates[j].Gate })
-	zones, err := u.cfg.Store.ZoneCounts(ctx, v.Name)
-	if err != nil {
-		return d, err
+	for _, z := range byZone {
+		z.Inside = max(z.Entries+z.Ovr-z.Exits, 0)
+		d.Zones = append(d.Zones, *z)
 	}
-	for _, z := range zones {
-		d.Zones = append(d.Zones, zoneOccupancy{Zone: zoneName(v, z.Zone), Inside: max(z.Entries+z.Overrides-z.Exit, 0), Entries: z.Entries, Exits: z.Exit, Ovr: z.Overrides})
-	}
+	sort.Slice(d.Zones, func(i, j int) bool { return d.Zones[i].id < d.Zones[j].id })
 	refusals, err := u.cfg.Store.RefusalCounts(ctx)
 	if err != nil {
 		return d, err
@@ -116,9 +141,15 @@ func (u *UI) dashboardOf(r *http.Request, s staff.Session) (dashboardData, error
 	}
 	end := now.Truncate(time.Minute)
 	start := end.Add(-(ChartMinutes - 1) * time.Minute)
-	mins, err := u.cfg.Store.AdmissionsByMinute(ctx, v.Name, start)
+	all, err := u.cfg.Store.AdmissionsByMinute(ctx, start)
 	if err != nil {
 		return d, err
+	}
+	var mins []store.MinuteCount
+	for _, m := range all {
+		if ours[m.Event] {
+			mins = append(mins, m)
+		}
 	}
 	var gates []string
 	for _, g := range v.Gates {

@@ -56,6 +56,7 @@ type UI struct {
 	site   *web.Site
 	mux    *http.ServeMux
 	routes []Route
+	tally  tally
 }
 
 // New parses the screens; it fails only on a broken build.

@@ -63,18 +63,30 @@ func (t *Tx) HasTicketType(event, id uint64) (bool, error) {
 }
 
 // MinuteCount is how many admissions (entries and overrides) a gate made
-// in one minute.
+// for an event in one minute.
 type MinuteCount struct {
+	Event  uint64
 	Gate   string
 	Minute time.Time // the minute's start
 	Count  int
 }
 
-// AdmissionsByMinute counts a venue's admissions (record kinds entry and
-// override) per gate and minute of the records' own times, from since on.
-func (d *DB) AdmissionsByMinute(ctx context.Context, venue string, since time.Time) ([]MinuteCount, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT r.gate, r.at / 60000000, COUNT(*) FROM records r JOIN events e ON e.id = r.event
-		WHERE ($1 = '' OR e.venue = $1) AND r.kind IN (1, 3) AND r.at >= $2 GROUP BY r.gate, r.at / 60000000 ORDER BY 2, 1`, venue, micros(since))
+// ArrivalSlack is how far ahead of central's clock a device's clock may
+// run for AdmissionsByMinute to see all its records: the query reads the
+// records that arrived since then less this, through the arrivals' index,
+// not every record.
+const ArrivalSlack = 15 * time.Minute
+
+// AdmissionsByMinute counts the admissions (record kinds entry and
+// override) per event, gate and minute of the records' own times, from
+// since on.
+func (d *DB) AdmissionsByMinute(ctx context.Context, since time.Time) ([]MinuteCount, error) {
+	// The kinds are counted, not filtered on: a filter on kind would lead
+	// the planner to the kinds' index, through every entry ever made.
+	rows, err := d.db.QueryContext(ctx, `SELECT event, gate, at / 60000000, SUM(CASE WHEN kind IN (1, 3) THEN 1 ELSE 0 END) FROM records
+		WHERE arrived >= $2 AND at >= $1 GROUP BY event, gate, at / 60000000
+		HAVING SUM(CASE WHEN kind IN (1, 3) THEN 1 ELSE 0 END) > 0 ORDER BY 3, 2, 1`,
+		micros(since), micros(since.Add(-ArrivalSlack)))
 	if err != nil {
 		return nil, fmt.Errorf("admissions by minute: %w", err)
 	}
@@ -82,39 +94,53 @@ func (d *DB) AdmissionsByMinute(ctx context.Context, venue string, since time.Ti
 	var out []MinuteCount
 	for rows.Next() {
 		var m MinuteCount
-		var minute int64
-		if err := rows.Scan(&m.Gate, &minute, &m.Count); err != nil {
+		var ev, minute int64
+		if err := rows.Scan(&ev, &m.Gate, &minute, &m.Count); err != nil {
 			return nil, fmt.Errorf("admissions by minute: %w", err)
 		}
-		m.Minute = time.UnixMicro(minute * 60_000_000).UTC()
+		m.Event, m.Minute = uint64(ev), time.UnixMicro(minute*60_000_000).UTC()
 		out = append(out, m)
 	}
 	return out, rows.Err()
 }
 
-// ZoneCount is how many entries, overrides and exits a zone saw.
-type ZoneCount struct {
-	Zone                     int
-	Entries, Overrides, Exit int
+// PassageCount is how many records of a kind came from a gate for a zone
+// of an event, and the newest one's own time.
+type PassageCount struct {
+	Event uint64
+	Gate  string
+	Zone  int
+	Kind  int
+	Count int
+	Last  time.Time
 }
 
-// ZoneCounts counts a venue's passages by zone.
-func (d *DB) ZoneCounts(ctx context.Context, venue string) ([]ZoneCount, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT r.zone,
-			SUM(CASE WHEN r.kind = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN r.kind = 3 THEN 1 ELSE 0 END), SUM(CASE WHEN r.kind = 2 THEN 1 ELSE 0 END)
-		FROM records r JOIN events e ON e.id = r.event
-		WHERE ($1 = '' OR e.venue = $1) AND r.kind IN (1, 2, 3) GROUP BY r.zone ORDER BY r.zone`, venue)
+// PassageCounts counts the records by event, gate, zone and kind, of those
+// that arrived at central from from on and, unless to is zero, before to
+// (through the arrivals' index: the caller picks its venue's events).
+// Records are never changed once stored, so counts of a past span of
+// arrivals stay true: a caller adds the newest span to what it counted
+// before instead of reading every record again.
+func (d *DB) PassageCounts(ctx context.Context, from, to time.Time) ([]PassageCount, error) {
+	end := int64(1<<63 - 1)
+	if !to.IsZero() {
+		end = micros(to)
+	}
+	rows, err := d.db.QueryContext(ctx, `SELECT event, gate, zone, kind, COUNT(*), MAX(at) FROM records
+		WHERE arrived >= $1 AND arrived < $2 GROUP BY event, gate, zone, kind ORDER BY event, gate, zone, kind`, micros(from), end)
 	if err != nil {
-		return nil, fmt.Errorf("zone counts: %w", err)
+		return nil, fmt.Errorf("passage counts: %w", err)
 	}
 	defer rows.Close()
-	var out []ZoneCount
+	var out []PassageCount
 	for rows.Next() {
-		var z ZoneCount
-		if err := rows.Scan(&z.Zone, &z.Entries, &z.Overrides, &z.Exit); err != nil {
-			return nil, fmt.Errorf("zone counts: %w", err)
+		var p PassageCount
+		var ev, last int64
+		if err := rows.Scan(&ev, &p.Gate, &p.Zone, &p.Kind, &p.Count, &last); err != nil {
+			return nil, fmt.Errorf("passage counts: %w", err)
 		}
-		out = append(out, z)
+		p.Event, p.Last = uint64(ev), fromMicros(last)
+		out = append(out, p)
 	}
 	return out, rows.Err()
 }
