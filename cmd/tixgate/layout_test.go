@@ -120,7 +120,7 @@ func TestLayout(t *testing.T) {
 		"central/reconcile": {"ticket", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest"},
 		"central/staff":     {"central/store", "central/password", "ticket"},
 		"central/web":       nil,
-		"central/ops":       {"central/store", "central/staff", "central/conflicts", "central/reconcile", "central/web", "ticket", "ledger/record"},
+		"central/ops":       {"central/store", "central/staff", "central/conflicts", "central/reconcile", "central/catalog", "central/devices", "central/web", "ticket", "ledger/record", "ledger/manifest", "ledger/rules"},
 		"central/conflicts": {"central/store", "central/reconcile", "ticket", "ledger/record", "ledger/replay", "ledger/manifest"},
 	}
 	for pkg, ims := range imports {
