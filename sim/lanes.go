@@ -3,8 +3,11 @@ package sim
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/tixgate/tixgate/ledger/rules"
 )
 
 // lane is the queue in front of one gate.
@@ -37,10 +40,18 @@ type laneSet struct {
 	// holder goes to another gate of the zone.
 	usedAt map[uint64]int
 	rnd    *rand.Rand // breaks ties between equally short queues; under mu
+	// inside is who is in the venue now, by serial: the gate they came
+	// in by and who they are, for their way out.
+	inside map[uint64]insideAt
+}
+
+type insideAt struct {
+	gate int
+	p    *person
 }
 
 func newLanes(s *Scenario, gates []*gate, clk *clock, r *recorder) *laneSet {
-	ls := &laneSet{s: s, clk: clk, r: r, usedAt: map[uint64]int{}, rnd: rand.New(rand.NewPCG(s.Seed, s.Seed+2))}
+	ls := &laneSet{s: s, clk: clk, r: r, usedAt: map[uint64]int{}, inside: map[uint64]insideAt{}, rnd: rand.New(rand.NewPCG(s.Seed, s.Seed+2))}
 	ls.cond = sync.NewCond(&ls.mu)
 	for _, g := range gates {
 		ls.lanes = append(ls.lanes, &lane{g: g})
@@ -132,7 +143,7 @@ func (ls *laneSet) serve(ctx context.Context, ln *lane) {
 		ln.busy = true
 		ls.mu.Unlock()
 
-		d, ok := ln.g.decide(p.code)
+		d, ok := ln.g.decide(p.code, rules.In)
 		if !ok { // the gate went down under this person: back in a queue
 			ls.mu.Lock()
 			ln.busy = false
@@ -146,7 +157,13 @@ func (ls *laneSet) serve(ctx context.Context, ln *lane) {
 			if _, ok := ls.usedAt[p.serial]; !ok {
 				ls.usedAt[p.serial] = ln.g.i
 			}
+			if _, in := ls.inside[p.serial]; !in && p.kind != duplicate {
+				ls.inside[p.serial] = insideAt{gate: ln.g.i, p: p}
+			}
 			ls.mu.Unlock()
+			if p.stay > 0 {
+				ls.goOutAndBack(p)
+			}
 		}
 		if p.then != nil {
 			next := p.then
@@ -162,6 +179,91 @@ func (ls *laneSet) serve(ctx context.Context, ln *lane) {
 		ln.busy = false
 		ls.mu.Unlock()
 	}
+}
+
+// goOutAndBack sends a holder out p.stay after coming in, and back in
+// p.away later if the day still lasts then.
+func (ls *laneSet) goOutAndBack(p *person) {
+	ls.pending.Add(1)
+	if ls.clk.since()+p.stay >= p.dayEnd {
+		ls.pending.Done()
+		return // in until the day closes
+	}
+	go func() {
+		defer ls.pending.Done()
+		time.Sleep(ls.clk.wall(p.stay))
+		if !ls.exit(p.serial) {
+			return // gone out at the day's close already
+		}
+		back := ls.clk.since() + p.away
+		if back >= p.dayEnd {
+			return
+		}
+		time.Sleep(ls.clk.wall(p.away))
+		ls.arrive(&person{at: back, serial: p.serial, code: p.code, zone: p.zone, kind: good, typ: p.typ, dayEnd: p.dayEnd})
+	}()
+}
+
+// exit lets a holder out through a gate of their zone that is up (the one
+// they came in by when it is), or any gate up. It reports whether they
+// were inside.
+func (ls *laneSet) exit(serial uint64) bool {
+	ls.mu.Lock()
+	in, ok := ls.inside[serial]
+	delete(ls.inside, serial)
+	ls.mu.Unlock()
+	if !ok {
+		return false
+	}
+	order := []*lane{ls.lanes[in.gate]}
+	for _, same := range []bool{true, false} {
+		for _, ln := range ls.lanes {
+			if (ln.g.zone == in.p.zone) == same && ln.g.i != in.gate {
+				order = append(order, ln)
+			}
+		}
+	}
+	for _, ln := range order {
+		if d, up := ln.g.decide(in.p.code, rules.Out); up {
+			ls.r.decided(in.p, ln.g, d, ls.clk.since())
+			return true
+		}
+	}
+	return true // every gate down: out without a scan
+}
+
+// closeDay lets out everyone still inside at the day's end, each through
+// a gate of their zone, evenly over the first half of the night (people
+// leave over an hour, not in one instant); it returns when they are out.
+func (ls *laneSet) closeDay() {
+	ls.mu.Lock()
+	var serials []uint64
+	for s := range ls.inside {
+		serials = append(serials, s)
+	}
+	ls.mu.Unlock()
+	slices.Sort(serials)
+	var wg sync.WaitGroup
+	work := make(chan uint64)
+	for range len(ls.lanes) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for s := range work {
+				ls.exit(s)
+			}
+		}()
+	}
+	start, every := time.Now(), time.Duration(0)
+	if len(serials) > 0 {
+		every = ls.clk.wall(ls.s.Night/2) / time.Duration(len(serials))
+	}
+	for i, s := range serials {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * every)))
+		work <- s
+	}
+	close(work)
+	wg.Wait()
 }
 
 // sample records every queue's length each scenario minute.

@@ -144,12 +144,18 @@ func (r *recorder) result(s *Scenario, gates []*gate, converged bool) (*Result, 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	res := &Result{Scenario: s.Name, Gates: s.Gates, Zones: len(s.Zones), Tickets: s.Tickets, Speed: s.Speed,
-		LaneRate: s.LaneRate, Window: s.Arrivals.Window, Refused: map[string]int{}, Converged: converged,
+		LaneRate: s.LaneRate, Window: s.Arrivals.Window, Days: s.Days, Refused: map[string]int{}, Converged: converged,
 		Faults: r.faultLog, ByKind: map[string]KindCount{}}
-	admitted := map[uint64][]outcome{}
 	var lat []time.Duration
 	perGate := make([]int, s.Gates)
 	for _, o := range r.outcomes {
+		if o.d.Direction == rules.Out {
+			res.Exits++
+			if o.d.err == nil {
+				lat = append(lat, o.d.took)
+			}
+			continue
+		}
 		res.Presented++
 		kc := res.ByKind[string(o.kind)]
 		kc.Presented++
@@ -163,9 +169,7 @@ func (r *recorder) result(s *Scenario, gates []*gate, converged bool) (*Result, 
 			res.Admitted++
 			kc.Admitted++
 			perGate[o.gate]++
-			if o.d.Direction == "" || o.d.Direction == rules.In {
-				admitted[o.serial] = append(admitted[o.serial], o)
-			}
+
 		} else {
 			res.Refused[string(o.d.Reason)]++
 		}
@@ -178,21 +182,34 @@ func (r *recorder) result(s *Scenario, gates []*gate, converged bool) (*Result, 
 		res.RecordsPerSecond = float64(len(r.outcomes)) / max(span, 1e-3)
 	}
 
-	// Double entries: a single-entry ticket admitted more than once.
+	// Double entries: a ticket admitted in while its holder is inside (a
+	// single-entry ticket admitted twice; a re-entry ticket admitted again
+	// without going out). The outcomes are in the order they were decided.
 	doubled := map[uint64]bool{}
-	for serial, os := range admitted {
-		for _, o := range os[1:] {
-			// After a heal the sides catch up within moments; a double
-			// entry whose first admission was made apart is the split's.
-			if o.faulted || os[0].faulted {
-				res.DoubleFaulted++
-			} else {
-				res.DoubleConnected++
-				res.ConnectedDoubles = append(res.ConnectedDoubles, DoubleEntry{Serial: serial,
-					Gates: [2]string{GateName(os[0].gate), GateName(o.gate)}, Apart: o.wall.Sub(os[0].wall)})
-			}
-			doubled[serial] = true
+	in := map[uint64]outcome{} // the entry that let the holder in
+	for _, o := range r.outcomes {
+		if o.d.err != nil || !o.d.OK() {
+			continue
 		}
+		if o.d.Direction == rules.Out {
+			delete(in, o.serial)
+			continue
+		}
+		first, inside := in[o.serial]
+		if !inside {
+			in[o.serial] = o
+			continue
+		}
+		// After a heal the sides catch up within moments; a double entry
+		// whose first admission was made apart is the split's.
+		if o.faulted || first.faulted {
+			res.DoubleFaulted++
+		} else {
+			res.DoubleConnected++
+			res.ConnectedDoubles = append(res.ConnectedDoubles, DoubleEntry{Serial: o.serial,
+				Gates: [2]string{GateName(first.gate), GateName(o.gate)}, Apart: o.wall.Sub(first.wall)})
+		}
+		doubled[o.serial] = true
 	}
 	// The gates' own conflicts, once they hold every record.
 	if cs, err := gates[0].ledger.Conflicts(); err == nil {
@@ -272,6 +289,9 @@ func (r *recorder) result(s *Scenario, gates []*gate, converged bool) (*Result, 
 		busiest[i] = map[int]int{}
 	}
 	for _, o := range r.outcomes {
+		if o.d.Direction == rules.Out {
+			continue // exit lanes are not the entry lanes
+		}
 		m := min(int(o.at/time.Minute), minutes-1)
 		if o.d.err == nil && o.d.OK() {
 			res.Minutes[m].Entries++

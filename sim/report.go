@@ -13,12 +13,19 @@ import (
 func (r *Result) Markdown(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Simulation: %s\n\n", r.Scenario)
-	fmt.Fprintf(&b, "%d gates in %d zones, %d tickets, lanes of %.0f a minute; %v of arrivals at %gx speed.\n\n",
-		r.Gates, r.Zones, r.Tickets, r.LaneRate, r.Window, r.Speed)
+	days := ""
+	if r.Days > 1 {
+		days = fmt.Sprintf(" on each of %d days", r.Days)
+	}
+	fmt.Fprintf(&b, "%d gates in %d zones, %d tickets, lanes of %.0f a minute; %v of arrivals%s at %gx speed.\n\n",
+		r.Gates, r.Zones, r.Tickets, r.LaneRate, r.Window, days, r.Speed)
 	b.WriteString("| | |\n|---|---|\n")
 	row := func(k, v string, args ...any) { fmt.Fprintf(&b, "| %s | %s |\n", k, fmt.Sprintf(v, args...)) }
 	row("presented", "%d", r.Presented)
 	row("admitted", "%d", r.Admitted)
+	if r.Exits > 0 {
+		row("let out (re-entry, the day's close)", "%d", r.Exits)
+	}
 	for _, k := range sortedKeys(r.Refused) {
 		row("refused: "+k, "%d", r.Refused[k])
 	}

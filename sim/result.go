@@ -14,11 +14,13 @@ type Result struct {
 	Speed    float64       `json:"speed"`
 	LaneRate float64       `json:"lane_rate"`
 	Window   time.Duration `json:"window"`
+	Days     int           `json:"days"`
 
 	Presented int                  `json:"presented"`
 	Admitted  int                  `json:"admitted"`
 	Refused   map[string]int       `json:"refused"` // by reason
 	Errors    int                  `json:"errors"`  // decisions that failed (a gate closing under a scan)
+	Exits     int                  `json:"exits"`   // holders let out (re-entry, a festival's day closing)
 	ByKind    map[string]KindCount `json:"by_kind"` // what people held: good, forged, duplicate, revoked, wrong_zone
 
 	// Double entries: a single-entry ticket admitted again, while a

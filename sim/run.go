@@ -58,6 +58,13 @@ type person struct {
 	// then is who comes next for the same holder: the wrong-zone holder
 	// sent on to the right gate.
 	then *person
+	typ  uint64 // the ticket's type
+	// dayEnd is when the person's day closes (scenario time): a holder
+	// out for a while comes back only before it.
+	dayEnd time.Duration
+	// stay and away, when set, send the holder out stay after coming in
+	// and back in away later (re-entry).
+	stay, away time.Duration
 }
 
 // outcome is one decision as the run saw it.
@@ -82,8 +89,9 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 	}
 	rnd := rand.New(rand.NewPCG(s.Seed, s.Seed+1))
 	doors := time.Now().UTC().Truncate(time.Minute)
-	crowd, revokedSerials := makeCrowd(s, rnd)
-	v, err := newVenue(opt.Dir, s, doors, revokedSerials)
+	plan := newPlan(s, doors)
+	crowd, revokedSerials := makeCrowd(s, plan, rnd)
+	v, err := newVenue(opt.Dir, plan, doors, revokedSerials)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +103,7 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 			if q.kind == forged {
 				key = stranger
 			}
-			if q.code, err = ticket.Issue(ticket.Ticket{Event: eventID, Serial: q.serial, Type: typeOf(q.serial, len(s.Zones))}, key); err != nil {
+			if q.code, err = ticket.Issue(ticket.Ticket{Event: eventID, Serial: q.serial, Type: q.typ}, key); err != nil {
 				return nil, err
 			}
 		}
@@ -105,6 +113,9 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 	faults := cluster.NewFaults(s.Seed)
 	clk := &clock{sim0: doors, speed: s.Speed}
 	env := &nodeEnv{venue: v, clock: clk, faults: faults, log: opt.Logger, onRecord: r.stored}
+	if s.Days > 1 {
+		env.days = &dayClock{}
+	}
 	gates := make([]*gate, s.Gates)
 	for i := range gates {
 		gates[i] = &gate{i: i, name: GateName(i), zone: v.zoneOf[i], dir: filepath.Join(opt.Dir, GateName(i))}
@@ -117,6 +128,9 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 			g.stop()
 		}
 	}()
+	if env.days != nil {
+		env.days.startDay(plan, 0)
+	}
 	for i, g := range gates {
 		var join []string
 		if i > 0 {
@@ -147,8 +161,18 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 		at    time.Duration
 		fault *Fault
 		p     *person
+		close bool // the day's last hour: whoever is inside goes out
+		day   int  // >0: the gates see the date of this day from now on
 	}
 	var steps []step
+	for d := range s.Days {
+		if s.Days > 1 || s.reentering() {
+			steps = append(steps, step{at: time.Duration(d)*s.dayLength() + s.Arrivals.Window, close: true})
+		}
+		if d > 0 {
+			steps = append(steps, step{at: time.Duration(d) * s.dayLength(), day: d})
+		}
+	}
 	for i := range s.Faults {
 		steps = append(steps, step{at: s.Faults[i].At, fault: &s.Faults[i]})
 	}
@@ -164,13 +188,18 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 				return nil, ctx.Err()
 			}
 		}
-		if st.fault != nil {
+		switch {
+		case st.fault != nil:
 			if err := applyFault(st.fault, gates, env, r, lanes); err != nil {
 				return nil, err
 			}
-			continue
+		case st.close:
+			lanes.closeDay()
+		case st.day > 0:
+			env.days.startDay(plan, st.day)
+		default:
+			lanes.arrive(st.p)
 		}
-		lanes.arrive(st.p)
 	}
 	lanes.close()
 	wg.Wait()
@@ -192,42 +221,72 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 	return r.result(s, gates, converged)
 }
 
-// makeCrowd draws who comes when, and with what.
-func makeCrowd(s *Scenario, rnd *rand.Rand) (crowd []*person, refunded []uint64) {
+// makeCrowd draws who comes when, and with what: each holder on each day
+// their ticket is valid, with the scenario's attendance; a bad ticket on
+// the holder's first day only.
+func makeCrowd(s *Scenario, p *plan, rnd *rand.Rand) (crowd []*person, refunded []uint64) {
 	zones := len(s.Zones)
 	after := s.Bad.DuplicateAfter
 	for n := uint64(1); n <= uint64(s.Tickets); n++ {
-		if rnd.Float64() >= s.Attendance {
-			continue
-		}
-		// A normal curve cut to the window: drawn again outside it, so
-		// the window's edges get no pile of the tails.
-		at := time.Duration(-1)
-		for at < 0 || at >= s.Arrivals.Window {
-			at = time.Duration(rnd.NormFloat64()*float64(s.Arrivals.Spread)) + s.Arrivals.Peak
-		}
-		zone := int((n - 1) % uint64(zones))
-		p := &person{at: at, serial: n, zone: zone, kind: good}
-		switch x := rnd.Float64(); {
-		case x < s.Bad.Forged:
-			p.kind = forged
-		case x < s.Bad.Forged+s.Bad.Revoked:
-			p.kind = revoked
-			refunded = append(refunded, n)
-		case x < s.Bad.Forged+s.Bad.Revoked+s.Bad.WrongZone && zones > 1:
-			p.kind = wrongZone
-			p.zone = (zone + 1 + rnd.IntN(zones-1)) % zones
-			p.then = &person{at: at + time.Minute, serial: n, zone: zone, kind: good}
-		}
-		crowd = append(crowd, p)
-		if p.kind == good && rnd.Float64() < s.Bad.Duplicate {
-			d := after
-			if d == 0 {
-				d = 30*time.Second + time.Duration(rnd.Int64N(int64(270*time.Second)))
+		typ, zone, valid := p.holder(n)
+		first := true
+		var k kind
+		for d := range s.Days {
+			if valid >= 0 && d != valid || rnd.Float64() >= s.Attendance {
+				continue
 			}
-			if at+d < s.Arrivals.Window {
-				crowd = append(crowd, &person{at: at + d, serial: n, zone: zone, kind: duplicate})
+			day0 := time.Duration(d) * s.dayLength()
+			// A normal curve cut to the window: drawn again outside it,
+			// so the window's edges get no pile of the tails.
+			at := time.Duration(-1)
+			for at < 0 || at >= s.Arrivals.Window {
+				at = time.Duration(rnd.NormFloat64()*float64(s.Arrivals.Spread)) + s.Arrivals.Peak
 			}
+			at += day0
+			end := day0 + s.Arrivals.Window
+			h := &person{at: at, serial: n, zone: zone, kind: good, typ: typ, dayEnd: end}
+			if first {
+				switch x := rnd.Float64(); {
+				case x < s.Bad.Forged:
+					k = forged
+				case x < s.Bad.Forged+s.Bad.Revoked:
+					k = revoked
+					refunded = append(refunded, n)
+				case x < s.Bad.Forged+s.Bad.Revoked+s.Bad.WrongZone && zones > 1:
+					k = wrongZone
+				default:
+					k = good
+				}
+			} else if k == forged || k == revoked {
+				break // turned away the first day, gone for good
+			}
+			switch {
+			case first && k == wrongZone:
+				h.kind = wrongZone
+				h.zone = (zone + 1 + rnd.IntN(zones-1)) % zones
+				h.then = &person{at: at + time.Minute, serial: n, zone: zone, kind: good, typ: typ, dayEnd: end}
+			case first:
+				h.kind = k
+			}
+			if s.Reentry > 0 && rnd.Float64() < s.Reentry {
+				good := h
+				if good.then != nil {
+					good = good.then
+				}
+				good.stay = 20*time.Minute + time.Duration(rnd.Int64N(int64(100*time.Minute)))
+				good.away = 10*time.Minute + time.Duration(rnd.Int64N(int64(50*time.Minute)))
+			}
+			crowd = append(crowd, h)
+			if first && h.kind == good && rnd.Float64() < s.Bad.Duplicate {
+				d := after
+				if d == 0 {
+					d = 30*time.Second + time.Duration(rnd.Int64N(int64(270*time.Second)))
+				}
+				if at+d < end {
+					crowd = append(crowd, &person{at: at + d, serial: n, zone: zone, kind: duplicate, typ: typ, dayEnd: end})
+				}
+			}
+			first = false
 		}
 	}
 	slices.SortStableFunc(crowd, func(a, b *person) int { return int(a.at - b.at) })

@@ -27,7 +27,21 @@ type Scenario struct {
 	LaneRate float64  `yaml:"lane_rate" toml:"lane_rate"`
 	Arrivals Arrivals `yaml:"arrivals" toml:"arrivals"`
 	Bad      Bad      `yaml:"bad" toml:"bad"`
-	Faults   []Fault  `yaml:"faults" toml:"faults"`
+	// Days is how many days the event runs (a festival; default 1). Every
+	// day the crowd arrives on the curve of Arrivals, whoever is still
+	// inside at its end goes out through a gate, and the gates' ledgers see
+	// the next date after a night of Night (default a tenth of the window).
+	Days  int           `yaml:"days" toml:"days"`
+	Night time.Duration `yaml:"night" toml:"night"`
+	// DayPasses is the share of tickets valid on one day only, each of its
+	// day (a type per day and zone); the others pass every day. With
+	// several days or a re-entry share, every ticket allows re-entry.
+	DayPasses float64 `yaml:"day_passes" toml:"day_passes"`
+	// Reentry is the share of admitted holders who go out during the day
+	// (20 minutes to 2 hours after coming in) and come back 10 minutes to
+	// an hour later, while the day lasts.
+	Reentry float64 `yaml:"reentry" toml:"reentry"`
+	Faults  []Fault `yaml:"faults" toml:"faults"`
 	// Speed is how many scenario seconds pass per wall-clock second.
 	Speed float64 `yaml:"speed" toml:"speed"`
 	// Seed makes the crowd and the packet loss repeatable.
@@ -112,6 +126,19 @@ func Load(path string) (*Scenario, error) {
 	return &s, nil
 }
 
+// dayLength is one day of the scenario: its arrivals window and the
+// night after it.
+func (s *Scenario) dayLength() time.Duration { return s.Arrivals.Window + s.Night }
+
+// span is the whole scenario from the first doors to the last day's
+// window's end.
+func (s *Scenario) span() time.Duration {
+	return time.Duration(max(s.Days, 1)-1)*s.dayLength() + s.Arrivals.Window
+}
+
+// reentering says whether the tickets allow re-entry.
+func (s *Scenario) reentering() bool { return s.Days > 1 || s.Reentry > 0 }
+
 // GateName is the name of gate i, counting from 0.
 func GateName(i int) string { return fmt.Sprintf("G%d", i+1) }
 
@@ -136,6 +163,22 @@ func (s *Scenario) Check() error {
 	if s.Attendance == 0 {
 		s.Attendance = 1
 	}
+	switch {
+	case s.Days < 0 || s.Days > 14:
+		return errors.New("days: 1 to 14")
+	case s.Night < 0:
+		return errors.New("night: a duration, not negative")
+	case s.DayPasses < 0 || s.DayPasses > 1 || s.DayPasses > 0 && s.Days < 2:
+		return errors.New("day_passes: a share between 0 and 1, with days of 2 or more")
+	case s.Reentry < 0 || s.Reentry > 1:
+		return errors.New("reentry: a share between 0 and 1")
+	}
+	if s.Days == 0 {
+		s.Days = 1
+	}
+	if s.Night == 0 && s.Days > 1 {
+		s.Night = max(s.Arrivals.Window/10, 10*time.Minute)
+	}
 	for name, p := range map[string]float64{"forged": s.Bad.Forged, "duplicate": s.Bad.Duplicate, "revoked": s.Bad.Revoked, "wrong_zone": s.Bad.WrongZone} {
 		if p < 0 || p > 0.5 {
 			return fmt.Errorf("bad.%s: a share between 0 and 0.5", name)
@@ -150,8 +193,8 @@ func (s *Scenario) Check() error {
 		switch {
 		case act == "":
 			return fmt.Errorf("faults[%d]: give exactly one of partition, heal, loss, crash, restart", i)
-		case f.At < 0 || f.At > s.Arrivals.Window:
-			return fmt.Errorf("faults[%d]: at %v is outside the arrivals window", i, f.At)
+		case f.At < 0 || f.At > s.span():
+			return fmt.Errorf("faults[%d]: at %v is outside the arrivals window (%v)", i, f.At, s.span())
 		case f.Loss != nil && (*f.Loss < 0 || *f.Loss >= 1):
 			return fmt.Errorf("faults[%d]: loss is a share from 0 to below 1", i)
 		}

@@ -141,3 +141,54 @@ func TestStadiumReduced(t *testing.T) {
 		t.Errorf("propagation after the heal: whole p50 %v, settling p99 %v", res.Propagation.P50, res.PropagationSettling.P99)
 	}
 }
+
+// Two days of a small festival with re-entry and day passes: every good
+// ticket shown is admitted, on its own day, in again after going out and
+// the next day after the night's close; day passes shown on their day
+// only; nothing lost, no double entry, the gates' days follow the
+// scenario's.
+func TestFestival(t *testing.T) {
+	s := &Scenario{Name: "festival", Zones: []string{"Arena", "Camping"}, Gates: 4, Tickets: 300, Attendance: 0.9, LaneRate: 20,
+		Days: 2, DayPasses: 0.5, Reentry: 0.4,
+		Arrivals: Arrivals{Window: time.Hour, Peak: 30 * time.Minute, Spread: 10 * time.Minute},
+		Bad:      Bad{Forged: 0.02, Revoked: 0.02, WrongZone: 0.03},
+		Speed:    300, Seed: 9}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+	p := newPlan(s, time.Now().UTC())
+	days := map[int]int{}
+	for n := uint64(1); n <= uint64(s.Tickets); n++ {
+		_, _, d := p.holder(n)
+		days[d]++
+	}
+	if days[-1] == 0 || days[0] == 0 || days[1] == 0 {
+		t.Fatalf("tickets by day (-1: every day): %v, want some of each", days)
+	}
+	res, err := Run(context.Background(), s, Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md bytes.Buffer
+	res.Markdown(&md)
+	t.Log("\n" + md.String())
+	if bad := res.Broken(); bad != "" {
+		t.Error(bad)
+	}
+	good := res.ByKind[string(good)]
+	switch {
+	case good.Presented == 0 || good.Admitted != good.Presented:
+		t.Errorf("good tickets: %+v, want every one shown admitted (refused: %v)", good, res.Refused)
+	case res.Exits < good.Admitted/2:
+		t.Errorf("%d let out for %d admitted: the nights' close and re-entries let too few out", res.Exits, good.Admitted)
+	case good.Presented < int(float64(s.Tickets)*s.Attendance*1.2):
+		t.Errorf("%d good presentations for %d tickets: three-day passes and re-entries come back too rarely", good.Presented, s.Tickets)
+	case res.DoubleConnected+res.DoubleFaulted != 0:
+		t.Errorf("double entries: %d whole, %d faulted", res.DoubleConnected, res.DoubleFaulted)
+	}
+	for _, k := range []kind{forged, revoked} {
+		if c := res.ByKind[string(k)]; c.Presented == 0 || c.Admitted != 0 {
+			t.Errorf("%s tickets: %+v, want some shown and none admitted", k, c)
+		}
+	}
+}

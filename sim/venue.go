@@ -5,10 +5,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tixgate/tixgate/cluster"
@@ -43,42 +45,92 @@ func (c *clock) wall(d time.Duration) time.Duration { return time.Duration(float
 type venue struct {
 	keys     *keyfile.Keys
 	manifest []byte
-	zoneOf   []int // gate index → zone
+	*plan
 }
 
-// newVenue makes keys and a manifest: one zone per scenario zone, gates
-// spread over them, one single-entry ticket type per zone, and the revoked
-// tickets revoked.
-func newVenue(dir string, s *Scenario, doors time.Time, revoked []uint64) (*venue, error) {
+// plan is the venue's description before any key exists: zones, gates,
+// the event and its ticket types, and what each type lets in.
+type plan struct {
+	spec   *manifest.Spec
+	zoneOf []int // gate index → zone
+	// typeZone and typeDay say, per ticket type, its zone and the day it
+	// is valid on (-1: every day).
+	typeZone map[uint64]int
+	typeDay  map[uint64]int
+	// base is the gates' time at the first day's doors. One day the gates
+	// see the date of day d from base.Add(d×24h) on (dayClock); a one-day
+	// scenario runs on the wall clock, base is the doors' time.
+	base    time.Time
+	tickets int
+}
+
+// holder is who holds the ticket with this serial: its type, zone and day.
+func (p *plan) holder(serial uint64) (typ uint64, zone, day int) {
+	_, typ, _ = p.spec.TypeOf(serial)
+	return typ, p.typeZone[typ], p.typeDay[typ]
+}
+
+// newPlan lays the venue out: one zone per scenario zone, gates spread
+// over them in turn, and per zone a ticket type (single entry for one
+// day; with re-entry for a festival, valid every day) and, with day
+// passes, a type per day valid on that day only.
+func newPlan(s *Scenario, doors time.Time) *plan {
+	p := &plan{spec: &manifest.Spec{Venue: "sim", TimeZone: "UTC"}, typeZone: map[uint64]int{}, typeDay: map[uint64]int{}, base: doors, tickets: s.Tickets}
+	if s.Days > 1 {
+		// Tomorrow at ten, so the gates' days never run back behind the
+		// wall clock their ledgers were made on.
+		p.base = doors.Truncate(24 * time.Hour).Add(34 * time.Hour)
+	}
+	spec := p.spec
+	rule := rules.Rule{Reentry: s.reentering()}
+	passShare, dayShare := 1, 0
+	if s.DayPasses > 0 {
+		passShare = int(math.Round(20 * (1 - s.DayPasses)))
+		dayShare = max(int(math.Round(20*s.DayPasses/float64(s.Days))), 1)
+	}
+	for z, name := range s.Zones {
+		spec.Zones = append(spec.Zones, manifest.Zone{ID: z, Name: name})
+		id := uint64(z + 1)
+		spec.TicketTypes = append(spec.TicketTypes, manifest.TicketTypeSpec{Event: eventID, ID: id, Name: name, Zones: []int{z}, Rule: rule, Share: &passShare})
+		p.typeZone[id], p.typeDay[id] = z, -1
+		if dayShare == 0 {
+			continue
+		}
+		for d := range s.Days {
+			id := uint64(len(s.Zones)*(d+1) + z + 1)
+			day := rule
+			day.Dates = []string{p.base.Add(time.Duration(d) * 24 * time.Hour).Format(time.DateOnly)}
+			spec.TicketTypes = append(spec.TicketTypes, manifest.TicketTypeSpec{Event: eventID, ID: id,
+				Name: fmt.Sprintf("%s, day %d", name, d+1), Zones: []int{z}, Rule: day, Share: &dayShare})
+			p.typeZone[id], p.typeDay[id] = z, d
+		}
+	}
+	for i := range s.Gates {
+		z := i % len(s.Zones)
+		p.zoneOf = append(p.zoneOf, z)
+		spec.Gates = append(spec.Gates, manifest.Gate{Name: GateName(i), Zone: z})
+	}
+	// The event is open from just before the first doors until long after
+	// the last day.
+	last := p.base.Add(time.Duration(s.Days-1) * 24 * time.Hour)
+	spec.Events = []manifest.EventSpec{{ID: eventID, Name: s.Name, Admission: p.base.Add(-time.Minute),
+		Starts: p.base.Add(time.Hour), Ends: last.Add(12 * time.Hour)}}
+	return p
+}
+
+// newVenue makes keys and the plan's manifest, the revoked tickets revoked.
+func newVenue(dir string, p *plan, doors time.Time, revoked []uint64) (*venue, error) {
 	keys, err := keyfile.Init(filepath.Join(dir, "keys"), keyfile.InitOptions{Now: doors.Add(-48 * time.Hour)})
 	if err != nil {
 		return nil, err
 	}
-	spec := &manifest.Spec{Venue: "sim", TimeZone: "UTC"}
-	v := &venue{keys: keys}
-	for z, name := range s.Zones {
-		spec.Zones = append(spec.Zones, manifest.Zone{ID: z, Name: name})
-		spec.TicketTypes = append(spec.TicketTypes, manifest.TicketTypeSpec{Event: eventID, ID: uint64(z + 1), Name: name, Zones: []int{z}, Rule: rules.Rule{}})
-	}
-	for i := range s.Gates {
-		z := i % len(s.Zones)
-		v.zoneOf = append(v.zoneOf, z)
-		spec.Gates = append(spec.Gates, manifest.Gate{Name: GateName(i), Zone: z})
-	}
-	// The gates decide on the wall clock: the event is open from just
-	// before the run until long after it.
-	spec.Events = []manifest.EventSpec{{ID: eventID, Name: s.Name, Admission: doors.Add(-time.Minute),
-		Starts: doors.Add(time.Hour), Ends: doors.Add(6 * time.Hour)}}
-	// Tickets are typed by zone in turn: serial n is of zone (n-1) mod zones.
-	share := 1
-	for i := range spec.TicketTypes {
-		spec.TicketTypes[i].Share = &share
-	}
+	v := &venue{keys: keys, plan: p}
+	spec := p.spec
 	signer := manifest.Signer{Key: keys.Central, Cert: &keys.CentralCert, GateKey: keys.GateKey}
 	var buf bytes.Buffer
 	seq := uint64(0)
 	err = spec.Build(manifest.BuildOptions{Signer: signer, Issuers: []ticket.IssuerCert{keys.IssuerCert},
-		RotationMaster: keys.RotationMaster, Tickets: s.Tickets}, func(c manifest.Change) error {
+		RotationMaster: keys.RotationMaster, Tickets: p.tickets}, func(c manifest.Change) error {
 		seq = c.Seq
 		buf.Write(c.Marshal())
 		return buf.WriteByte('\n')
@@ -102,8 +154,17 @@ func newVenue(dir string, s *Scenario, doors time.Time, revoked []uint64) (*venu
 	return v, nil
 }
 
-// typeOf is the ticket type of a serial: its zone's.
-func typeOf(serial uint64, zones int) uint64 { return (serial-1)%uint64(zones) + 1 }
+// dayClock is the gates' clock in a festival: the wall clock moved on to
+// the scenario's day (see plan.base), so their decisions, rules and
+// records run at the wall's pace within a day, as latencies must.
+type dayClock struct{ offset atomic.Int64 }
+
+func (c *dayClock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+// startDay moves the clock to the doors of day d.
+func (c *dayClock) startDay(p *plan, d int) {
+	c.offset.Store(int64(p.base.Add(time.Duration(d) * 24 * time.Hour).Sub(time.Now())))
+}
 
 // gate is one simulated turnstile: a real ledger on disk and a mesh node
 // on loopback.
@@ -129,6 +190,9 @@ type nodeEnv struct {
 	clock  *clock
 	faults *cluster.Faults
 	log    *slog.Logger
+	// days is the gates' ledgers' clock in a festival, nil for one day
+	// on the wall clock.
+	days *dayClock
 	// onRecord is told of every record a gate stores.
 	onRecord func(g *gate, raw []byte, local bool)
 }
@@ -141,6 +205,9 @@ func (g *gate) ledgerConfig(env *nodeEnv) ledger.Config {
 	cfg := ledger.TestConfig(g.dir) // no fsync: the simulation measures the mesh, not the disk
 	cfg.MemTableSize, cfg.BlockCacheSize, cfg.IndexCacheSize = 2<<20, 1<<20, 1<<20
 	cfg.Logger = env.log // on the wall clock, as the mesh: see the package doc
+	if env.days != nil {
+		cfg.Clock = env.days
+	}
 	return cfg
 }
 
@@ -205,8 +272,9 @@ func (g *gate) stop() {
 	}
 }
 
-// decide scans text at the gate; ok is false when the gate is down.
-func (g *gate) decide(text string) (d decisionOf, ok bool) {
+// decide scans text at the gate, going dir; ok is false when the gate is
+// down.
+func (g *gate) decide(text string, dir rules.Direction) (d decisionOf, ok bool) {
 	g.mu.Lock()
 	l, up := g.ledger, g.up
 	g.mu.Unlock()
@@ -214,7 +282,7 @@ func (g *gate) decide(text string) (d decisionOf, ok bool) {
 		return d, false
 	}
 	start := time.Now()
-	dec, err := l.Decide(context.Background(), ledger.Scan{Text: text, Gate: g.name})
+	dec, err := l.Decide(context.Background(), ledger.Scan{Text: text, Gate: g.name, Direction: dir})
 	d.took = time.Since(start)
 	if err != nil {
 		d.err = err
