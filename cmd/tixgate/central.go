@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -250,7 +251,7 @@ func runCentralDevicesAdd(ctx context.Context, e *env, cl *cmdline) error {
 
 func runCentralTokenAdd(ctx context.Context, e *env, cl *cmdline) error {
 	dsn, data := centralFlags(cl)
-	user := cl.String("user", "admin", "whose token")
+	user := cl.String("user", "admin", "whose token: a staff account (tixgate central users add)")
 	name := cl.String("name", "api", "what the token is for")
 	scopes := cl.String("scopes", "read", "space- or comma-separated scopes: read (GET of the ops API, /metrics), ops (resolve conflicts), box_office (orders paid at the counter), admin (everything)")
 	if _, err := cl.parseN(0, ""); err != nil {
@@ -265,6 +266,9 @@ func runCentralTokenAdd(ctx context.Context, e *env, cl *cmdline) error {
 	}
 	defer c.Close()
 	tok, err := central.AddAPIToken(ctx, c.db, clockFunc(e.now), *user, *name, strings.FieldsFunc(*scopes, func(r rune) bool { return r == ',' || r == ' ' }))
+	if errors.Is(err, central.ErrNoUser) {
+		return fmt.Errorf("%w: add the account first: tixgate central users add --data %s --name %s --role ROLE", err, *data, *user)
+	}
 	if err != nil {
 		return err
 	}
