@@ -451,7 +451,11 @@ func runCentralKeysRotateIssuer(ctx context.Context, e *env, cl *cmdline) error 
 	if err := keys.CommitIssuer(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "issuer key rotated: %s -> %s, signed into the manifests of %d venues\n", old.ID(), next.ID(), venues)
+	plural := "s"
+	if venues == 1 {
+		plural = ""
+	}
+	fmt.Fprintf(e.stdout, "issuer key rotated: %s -> %s, signed into the manifest of %d venue%s\n", old.ID(), next.ID(), venues, plural)
 	fmt.Fprintf(e.stdout, "tickets signed by %s stay valid at the gates (its certificate, kept in %s, runs until %s)\n",
 		old.ID(), filepath.Join(*data, centralKeysDir, keyfile.RetiredDir), old.NotAfter.Format(time.DateOnly))
 	fmt.Fprintln(e.stdout, "restart central processes to issue with the new key; back up the key folder again")
