@@ -415,6 +415,20 @@ func runCentralRestore(ctx context.Context, e *env, cl *cmdline) error {
 	}
 	fmt.Fprintf(e.stdout, "restored the backup made %s into %s: %s schema %d, %d tables, %d rows, every table's rows counted as the backup says; keys: root %s\n",
 		r.Created.Format(time.RFC3339), r.Target, r.Snapshot.Dialect, r.Snapshot.Schema, len(r.Snapshot.Rows), r.Snapshot.Total(), r.Root)
+	// An issuer key rotated after the backup was made: the restored
+	// manifests must carry its certificate before central signs with it.
+	c, err := openCentral(ctx, e, *dsn, *data)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	n, err := c.catalog(e).TrustIssuer(ctx, c.keys.IssuerCert)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		fmt.Fprintf(e.stdout, "the issuer key %s, rotated since the backup, signed into the manifest of %s again\n", c.keys.IssuerCert.ID(), venueCount(n))
+	}
 	return nil
 }
 
@@ -451,13 +465,17 @@ func runCentralKeysRotateIssuer(ctx context.Context, e *env, cl *cmdline) error 
 	if err := keys.CommitIssuer(); err != nil {
 		return err
 	}
-	plural := "s"
-	if venues == 1 {
-		plural = ""
-	}
-	fmt.Fprintf(e.stdout, "issuer key rotated: %s -> %s, signed into the manifest of %d venue%s\n", old.ID(), next.ID(), venues, plural)
+	fmt.Fprintf(e.stdout, "issuer key rotated: %s -> %s, signed into the manifest of %s\n", old.ID(), next.ID(), venueCount(venues))
 	fmt.Fprintf(e.stdout, "tickets signed by %s stay valid at the gates (its certificate, kept in %s, runs until %s)\n",
 		old.ID(), filepath.Join(*data, centralKeysDir, keyfile.RetiredDir), old.NotAfter.Format(time.DateOnly))
 	fmt.Fprintln(e.stdout, "restart central processes to issue with the new key; back up the key folder again")
 	return nil
+}
+
+// venueCount is "1 venue" or "N venues".
+func venueCount(n int) string {
+	if n == 1 {
+		return "1 venue"
+	}
+	return strconv.Itoa(n) + " venues"
 }
