@@ -65,8 +65,15 @@ type Config struct {
 	// while and a scanner try 20 a minute; 0 turns the limit off.
 	OpsRefusalBurst int
 	OpsRefusalEvery time.Duration
-	Clock           ticket.Clock
-	Logger          *slog.Logger
+	// SetupQR draws a device's setup code as a PNG for the ops screens
+	// (the scanner's renderer, given by the command: central imports no
+	// device package); nil shows the code as text.
+	SetupQR func(text string, size int) ([]byte, error)
+	// OpsRefresh is how often the ops dashboard fetches its figures
+	// (5 s when 0).
+	OpsRefresh time.Duration
+	Clock      ticket.Clock
+	Logger     *slog.Logger
 }
 
 // DefaultConfig serves on listen.
@@ -113,12 +120,14 @@ func New(cfg Config) *Server {
 	kcfg := conflicts.DefaultConfig(cfg.Store, cfg.Keys.RootPublic())
 	kcfg.Clock, kcfg.Logger = cfg.Clock, cfg.Logger
 	keeper := conflicts.New(kcfg)
-	s := &Server{cfg: cfg, Catalog: cat, Devices: devices.New(dcfg), Conflicts: keeper,
+	reg := devices.New(dcfg)
+	s := &Server{cfg: cfg, Catalog: cat, Devices: reg, Conflicts: keeper,
 		Intake: intake.New(intake.Config{Store: cfg.Store, Root: cfg.Keys.RootPublic(), Clock: cfg.Clock, Logger: cfg.Logger, Stored: keeper.ForRecords}), metrics: newMetrics()}
 	acfg := staff.DefaultConfig(cfg.Store)
 	acfg.Clock, acfg.Logger = cfg.Clock, cfg.Logger
 	s.Accounts = staff.New(acfg)
-	ui, err := ops.New(ops.Config{Store: cfg.Store, Accounts: s.Accounts, Conflicts: keeper, Secure: cfg.TLSCert != "", Clock: cfg.Clock, Logger: cfg.Logger})
+	ui, err := ops.New(ops.Config{Store: cfg.Store, Accounts: s.Accounts, Conflicts: keeper, Catalog: cat, Devices: reg, QR: cfg.SetupQR,
+		PublicURL: cfg.PublicURL, Refresh: cfg.OpsRefresh, Secure: cfg.TLSCert != "", Clock: cfg.Clock, Logger: cfg.Logger})
 	if err != nil {
 		panic("central: the ops screens do not parse: " + err.Error()) // a broken build, caught by every test
 	}

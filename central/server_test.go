@@ -36,6 +36,13 @@ type fixture struct {
 
 func newFixture(t testing.TB, dsn string) *fixture {
 	t.Helper()
+	return newFixtureWith(t, dsn, nil)
+}
+
+// newFixtureWith is newFixture with the server's config changed by set
+// first.
+func newFixtureWith(t testing.TB, dsn string, set func(*Config)) *fixture {
+	t.Helper()
 	dir := t.TempDir()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	keys, _, err := keyfile.Open(filepath.Join(dir, "keys"), keyfile.InitOptions{Now: now0.Add(-48 * time.Hour)})
@@ -52,6 +59,9 @@ func newFixture(t testing.TB, dsn string) *fixture {
 	clock := ticket.NewManualClock(now0)
 	cfg := DefaultConfig("127.0.0.1:0", db, keys)
 	cfg.Clock, cfg.Logger = clock, quiet
+	if set != nil {
+		set(&cfg)
+	}
 	s := New(cfg)
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)

@@ -68,6 +68,19 @@ type Config struct {
 	ProbeTimeout  time.Duration
 	// RejoinInterval is how often a node with no peers retries Join.
 	RejoinInterval time.Duration
+	// ReconnectInterval is how often a node may try to join a member it
+	// lost (reconnect.go), with a probability of lost/alive per interval:
+	// after a partition heals, the halves find each other within about
+	// one interval; each try is one TCP state exchange. 0 turns it off, and
+	// a partition longer than memberlist's GossipToTheDeadTime (30 s) then
+	// lasts until a node restarts.
+	ReconnectInterval time.Duration
+	// ReconnectFor is how long a lost member is called back before it is
+	// forgotten (a device taken away for good).
+	ReconnectFor time.Duration
+	// gossipToTheDead overrides memberlist's GossipToTheDeadTime, for
+	// tests of partitions longer than it.
+	gossipToTheDead time.Duration
 
 	// FetchBatch is how many records one anti-entropy reply carries.
 	FetchBatch int
@@ -105,25 +118,27 @@ type NodeMeta struct {
 // DefaultConfig suits the devices of one venue on a LAN.
 func DefaultConfig() Config {
 	return Config{
-		BindAddr:         "0.0.0.0",
-		BindPort:         7946,
-		GossipInterval:   50 * time.Millisecond,
-		GossipNodes:      4,
-		RetransmitMult:   3,
-		EagerPush:        true,
-		RelayWindow:      30 * time.Second,
-		ReplayWindow:     2 * time.Minute,
-		MaxQueued:        4096,
-		PushPullInterval: 5 * time.Second,
-		DigestInterval:   100 * time.Millisecond,
-		DigestNodes:      2,
-		ProbeInterval:    time.Second,
-		ProbeTimeout:     500 * time.Millisecond,
-		RejoinInterval:   5 * time.Second,
-		FetchBatch:       2000,
-		InboxSize:        8192,
-		Clock:            ticket.SystemClock{},
-		Logger:           slog.Default(),
+		BindAddr:          "0.0.0.0",
+		BindPort:          7946,
+		GossipInterval:    50 * time.Millisecond,
+		GossipNodes:       4,
+		RetransmitMult:    3,
+		EagerPush:         true,
+		RelayWindow:       30 * time.Second,
+		ReplayWindow:      2 * time.Minute,
+		MaxQueued:         4096,
+		PushPullInterval:  5 * time.Second,
+		DigestInterval:    100 * time.Millisecond,
+		DigestNodes:       2,
+		ProbeInterval:     time.Second,
+		ProbeTimeout:      500 * time.Millisecond,
+		RejoinInterval:    5 * time.Second,
+		ReconnectInterval: time.Second,
+		ReconnectFor:      24 * time.Hour,
+		FetchBatch:        2000,
+		InboxSize:         8192,
+		Clock:             ticket.SystemClock{},
+		Logger:            slog.Default(),
 	}
 }
 
@@ -138,5 +153,6 @@ func TestConfig() Config {
 	c.ProbeInterval = 200 * time.Millisecond
 	c.ProbeTimeout = 100 * time.Millisecond
 	c.RejoinInterval = 200 * time.Millisecond
+	c.ReconnectInterval = 200 * time.Millisecond
 	return c
 }

@@ -25,8 +25,13 @@ func (w logWriter) Write(p []byte) (int, error) {
 			break
 		}
 	}
-	if strings.Contains(line, "use of closed network connection") {
+	switch {
+	case strings.Contains(line, "use of closed network connection"):
 		level = slog.LevelDebug // a node shutting down
+	case level == slog.LevelError && strings.Contains(line, "Push/Pull with") && strings.Contains(line, "failed"):
+		// A peer out of reach: the failure detector deals with it, and
+		// a partition makes one every push/pull interval.
+		level = slog.LevelWarn
 	}
 	w.l.Log(context.Background(), level, line)
 	return len(p), nil

@@ -94,6 +94,13 @@ type Mesh struct {
 	// nodes it hands out under its own lock, so they are copied while it
 	// holds it, in the event callbacks.
 	peers map[string]peer
+	// lost holds the members that left or died, to call back
+	// (reconnect.go); reconnecting is set while one call is under way.
+	lost         map[string]lostPeer
+	reconnecting atomic.Bool
+	// catchingUp is set while the ingest loop stores an answer to a
+	// fetch: onRecord does not relay those records.
+	catchingUp atomic.Bool
 
 	key ed25519.PrivateKey // the device key: signs every message (message.go)
 
@@ -139,6 +146,9 @@ func New(cfg Config, store Store) (*Mesh, error) {
 	if cfg.MaxQueued <= 0 {
 		cfg.MaxQueued = 4096
 	}
+	if cfg.ReconnectFor <= 0 {
+		cfg.ReconnectFor = 24 * time.Hour
+	}
 	m := &Mesh{
 		cfg:          cfg,
 		log:          cfg.Logger.With("node", cfg.Name),
@@ -156,6 +166,7 @@ func New(cfg Config, store Store) (*Mesh, error) {
 		requestsSeen: map[[16]byte]seenRequest{},
 		requestsBy:   map[string]int{},
 		peers:        map[string]peer{},
+		lost:         map[string]lostPeer{},
 	}
 	if cert, err := store.Identity().Cert.MarshalBinary(); err == nil {
 		m.cfg.Meta.Cert = cert
@@ -186,6 +197,9 @@ func New(cfg Config, store Store) (*Mesh, error) {
 	mc.PushPullInterval = cfg.PushPullInterval
 	mc.ProbeInterval = cfg.ProbeInterval
 	mc.ProbeTimeout = cfg.ProbeTimeout
+	if cfg.gossipToTheDead > 0 {
+		mc.GossipToTheDeadTime = cfg.gossipToTheDead
+	}
 	mc.Transport = tr
 	// Records are signatures and hashes: compression costs time and saves
 	// nothing.
@@ -209,10 +223,11 @@ func New(cfg Config, store Store) (*Mesh, error) {
 	if cfg.EagerPush {
 		store.OnCommit(m.pushEager)
 	}
-	m.wg.Add(3)
+	m.wg.Add(4)
 	go m.ingestLoop()
 	go m.every(m.cfg.RejoinInterval, m.rejoin)
 	go m.every(m.cfg.DigestInterval, m.sendDigests)
+	go m.every(m.cfg.ReconnectInterval, m.reconnect)
 	return m, nil
 }
 
@@ -451,6 +466,9 @@ func (m *Mesh) onRecord(raw []byte, local bool) {
 		return
 	}
 	m.noteRecent(raw)
+	if !local && m.catchingUp.Load() {
+		return
+	}
 	if !local {
 		r, err := record.Unmarshal(raw)
 		if err != nil || m.cfg.Clock.Now().Sub(r.HLC.Time()) > m.cfg.RelayWindow {
@@ -625,16 +643,17 @@ func (m *Mesh) ingestLoop() {
 			return
 		case first = <-m.inbox:
 		}
-		batch := map[string][][]byte{}
+		batch := map[batchKey][][]byte{}
 		var changes []message
 		add := func(msg message) {
 			switch msg.kind {
-			case kindRecords:
+			case kindRecords, kindFetched:
 				recs, err := splitRecords(msg.payload)
 				if err != nil {
 					m.reject(msg.sender, 1, err)
 				}
-				batch[msg.sender] = append(batch[msg.sender], recs...)
+				k := batchKey{msg.sender, msg.kind == kindFetched}
+				batch[k] = append(batch[k], recs...)
 			case kindChange:
 				changes = append(changes, msg)
 			}
@@ -655,13 +674,23 @@ func (m *Mesh) ingestLoop() {
 		for _, msg := range changes {
 			m.applyChange(msg)
 		}
-		for sender, recs := range batch {
-			m.ingest(sender, recs)
+		for k, recs := range batch {
+			m.ingest(k.sender, recs, k.fetched)
 		}
 	}
 }
 
-func (m *Mesh) ingest(sender string, recs [][]byte) {
+// batchKey groups the records of one ingest: by sender, and whether they
+// answer a fetch.
+type batchKey struct {
+	sender  string
+	fetched bool
+}
+
+// ingest stores records from a peer. Records that answer a fetch are a
+// catch-up: onRecord does not relay them, each node catches up for itself
+// (relaying them would flood the venue after every partition heals).
+func (m *Mesh) ingest(sender string, recs [][]byte, fetched bool) {
 	if len(recs) == 0 {
 		return
 	}
@@ -672,22 +701,28 @@ func (m *Mesh) ingest(sender string, recs [][]byte) {
 			origins[o] = true
 		}
 	}
-	for o := range origins {
-		m.arriving(o.String())
-	}
+	m.catchingUp.Store(fetched)
 	st, errs := m.store.Ingest(recs)
+	m.catchingUp.Store(false)
 	if len(errs) > 0 {
 		m.reject(sender, len(errs), errs[0])
+	}
+	pending := m.fetchPending(origins)
+	if st.Held == 0 && len(pending) == 0 {
+		return
+	}
+	vv, err := m.store.VersionVector()
+	if err != nil {
+		return
+	}
+	for _, o := range pending {
+		m.progressed(o.String(), vv[o])
 	}
 	if st.Held == 0 {
 		return
 	}
 	// A gap: something was lost on the way. Ask the sender for it now
 	// rather than at the next push/pull.
-	vv, err := m.store.VersionVector()
-	if err != nil {
-		return
-	}
 	for o := range origins {
 		m.requestFetch(sender, o, vv[o]+1, vv[o]+1)
 	}
@@ -806,21 +841,41 @@ func (m *Mesh) requestManifest(peer string, from, until uint64) {
 	m.request(peer, "manifest", from, until, m.seal(kindFetchManifest, manifestFetchPayload(from, peer)))
 }
 
-// arriving notes that records of an origin are flowing in: a fetch of it is
-// under way, and asking again would only bring the same records twice.
-func (m *Mesh) arriving(what string) {
+// fetchPending returns the origins among these with a fetch under way.
+func (m *Mesh) fetchPending(origins map[ticket.KeyID]bool) []ticket.KeyID {
 	m.mu.Lock()
-	if f, ok := m.fetching[what]; ok {
-		f.at = m.cfg.Clock.Now()
+	defer m.mu.Unlock()
+	var out []ticket.KeyID
+	for o := range origins {
+		if _, ok := m.fetching[o.String()]; ok {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// progressed notes how far an origin's log reached here. While the answer
+// to its fetch keeps moving the log on, the fetch is under way and asking
+// again would bring the same records twice; records that arrive without
+// moving it (new ones held behind the gap, while the answer was lost) do
+// not hold the next fetch back.
+func (m *Mesh) progressed(what string, head uint64) {
+	m.mu.Lock()
+	if f, ok := m.fetching[what]; ok && head > f.head {
+		f.at, f.head = m.cfg.Clock.Now(), head
 		m.fetching[what] = f
+		if head >= f.until {
+			delete(m.fetching, what) // all it could bring has come
+		}
 	}
 	m.mu.Unlock()
 }
 
 // fetchState is the last fetch of an origin (or of the manifest).
 type fetchState struct {
-	at    time.Time // sent, or the last of its answer arrived
+	at    time.Time // sent, or when its answer last moved the log on
 	until uint64    // how far the asked peer held the origin: what the answer may bring
+	head  uint64    // how far the log here reached at that time
 }
 
 // request sends a fetch, at most one per origin (or manifest) every
@@ -835,7 +890,7 @@ func (m *Mesh) request(peer, what string, from, until uint64, msg []byte) {
 		m.mu.Unlock()
 		return
 	}
-	m.fetching[what] = fetchState{at: now, until: max(from, until)}
+	m.fetching[what] = fetchState{at: now, until: max(from, until), head: from - 1}
 	m.mu.Unlock()
 	n := m.member(peer)
 	if n == nil {
@@ -948,7 +1003,7 @@ func (m *Mesh) serveFetch(msg message) {
 		if err != nil || len(recs) == 0 {
 			return
 		}
-		if err := m.ml.SendReliable(n, m.seal(kindRecords, appendRecords(nil, recs))); err != nil {
+		if err := m.ml.SendReliable(n, m.seal(kindFetched, appendRecords(nil, recs))); err != nil {
 			m.log.Debug("answer to fetch failed", "peer", msg.sender, "err", err)
 			return
 		}
@@ -1116,7 +1171,7 @@ func (d *delegate) NotifyMsg(b []byte) {
 	msg.payload = append([]byte(nil), msg.payload...)
 	m.seen(msg.sender)
 	switch msg.kind {
-	case kindRecords, kindChange:
+	case kindRecords, kindFetched, kindChange:
 		select {
 		case m.inbox <- msg:
 		default:
@@ -1229,6 +1284,7 @@ func (m *Mesh) remember(n *memberlist.Node) bool {
 		p.proven, p.provenAt = old.proven, old.provenAt
 	}
 	m.peers[n.Name] = p
+	delete(m.lost, n.Name)
 	m.lastSeen[n.Name] = m.cfg.Clock.Now()
 	m.mu.Unlock()
 	m.goTracked(func() { m.learnCert(nd) })
@@ -1254,6 +1310,7 @@ func (m *Mesh) learnCert(n memberlist.Node) {
 
 func (e *events) NotifyLeave(n *memberlist.Node) {
 	m := (*Mesh)(e)
+	m.lose(n.Name)
 	m.mu.Lock()
 	delete(m.peers, n.Name)
 	m.mu.Unlock()

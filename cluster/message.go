@@ -17,6 +17,7 @@ import (
 // or a TCP stream (anti-entropy replies, large manifest changes).
 const (
 	kindRecords       byte = 'R' // payload: records, each uvarint length + bytes
+	kindFetched       byte = 'A' // payload as kindRecords: an answer to a fetch, not relayed
 	kindChange        byte = 'C' // payload: one manifest change line
 	kindFetch         byte = 'F' // payload: origin key id (4) + uvarint first sequence wanted
 	kindFetchManifest byte = 'M' // payload: uvarint first change wanted

@@ -69,6 +69,11 @@ type Ledger struct {
 	shift       *Shift // the open shift, nil for none, once shiftRead
 	shiftRead   bool
 
+	// heads is the version vector in memory (log.go): the mesh asks for
+	// it with every digest and every batch it ingests, and reading it from
+	// Badger steps over every version of every head in the memtable.
+	heads headCache
+
 	hookMu   sync.RWMutex
 	onRecord []func(raw []byte, local bool)
 	onCommit []func(raws [][]byte)
@@ -423,6 +428,7 @@ func (l *Ledger) OnChange(fn func(raw []byte)) {
 }
 
 func (l *Ledger) notifyRecords(raws [][]byte, local bool) {
+	l.heads.advance(raws)
 	l.hookMu.RLock()
 	hooks := l.onRecord
 	commits := l.onCommit

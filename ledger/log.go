@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -20,8 +21,77 @@ import (
 // VersionVector maps each origin to the highest sequence held without gaps.
 type VersionVector map[ticket.KeyID]uint64
 
-// VersionVector reads every origin's head.
+// VersionVector returns every origin's head: from memory once read, kept
+// up to date by every commit that appends records (notifyRecords).
 func (l *Ledger) VersionVector() (VersionVector, error) {
+	if vv, ok := l.heads.get(); ok {
+		return vv, nil
+	}
+	vv, err := l.readVersionVector()
+	if err != nil {
+		return nil, err
+	}
+	l.heads.load(vv)
+	vv, _ = l.heads.get()
+	return vv, nil
+}
+
+// headCache holds the version vector in memory. Commits advance it after
+// they land; Reindex and Restore, which rewrite heads wholesale, drop it.
+type headCache struct {
+	mu     sync.Mutex
+	vv     VersionVector
+	loaded bool
+}
+
+func (c *headCache) get() (VersionVector, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.loaded {
+		return nil, false
+	}
+	return maps.Clone(c.vv), true
+}
+
+// load installs a vector read from Badger, keeping what commits advanced
+// meanwhile.
+func (c *headCache) load(vv VersionVector) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.loaded {
+		return
+	}
+	for o, s := range c.vv {
+		vv[o] = max(vv[o], s)
+	}
+	c.vv, c.loaded = vv, true
+}
+
+// advance moves the heads to the records just committed.
+func (c *headCache) advance(raws [][]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.vv == nil {
+		c.vv = VersionVector{}
+	}
+	for _, raw := range raws {
+		o, ok1 := record.OriginOf(raw)
+		seq, ok2 := record.SeqOf(raw)
+		if ok1 && ok2 && seq > c.vv[o] {
+			c.vv[o] = seq
+		}
+	}
+}
+
+// drop forgets the vector: the next VersionVector reads it again.
+func (c *headCache) drop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.vv, c.loaded = nil, false
+}
+
+// readVersionVector reads every origin's head from Badger.
+func (l *Ledger) readVersionVector() (VersionVector, error) {
 	vv := VersionVector{}
 	err := l.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tHead}, PrefetchValues: true})

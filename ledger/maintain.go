@@ -327,6 +327,7 @@ func (l *Ledger) Reindex(ctx context.Context) error {
 		}
 		return wb.Flush()
 	})
+	l.heads.drop() // the heads were rewritten
 	if err != nil {
 		return err
 	}

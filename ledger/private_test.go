@@ -64,3 +64,61 @@ func TestPrivatePartByRole(t *testing.T) {
 		t.Errorf("the seller knows the holder: %q", d.Ticket.Holder)
 	}
 }
+
+// The version vector kept in memory is the one in Badger, through own
+// decisions, records held behind a gap, the gap filled, and a reindex.
+func TestVersionVectorInMemory(t *testing.T) {
+	v := newTestVenue(t, 10)
+	g1, g2 := v.open("gate-1"), v.open("gate-2")
+	same := func(when string, l *Ledger) {
+		t.Helper()
+		got, err := l.VersionVector()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := l.readVersionVector()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: in memory %v, in Badger %v", when, got, want)
+		}
+		for o, s := range want {
+			if got[o] != s {
+				t.Fatalf("%s: in memory %v, in Badger %v", when, got, want)
+			}
+		}
+	}
+	same("fresh", g1)
+	for s := uint64(1); s <= 5; s++ {
+		if d := scan(t, g1, v.code(ticket.Ticket{Serial: s + 100}), "G1", ""); !d.OK() {
+			t.Fatal(d.Detail)
+		}
+	}
+	same("after decisions", g1)
+	recs, err := g1.Records(g1.Identity().ID(), 1, 100)
+	if err != nil || len(recs) != 5 {
+		t.Fatalf("records: %d, %v", len(recs), err)
+	}
+	if err := g2.AddDeviceCert(g1.Identity().Cert); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs := g2.Ingest(recs[3:]); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	same("records held behind a gap", g2)
+	if vv, _ := g2.VersionVector(); vv[g1.Identity().ID()] != 0 {
+		t.Fatalf("held records counted in the head: %v", vv)
+	}
+	if _, errs := g2.Ingest(recs[:3]); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	same("gap filled", g2)
+	if vv, _ := g2.VersionVector(); vv[g1.Identity().ID()] != 5 {
+		t.Fatalf("after the gap filled: %v", vv)
+	}
+	if err := g2.Reindex(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	same("after reindex", g2)
+}

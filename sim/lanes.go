@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -10,6 +11,15 @@ import (
 type lane struct {
 	g     *gate
 	queue []*person
+	busy  bool // someone is at the turnstile
+}
+
+// waiting is how many people a newcomer sees at the gate.
+func (ln *lane) waiting() int {
+	if ln.busy {
+		return len(ln.queue) + 1
+	}
+	return len(ln.queue)
 }
 
 // laneSet is every gate's queue: people join the shortest queue of their
@@ -26,10 +36,11 @@ type laneSet struct {
 	// usedAt is the gate that admitted a serial: a screenshot's second
 	// holder goes to another gate of the zone.
 	usedAt map[uint64]int
+	rnd    *rand.Rand // breaks ties between equally short queues; under mu
 }
 
 func newLanes(s *Scenario, gates []*gate, clk *clock, r *recorder) *laneSet {
-	ls := &laneSet{s: s, clk: clk, r: r, usedAt: map[uint64]int{}}
+	ls := &laneSet{s: s, clk: clk, r: r, usedAt: map[uint64]int{}, rnd: rand.New(rand.NewPCG(s.Seed, s.Seed+2))}
 	ls.cond = sync.NewCond(&ls.mu)
 	for _, g := range gates {
 		ls.lanes = append(ls.lanes, &lane{g: g})
@@ -50,12 +61,21 @@ func (ls *laneSet) arriveLocked(p *person) {
 	avoid, dup := ls.usedAt[p.serial]
 	dup = dup && p.kind == duplicate
 	for pass := 0; pass < 3 && best == nil; pass++ {
+		ties := 0
 		for _, ln := range ls.lanes {
 			if ln.g.zone != p.zone || (pass < 2 && !ln.g.isUp()) || (pass == 0 && dup && ln.g.i == avoid) {
 				continue
 			}
-			if best == nil || len(ln.queue) < len(best.queue) {
-				best = ln
+			switch {
+			case best == nil || ln.waiting() < best.waiting():
+				best, ties = ln, 1
+			case ln.waiting() == best.waiting():
+				// Among equally short queues people spread: each of the
+				// ties is as likely to be chosen.
+				ties++
+				if ls.rnd.IntN(ties) == 0 {
+					best = ln
+				}
 			}
 		}
 	}
@@ -109,11 +129,15 @@ func (ls *laneSet) serve(ctx context.Context, ln *lane) {
 		}
 		p := ln.queue[0]
 		ln.queue = ln.queue[1:]
+		ln.busy = true
 		ls.mu.Unlock()
 
 		d, ok := ln.g.decide(p.code)
 		if !ok { // the gate went down under this person: back in a queue
-			ls.arrive(p)
+			ls.mu.Lock()
+			ln.busy = false
+			ls.arriveLocked(p)
+			ls.mu.Unlock()
 			continue
 		}
 		ls.r.decided(p, ln.g, d, ls.clk.since())
@@ -134,6 +158,9 @@ func (ls *laneSet) serve(ctx context.Context, ln *lane) {
 			}()
 		}
 		time.Sleep(ls.clk.wall(service))
+		ls.mu.Lock()
+		ln.busy = false
+		ls.mu.Unlock()
 	}
 }
 

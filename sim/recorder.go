@@ -26,12 +26,14 @@ type recorder struct {
 	storedAt    map[string]map[string]time.Time // record id → gate → when stored (wall)
 	lossyRec    map[string]bool                 // records made while packets were lost, the venue whole
 	faultedRec  map[string]bool                 // records made during a partition or a crash
+	settlingRec map[string]bool                 // records made just after the venue became whole again
+	wholeAt     time.Time                       // when the last partition healed or crashed gate came back (wall)
 	arrivalsEnd time.Duration
 }
 
 func newRecorder(s *Scenario) *recorder {
 	return &recorder{s: s, crashed: map[string]bool{}, made: map[string]time.Time{},
-		storedAt: map[string]map[string]time.Time{}, lossyRec: map[string]bool{}, faultedRec: map[string]bool{}}
+		storedAt: map[string]map[string]time.Time{}, lossyRec: map[string]bool{}, faultedRec: map[string]bool{}, settlingRec: map[string]bool{}}
 }
 
 func (r *recorder) arrived(p *person) {
@@ -50,6 +52,18 @@ func (r *recorder) unarrived(p *person) {
 	}
 }
 
+// settleWindow is how long after a partition heals or a crashed gate comes
+// back its records count as settling, not as the whole venue's: the halves
+// find each other within about one ReconnectInterval (1 s), the restarted
+// gate catches up, and what the gates decide meanwhile waits for that.
+const settleWindow = 3 * time.Second
+
+// settling reports whether the venue became whole less than settleWindow
+// before now.
+func (r *recorder) settling(now time.Time) bool {
+	return !r.wholeAt.IsZero() && now.Sub(r.wholeAt) < settleWindow
+}
+
 func (r *recorder) faulted() bool { return r.partitioned || len(r.crashed) > 0 }
 
 func (r *recorder) fault(f *Fault, at time.Duration) {
@@ -62,6 +76,7 @@ func (r *recorder) fault(f *Fault, at time.Duration) {
 		ev.Gates = f.Partition
 	case f.Heal:
 		r.partitioned = false
+		r.wholeAt = time.Now()
 	case f.Loss != nil:
 		r.loss = *f.Loss
 		ev.Loss = *f.Loss
@@ -70,6 +85,7 @@ func (r *recorder) fault(f *Fault, at time.Duration) {
 		ev.Gates = []string{f.Crash}
 	case f.Restart != "":
 		delete(r.crashed, f.Restart)
+		r.wholeAt = time.Now()
 		ev.Gates = []string{f.Restart}
 	}
 	r.faultLog = append(r.faultLog, ev)
@@ -78,7 +94,11 @@ func (r *recorder) fault(f *Fault, at time.Duration) {
 func (r *recorder) decided(p *person, g *gate, d decisionOf, at time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.outcomes = append(r.outcomes, outcome{at: at, wall: time.Now(), gate: g.i, serial: p.serial, kind: p.kind, d: d, faulted: r.faulted(), lossy: r.loss > 0})
+	now := time.Now()
+	// A double entry in the seconds after a heal is the partition's: the
+	// halves had not yet found each other.
+	faulted := r.faulted() || r.settling(now)
+	r.outcomes = append(r.outcomes, outcome{at: at, wall: now, gate: g.i, serial: p.serial, kind: p.kind, d: d, faulted: faulted, lossy: r.loss > 0})
 }
 
 func (r *recorder) queues(at time.Duration, q []int) {
@@ -102,6 +122,8 @@ func (r *recorder) stored(g *gate, raw []byte, local bool) {
 		switch {
 		case r.faulted():
 			r.faultedRec[id] = true
+		case r.settling(now):
+			r.settlingRec[id] = true
 		case r.loss > 0:
 			r.lossyRec[id] = true
 		}
@@ -188,7 +210,7 @@ func (r *recorder) result(s *Scenario, gates []*gate, converged bool) (*Result, 
 	}
 
 	// Propagation of each record to every gate, on the wall clock.
-	var clean, lossy []time.Duration
+	var clean, lossy, settling []time.Duration
 	for id, made := range r.made {
 		m := r.storedAt[id]
 		if len(m) < s.Gates {
@@ -202,6 +224,8 @@ func (r *recorder) result(s *Scenario, gates []*gate, converged bool) (*Result, 
 		}
 		switch {
 		case r.faultedRec[id]:
+		case r.settlingRec[id]:
+			settling = append(settling, last.Sub(made))
 		case r.lossyRec[id]:
 			lossy = append(lossy, last.Sub(made))
 		default:
@@ -210,7 +234,9 @@ func (r *recorder) result(s *Scenario, gates []*gate, converged bool) (*Result, 
 	}
 	slices.Sort(clean)
 	slices.Sort(lossy)
+	slices.Sort(settling)
 	res.Propagation, res.PropagationLoss = percentiles(clean), percentiles(lossy)
+	res.PropagationSettling = percentiles(settling)
 
 	// Anything lost: an answered decision's record missing at a gate.
 	for _, g := range gates {

@@ -26,7 +26,7 @@ func (r *Result) Markdown(w io.Writer) error {
 	for _, d := range r.ConnectedDoubles {
 		row("… ticket "+fmt.Sprint(d.Serial), "at %s and %s, %s apart on the wall clock", d.Gates[0], d.Gates[1], ms(d.Apart))
 	}
-	row("double entries from a partition or a crash", "%d", r.DoubleFaulted)
+	row(fmt.Sprintf("double entries from a partition or a crash (or within %v after)", settleWindow), "%d", r.DoubleFaulted)
 	row("conflicts found by the gates", "%d", r.Conflicts)
 	if len(r.DoublesWithoutConflict) > 0 {
 		row("double entries no gate found", "**%d**", len(r.DoublesWithoutConflict))
@@ -34,6 +34,9 @@ func (r *Result) Markdown(w io.Writer) error {
 	row("propagation to every gate (whole, no loss)", "p50 %s, p99 %s, max %s (%d records)", ms(r.Propagation.P50), ms(r.Propagation.P99), ms(r.Propagation.Max), r.Propagation.N)
 	if r.PropagationLoss.N > 0 {
 		row("propagation to every gate (packet loss)", "p50 %s, p99 %s, max %s (%d records)", ms(r.PropagationLoss.P50), ms(r.PropagationLoss.P99), ms(r.PropagationLoss.Max), r.PropagationLoss.N)
+	}
+	if r.PropagationSettling.N > 0 {
+		row(fmt.Sprintf("propagation to every gate (first %v after a heal or restart)", settleWindow), "p50 %s, p99 %s, max %s (%d records)", ms(r.PropagationSettling.P50), ms(r.PropagationSettling.P99), ms(r.PropagationSettling.Max), r.PropagationSettling.N)
 	}
 	row("decision latency", "p50 %s, p99 %s, max %s", ms(r.Decision.P50), ms(r.Decision.P99), ms(r.Decision.Max))
 	row("mesh load", "%.0f decisions a second (%gx the venue's real pace)", r.RecordsPerSecond, r.Speed)

@@ -39,10 +39,14 @@ type Result struct {
 
 	// Propagation is the wall-clock time from a record's decision to its
 	// arrival at the last gate, while the venue was whole and without
-	// loss; PropagationLoss the same while packets were being lost.
-	Propagation     Percentiles `json:"propagation"`
-	PropagationLoss Percentiles `json:"propagation_loss"`
-	Decision        Percentiles `json:"decision"`
+	// loss; PropagationLoss the same while packets were being lost;
+	// PropagationSettling the same in the first seconds after a partition
+	// healed or a crashed gate came back (settleWindow), while the mesh
+	// finds itself whole again.
+	Propagation         Percentiles `json:"propagation"`
+	PropagationLoss     Percentiles `json:"propagation_loss"`
+	PropagationSettling Percentiles `json:"propagation_settling"`
+	Decision            Percentiles `json:"decision"`
 
 	// Lost counts answered decisions whose record a gate lacks at the end,
 	// gate by gate (must be 0); Converged says every gate holds the same.

@@ -68,7 +68,7 @@ type outcome struct {
 	kind    kind
 	d       decisionOf
 	wall    time.Time // when it was decided, on the wall clock
-	faulted bool      // a partition or a crashed gate at the time
+	faulted bool      // a partition or a crashed gate at the time, or just after (settleWindow)
 	lossy   bool      // packet loss at the time
 }
 

@@ -165,7 +165,10 @@ func (g *gate) start(env *nodeEnv, join []string, load bool) error {
 	cfg.Keyring = [][]byte{env.venue.keys.MeshKey}
 	cfg.Filter = env.faults.Filter(g.name)
 	cfg.Meta = cluster.NodeMeta{Device: cfg.Name, Role: "gate", Venue: "sim", Gate: g.name, Version: "sim"}
-	cfg.Logger = env.log
+	// The faults a scenario schedules make every mesh warn of them (probes
+	// failed, peers suspected): that is the run, not news to its reader,
+	// who gets the report. Errors still show.
+	cfg.Logger = slog.New(minLevel{env.log.Handler(), slog.LevelError})
 	m, err := cluster.New(cfg, l)
 	if err != nil {
 		l.Close()
@@ -225,4 +228,22 @@ func (g *gate) isUp() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.up
+}
+
+// minLevel passes on only the records at or above min.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(as), h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.min}
 }

@@ -16,6 +16,9 @@ type Issue struct {
 	Type   uint64
 	Count  int
 	Holder string // the holder's name on every one; may be empty
+	// By is the staff member who issues them, for the audit log; empty
+	// for a script's issue, which its own log records.
+	By string
 }
 
 // IssueTickets issues Count tickets: the next serials of the event, codes
@@ -38,8 +41,11 @@ func (c *Catalog) IssueTickets(ctx context.Context, req Issue) ([]store.Ticket, 
 	}
 	var out []store.Ticket
 	err = c.cfg.Store.Update(ctx, func(tx *store.Tx) error {
-		out, err = c.IssueIn(tx, ev, tt, req.Count, req.Holder)
-		return err
+		if out, err = c.IssueIn(tx, ev, tt, req.Count, req.Holder); err != nil || req.By == "" {
+			return err
+		}
+		return tx.Audit(store.AuditEntry{At: c.now(), Actor: req.By, Action: "tickets.issue", Target: fmt.Sprintf("%d/%d", req.Event, req.Type),
+			Detail: fmt.Sprintf("%d tickets, serials %d-%d, holder %q", len(out), out[0].Serial, out[len(out)-1].Serial, req.Holder)})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("issue tickets of event %d type %d: %w", req.Event, req.Type, err)
@@ -50,12 +56,21 @@ func (c *Catalog) IssueTickets(ctx context.Context, req Issue) ([]store.Ticket, 
 // RevokeTicket withdraws a ticket (a refund, a replacement) and tells the
 // venue's devices.
 func (c *Catalog) RevokeTicket(ctx context.Context, event, serial uint64, reason string) error {
+	return c.RevokeTicketAs(ctx, "", event, serial, reason)
+}
+
+// RevokeTicketAs is RevokeTicket by a staff member, written to the audit
+// log.
+func (c *Catalog) RevokeTicketAs(ctx context.Context, by string, event, serial uint64, reason string) error {
 	ev, err := c.cfg.Store.Event(ctx, event)
 	if err != nil {
 		return fmt.Errorf("revoke ticket %d/%d: %w", event, serial, err)
 	}
 	err = c.cfg.Store.Update(ctx, func(tx *store.Tx) error {
-		return c.RevokeTicketIn(tx, ev.Venue, event, serial, reason, time.Time{})
+		if err := c.RevokeTicketIn(tx, ev.Venue, event, serial, reason, time.Time{}); err != nil || by == "" {
+			return err
+		}
+		return tx.Audit(store.AuditEntry{At: c.now(), Actor: by, Action: "ticket.revoke", Target: fmt.Sprintf("%d/%d", event, serial), Detail: reason})
 	})
 	if err != nil {
 		return fmt.Errorf("revoke ticket %d/%d: %w", event, serial, err)
@@ -86,11 +101,22 @@ func (c *Catalog) RevokeTicketIn(tx *store.Tx, venue string, event, serial uint6
 // working at central, its records made from now on are refused, and its
 // venue's devices are told through a signed revocation.
 func (c *Catalog) RevokeDevice(ctx context.Context, name, reason string) (store.Device, error) {
+	return c.RevokeDeviceAs(ctx, "", name, reason)
+}
+
+// RevokeDeviceAs is RevokeDevice by a staff member, written to the audit
+// log.
+func (c *Catalog) RevokeDeviceAs(ctx context.Context, by, name, reason string) (store.Device, error) {
 	var dev store.Device
 	err := c.cfg.Store.Update(ctx, func(tx *store.Tx) error {
 		var err error
 		if dev, err = tx.RevokeDevice(name, c.now()); err != nil {
 			return err
+		}
+		if by != "" {
+			if err := tx.Audit(store.AuditEntry{At: c.now(), Actor: by, Action: "device.revoke", Target: name, Detail: reason}); err != nil {
+				return err
+			}
 		}
 		id, err := ticket.ParseKeyID(dev.KeyID)
 		if err != nil {

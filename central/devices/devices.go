@@ -79,6 +79,12 @@ func (s Setup) Code(url string) string {
 
 // Add creates a device waiting to enroll and returns its setup token.
 func (r *Registry) Add(ctx context.Context, d Device) (Setup, error) {
+	return r.AddAs(ctx, "", d)
+}
+
+// AddAs is Add by a staff member, written to the audit log with the
+// device.
+func (r *Registry) AddAs(ctx context.Context, by string, d Device) (Setup, error) {
 	switch {
 	case !ticket.ValidName(d.Name):
 		return Setup{}, fmt.Errorf("add device: name %q: use 1-64 letters, digits, '.', '_' or '-'", d.Name)
@@ -109,12 +115,52 @@ func (r *Registry) Add(ctx context.Context, d Device) (Setup, error) {
 	s := Setup{Device: d.Name, Token: token, Expires: now.Add(r.cfg.TokenTTL)}
 	err = r.cfg.Store.Update(ctx, func(tx *store.Tx) error {
 		_, err := tx.AddDevice(store.Device{Name: d.Name, Role: string(d.Role), Venue: d.Venue, Gate: d.Gate}, hash, s.Expires, now)
-		return err
+		if err != nil || by == "" {
+			return err
+		}
+		detail := fmt.Sprintf("%s of venue %s", d.Role, d.Venue)
+		if d.Gate != "" {
+			detail += ", gate " + d.Gate
+		}
+		return tx.Audit(store.AuditEntry{At: now, Actor: by, Action: "device.add", Target: d.Name, Detail: detail})
 	})
 	if err != nil {
 		return Setup{}, err
 	}
 	r.cfg.Logger.Info("device added", "device", d.Name, "role", d.Role, "venue", d.Venue, "gate", d.Gate, "token_expires", s.Expires)
+	return s, nil
+}
+
+// Renew gives a device that has not enrolled yet a new setup token, for
+// one lost or expired; its older tokens stop working. by is the staff
+// member, for the audit log.
+func (r *Registry) Renew(ctx context.Context, by, name string) (Setup, error) {
+	dev, err := r.cfg.Store.DeviceByName(ctx, name)
+	if err != nil {
+		return Setup{}, fmt.Errorf("new setup token for %s: %w", name, err)
+	}
+	if dev.Status != store.DevicePending {
+		return Setup{}, fmt.Errorf("new setup token for %s: it is %s: a setup token is for a device not enrolled yet", name, dev.Status)
+	}
+	token, hash, err := newSecret("tgs_")
+	if err != nil {
+		return Setup{}, fmt.Errorf("new setup token for %s: %w", name, err)
+	}
+	now := r.cfg.Clock.Now()
+	s := Setup{Device: name, Token: token, Expires: now.Add(r.cfg.TokenTTL)}
+	err = r.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.ExpireSetupTokens(dev.ID, now); err != nil {
+			return err
+		}
+		if err := tx.AddSetupToken(dev.ID, hash, s.Expires); err != nil {
+			return err
+		}
+		return tx.Audit(store.AuditEntry{At: now, Actor: by, Action: "device.setup_token", Target: name, Detail: "until " + s.Expires.UTC().Format(time.RFC3339)})
+	})
+	if err != nil {
+		return Setup{}, fmt.Errorf("new setup token for %s: %w", name, err)
+	}
+	r.cfg.Logger.Info("device setup token renewed", "device", name, "by", by, "token_expires", s.Expires)
 	return s, nil
 }
 

@@ -40,10 +40,15 @@ func (u *UI) conflictList(w http.ResponseWriter, r *http.Request, s staff.Sessio
 		u.internal(w, r, err)
 		return
 	}
+	_, _, loc, err := u.venue(r, s)
+	if err != nil {
+		u.internal(w, r, err)
+		return
+	}
 	d := conflictsData{State: state, MayResolve: s.Role.MayResolve(), Done: r.URL.Query().Get("done")}
 	for _, c := range cs {
-		row := conflictRow{ID: c.ID, Kind: c.Kind, Detail: c.Detail, Event: c.Event, Serial: c.Serial, Found: u.when(c.Found),
-			Resolution: c.Resolution, ResolvedBy: c.ResolvedBy, At: u.when(c.ResolvedAt), Note: c.Note, State: "open"}
+		row := conflictRow{ID: c.ID, Kind: c.Kind, Detail: c.Detail, Event: c.Event, Serial: c.Serial, Found: when(c.Found, loc),
+			Resolution: c.Resolution, ResolvedBy: c.ResolvedBy, At: when(c.ResolvedAt, loc), Note: c.Note, State: "open"}
 		switch {
 		case c.Resolution != "":
 			row.State = "resolved"

@@ -8,14 +8,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tixgate/tixgate/central/catalog"
 	"github.com/tixgate/tixgate/central/conflicts"
+	"github.com/tixgate/tixgate/central/devices"
 	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/central/web"
 	"github.com/tixgate/tixgate/ticket"
 )
 
-//go:embed pages/*.html locale/*.json
+//go:embed pages/*.html pages/live.js locale/*.json
 var files embed.FS
 
 // SessionCookie holds a staff session's token.
@@ -26,6 +28,19 @@ type Config struct {
 	Store     *store.DB
 	Accounts  *staff.Accounts
 	Conflicts *conflicts.Keeper
+	// Catalog makes the venue's changes (events, zones, gates, ticket
+	// types, tickets), each a signed manifest change with its audit entry.
+	Catalog *catalog.Catalog
+	Devices *devices.Registry
+	// QR draws a device's setup code as a PNG size pixels wide; nil shows
+	// the code as text only. Central is given the scanner's renderer: it
+	// imports no device package itself.
+	QR func(text string, size int) ([]byte, error)
+	// PublicURL is central's address as devices reach it, for the setup
+	// code; empty: the address the browser used.
+	PublicURL string
+	// Refresh is how often the dashboard asks for its figures.
+	Refresh time.Duration
 	// Secure marks cookies Secure: central serves HTTPS.
 	Secure bool
 	// Online is how recently a device must have synced to count as
@@ -37,9 +52,11 @@ type Config struct {
 
 // UI is the ops screens.
 type UI struct {
-	cfg  Config
-	site *web.Site
-	mux  *http.ServeMux
+	cfg    Config
+	site   *web.Site
+	mux    *http.ServeMux
+	routes []Route
+	tally  tally
 }
 
 // New parses the screens; it fails only on a broken build.
@@ -53,20 +70,74 @@ func New(cfg Config) (*UI, error) {
 	if cfg.Online <= 0 {
 		cfg.Online = 2 * time.Minute
 	}
+	if cfg.Refresh <= 0 {
+		cfg.Refresh = 5 * time.Second
+	}
 	site, err := web.New(files, []string{"pages/*.html"}, files)
 	if err != nil {
 		return nil, err
 	}
 	site.Secure = cfg.Secure
+	live, err := files.ReadFile("pages/live.js")
+	if err != nil {
+		return nil, err
+	}
+	site.AddScript("live", string(live))
 	u := &UI{cfg: cfg, site: site, mux: http.NewServeMux()}
 	u.mux.HandleFunc("GET /ops/login", u.loginPage)
 	u.mux.HandleFunc("POST /ops/login", u.login)
-	u.mux.HandleFunc("POST /ops/logout", u.session(u.logout))
-	u.mux.HandleFunc("GET /ops/{$}", u.session(u.dashboard))
-	u.mux.HandleFunc("GET /ops/conflicts", u.session(u.conflictList))
-	u.mux.HandleFunc("POST /ops/conflicts/{id}/resolve", u.session(u.resolve))
-	u.mux.HandleFunc("GET /ops/devices", u.session(u.deviceList))
+	read, venue, issue, resolve := staff.Role.MayRead, staff.Role.MayRunVenue, staff.Role.MayIssue, staff.Role.MayResolve
+	u.route("POST /ops/logout", read, u.logout)
+	u.route("GET /ops/{$}", read, u.dashboard)
+	u.route("GET /ops/live.json", read, u.liveJSON)
+	u.route("GET /ops/conflicts", read, u.conflictList)
+	u.route("POST /ops/conflicts/{id}/resolve", resolve, u.resolve)
+	u.route("GET /ops/devices", read, u.deviceList)
+	u.route("POST /ops/devices", venue, u.deviceAdd)
+	u.route("POST /ops/devices/{name}/revoke", venue, u.deviceRevoke)
+	u.route("POST /ops/devices/{name}/setup", venue, u.deviceRenew)
+	u.route("GET /ops/venue", read, u.venuePage)
+	u.route("POST /ops/venue", venue, u.venueSave)
+	u.route("GET /ops/events", read, u.eventList)
+	u.route("GET /ops/events/new", read, u.eventNew)
+	u.route("POST /ops/events", venue, u.eventSave)
+	u.route("GET /ops/events/{event}", read, u.eventEdit)
+	u.route("POST /ops/events/{event}", venue, u.eventSave)
+	u.route("GET /ops/events/{event}/types/new", read, u.typeNew)
+	u.route("POST /ops/events/{event}/types", venue, u.typeSave)
+	u.route("GET /ops/events/{event}/types/{type}", read, u.typeEdit)
+	u.route("POST /ops/events/{event}/types/{type}", venue, u.typeSave)
+	u.route("GET /ops/tickets", read, u.ticketList)
+	u.route("POST /ops/tickets", issue, u.ticketIssue)
+	u.route("POST /ops/tickets/{event}/{serial}/revoke", issue, u.ticketRevoke)
+	u.route("GET /ops/audit", read, u.auditLog)
 	return u, nil
+}
+
+// Route is a screen or action and the permission it needs.
+type Route struct {
+	Pattern string // as the mux has it: "POST /ops/venue"
+	May     func(staff.Role) bool
+}
+
+// Routes lists every route behind a session, for the test that walks them
+// with each role.
+func (u *UI) Routes() []Route { return u.routes }
+
+// route serves a screen or action to logged-in staff whose role may.
+func (u *UI) route(pattern string, may func(staff.Role) bool, h func(http.ResponseWriter, *http.Request, staff.Session)) {
+	u.routes = append(u.routes, Route{Pattern: pattern, May: may})
+	u.mux.HandleFunc(pattern, u.session(func(w http.ResponseWriter, r *http.Request, s staff.Session) {
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		}
+		if !may(s.Role) {
+			u.cfg.Logger.Warn("ops: refused for the role", "user", s.User, "role", s.Role, "path", r.URL.Path)
+			http.Error(w, u.site.T(r, "forbidden", "role", u.site.T(r, "role."+string(s.Role))), http.StatusForbidden)
+			return
+		}
+		h(w, r, s)
+	}))
 }
 
 // Handler serves /ops/.
@@ -111,9 +182,14 @@ func (u *UI) internal(w http.ResponseWriter, r *http.Request, err error) {
 
 // page fills the layout's part of a logged-in screen.
 func (u *UI) page(s staff.Session, name, title string, data any) web.Page {
-	nav := []web.NavItem{{Href: "/ops/", Label: "nav.dashboard"}, {Href: "/ops/conflicts", Label: "nav.conflicts"}, {Href: "/ops/devices", Label: "nav.devices"}}
+	nav := []web.NavItem{{Href: "/ops/", Label: "nav.dashboard"}, {Href: "/ops/events", Label: "nav.events"}, {Href: "/ops/venue", Label: "nav.venue"},
+		{Href: "/ops/tickets", Label: "nav.tickets"}, {Href: "/ops/devices", Label: "nav.devices"}, {Href: "/ops/conflicts", Label: "nav.conflicts"}, {Href: "/ops/audit", Label: "nav.audit"}}
+	section := map[string]string{"event": "events", "type": "events", "setup": "devices", "issued": "tickets"}[name]
+	if section == "" {
+		section = name
+	}
 	for i := range nav {
-		nav[i].Current = strings.TrimPrefix(nav[i].Label, "nav.") == name
+		nav[i].Current = strings.TrimPrefix(nav[i].Label, "nav.") == section
 	}
 	return web.Page{Page: name, Title: title, Area: "area.ops", User: s.User, CSRF: s.CSRF, Nav: nav, LogoutPath: "/ops/logout", Data: data}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/pricing"
+	"github.com/tixgate/tixgate/ticket/strict"
 )
 
 // PathPrefix is where the API lives.
@@ -387,30 +388,54 @@ type apiError struct {
 
 func (s *Shop) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var re *RefusedError
-	switch {
-	case errors.As(err, &re):
+	if errors.As(err, &re) {
 		writeJSON(w, http.StatusConflict, apiError{Code: "refused", Message: err.Error(), Refused: re.Refused})
-	case errors.Is(err, ErrBadRequest):
-		fail(w, http.StatusBadRequest, "bad_request", err.Error())
-	case errors.Is(err, ErrCredentials):
-		fail(w, http.StatusUnauthorized, "wrong_credentials", "wrong email or password")
-	case errors.Is(err, ErrUnverified):
-		fail(w, http.StatusForbidden, "email_not_verified", "confirm your email with the link mailed to you first")
-	case errors.Is(err, ErrRateLimited):
-		fail(w, http.StatusTooManyRequests, "rate_limited", err.Error())
-	case errors.Is(err, ErrBadCode):
-		fail(w, http.StatusUnauthorized, "wrong_code", err.Error())
-	case errors.Is(err, ErrSoldOut):
-		fail(w, http.StatusConflict, "sold_out", err.Error())
-	case errors.Is(err, ErrExpired):
-		fail(w, http.StatusConflict, "order_expired", "the order's hold ran out and its tickets went back on sale; order again")
-	case errors.Is(err, ErrState):
-		fail(w, http.StatusConflict, "wrong_state", err.Error())
-	case errors.Is(err, ErrNotFound):
-		fail(w, http.StatusNotFound, "not_found", err.Error())
-	default:
-		s.internal(w, r, err)
+		return
 	}
+	for _, k := range failures {
+		if errors.Is(err, k.err) {
+			msg := k.msg
+			switch {
+			case msg == "" && k.err == ErrNotFound:
+				msg = err.Error() // "order 5: not found" reads as it is
+			case msg == "":
+				msg = said(err, k.err)
+			}
+			fail(w, k.status, k.code, msg)
+			return
+		}
+	}
+	s.internal(w, r, err)
+}
+
+// failures maps the shop's errors to answers: the status, the code, and
+// the words (the error's own when empty).
+var failures = []struct {
+	err    error
+	status int
+	code   string
+	msg    string
+}{
+	{ErrBadRequest, http.StatusBadRequest, "bad_request", ""},
+	{ErrCredentials, http.StatusUnauthorized, "wrong_credentials", "wrong email or password"},
+	{ErrUnverified, http.StatusForbidden, "email_not_verified", "confirm your email with the link mailed to you first"},
+	{ErrRateLimited, http.StatusTooManyRequests, "rate_limited", ""},
+	{ErrBadCode, http.StatusUnauthorized, "wrong_code", ""},
+	{ErrSoldOut, http.StatusConflict, "sold_out", ""},
+	{ErrExpired, http.StatusConflict, "order_expired", "the order's hold ran out and its tickets went back on sale; order again"},
+	{ErrState, http.StatusConflict, "wrong_state", ""},
+	{ErrNotFound, http.StatusNotFound, "not_found", ""},
+}
+
+// said is an error's words without the sentinel it wraps at its end: the
+// code already says that much ("order: want 1 to 10 items", not "…: bad
+// request").
+func said(err, sentinel error) string {
+	msg := err.Error()
+	if m, ok := strings.CutSuffix(msg, ": "+sentinel.Error()); ok {
+		return m
+	}
+	return msg
 }
 
 func (s *Shop) internal(w http.ResponseWriter, r *http.Request, err error) {
@@ -423,14 +448,23 @@ func fail(w http.ResponseWriter, status int, code, msg string) {
 }
 
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		fail(w, http.StatusBadRequest, "bad_request", "request body is not the expected JSON: "+err.Error())
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		fail(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the request body as application/json")
+		return false
+	}
+	if err := strict.ReadJSON(r.Body, maxBody, v); err != nil {
+		if errors.Is(err, strict.ErrTooLarge) {
+			fail(w, http.StatusRequestEntityTooLarge, "too_large", err.Error())
+			return false
+		}
+		fail(w, http.StatusBadRequest, "bad_request", "bad request body: "+err.Error())
 		return false
 	}
 	return true
 }
+
+// maxBody bounds a request body.
+const maxBody = 16 << 10
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

@@ -39,6 +39,17 @@ func ParseRole(s string) (Role, error) {
 // MayResolve reports whether the role may resolve conflicts.
 func (r Role) MayResolve() bool { return r == Ops || r == Admin }
 
+// MayRunVenue reports whether the role may set the venue up and run its
+// devices: events, zones, gates, ticket types, enrolling and revoking.
+func (r Role) MayRunVenue() bool { return r == Ops || r == Admin }
+
+// MayIssue reports whether the role may issue and revoke tickets.
+func (r Role) MayIssue() bool { return r == BoxOffice || r == Admin }
+
+// MayRead reports whether the role may see the ops screens: every role
+// may, the auditor only that.
+func (r Role) MayRead() bool { return r == BoxOffice || r == Ops || r == Admin || r == Auditor }
+
 // MinPasswordLength is the shortest password an account may have.
 const MinPasswordLength = 10
 

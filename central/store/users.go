@@ -171,32 +171,3 @@ func (d *DB) AuditLog(ctx context.Context, limit int) ([]AuditEntry, error) {
 	}
 	return out, rows.Err()
 }
-
-// GateCount is how many records of a kind came from a gate.
-type GateCount struct {
-	Gate  string
-	Kind  int
-	Count int
-	Last  time.Time // the newest record's own time
-}
-
-// GateCounts counts a venue's records by gate and kind.
-func (d *DB) GateCounts(ctx context.Context, venue string) ([]GateCount, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT r.gate, r.kind, COUNT(*), MAX(r.at) FROM records r JOIN events e ON e.id = r.event
-		WHERE ($1 = '' OR e.venue = $1) GROUP BY r.gate, r.kind ORDER BY r.gate, r.kind`, venue)
-	if err != nil {
-		return nil, fmt.Errorf("gate counts: %w", err)
-	}
-	defer rows.Close()
-	var out []GateCount
-	for rows.Next() {
-		var g GateCount
-		var last int64
-		if err := rows.Scan(&g.Gate, &g.Kind, &g.Count, &last); err != nil {
-			return nil, err
-		}
-		g.Last = fromMicros(last)
-		out = append(out, g)
-	}
-	return out, rows.Err()
-}

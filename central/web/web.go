@@ -14,6 +14,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"golang.org/x/text/language"
@@ -40,7 +41,9 @@ type Site struct {
 	pages    map[string]*template.Template
 	Catalogs map[string]map[string]string // by language: the layout's keys and the pages'
 	css      template.CSS
+	cssHash  string
 	csp      string
+	scripts  map[string]template.JS // by name: the pages' scripts, allowed by hash
 	// Secure marks cookies Secure: set when served over HTTPS.
 	Secure bool
 }
@@ -78,8 +81,9 @@ func New(pages fs.FS, patterns []string, locales fs.FS) (*Site, error) {
 	}
 	s.css = template.CSS(css)
 	sum := sha256.Sum256(css)
-	s.csp = "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
-		"'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+	s.cssHash = base64.StdEncoding.EncodeToString(sum[:])
+	s.scripts = map[string]template.JS{}
+	s.setCSP()
 	for _, lang := range Langs {
 		t := template.New("site").Funcs(template.FuncMap{"t": s.translator(lang), "list": func(v ...string) []string { return v }})
 		if t, err = t.ParseFS(base, "assets/layout.html"); err != nil {
@@ -90,6 +94,39 @@ func New(pages fs.FS, patterns []string, locales fs.FS) (*Site, error) {
 		}
 	}
 	return s, nil
+}
+
+// setCSP allows the stylesheet and the pages' scripts by their hashes, and
+// nothing else but images of this site (and data: URLs) and requests back
+// to it.
+func (s *Site) setCSP() {
+	script := ""
+	names := slices.Sorted(maps.Keys(s.scripts))
+	for _, name := range names {
+		sum := sha256.Sum256([]byte(s.scripts[name]))
+		script += " 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+	}
+	s.csp = "default-src 'none'; style-src 'sha256-" + s.cssHash + "'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+	if script != "" {
+		s.csp += "; script-src" + script + "; connect-src 'self'"
+	}
+}
+
+// AddScript registers a script a page may carry inline (Page.Script names
+// it): the policy allows exactly its text by hash. Call it before serving.
+func (s *Site) AddScript(name, js string) {
+	s.scripts[name] = template.JS(js)
+	s.setCSP()
+}
+
+// Fragment renders one of the pages' templates alone in the request's
+// language: a part of a page that a script fetches to refresh it.
+func (s *Site) Fragment(r *http.Request, name string, data any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := s.pages[LangOf(r)].ExecuteTemplate(&buf, name, data); err != nil {
+		return nil, fmt.Errorf("web: fragment %s: %w", name, err)
+	}
+	return buf.Bytes(), nil
 }
 
 func (s *Site) translator(lang string) func(string, ...any) string {
@@ -125,7 +162,9 @@ type Page struct {
 	Nav               []NavItem
 	LogoutPath        string
 	Data              any
+	Script            string // the name of a script of AddScript the page carries, or ""
 
+	ScriptJS                                        template.JS
 	Lang, HTMLLang, OtherLang, OtherLangName, Theme string
 	CSS                                             template.CSS
 }
@@ -174,6 +213,7 @@ func (s *Site) Render(w http.ResponseWriter, r *http.Request, status int, p Page
 		http.SetCookie(w, &http.Cookie{Name: ThemeCookie, Value: v, Path: "/", MaxAge: 365 * 86400, SameSite: http.SameSiteLaxMode, Secure: s.Secure, HttpOnly: true})
 	}
 	p.Lang, p.CSS = lang, s.css
+	p.ScriptJS = s.scripts[p.Script]
 	p.HTMLLang = map[string]string{"en": "en", "zh": "zh-Hans"}[lang]
 	p.OtherLang = "zh"
 	if lang == "zh" {

@@ -120,6 +120,7 @@ var areas = []struct{ name, title string }{
 	{"edge", "Gate appliance"},
 	{"central", "Central"},
 	{"sales", "Sales and prices"},
+	{"venue", "Venue simulation (testdata/scenarios)"},
 	{"other", "Other"},
 }
 
@@ -137,6 +138,8 @@ func areaOf(pkg string) string {
 		return "central"
 	case pkg == "pricing":
 		return "sales"
+	case pkg == "sim":
+		return "venue"
 	}
 	return "other"
 }
@@ -161,6 +164,10 @@ var bars = []struct {
 	{`^Sale`, "p99-ms", "≤ 50 ms"},
 	{`^SystemShopRush`, "p99-ms", "≤ 250 ms"},
 	{`^SystemShopRush`, "oversold", "0"},
+	{`^SystemScenario/stadium`, "p99-ms", "≤ 50 ms"},
+	{`^SystemScenario/stadium`, "loss-p99-ms", "≤ 500 ms"},
+	{`^SystemScenario`, "doubles-whole", "0"},
+	{`^SystemScenario`, "lost", "0"},
 }
 
 func barOf(f *figure) string {

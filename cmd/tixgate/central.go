@@ -18,6 +18,7 @@ import (
 	"github.com/tixgate/tixgate/central/shop"
 	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
+	"github.com/tixgate/tixgate/scanner"
 	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/ticket/keyfile"
 )
@@ -183,6 +184,7 @@ func runCentral(ctx context.Context, e *env, cl *cmdline) error {
 	cfg := central.DefaultConfig(*listen, c.db, c.keys)
 	cfg.ShutdownTimeout, cfg.Clock, cfg.Logger = *shutdown, clockFunc(e.now), e.log
 	cfg.PublicURL = strings.TrimRight(*publicURL, "/")
+	cfg.SetupQR = scanner.RenderPNG
 	if mailer != nil {
 		cfg.Mailer = mailer
 	}

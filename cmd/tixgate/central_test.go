@@ -106,6 +106,7 @@ func TestCentralProcess(t *testing.T) {
 	if c, body := get("/api/v1/events", strings.TrimSpace(tok)); c != http.StatusOK || !strings.Contains(body, `"Summer Concert"`) {
 		t.Errorf("events with a token: %d %s", c, body)
 	}
+	checkOpsEnroll(t, "http://"+listen, data)
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-done:

@@ -113,7 +113,7 @@ func TestLayout(t *testing.T) {
 		"central/intake":   {"central/store", "ticket", "ledger/record", "uplink"},
 		"central/quota":    {"central/store", "central/catalog", "ticket", "ticket/keyfile", "ledger/manifest", "ledger/record"},
 		"central/sales":    {"central/store", "central/catalog", "central/reconcile", "ticket", "ledger/record", "pricing"},
-		"central/shop":     {"central/store", "central/catalog", "central/password", "pricing", "ticket"},
+		"central/shop":     {"central/store", "central/catalog", "central/password", "pricing", "ticket", "ticket/strict"},
 		"central/password": nil,
 		"central/backup":   {"central/store", "ticket", "ticket/keyfile"},
 		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "central/conflicts", "central/reconcile", "central/staff", "central/ops", "central/quota", "central/sales", "central/shop", "ticket", "ticket/keyfile",
@@ -121,7 +121,7 @@ func TestLayout(t *testing.T) {
 		"central/reconcile": {"ticket", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest"},
 		"central/staff":     {"central/store", "central/password", "ticket"},
 		"central/web":       nil,
-		"central/ops":       {"central/store", "central/staff", "central/conflicts", "central/reconcile", "central/web", "ticket", "ledger/record"},
+		"central/ops":       {"central/store", "central/staff", "central/conflicts", "central/reconcile", "central/catalog", "central/devices", "central/web", "ticket", "ledger/record", "ledger/manifest", "ledger/rules"},
 		"central/conflicts": {"central/store", "central/reconcile", "ticket", "ledger/record", "ledger/replay", "ledger/manifest"},
 	}
 	for pkg, ims := range imports {

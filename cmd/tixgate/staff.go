@@ -12,6 +12,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/tixgate/tixgate/edge"
+	"github.com/tixgate/tixgate/ledger"
+	"github.com/tixgate/tixgate/ticket"
 )
 
 func staffCommands() *command {
@@ -38,6 +40,11 @@ func runStaffAdd(_ context.Context, e *env, cl *cmdline) error {
 	}
 	if err := edge.ValidateStaffName(*name); err != nil {
 		return usageError("%s: %v", cl.Name(), err)
+	}
+	// A folder not yet provisioned may get its staff first; a gate's
+	// staff cannot sell.
+	if id, err := ledger.LoadIdentity(*data); err == nil && id.Cert.Role == ticket.RoleGate && r == edge.RoleSeller {
+		return usageError("%s: %s is a gate device, which sells nothing: its staff are gate or supervisor (a seller handheld takes --role seller)", cl.Name(), *data)
 	}
 	pin, err := readPIN(e)
 	if err != nil {

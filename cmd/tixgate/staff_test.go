@@ -48,3 +48,23 @@ func TestStaffCommands(t *testing.T) {
 		t.Errorf("stored accounts %+v, %v: want 李娜 with PIN 4821", accounts, err)
 	}
 }
+
+// A gate device's staff cannot be sellers; a seller handheld's can.
+func TestStaffRoleFitsTheDevice(t *testing.T) {
+	dir := t.TempDir()
+	keys, gate, seller := testKeys(t), filepath.Join(dir, "g1"), filepath.Join(dir, "s1")
+	for _, args := range [][]string{
+		{"ledger", "init", "--data", gate, "--keys", keys, "--device", "gate-1", "--venue", "arena"},
+		{"ledger", "init", "--data", seller, "--keys", keys, "--device", "seller-1", "--venue", "arena", "--role", "seller"},
+	} {
+		if out, errs, code := cli(t, "", args...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out, errs)
+		}
+	}
+	if out, errs, code := cli(t, "1234\n", "staff", "add", "--data", gate, "--name", "Kim", "--role", "seller"); code != 2 || !strings.Contains(errs, "gate device, which sells nothing") {
+		t.Errorf("a seller on a gate: exit %d\n%s%s", code, out, errs)
+	}
+	if out, errs, code := cli(t, "1234\n", "staff", "add", "--data", seller, "--name", "Kim", "--role", "seller"); code != 0 {
+		t.Errorf("a seller on a seller handheld: exit %d\n%s%s", code, out, errs)
+	}
+}

@@ -303,6 +303,16 @@ func OriginOf(raw []byte) (ticket.KeyID, bool) {
 	return o, true
 }
 
+// SeqOf reads the sequence number of an encoded record without decoding
+// the rest.
+func SeqOf(raw []byte) (uint64, bool) {
+	if _, ok := OriginOf(raw); !ok {
+		return 0, false
+	}
+	seq, n := binary.Uvarint(raw[1+len(ticket.KeyID{}):])
+	return seq, n > 0
+}
+
 // CarriesMoney reports, without decoding it, whether an encoded record is
 // of the format that carries Money (sales, voids, shifts).
 func CarriesMoney(raw []byte) bool { return len(raw) > 0 && raw[0] == moneyVersion }
