@@ -383,7 +383,7 @@ func runCentralBackup(ctx context.Context, e *env, cl *cmdline) error {
 		return fmt.Errorf("backup: %w", err)
 	}
 	cfg := store.DefaultConfig(*dsn, *data)
-	cfg.Logger = e.log
+	cfg.Logger, cfg.KeepSchema = e.log, true
 	db, err := store.Open(ctx, cfg)
 	if err != nil {
 		return err
