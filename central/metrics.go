@@ -18,6 +18,7 @@ type metrics struct {
 	enrollments *prometheus.CounterVec // by result
 	pulled      prometheus.Counter     // manifest changes served
 	pulls       prometheus.Counter     // manifest pulls
+	opsRefused  *prometheus.CounterVec // refused ops API calls by code
 }
 
 func newMetrics() *metrics {
@@ -31,7 +32,9 @@ func newMetrics() *metrics {
 	m.pulled = prometheus.NewCounter(prometheus.CounterOpts{Name: "tixgate_central_manifest_changes_served_total",
 		Help: "Manifest changes streamed to devices."})
 	m.pulls = prometheus.NewCounter(prometheus.CounterOpts{Name: "tixgate_central_manifest_pulls_total", Help: "Manifest pulls begun."})
-	m.reg.MustRegister(m.records, m.refusals, m.enrollments, m.pulled, m.pulls,
+	m.opsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tixgate_central_ops_refused_total",
+		Help: "Ops API calls refused, by code: unauthorized, forbidden, rate_limited."}, []string{"code"})
+	m.reg.MustRegister(m.records, m.refusals, m.enrollments, m.pulled, m.pulls, m.opsRefused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

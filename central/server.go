@@ -56,6 +56,15 @@ type Config struct {
 	// keep it well above that. Several central processes may all run it:
 	// a pass is idempotent.
 	ReconcileEvery time.Duration
+	// OpsRefusalBurst is how many ops API calls one client address may
+	// have refused (401 or 403) in a row before it is answered 429; one
+	// more is allowed every OpsRefusalEvery. Tokens are 256-bit random, so
+	// the limit is not what keeps them from being guessed: it keeps a
+	// script gone wrong or a flood from turning into store look-ups, and
+	// makes both show in the log. 20 and 3 s let a person mistype for a
+	// while and a scanner try 20 a minute; 0 turns the limit off.
+	OpsRefusalBurst int
+	OpsRefusalEvery time.Duration
 	// SetupQR draws a device's setup code as a PNG for the ops screens
 	// (the scanner's renderer, given by the command: central imports no
 	// device package); nil shows the code as text.
@@ -69,7 +78,8 @@ type Config struct {
 
 // DefaultConfig serves on listen.
 func DefaultConfig(listen string, db *store.DB, keys *keyfile.Keys) Config {
-	return Config{Listen: listen, Store: db, Keys: keys, ShutdownTimeout: 10 * time.Second, ReconcileEvery: 15 * time.Minute, Clock: ticket.SystemClock{}, Logger: slog.Default()}
+	return Config{Listen: listen, Store: db, Keys: keys, ShutdownTimeout: 10 * time.Second, ReconcileEvery: 15 * time.Minute,
+		OpsRefusalBurst: 20, OpsRefusalEvery: 3 * time.Second, Clock: ticket.SystemClock{}, Logger: slog.Default()}
 }
 
 // Server is central's HTTP side.
@@ -88,6 +98,7 @@ type Server struct {
 	Sales    *sales.Sales
 	mux      *http.ServeMux
 	metrics  *metrics
+	refused  *refusals
 }
 
 // New wires a server.
@@ -127,6 +138,10 @@ func New(cfg Config) *Server {
 	scfg := sales.DefaultConfig(cfg.Store, cat)
 	scfg.Clock, scfg.Logger = cfg.Clock, cfg.Logger
 	s.Sales = sales.New(scfg)
+	if cfg.OpsRefusalEvery <= 0 {
+		cfg.OpsRefusalEvery = 3 * time.Second
+	}
+	s.refused = newRefusals(cfg.OpsRefusalBurst, cfg.OpsRefusalEvery)
 	s.routes()
 	return s
 }
@@ -238,15 +253,28 @@ func (s *Server) device(h func(http.ResponseWriter, *http.Request, store.Device)
 // "admin") authenticates it.
 func (s *Server) ops(scope string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		addr, now := clientAddr(r), s.cfg.Clock.Now()
+		if d := s.refused.wait(addr, now); d > 0 {
+			s.metrics.opsRefused.WithLabelValues("rate_limited").Inc()
+			w.Header().Set("Retry-After", retryAfter(d))
+			s.fail(w, http.StatusTooManyRequests, "rate_limited", "too many refused calls from this address: try again in "+retryAfter(d)+" s")
+			return
+		}
+		refuse := func(status int, code, msg string) {
+			s.refused.refused(addr, now)
+			s.metrics.opsRefused.WithLabelValues(code).Inc()
+			s.cfg.Logger.Warn("ops API call refused", "addr", addr, "method", r.Method, "path", r.URL.Path, "code", code)
+			s.fail(w, status, code, msg)
+		}
 		tok := bearer(r)
 		if tok == "" {
-			s.fail(w, http.StatusUnauthorized, uplink.ErrCodeUnauthorized, "credentials required: Authorization: Bearer TOKEN")
+			refuse(http.StatusUnauthorized, uplink.ErrCodeUnauthorized, "credentials required: Authorization: Bearer TOKEN")
 			return
 		}
 		sum := sha256.Sum256([]byte(tok))
 		t, err := s.cfg.Store.APITokenByHash(r.Context(), sum[:])
 		if errors.Is(err, store.ErrNotFound) {
-			s.fail(w, http.StatusUnauthorized, uplink.ErrCodeUnauthorized, "unknown API token")
+			refuse(http.StatusUnauthorized, uplink.ErrCodeUnauthorized, "unknown API token")
 			return
 		}
 		if err != nil {
@@ -254,7 +282,7 @@ func (s *Server) ops(scope string, h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if !slices.Contains(t.Scopes, scope) && !slices.Contains(t.Scopes, "admin") {
-			s.fail(w, http.StatusForbidden, "forbidden", "the token lacks the "+scope+" scope")
+			refuse(http.StatusForbidden, "forbidden", "the token lacks the "+scope+" scope")
 			return
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, t)))

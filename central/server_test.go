@@ -72,6 +72,18 @@ func newFixtureWith(t testing.TB, dsn string, set func(*Config)) *fixture {
 	if _, err := s.Catalog.ImportVenue(context.Background(), spec, "acme"); err != nil {
 		t.Fatal(err)
 	}
+	// The staff accounts the tests' API tokens belong to.
+	err = db.Update(context.Background(), func(tx *store.Tx) error {
+		for _, u := range []string{"admin", "ops", "mei", "audit-bot"} {
+			if _, err := tx.PutUser(u, "ops", "", now0); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &fixture{t: t, srv: s, http: hs, db: db, keys: keys, clock: clock}
 }
 

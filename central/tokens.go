@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,15 +14,18 @@ import (
 	"github.com/tixgate/tixgate/ticket"
 )
 
-// AddAPIToken makes an ops API token for user with the given scopes
-// ("read", "admin") and returns it; only its hash is stored, so it is shown
-// this once.
 // Scopes are what an ops token may be given: read (every GET of the ops
 // API and /metrics), ops (resolve conflicts, run a reconciliation),
 // box_office (mark orders paid at the box office, cancel paid orders) and
 // admin (everything).
 var Scopes = []string{"read", "ops", "box_office", "admin"}
 
+// ErrNoUser is returned by AddAPIToken for a user that does not exist.
+var ErrNoUser = errors.New("no such user")
+
+// AddAPIToken makes an ops API token for user, an existing staff account
+// (ErrNoUser otherwise), with the given scopes, and returns it; only its
+// hash is stored, so it is shown this once.
 func AddAPIToken(ctx context.Context, db *store.DB, clock ticket.Clock, user, name string, scopes []string) (string, error) {
 	if !ticket.ValidName(user) {
 		return "", fmt.Errorf("api token: user name %q: use 1-64 letters, digits, '.', '_' or '-'", user)
@@ -41,8 +45,11 @@ func AddAPIToken(ctx context.Context, db *store.DB, clock ticket.Clock, user, na
 	tok := "tgo_" + base64.RawURLEncoding.EncodeToString(b)
 	sum := sha256.Sum256([]byte(tok))
 	err := db.Update(ctx, func(tx *store.Tx) error {
-		return tx.AddAPIToken(user, "admin", name, scopes, sum[:], clock.Now())
+		return tx.AddUserAPIToken(user, name, scopes, sum[:], clock.Now())
 	})
+	if errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("api token: user %q: %w", user, ErrNoUser)
+	}
 	if err != nil {
 		return "", err
 	}

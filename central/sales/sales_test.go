@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tixgate/tixgate/central/catalog"
+	"github.com/tixgate/tixgate/central/conflicts"
 	"github.com/tixgate/tixgate/central/quota"
 	"github.com/tixgate/tixgate/central/reconcile"
 	"github.com/tixgate/tixgate/central/sales"
@@ -281,6 +282,16 @@ func TestSalesBecomeAccounts(t *testing.T) {
 		if err := json.Unmarshal(c.Records, &named); err != nil || len(named) < 2 ||
 			named[0].Record != w.logs["seller-b"][1].ID() || named[len(named)-1].Record != w.logs["seller-a"][2].ID() {
 			t.Errorf("double sale names %+v, %v", named, err)
+		}
+		// Reconciliation's own pass over the ticket finds the same conflict
+		// under the same ID: still one, open, in the one table.
+		st, err := conflicts.New(conflicts.DefaultConfig(w.db, w.keys.RootPublic())).All(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := w.db.TicketConflicts(ctx, store.ConflictFilter{})
+		if err != nil || len(again) != 1 || again[0].ID != c.ID || !again[0].Open() || st.New != 0 || st.Closed != 0 {
+			t.Errorf("after a reconciliation pass (%+v): %+v, %v; want the one double sale, open", st, again, err)
 		}
 	})
 }

@@ -57,7 +57,6 @@ func TestMigrationMergesConflicts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer d.Close()
 			cs, err := d.TicketConflicts(ctx, ConflictFilter{})
 			if err != nil {
 				t.Fatal(err)
@@ -105,6 +104,34 @@ func TestMigrationMergesConflicts(t *testing.T) {
 				if _, err := d.SQL().Exec(`SELECT 1 FROM ` + gone); err == nil {
 					t.Errorf("table %s is still there", gone)
 				}
+			}
+
+			// Down and up again: the merged rows stay with reconciliation's
+			// table, the old one comes back empty, and the merge runs anew.
+			d.Close()
+			raw, err = sql.Open(driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			if p, err = goose.NewProvider(gd, raw, sub); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Down(ctx); err != nil {
+				t.Fatalf("down: %v", err)
+			}
+			var kept, emptied int
+			if err := raw.QueryRow(`SELECT COUNT(*) FROM ticket_conflicts`).Scan(&kept); err != nil || kept != 2 {
+				t.Errorf("after down: %d rows in ticket_conflicts, %v; want 2", kept, err)
+			}
+			if err := raw.QueryRow(`SELECT COUNT(*) FROM conflicts`).Scan(&emptied); err != nil || emptied != 0 {
+				t.Errorf("after down: the old conflicts table holds %d, %v; want it empty", emptied, err)
+			}
+			if _, err := p.Up(ctx); err != nil {
+				t.Fatalf("up again: %v", err)
+			}
+			if err := raw.QueryRow(`SELECT COUNT(*) FROM conflicts`).Scan(&kept); err != nil || kept != 2 {
+				t.Errorf("up again: %d conflicts, %v; want 2", kept, err)
 			}
 		})
 	}

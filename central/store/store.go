@@ -48,7 +48,11 @@ type Config struct {
 	// MaxConns bounds the open connections to PostgreSQL; each central
 	// process holds at most this many (max_connections is shared by them).
 	MaxConns int
-	Logger   *slog.Logger
+	// KeepSchema opens the database as it is, without migrating it: for a
+	// backup, which must not change the schema under a running central
+	// (a newer tixgate backing up an older central's database).
+	KeepSchema bool
+	Logger     *slog.Logger
 }
 
 // DefaultConfig opens the SQLite file under dataDir, or the database dsn names.
@@ -120,6 +124,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err := d.db.PingContext(ctx); err != nil {
 		d.db.Close()
 		return nil, fmt.Errorf("open %s database %s: %w", d.dialect, redact(d.dsn), err)
+	}
+	if cfg.KeepSchema {
+		return d, nil
 	}
 	if err := d.migrate(ctx); err != nil {
 		d.db.Close()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -252,7 +253,7 @@ func runCentralDevicesAdd(ctx context.Context, e *env, cl *cmdline) error {
 
 func runCentralTokenAdd(ctx context.Context, e *env, cl *cmdline) error {
 	dsn, data := centralFlags(cl)
-	user := cl.String("user", "admin", "whose token")
+	user := cl.String("user", "admin", "whose token: a staff account (tixgate central users add)")
 	name := cl.String("name", "api", "what the token is for")
 	scopes := cl.String("scopes", "read", "space- or comma-separated scopes: read (GET of the ops API, /metrics), ops (resolve conflicts), box_office (orders paid at the counter), admin (everything)")
 	if _, err := cl.parseN(0, ""); err != nil {
@@ -267,6 +268,9 @@ func runCentralTokenAdd(ctx context.Context, e *env, cl *cmdline) error {
 	}
 	defer c.Close()
 	tok, err := central.AddAPIToken(ctx, c.db, clockFunc(e.now), *user, *name, strings.FieldsFunc(*scopes, func(r rune) bool { return r == ',' || r == ' ' }))
+	if errors.Is(err, central.ErrNoUser) {
+		return fmt.Errorf("%w: add the account first: tixgate central users add --data %s --name %s --role ROLE", err, *data, *user)
+	}
 	if err != nil {
 		return err
 	}
@@ -379,7 +383,7 @@ func runCentralBackup(ctx context.Context, e *env, cl *cmdline) error {
 		return fmt.Errorf("backup: %w", err)
 	}
 	cfg := store.DefaultConfig(*dsn, *data)
-	cfg.Logger = e.log
+	cfg.Logger, cfg.KeepSchema = e.log, true
 	db, err := store.Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -413,6 +417,20 @@ func runCentralRestore(ctx context.Context, e *env, cl *cmdline) error {
 	}
 	fmt.Fprintf(e.stdout, "restored the backup made %s into %s: %s schema %d, %d tables, %d rows, every table's rows counted as the backup says; keys: root %s\n",
 		r.Created.Format(time.RFC3339), r.Target, r.Snapshot.Dialect, r.Snapshot.Schema, len(r.Snapshot.Rows), r.Snapshot.Total(), r.Root)
+	// An issuer key rotated after the backup was made: the restored
+	// manifests must carry its certificate before central signs with it.
+	c, err := openCentral(ctx, e, *dsn, *data)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	n, err := c.catalog(e).TrustIssuer(ctx, c.keys.IssuerCert)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		fmt.Fprintf(e.stdout, "the issuer key %s, rotated since the backup, signed into the manifest of %s again\n", c.keys.IssuerCert.ID(), venueCount(n))
+	}
 	return nil
 }
 
@@ -449,9 +467,17 @@ func runCentralKeysRotateIssuer(ctx context.Context, e *env, cl *cmdline) error 
 	if err := keys.CommitIssuer(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "issuer key rotated: %s -> %s, signed into the manifests of %d venues\n", old.ID(), next.ID(), venues)
+	fmt.Fprintf(e.stdout, "issuer key rotated: %s -> %s, signed into the manifest of %s\n", old.ID(), next.ID(), venueCount(venues))
 	fmt.Fprintf(e.stdout, "tickets signed by %s stay valid at the gates (its certificate, kept in %s, runs until %s)\n",
 		old.ID(), filepath.Join(*data, centralKeysDir, keyfile.RetiredDir), old.NotAfter.Format(time.DateOnly))
 	fmt.Fprintln(e.stdout, "restart central processes to issue with the new key; back up the key folder again")
 	return nil
+}
+
+// venueCount is "1 venue" or "N venues".
+func venueCount(n int) string {
+	if n == 1 {
+		return "1 venue"
+	}
+	return strconv.Itoa(n) + " venues"
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tixgate/tixgate/ticket/keyfile"
 )
 
 // A backup of a running central, restored with the CLI into a fresh data
@@ -53,6 +55,19 @@ func TestCentralBackupRestore(t *testing.T) {
 	if code == 0 || !strings.Contains(errs, "not empty") {
 		t.Errorf("restore over a database: exit %d: %s", code, errs)
 	}
+	// A restore into a folder whose keys were rotated since the backup
+	// signs the current issuer into the restored manifests.
+	rotated := t.TempDir()
+	copyTree(t, filepath.Join(data, centralKeysDir), filepath.Join(rotated, centralKeysDir))
+	if out, errs, code := cli(t, "", "central", "keys", "rotate-issuer", "--data", t.TempDir()); code == 0 {
+		t.Errorf("rotate without keys: %s %s", out, errs)
+	}
+	rotateKeysOnly(t, filepath.Join(rotated, centralKeysDir))
+	out, errs, code = cli(t, "", "central", "restore", "--data", rotated, file)
+	if code != 0 || !strings.Contains(out, "rotated since the backup, signed into the manifest of 1 venue again") {
+		t.Errorf("restore with a rotated issuer: exit %d: %s %s", code, out, errs)
+	}
+
 	rdb, _, _ := startCentral(t, context.Background(), fresh)
 	var got int
 	rdb.SQL().QueryRow("SELECT COUNT(*) FROM tickets").Scan(&got)
@@ -83,5 +98,21 @@ func copyTree(t *testing.T, from, to string) {
 		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o600); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// rotateKeysOnly rotates the issuer key of a key folder without a
+// database, as a rotation after the backup leaves the keys.
+func rotateKeysOnly(t *testing.T, dir string) {
+	t.Helper()
+	k, err := keyfile.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := k.NextIssuer(cliNow, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.CommitIssuer(); err != nil {
+		t.Fatal(err)
 	}
 }

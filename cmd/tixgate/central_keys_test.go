@@ -34,7 +34,7 @@ func TestCentralRotateIssuer(t *testing.T) {
 	run("venue", "import", "--data", data, "--now", filepath.Join("..", "..", "testdata", "venue.yaml"))
 	before := strings.TrimSpace(run("tickets", "issue", "--data", data, "--event", "1042", "--type", "1"))
 	out := run("keys", "rotate-issuer", "--data", data)
-	if !strings.Contains(out, "issuer key rotated") || !strings.Contains(out, "manifests of 1 venues") || !strings.Contains(out, "stay valid") {
+	if !strings.Contains(out, "issuer key rotated") || !strings.Contains(out, "manifest of 1 venue") || !strings.Contains(out, "stay valid") {
 		t.Fatalf("rotate: %s", out)
 	}
 	after := strings.TrimSpace(run("tickets", "issue", "--data", data, "--event", "1042", "--type", "1"))

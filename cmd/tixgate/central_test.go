@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -95,6 +96,9 @@ func TestCentralProcess(t *testing.T) {
 	if c, body := get("/api/v1/events", ""); c != http.StatusUnauthorized || !strings.Contains(body, "unauthorized") {
 		t.Errorf("events without credentials: %d %s", c, body)
 	}
+	if _, errs, code := cli(t, "correct horse battery\n", "central", "users", "add", "--data", data, "--name", "admin", "--role", "admin"); code != 0 {
+		t.Fatal(errs)
+	}
 	tok, errs, code := cli(t, "", "central", "token", "add", "--data", data)
 	if code != 0 {
 		t.Fatal(errs)
@@ -138,5 +142,33 @@ func TestCentralUsersAdd(t *testing.T) {
 		if code != tc.code || !strings.Contains(out+errs, tc.want) {
 			t.Errorf("users add %s: exit %d, want %d with %q\n%s%s", strings.Join(tc.args, " "), code, tc.code, tc.want, out, errs)
 		}
+	}
+}
+
+// An API token belongs to a staff account that exists.
+func TestCentralTokenAdd(t *testing.T) {
+	data := t.TempDir()
+	if _, errs, code := cli(t, "correct horse battery\n", "central", "users", "add", "--data", data, "--name", "mei", "--role", "ops"); code != 0 {
+		t.Fatal(errs)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--user", "nosuch"}, 1, `user "nosuch": no such user: add the account first: tixgate central users add`},
+		{[]string{}, 1, `user "admin": no such user`},
+		{[]string{"--user", "mei", "--scopes", "read,boss"}, 1, `unknown scope "boss"`},
+		{[]string{"--user", "mei", "--scopes", "read,ops"}, 0, "tgo_"},
+	} {
+		out, errs, code := cli(t, "", append([]string{"central", "token", "add", "--data", data}, tc.args...)...)
+		if code != tc.code || !strings.Contains(out+errs, tc.want) {
+			t.Errorf("token add %s: exit %d, want %d with %q\n%s%s", strings.Join(tc.args, " "), code, tc.code, tc.want, out, errs)
+		}
+	}
+	db, _, _ := startCentral(t, context.Background(), data)
+	var n int
+	if err := db.SQL().QueryRow("SELECT COUNT(*) FROM users").Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d users after the refused tokens, want only mei: %v", n, err)
 	}
 }

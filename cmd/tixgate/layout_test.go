@@ -75,6 +75,7 @@ func TestLayout(t *testing.T) {
 		"github.com/prometheus/client_golang": {"edge", "central"},
 		"github.com/chromedp/chromedp":        {}, // tests only
 		"golang.org/x/crypto/argon2":          {"edge", "central/password"},
+		"golang.org/x/time/rate":              {"central"},
 		"github.com/wneessen/go-mail":         {"central/shop"},
 		"modernc.org/sqlite":                  {"central/store"},
 		"github.com/jackc/pgx/v5":             {"central/store"},

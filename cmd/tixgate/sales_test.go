@@ -233,6 +233,9 @@ ticket_types: [{event: 1042, id: 1, name: Standing, zones: [0]}, {event: 1042, i
 		return count("SELECT COUNT(*) FROM seller_orders WHERE device = 'seller-1'") == 50 &&
 			count("SELECT COUNT(*) FROM seller_shifts WHERE closed > 0") == 1
 	})
+	if err := db.Update(ctx, func(tx *store.Tx) error { _, err := tx.PutUser("ops", "ops", "", time.Now()); return err }); err != nil {
+		t.Fatal(err)
+	}
 	tok, err := central.AddAPIToken(ctx, db, ticket.SystemClock{}, "ops", "test", []string{"read"})
 	if err != nil {
 		t.Fatal(err)
