@@ -180,6 +180,22 @@ func TestOpsVenueInBrowser(t *testing.T) {
 		t.Errorf("%d events after a refused one, want 2", len(evs))
 	}
 
+	// Edited: the doors open later; the days stay.
+	b.run("edit the event", chromedp.Navigate(base+fmt.Sprintf("/ops/events/%d", id)), chromedp.WaitVisible(chromedp.ID("event-form")),
+		chromedp.SetValue(chromedp.ID("e-doors"), "2026-12-05T19:45"), chromedp.Click(chromedp.ID("save-event")), chromedp.WaitVisible(chromedp.ID("done")))
+	if ev, err := f.db.Event(ctx, id); err != nil || !ev.Admission.Equal(time.Date(2026, 12, 5, 19, 45, 0, 0, shanghai)) || ev.Name != "Night Market" {
+		t.Errorf("event after the edit: %+v, %v", ev, err)
+	}
+	// The venue: a zone renamed, a gate added to it.
+	b.run("zones and gates", chromedp.Navigate(base+"/ops/venue"), chromedp.WaitVisible(chromedp.ID("venue-form")),
+		chromedp.SetValue(chromedp.CSS(`#zones-edit tbody tr:nth-child(2) input[name=zone_name]`), "Upper balcony"),
+		chromedp.SetValue(chromedp.CSS(`#gates-edit tbody tr:nth-child(5) input[name=gate_name]`), "B2"),
+		chromedp.SetValue(chromedp.CSS(`#gates-edit tbody tr:nth-child(5) select`), "1"),
+		chromedp.Click(chromedp.ID("save-venue")), chromedp.WaitVisible(chromedp.ID("done")))
+	v, err := f.db.Venue(ctx, "arena")
+	if err != nil || len(v.Zones) != 2 || v.Zones[1].Name != "Upper balcony" || len(v.Gates) != 5 || v.Gates[1].Name != "B2" || v.Gates[1].Zone != 1 {
+		t.Errorf("venue after the edit: %+v, %v", v, err)
+	}
 	// A ticket type: the balcony, re-entry allowed.
 	b.run("new type", chromedp.Navigate(base+fmt.Sprintf("/ops/events/%d/types/new", id)), chromedp.WaitVisible(chromedp.ID("type-form")),
 		chromedp.SendKeys(chromedp.ID("t-name"), "Balcony pass"), chromedp.Click(chromedp.CSS(`input[name=zone][value="1"]`)),
@@ -221,7 +237,7 @@ func TestOpsVenueInBrowser(t *testing.T) {
 			actions = append(actions, a.Action)
 		}
 	}
-	if got := strings.Join(actions, " "); got != "ticket.revoke tickets.issue ticket_type.put event.put session.login" {
+	if got := strings.Join(actions, " "); got != "ticket.revoke tickets.issue ticket_type.put venue.put event.put event.put session.login" {
 		t.Errorf("ana's audit log, newest first: %s", got)
 	}
 
@@ -295,7 +311,7 @@ func TestOpsVenueInBrowser(t *testing.T) {
 		t.Errorf("devices online: %s, want 1/1", online)
 	}
 	zones := b.js(`document.getElementById("zones").textContent`)
-	if !strings.Contains(zones, "Balcony") {
+	if !strings.Contains(zones, "Upper balcony") {
 		t.Errorf("occupancy by zone: %q", zones)
 	}
 	updated := b.js(`document.getElementById("updated").textContent`)
@@ -337,6 +353,10 @@ func TestOpsVenueInBrowser(t *testing.T) {
 		[3]string{"/ops/devices", "#devices", "devices-enroll"},
 		[3]string{"/ops/audit", "#audit", "audit"},
 	)
+	b.run("dark phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(base+"/ops/?theme=dark&lang=zh"), chromedp.WaitVisible(chromedp.ID("chart")))
+	b.shot("zh", "phone", "dashboard-dark")
+	b.run("dark desktop", chromedp.EmulateViewport(1280, 800), chromedp.Navigate(base+fmt.Sprintf("/ops/events/%d/types/1?lang=en", id)), chromedp.WaitVisible(chromedp.ID("type-form")))
+	b.shot("en", "desktop", "type-dark")
 }
 
 // setupShots screenshots the setup page shown (the answer to a POST, so
