@@ -333,6 +333,13 @@ func TestOpsVenueInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("d-name"), "till-1"), chromedp.SetValue(chromedp.ID("d-role"), "seller"),
 		chromedp.Click(chromedp.ID("add-device")), chromedp.WaitVisible(chromedp.ID("setup-qr")))
 	setupShots(b, "zh")
+	b.run("the same name again", chromedp.Navigate(base+"/ops/devices?lang=zh"), chromedp.WaitVisible(chromedp.ID("enroll")),
+		chromedp.SendKeys(chromedp.ID("d-name"), "till-1"), chromedp.Click(chromedp.ID("add-device")), chromedp.WaitVisible(chromedp.ID("error")))
+	if msg, want := b.js(`document.getElementById("error").textContent`), strings.ReplaceAll(f.srv.UI.Site().Catalogs["zh"]["devices.error.exists"], "{name}", "till-1"); msg != want {
+		t.Errorf("a taken name says %q, want %q", msg, want)
+	}
+	b.run("viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	b.shot("zh", "phone", "devices-error")
 	b.run("revoke the till", chromedp.Navigate(base+"/ops/devices?lang=en"), chromedp.Click(chromedp.CSS("#device-till-1 summary")),
 		chromedp.SendKeys(chromedp.CSS("#device-till-1 input[name=reason]"), "lost"), chromedp.Click(chromedp.CSS("#device-till-1 details button")),
 		chromedp.WaitVisible(chromedp.ID("done")))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
+	"github.com/tixgate/tixgate/ticket"
 )
 
 // base is what every logged-in screen's data carries: what the role may
@@ -142,6 +143,9 @@ func (u *UI) venueSave(w http.ResponseWriter, r *http.Request, s staff.Session) 
 		if err != nil {
 			bad = errors.New(u.site.T(r, "venue.error.gate_zone", "name", name))
 			continue
+		}
+		if !ticket.ValidName(name) {
+			bad = errors.New(u.site.T(r, "venue.error.gate_name", "name", name))
 		}
 		edit.Gates = append(edit.Gates, store.Gate{Name: name, Zone: zone})
 	}
