@@ -132,6 +132,9 @@ func TestOpsScreens(t *testing.T) {
 	if n != "3" {
 		t.Errorf("the dashboard counts %q open conflicts, want 3", n)
 	}
+	if n := js(`String(document.querySelectorAll("#latest-conflicts li a").length)`); n != "3" {
+		t.Errorf("the dashboard lists %s open conflicts, want 3", n)
+	}
 	each(func(lang, size string) {
 		for _, screen := range []struct{ path, ready string }{{"/ops/", "#n-conflicts"}, {"/ops/conflicts", "section.conflict"}, {"/ops/devices", "#devices"}} {
 			run(screen.path, chromedp.Navigate(base+screen.path+"?lang="+lang), chromedp.WaitVisible(chromedp.CSS(screen.ready)))

@@ -48,7 +48,8 @@ type dashboardData struct {
 	ChartAxis                                                         []string
 	ChartTotal, ChartTop                                              int
 	Updated                                                           string
-	Refresh                                                           int64 // milliseconds
+	Latest                                                            []conflictRow // the newest open conflicts
+	Refresh                                                           int64         // milliseconds
 }
 
 // dashboardOf gathers the venue's figures.
@@ -159,6 +160,15 @@ func (u *UI) dashboardOf(r *http.Request, s staff.Session) (dashboardData, error
 	d.Chart, d.ChartLegend, d.ChartAxis, d.ChartTotal, d.ChartTop = c.SVG, c.Legend, c.Axis, c.Total, c.Top
 	if d.OpenConflicts, d.AllConflicts, err = u.cfg.Store.ConflictCounts(ctx, v.Name); err != nil {
 		return d, err
+	}
+	if d.OpenConflicts > 0 {
+		cs, err := u.cfg.Store.TicketConflicts(ctx, store.ConflictFilter{Venue: v.Name, State: "open", Limit: 5})
+		if err != nil {
+			return d, err
+		}
+		for _, c := range cs {
+			d.Latest = append(d.Latest, conflictRow{ID: c.ID, Kind: c.Kind, Event: c.Event, Serial: c.Serial, Found: when(c.Found, loc)})
+		}
 	}
 	return d, nil
 }
