@@ -65,7 +65,11 @@ func (u *UI) dashboardOf(r *http.Request, s staff.Session) (dashboardData, error
 	if d.DeviceRows, d.Online, err = u.devices(r, v.Name, loc); err != nil {
 		return d, err
 	}
-	d.Devices = len(d.DeviceRows)
+	for _, r := range d.DeviceRows {
+		if !r.Revoked {
+			d.Devices++ // a revoked device is not missing
+		}
+	}
 	// The venue's events: the counts cover every venue's records.
 	evs, err := u.cfg.Store.Events(ctx, v.Name)
 	if err != nil {
