@@ -211,11 +211,22 @@ func TestOpsVenueInBrowser(t *testing.T) {
 	b.run("issue", chromedp.Navigate(base+"/ops/tickets"), chromedp.WaitVisible(chromedp.ID("issue")),
 		chromedp.SetValue(chromedp.ID("i-type"), fmt.Sprintf("%d/1", id)), chromedp.SetValue(chromedp.ID("i-count"), "3"),
 		chromedp.SendKeys(chromedp.ID("i-holder"), "Li Wei"), chromedp.Click(chromedp.ID("issue-submit")), chromedp.WaitVisible(chromedp.ID("issued")))
-	b.shot("en", "desktop", "tickets-issued")
+	setupShots(b, "en", "tickets-issued")
 	var issued []store.Ticket
 	f.db.Tickets(ctx, id, func(tk store.Ticket) error { issued = append(issued, tk); return nil })
 	if len(issued) != 3 || issued[0].Holder != "Li Wei" || issued[0].Type != 1 {
 		t.Fatalf("tickets as stored: %+v", issued)
+	}
+	if n := b.js(`String(document.querySelectorAll("#issued-list img.ticket-qr").length)`); n != "3" {
+		t.Errorf("the issued page draws %s QR codes, want 3", n)
+	}
+	qr := b.js(`document.querySelector("#issued-list img.ticket-qr").src`)
+	png, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(qr, "data:image/png;base64,"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text, err := scanner.DecodeBytes(png); err != nil || text != issued[0].Code {
+		t.Errorf("the first ticket's QR reads %q, %v; want its code", text, err)
 	}
 	if h, _ := f.db.ManifestHead(ctx, "arena"); h <= head {
 		t.Errorf("manifest head %d after issuing, was %d: no signed change", h, head)
@@ -230,6 +241,14 @@ func TestOpsVenueInBrowser(t *testing.T) {
 	if tk, err := f.db.Ticket(ctx, id, issued[2].Serial); err != nil || tk.Status != "revoked" {
 		t.Errorf("ticket after revoking: %+v, %v", tk, err)
 	}
+	b.run("issue in Chinese", chromedp.Navigate(base+"/ops/tickets?lang=zh"), chromedp.WaitVisible(chromedp.ID("issue")),
+		chromedp.SetValue(chromedp.ID("i-type"), fmt.Sprintf("%d/1", id)), chromedp.SendKeys(chromedp.ID("i-holder"), "王芳"),
+		chromedp.Click(chromedp.ID("issue-submit")), chromedp.WaitVisible(chromedp.ID("issued")))
+	setupShots(b, "zh", "tickets-issued")
+	b.run("viewport", chromedp.EmulateViewport(1280, 800))
+	if ts, err := f.db.SearchTickets(ctx, store.TicketSearch{Event: id, Holder: "王"}); err != nil || len(ts) != 1 || ts[0].Serial != 4 {
+		t.Errorf("the ticket issued in Chinese: %+v, %v", ts, err)
+	}
 	audit, _ := f.db.AuditLog(ctx, 20)
 	var actions []string
 	for _, a := range audit {
@@ -237,7 +256,7 @@ func TestOpsVenueInBrowser(t *testing.T) {
 			actions = append(actions, a.Action)
 		}
 	}
-	if got := strings.Join(actions, " "); got != "ticket.revoke tickets.issue ticket_type.put venue.put event.put event.put session.login" {
+	if got := strings.Join(actions, " "); got != "tickets.issue ticket.revoke tickets.issue ticket_type.put venue.put event.put event.put session.login" {
 		t.Errorf("ana's audit log, newest first: %s", got)
 	}
 
@@ -260,7 +279,7 @@ func TestOpsVenueInBrowser(t *testing.T) {
 		t.Errorf("enroll with the replaced token: %v, want expired", err)
 	}
 	src := b.js(`document.getElementById("setup-qr").src`)
-	png, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(src, "data:image/png;base64,"))
+	png, err = base64.StdEncoding.DecodeString(strings.TrimPrefix(src, "data:image/png;base64,"))
 	if err != nil {
 		t.Fatalf("setup QR %.40s: %v", src, err)
 	}
@@ -366,13 +385,17 @@ func TestOpsVenueInBrowser(t *testing.T) {
 	b.shot("en", "desktop", "type-dark")
 }
 
-// setupShots screenshots the setup page shown (the answer to a POST, so
-// not reloaded) at both sizes.
-func setupShots(b *browser, lang string) {
+// setupShots screenshots the page shown (the answer to a POST, so not
+// reloaded) at both sizes, as "setup" unless named.
+func setupShots(b *browser, lang string, name ...string) {
 	b.t.Helper()
+	screen := "setup"
+	if len(name) > 0 {
+		screen = name[0]
+	}
 	for _, s := range screenSizes {
 		b.run("viewport", chromedp.EmulateViewport(s.w, s.h, s.opts...))
-		b.shot(lang, s.name, "setup")
+		b.shot(lang, s.name, screen)
 	}
 }
 
