@@ -193,8 +193,13 @@ func (u *UI) page(s staff.Session, name, title string, data any) web.Page {
 	if section == "" {
 		section = name
 	}
+	q := ""
+	if v, ok := data.(interface{ venueQuery() string }); ok {
+		q = v.venueQuery()
+	}
 	for i := range nav {
 		nav[i].Current = strings.TrimPrefix(nav[i].Label, "nav.") == section
+		nav[i].Href += q
 	}
 	return web.Page{Page: name, Title: title, Area: "area.ops", User: s.User, CSRF: s.CSRF, Nav: nav, LogoutPath: "/ops/logout", Data: data}
 }

@@ -3,6 +3,7 @@ package ops
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,6 +53,15 @@ func (u *UI) venue(r *http.Request, s staff.Session) (base, store.Venue, *time.L
 		loc = time.UTC
 	}
 	return b, v, loc, nil
+}
+
+// venueQuery keeps the venue shown across the bar's links when central
+// has several.
+func (b base) venueQuery() string {
+	if len(b.Venues) < 2 || b.Venue == "" {
+		return ""
+	}
+	return "?venue=" + url.QueryEscape(b.Venue)
 }
 
 // when is a moment in the venue's time, with its zone's abbreviation.
