@@ -2,10 +2,6 @@ package central
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,22 +21,6 @@ func TestOpsScreens(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser: covered by the run without -short")
 	}
-	path := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		t.Fatal("no Chromium: install Debian's chromium (make deps does)")
-	}
-	dir := os.Getenv("TIXGATE_SCREENS")
-	if dir == "" {
-		dir = t.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
 	f := newFixture(t, "")
 	f.clock.Set(time.Now().UTC()) // cookies expire by the browser's clock
@@ -53,56 +33,12 @@ func TestOpsScreens(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	actx, cancel := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.Flag("disable-gpu", true))...)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	tctx, cancel := context.WithTimeout(bctx, 2*time.Minute)
-	defer cancel()
-	run := func(what string, acts ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(tctx, acts...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	js := func(expr string) string {
-		t.Helper()
-		v, err := chromedp.Run(tctx, chromedp.Evaluate[string](expr))
-		if err != nil {
-			t.Fatalf("evaluate %s: %v", expr, err)
-		}
-		return v
-	}
+	br := newBrowser(t)
+	run, js, shot := br.run, br.js, br.shot
 	base := f.http.URL
-	sizes := []struct {
-		name string
-		w, h int64
-		opts []chromedp.EmulateViewportOption
-	}{
-		{"phone", 390, 844, []chromedp.EmulateViewportOption{chromedp.EmulateMobile, chromedp.EmulateTouch}},
-		{"desktop", 1280, 800, nil},
-	}
-	shot := func(lang, size, screen string) {
-		t.Helper()
-		wider, err := chromedp.Run(tctx, chromedp.Evaluate[float64](`document.documentElement.scrollWidth - window.innerWidth`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		png, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
-		if err != nil || len(png) < 1000 {
-			t.Fatalf("screenshot %s: %d bytes, %v", screen, len(png), err)
-		}
-		if wider > 0 {
-			t.Errorf("%s %s %s: %v px wider than the window", lang, size, screen, wider)
-		}
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("central-%s-%s-%s.png", lang, size, screen)), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	each := func(fn func(lang, size string)) {
 		for _, lang := range []string{"zh", "en"} {
-			for _, s := range sizes {
+			for _, s := range screenSizes {
 				run("viewport", chromedp.EmulateViewport(s.w, s.h, s.opts...))
 				fn(lang, s.name)
 			}
@@ -131,6 +67,9 @@ func TestOpsScreens(t *testing.T) {
 	n := js(`document.getElementById("n-conflicts").textContent`)
 	if n != "3" {
 		t.Errorf("the dashboard counts %q open conflicts, want 3", n)
+	}
+	if n := js(`String(document.querySelectorAll("#latest-conflicts li a").length)`); n != "3" {
+		t.Errorf("the dashboard lists %s open conflicts, want 3", n)
 	}
 	each(func(lang, size string) {
 		for _, screen := range []struct{ path, ready string }{{"/ops/", "#n-conflicts"}, {"/ops/conflicts", "section.conflict"}, {"/ops/devices", "#devices"}} {

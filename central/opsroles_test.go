@@ -135,6 +135,12 @@ func TestOpsRoles(t *testing.T) {
 				}
 			}
 		}
+		if role == staff.Admin {
+			big := url.Values{"csrf": {c.csrf}, "time_zone": {"UTC"}, "zone_name": {strings.Repeat("x", 100<<10)}, "zone_id": {"5"}}
+			if status, _ := c.do("POST", "/ops/venue", big); status != http.StatusForbidden {
+				t.Errorf("a 100 KiB form: %d, want 403", status)
+			}
+		}
 		if logout.May == nil || !logout.May(role) {
 			t.Fatalf("%s may not log out", role)
 		}
@@ -142,9 +148,12 @@ func TestOpsRoles(t *testing.T) {
 			t.Errorf("log out as %s: %d", role, status)
 		}
 	}
-	// Nothing the refused and empty forms sent changed the venue.
+	// Nothing the refused, empty and oversized forms sent changed the venue.
 	if evs, _ := f.db.Events(ctx, ""); len(evs) != 1 {
 		t.Errorf("%d events after the walk, want 1", len(evs))
+	}
+	if v, _ := f.db.Venue(ctx, "arena"); len(v.Zones) != 2 || v.TimeZone != "Europe/Berlin" {
+		t.Errorf("venue after the walk: %+v", v)
 	}
 	if devs, _ := f.db.Devices(ctx); len(devs) != 0 {
 		t.Errorf("%d devices after the walk, want 0", len(devs))

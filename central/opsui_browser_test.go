@@ -180,6 +180,22 @@ func TestOpsVenueInBrowser(t *testing.T) {
 		t.Errorf("%d events after a refused one, want 2", len(evs))
 	}
 
+	// Edited: the doors open later; the days stay.
+	b.run("edit the event", chromedp.Navigate(base+fmt.Sprintf("/ops/events/%d", id)), chromedp.WaitVisible(chromedp.ID("event-form")),
+		chromedp.SetValue(chromedp.ID("e-doors"), "2026-12-05T19:45"), chromedp.Click(chromedp.ID("save-event")), chromedp.WaitVisible(chromedp.ID("done")))
+	if ev, err := f.db.Event(ctx, id); err != nil || !ev.Admission.Equal(time.Date(2026, 12, 5, 19, 45, 0, 0, shanghai)) || ev.Name != "Night Market" {
+		t.Errorf("event after the edit: %+v, %v", ev, err)
+	}
+	// The venue: a zone renamed, a gate added to it.
+	b.run("zones and gates", chromedp.Navigate(base+"/ops/venue"), chromedp.WaitVisible(chromedp.ID("venue-form")),
+		chromedp.SetValue(chromedp.CSS(`#zones-edit tbody tr:nth-child(2) input[name=zone_name]`), "Upper balcony"),
+		chromedp.SetValue(chromedp.CSS(`#gates-edit tbody tr:nth-child(5) input[name=gate_name]`), "B2"),
+		chromedp.SetValue(chromedp.CSS(`#gates-edit tbody tr:nth-child(5) select`), "1"),
+		chromedp.Click(chromedp.ID("save-venue")), chromedp.WaitVisible(chromedp.ID("done")))
+	v, err := f.db.Venue(ctx, "arena")
+	if err != nil || len(v.Zones) != 2 || v.Zones[1].Name != "Upper balcony" || len(v.Gates) != 5 || v.Gates[1].Name != "B2" || v.Gates[1].Zone != 1 {
+		t.Errorf("venue after the edit: %+v, %v", v, err)
+	}
 	// A ticket type: the balcony, re-entry allowed.
 	b.run("new type", chromedp.Navigate(base+fmt.Sprintf("/ops/events/%d/types/new", id)), chromedp.WaitVisible(chromedp.ID("type-form")),
 		chromedp.SendKeys(chromedp.ID("t-name"), "Balcony pass"), chromedp.Click(chromedp.CSS(`input[name=zone][value="1"]`)),
@@ -195,11 +211,22 @@ func TestOpsVenueInBrowser(t *testing.T) {
 	b.run("issue", chromedp.Navigate(base+"/ops/tickets"), chromedp.WaitVisible(chromedp.ID("issue")),
 		chromedp.SetValue(chromedp.ID("i-type"), fmt.Sprintf("%d/1", id)), chromedp.SetValue(chromedp.ID("i-count"), "3"),
 		chromedp.SendKeys(chromedp.ID("i-holder"), "Li Wei"), chromedp.Click(chromedp.ID("issue-submit")), chromedp.WaitVisible(chromedp.ID("issued")))
-	b.shot("en", "desktop", "tickets-issued")
+	setupShots(b, "en", "tickets-issued")
 	var issued []store.Ticket
 	f.db.Tickets(ctx, id, func(tk store.Ticket) error { issued = append(issued, tk); return nil })
 	if len(issued) != 3 || issued[0].Holder != "Li Wei" || issued[0].Type != 1 {
 		t.Fatalf("tickets as stored: %+v", issued)
+	}
+	if n := b.js(`String(document.querySelectorAll("#issued-list img.ticket-qr").length)`); n != "3" {
+		t.Errorf("the issued page draws %s QR codes, want 3", n)
+	}
+	qr := b.js(`document.querySelector("#issued-list img.ticket-qr").src`)
+	png, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(qr, "data:image/png;base64,"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text, err := scanner.DecodeBytes(png); err != nil || text != issued[0].Code {
+		t.Errorf("the first ticket's QR reads %q, %v; want its code", text, err)
 	}
 	if h, _ := f.db.ManifestHead(ctx, "arena"); h <= head {
 		t.Errorf("manifest head %d after issuing, was %d: no signed change", h, head)
@@ -214,6 +241,14 @@ func TestOpsVenueInBrowser(t *testing.T) {
 	if tk, err := f.db.Ticket(ctx, id, issued[2].Serial); err != nil || tk.Status != "revoked" {
 		t.Errorf("ticket after revoking: %+v, %v", tk, err)
 	}
+	b.run("issue in Chinese", chromedp.Navigate(base+"/ops/tickets?lang=zh"), chromedp.WaitVisible(chromedp.ID("issue")),
+		chromedp.SetValue(chromedp.ID("i-type"), fmt.Sprintf("%d/1", id)), chromedp.SendKeys(chromedp.ID("i-holder"), "王芳"),
+		chromedp.Click(chromedp.ID("issue-submit")), chromedp.WaitVisible(chromedp.ID("issued")))
+	setupShots(b, "zh", "tickets-issued")
+	b.run("viewport", chromedp.EmulateViewport(1280, 800))
+	if ts, err := f.db.SearchTickets(ctx, store.TicketSearch{Event: id, Holder: "王"}); err != nil || len(ts) != 1 || ts[0].Serial != 4 {
+		t.Errorf("the ticket issued in Chinese: %+v, %v", ts, err)
+	}
 	audit, _ := f.db.AuditLog(ctx, 20)
 	var actions []string
 	for _, a := range audit {
@@ -221,7 +256,7 @@ func TestOpsVenueInBrowser(t *testing.T) {
 			actions = append(actions, a.Action)
 		}
 	}
-	if got := strings.Join(actions, " "); got != "ticket.revoke tickets.issue ticket_type.put event.put session.login" {
+	if got := strings.Join(actions, " "); got != "tickets.issue ticket.revoke tickets.issue ticket_type.put venue.put event.put event.put session.login" {
 		t.Errorf("ana's audit log, newest first: %s", got)
 	}
 
@@ -244,7 +279,7 @@ func TestOpsVenueInBrowser(t *testing.T) {
 		t.Errorf("enroll with the replaced token: %v, want expired", err)
 	}
 	src := b.js(`document.getElementById("setup-qr").src`)
-	png, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(src, "data:image/png;base64,"))
+	png, err = base64.StdEncoding.DecodeString(strings.TrimPrefix(src, "data:image/png;base64,"))
 	if err != nil {
 		t.Fatalf("setup QR %.40s: %v", src, err)
 	}
@@ -295,7 +330,7 @@ func TestOpsVenueInBrowser(t *testing.T) {
 		t.Errorf("devices online: %s, want 1/1", online)
 	}
 	zones := b.js(`document.getElementById("zones").textContent`)
-	if !strings.Contains(zones, "Balcony") {
+	if !strings.Contains(zones, "Upper balcony") {
 		t.Errorf("occupancy by zone: %q", zones)
 	}
 	updated := b.js(`document.getElementById("updated").textContent`)
@@ -317,6 +352,13 @@ func TestOpsVenueInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("d-name"), "till-1"), chromedp.SetValue(chromedp.ID("d-role"), "seller"),
 		chromedp.Click(chromedp.ID("add-device")), chromedp.WaitVisible(chromedp.ID("setup-qr")))
 	setupShots(b, "zh")
+	b.run("the same name again", chromedp.Navigate(base+"/ops/devices?lang=zh"), chromedp.WaitVisible(chromedp.ID("enroll")),
+		chromedp.SendKeys(chromedp.ID("d-name"), "till-1"), chromedp.Click(chromedp.ID("add-device")), chromedp.WaitVisible(chromedp.ID("error")))
+	if msg, want := b.js(`document.getElementById("error").textContent`), strings.ReplaceAll(f.srv.UI.Site().Catalogs["zh"]["devices.error.exists"], "{name}", "till-1"); msg != want {
+		t.Errorf("a taken name says %q, want %q", msg, want)
+	}
+	b.run("viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	b.shot("zh", "phone", "devices-error")
 	b.run("revoke the till", chromedp.Navigate(base+"/ops/devices?lang=en"), chromedp.Click(chromedp.CSS("#device-till-1 summary")),
 		chromedp.SendKeys(chromedp.CSS("#device-till-1 input[name=reason]"), "lost"), chromedp.Click(chromedp.CSS("#device-till-1 details button")),
 		chromedp.WaitVisible(chromedp.ID("done")))
@@ -337,15 +379,23 @@ func TestOpsVenueInBrowser(t *testing.T) {
 		[3]string{"/ops/devices", "#devices", "devices-enroll"},
 		[3]string{"/ops/audit", "#audit", "audit"},
 	)
+	b.run("dark phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(base+"/ops/?theme=dark&lang=zh"), chromedp.WaitVisible(chromedp.ID("chart")))
+	b.shot("zh", "phone", "dashboard-dark")
+	b.run("dark desktop", chromedp.EmulateViewport(1280, 800), chromedp.Navigate(base+fmt.Sprintf("/ops/events/%d/types/1?lang=en", id)), chromedp.WaitVisible(chromedp.ID("type-form")))
+	b.shot("en", "desktop", "type-dark")
 }
 
-// setupShots screenshots the setup page shown (the answer to a POST, so
-// not reloaded) at both sizes.
-func setupShots(b *browser, lang string) {
+// setupShots screenshots the page shown (the answer to a POST, so not
+// reloaded) at both sizes, as "setup" unless named.
+func setupShots(b *browser, lang string, name ...string) {
 	b.t.Helper()
+	screen := "setup"
+	if len(name) > 0 {
+		screen = name[0]
+	}
 	for _, s := range screenSizes {
 		b.run("viewport", chromedp.EmulateViewport(s.w, s.h, s.opts...))
-		b.shot(lang, s.name, "setup")
+		b.shot(lang, s.name, screen)
 	}
 }
 

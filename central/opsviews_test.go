@@ -11,6 +11,7 @@ import (
 	"github.com/tixgate/tixgate/central/ops"
 	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
+	"github.com/tixgate/tixgate/ledger/manifest"
 	"github.com/tixgate/tixgate/uplink"
 )
 
@@ -109,6 +110,24 @@ func TestOpsViews(t *testing.T) {
 		}
 		if rs, err := f.db.RefusalCounts(ctx); err != nil || len(rs) != 1 || rs[0].Reason != uplink.RefusedBadSignature || rs[0].Count != 1 {
 			t.Errorf("refusal counts: %+v, %v", rs, err)
+		}
+
+		// A second venue: each screen shows one, the bar keeps to it, and
+		// the first venue's entries are not the second's.
+		spec, err := manifest.ParseSpec([]byte(strings.NewReplacer("venue: arena", "venue: hall", "1042", "2042").Replace(manifest.ExampleVenue)), "yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.srv.Catalog.ImportVenue(ctx, spec, "acme"); err != nil {
+			t.Fatal(err)
+		}
+		_, body = c.do("GET", "/ops/live.json?venue=hall", nil)
+		live = ops.Live{}
+		if err := json.Unmarshal([]byte(body), &live); err != nil || live.Admissions != 0 || live.Devices != 0 {
+			t.Errorf("the second venue's figures: %+v, %v", live, err)
+		}
+		if _, page := c.do("GET", "/ops/events?venue=hall", nil); !strings.Contains(page, `href="/ops/tickets?venue=hall"`) || !strings.Contains(page, "#2042") || strings.Contains(page, "#1042") {
+			t.Errorf("the second venue's events page: %.2000s", page)
 		}
 	})
 }

@@ -48,7 +48,8 @@ type dashboardData struct {
 	ChartAxis                                                         []string
 	ChartTotal, ChartTop                                              int
 	Updated                                                           string
-	Refresh                                                           int64 // milliseconds
+	Latest                                                            []conflictRow // the newest open conflicts
+	Refresh                                                           int64         // milliseconds
 }
 
 // dashboardOf gathers the venue's figures.
@@ -64,7 +65,11 @@ func (u *UI) dashboardOf(r *http.Request, s staff.Session) (dashboardData, error
 	if d.DeviceRows, d.Online, err = u.devices(r, v.Name, loc); err != nil {
 		return d, err
 	}
-	d.Devices = len(d.DeviceRows)
+	for _, r := range d.DeviceRows {
+		if !r.Revoked {
+			d.Devices++ // a revoked device is not missing
+		}
+	}
 	// The venue's events: the counts cover every venue's records.
 	evs, err := u.cfg.Store.Events(ctx, v.Name)
 	if err != nil {
@@ -159,6 +164,15 @@ func (u *UI) dashboardOf(r *http.Request, s staff.Session) (dashboardData, error
 	d.Chart, d.ChartLegend, d.ChartAxis, d.ChartTotal, d.ChartTop = c.SVG, c.Legend, c.Axis, c.Total, c.Top
 	if d.OpenConflicts, d.AllConflicts, err = u.cfg.Store.ConflictCounts(ctx, v.Name); err != nil {
 		return d, err
+	}
+	if d.OpenConflicts > 0 {
+		cs, err := u.cfg.Store.TicketConflicts(ctx, store.ConflictFilter{Venue: v.Name, State: "open", Limit: 5})
+		if err != nil {
+			return d, err
+		}
+		for _, c := range cs {
+			d.Latest = append(d.Latest, conflictRow{ID: c.ID, Kind: c.Kind, Event: c.Event, Serial: c.Serial, Found: when(c.Found, loc)})
+		}
 	}
 	return d, nil
 }

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"encoding/base64"
+	"errors"
 	"html/template"
 	"net/http"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/tixgate/tixgate/central/devices"
 	"github.com/tixgate/tixgate/central/staff"
+	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/ticket"
 )
 
@@ -101,6 +103,14 @@ func (u *UI) deviceAdd(w http.ResponseWriter, r *http.Request, s staff.Session) 
 	setup, err := u.cfg.Devices.AddAs(r.Context(), s.User, devices.Device{Name: d.Name, Role: ticket.Role(d.Role), Venue: v.Name, Gate: gate})
 	if err != nil {
 		d.Error = err.Error()
+		switch {
+		case !ticket.ValidName(d.Name):
+			d.Error = u.site.T(r, "devices.error.name", "name", d.Name)
+		case errors.Is(err, store.ErrExists):
+			d.Error = u.site.T(r, "devices.error.exists", "name", d.Name)
+		case d.Role == "gate" && gate == "":
+			d.Error = u.site.T(r, "devices.error.gate")
+		}
 		u.devicesPage(w, r, s, http.StatusBadRequest, d)
 		return
 	}

@@ -185,6 +185,14 @@ func (u *UI) eventSave(w http.ResponseWriter, r *http.Request, s staff.Session) 
 	if edit.Admission, ok = parse("doors", row.AdmitsFrom, false); !ok {
 		return
 	}
+	if !edit.Ends.After(edit.Starts) {
+		bad(errors.New(u.site.T(r, "event.error.ends")))
+		return
+	}
+	if !edit.Admission.IsZero() && !edit.Admission.Before(edit.Ends) {
+		bad(errors.New(u.site.T(r, "event.error.doors")))
+		return
+	}
 	e, err := u.cfg.Catalog.PutEvent(r.Context(), s.User, edit)
 	if err != nil {
 		bad(err)

@@ -127,17 +127,22 @@ func (u *UI) Routes() []Route { return u.routes }
 // route serves a screen or action to logged-in staff whose role may.
 func (u *UI) route(pattern string, may func(staff.Role) bool, h func(http.ResponseWriter, *http.Request, staff.Session)) {
 	u.routes = append(u.routes, Route{Pattern: pattern, May: may})
-	u.mux.HandleFunc(pattern, u.session(func(w http.ResponseWriter, r *http.Request, s staff.Session) {
-		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		}
+	checked := u.session(func(w http.ResponseWriter, r *http.Request, s staff.Session) {
 		if !may(s.Role) {
 			u.cfg.Logger.Warn("ops: refused for the role", "user", s.User, "role", s.Role, "path", r.URL.Path)
 			http.Error(w, u.site.T(r, "forbidden", "role", u.site.T(r, "role."+string(s.Role))), http.StatusForbidden)
 			return
 		}
 		h(w, r, s)
-	}))
+	})
+	u.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			// Before the session's check reads the form: no screen's form
+			// is near this.
+			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		}
+		checked(w, r)
+	})
 }
 
 // Handler serves /ops/.
@@ -188,8 +193,13 @@ func (u *UI) page(s staff.Session, name, title string, data any) web.Page {
 	if section == "" {
 		section = name
 	}
+	q := ""
+	if v, ok := data.(interface{ venueQuery() string }); ok {
+		q = v.venueQuery()
+	}
 	for i := range nav {
 		nav[i].Current = strings.TrimPrefix(nav[i].Label, "nav.") == section
+		nav[i].Href += q
 	}
 	return web.Page{Page: name, Title: title, Area: "area.ops", User: s.User, CSRF: s.CSRF, Nav: nav, LogoutPath: "/ops/logout", Data: data}
 }

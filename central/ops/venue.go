@@ -3,6 +3,7 @@ package ops
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
+	"github.com/tixgate/tixgate/ticket"
 )
 
 // base is what every logged-in screen's data carries: what the role may
@@ -51,6 +53,15 @@ func (u *UI) venue(r *http.Request, s staff.Session) (base, store.Venue, *time.L
 		loc = time.UTC
 	}
 	return b, v, loc, nil
+}
+
+// venueQuery keeps the venue shown across the bar's links when central
+// has several.
+func (b base) venueQuery() string {
+	if len(b.Venues) < 2 || b.Venue == "" {
+		return ""
+	}
+	return "?venue=" + url.QueryEscape(b.Venue)
 }
 
 // when is a moment in the venue's time, with its zone's abbreviation.
@@ -142,6 +153,9 @@ func (u *UI) venueSave(w http.ResponseWriter, r *http.Request, s staff.Session) 
 		if err != nil {
 			bad = errors.New(u.site.T(r, "venue.error.gate_zone", "name", name))
 			continue
+		}
+		if !ticket.ValidName(name) {
+			bad = errors.New(u.site.T(r, "venue.error.gate_name", "name", name))
 		}
 		edit.Gates = append(edit.Gates, store.Gate{Name: name, Zone: zone})
 	}

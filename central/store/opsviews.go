@@ -21,10 +21,27 @@ func (d *DB) SearchTickets(ctx context.Context, s TicketSearch) ([]Ticket, error
 	if s.Limit <= 0 {
 		s.Limit = 100
 	}
-	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(s.Holder)) + "%"
-	rows, err := d.db.QueryContext(ctx, `SELECT event, serial, type, status, holder, seat, code, issuer, issued_at, revoked_at
-		FROM tickets WHERE ($1 = 0 OR event = $1) AND ($2 = 0 OR serial = $2) AND ($3 = '' OR LOWER(holder) LIKE $4 ESCAPE '\')
-		ORDER BY event, serial LIMIT $5`, int64(s.Event), int64(s.Serial), s.Holder, like, s.Limit)
+	// Only the conditions asked for, so the key serves a serial's search.
+	var where []string
+	var args []any
+	if s.Event != 0 {
+		args = append(args, int64(s.Event))
+		where = append(where, fmt.Sprintf("event = $%d", len(args)))
+	}
+	if s.Serial != 0 {
+		args = append(args, int64(s.Serial))
+		where = append(where, fmt.Sprintf("serial = $%d", len(args)))
+	}
+	if s.Holder != "" {
+		args = append(args, "%"+strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(s.Holder))+"%")
+		where = append(where, fmt.Sprintf(`LOWER(holder) LIKE $%d ESCAPE '\'`, len(args)))
+	}
+	q := `SELECT event, serial, type, status, holder, seat, code, issuer, issued_at, revoked_at FROM tickets`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	args = append(args, s.Limit)
+	rows, err := d.db.QueryContext(ctx, q+fmt.Sprintf(` ORDER BY event, serial LIMIT $%d`, len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("search tickets: %w", err)
 	}

@@ -68,3 +68,36 @@ func BenchmarkDashboard(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTicketSearch times the ops screens' ticket search by a part of
+// the holder's name (a scan of the tickets) and by serial (the key), over
+// 200,000 tickets on SQLite.
+func BenchmarkTicketSearch(b *testing.B) {
+	d, err := Open(context.Background(), Config{DataDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	const n = 200_000
+	err = d.Update(ctx, func(tx *Tx) error {
+		ts := make([]Ticket, 0, n)
+		for i := range n {
+			ts = append(ts, Ticket{Event: 1, Serial: uint64(i + 1), Type: 1, Holder: fmt.Sprintf("Holder %d", i), Code: "x", Issuer: "i", IssuedAt: now})
+		}
+		return tx.AddTickets(ts)
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for name, s := range map[string]TicketSearch{"holder": {Holder: "holder 19999"}, "serial": {Event: 1, Serial: 123_456}} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if ts, err := d.SearchTickets(ctx, s); err != nil || len(ts) == 0 {
+					b.Fatal(len(ts), err)
+				}
+			}
+		})
+	}
+}

@@ -1,11 +1,14 @@
 package web
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 func TestCheckForm(t *testing.T) {
@@ -53,5 +56,44 @@ func TestLangOf(t *testing.T) {
 		if got := LangOf(r); got != tc.want {
 			t.Errorf("lang=%q cookie=%q accept=%q: %s, want %s", tc.query, tc.cookie, tc.accept, got, tc.want)
 		}
+	}
+}
+
+// A page's script is allowed by its hash and nothing else is; a page
+// without one allows no script at all.
+func TestScriptPolicy(t *testing.T) {
+	pages := fstest.MapFS{
+		"pages/p.html":   {Data: []byte(`{{define "p"}}{{template "top" .}}<p id="x">{{t "lang.name"}}</p>{{template "bottom" .}}{{end}}{{define "frag"}}<b>{{.}}</b>{{end}}`)},
+		"locale/en.json": {Data: []byte(`{}`)},
+		"locale/zh.json": {Data: []byte(`{}`)},
+	}
+	s, err := New(pages, []string{"pages/*.html"}, pages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	render := func(script string) (string, string) {
+		w := httptest.NewRecorder()
+		s.Render(w, httptest.NewRequest(http.MethodGet, "http://central.test/ops/", nil), http.StatusOK, Page{Page: "p", Title: "lang.name", Script: script})
+		return w.Header().Get("Content-Security-Policy"), w.Body.String()
+	}
+	if csp, body := render(""); strings.Contains(csp, "script-src") || strings.Contains(body, "<script") {
+		t.Errorf("no scripts registered: %s\n%s", csp, body)
+	}
+	js := `document.getElementById("x").textContent = "<&>";`
+	s.AddScript("live", js)
+	sum := sha256.Sum256([]byte(js))
+	csp, body := render("live")
+	if want := "script-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; connect-src 'self'"; !strings.Contains(csp, want) {
+		t.Errorf("policy %q lacks %q", csp, want)
+	}
+	if !strings.Contains(body, "<script>"+js+"</script>") {
+		t.Errorf("the script is not carried verbatim (its hash would not match):\n%s", body)
+	}
+	if _, body := render(""); strings.Contains(body, "<script") {
+		t.Errorf("a page that names no script carries one")
+	}
+	frag, err := s.Fragment(httptest.NewRequest(http.MethodGet, "http://central.test/ops/", nil), "frag", "<i>")
+	if err != nil || string(frag) != "<b>&lt;i&gt;</b>" {
+		t.Errorf("fragment %q, %v", frag, err)
 	}
 }

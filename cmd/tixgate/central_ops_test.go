@@ -18,7 +18,8 @@ import (
 // checkOpsEnroll enrolls a gate from the ops screens of the central
 // process at base (its data in data): the setup page shows the setup QR,
 // drawn by the scanner the command hands central, holding central's
-// address and a token.
+// address and a token; tixgate enroll --code with the QR's text enrolls
+// the gate.
 func checkOpsEnroll(t *testing.T, base, data string) {
 	t.Helper()
 	if _, errs, code := cli(t, "correct horse battery\n", "central", "users", "add", "--data", data, "--name", "ana", "--role", "admin"); code != 0 {
@@ -72,6 +73,14 @@ func checkOpsEnroll(t *testing.T, base, data string) {
 	}
 	code, err := uplink.ParseSetupCode(text)
 	if err != nil || code.URL != base || !strings.HasPrefix(code.Token, "tgs_") {
-		t.Errorf("the setup QR holds %q: %+v, %v", text, code, err)
+		t.Fatalf("the setup QR holds %q: %+v, %v", text, code, err)
+	}
+	// The gate enrolls with what it scanned, and the screen shows it so.
+	if out, errs, exit := cli(t, "", "enroll", "--data", t.TempDir(), "--code", text); exit != 0 || !strings.Contains(out, `gate "G1"`) {
+		t.Fatalf("enroll --code: exit %d: %s%s", exit, out, errs)
+	}
+	row := regexp.MustCompile(`(?s)<tr id="device-gate-q">.*?</tr>`).FindString(page(http.MethodGet, "/ops/devices?lang=en", nil))
+	if !strings.Contains(row, "G1") || strings.Contains(row, "not enrolled") {
+		t.Errorf("the devices screen after the enrollment: %s", row)
 	}
 }
