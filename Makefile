@@ -17,16 +17,19 @@ RACE     := $(shell $(GO) list ./... | grep -v '/scanner')
 APT_DEPS := zbar-tools qrencode zxing-cpp-tools postgresql chromium fonts-noto-cjk fonts-dejavu-core fonts-droid-fallback poppler-utils
 BENCH_COUNT ?= 6
 
-.PHONY: all build test test-short bench demo lint deps fuzz clean screens
+.PHONY: all build host test test-short bench demo lint deps fuzz clean screens
 
 all: build
 
 ## build: bin/tixgate for this machine, and the gate devices' binaries
 ## (no cgo): bin/tixgate-linux-arm64 and bin/tixgate-linux-armv7.
-build:
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tixgate
+build: host
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)-linux-arm64 ./cmd/tixgate
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)-linux-armv7 ./cmd/tixgate
+
+## host: bin/tixgate for this machine only (what make demo needs).
+host:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tixgate
 
 ## deps: install the system tools the tests need, when missing.
 deps:
@@ -78,11 +81,13 @@ screens: deps
 	TIXGATE_SCREENS="$(SCREENS)" $(GO) test -count 1 -run '^TestOpsScreens$$' ./central
 	@echo "screenshots in $(SCREENS)"
 
-## demo: three gates on this machine, up until Ctrl-C; the venue is kept in
-## bin/demo for the next run (DEMO_FLAGS=--reset starts a new one).
+## demo: the whole venue on this machine (central, gates G1-G4 on 8081-8084,
+## seller S1 on 8085, central on 8080), up until Ctrl-C; kept in ./demo-data
+## for the next run (DEMO_FLAGS=--reset starts a new one, --crowd 20 brings a
+## crowd, --base-port N moves the ports).
 DEMO_FLAGS ?=
-demo: build
-	./$(BIN) demo --data bin/demo $(DEMO_FLAGS)
+demo: host
+	./$(BIN) demo $(DEMO_FLAGS)
 
 lint:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*')); \

@@ -13,4 +13,10 @@
 // and decision latencies are real; a screenshot shown again 30 s later in
 // the scenario reaches a gate 30/speed s later on the wall clock, so keep
 // speed low enough that this stays well above the propagation time.
+//
+// The package also holds the demo's venue (StartDemo, `tixgate demo`):
+// central, four gates and a seller on one machine, enrolled and synced the
+// way real devices are, with a crowd (Demo.Crowd) and a story (Demo.Story)
+// that drive them through their HTTP APIs. It never fakes a component:
+// what the demo shows is what a venue runs.
 package sim

@@ -124,7 +124,7 @@ func commands() *command {
 		{name: "override", usage: "--data DIR --gate G --supervisor NAME --note TEXT [--exit] CODE|-", summary: "let a ticket through on a supervisor's word, recorded", run: runOverride},
 		{name: "edge", usage: "--role gate|seller --data DIR --gate G --listen ADDR --bind ADDR --join ADDR,… [--board FILE] [--config FILE]", summary: "run the device daemon: ledger, venue mesh, scanner inputs, turnstile and local API", run: runEdge},
 		{name: "sim", usage: "[--out DIR] [--speed N] [--tickets N] SCENARIO", summary: "simulate a venue's gate rush with faults: real ledgers and mesh on this machine; writes an HTML and markdown report", run: runSim},
-		{name: "demo", usage: "[--data DIR] [--reset] [--once] [--listen ADDR]", summary: "run three gates on this machine: a story of a night at the gates, then their UIs until Ctrl-C", run: runDemo},
+		{name: "demo", usage: "[--data DIR] [--base-port N] [--reset] [--crowd RATE] [--story]", summary: "run a whole venue on this machine: central, four gates and a seller, until Ctrl-C", run: runDemo},
 		{name: "version", summary: "print the version", run: func(_ context.Context, e *env, _ *cmdline) error {
 			fmt.Fprintf(e.stdout, "tixgate %s\n", version)
 			return nil

@@ -187,34 +187,6 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-func TestDemo(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a venue of three gates")
-	}
-	out, errs, code := cli(t, "", "demo", "--once", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--tickets", "2000")
-	if code != 0 {
-		t.Fatalf("demo: exit %d\n%s\n%s", code, out, errs)
-	}
-	for _, want := range []string{
-		"G1  ticket 1236                        → OPEN      ok",
-		"STAY SHUT already_used",
-		"STAY SHUT wrong_zone",
-		"STAY SHUT bad_signature",
-		"STAY SHUT unknown_issuer",
-		"STAY SHUT stale_code",
-		"STAY SHUT out_of_scope",
-		"STAY SHUT revoked",
-		"(known to the manifest: false: admitted on its signature alone)",
-		"every gate now holds the same conflict: ticket 556",
-		"The story took",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("demo output lacks %q", want)
-		}
-	}
-	t.Log(out)
-}
-
 // A usage error names what was wrong once, calls a flag a flag, and points
 // to the help of the command that was called.
 func TestUsageHints(t *testing.T) {

@@ -2,19 +2,25 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/tixgate/tixgate/ledger/decision"
+	"github.com/tixgate/tixgate/central/ops"
+	"github.com/tixgate/tixgate/central/web"
+	"github.com/tixgate/tixgate/ledger/ledgertest"
 	"github.com/tixgate/tixgate/scanner"
+	"github.com/tixgate/tixgate/sim"
 )
 
 // demoRun is a `tixgate demo` process of a test.
@@ -27,8 +33,11 @@ type demoRun struct {
 	ready chan struct{}
 }
 
+// demoReady is the demo's last line before it waits for Ctrl-C.
+const demoReady = "The venue is open until Ctrl-C."
+
 // startDemo runs `tixgate demo` with args in its own process, its
-// temporary directory tmp, and waits until it says the gates are open.
+// temporary directory tmp.
 func startDemo(t *testing.T, tmp string, args ...string) *demoRun {
 	t.Helper()
 	d := &demoRun{t: t, done: make(chan error, 1), ready: make(chan struct{})}
@@ -48,7 +57,7 @@ func startDemo(t *testing.T, tmp string, args ...string) *demoRun {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			d.out.add(sc.Text())
-			if strings.Contains(sc.Text(), "shows a gate's ledger") {
+			if strings.Contains(sc.Text(), demoReady) {
 				close(d.ready)
 			}
 		}
@@ -70,16 +79,19 @@ func (w *testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// waitReady waits for the gates to be open, failing if the demo exits first.
-func (d *demoRun) waitReady() {
+// waitReady waits for the venue to be open, failing if the demo exits
+// first; it returns how long that took.
+func (d *demoRun) waitReady() time.Duration {
 	d.t.Helper()
+	t0 := time.Now()
 	select {
 	case <-d.ready:
 	case err := <-d.done:
-		d.t.Fatalf("demo exited before the gates were open: %v\n%s", err, d.out.String())
+		d.t.Fatalf("demo exited before the venue was open: %v\n%s", err, d.out.String())
 	case <-time.After(90 * time.Second):
-		d.t.Fatalf("demo did not open the gates within 90 s\n%s", d.out.String())
+		d.t.Fatalf("demo did not open the venue within 90 s\n%s", d.out.String())
 	}
+	return time.Since(t0)
 }
 
 // stop sends SIGTERM and wants a clean exit.
@@ -94,24 +106,33 @@ func (d *demoRun) stop() {
 	case <-time.After(20 * time.Second):
 		d.t.Fatalf("demo did not stop within 20 s of SIGTERM")
 	}
-	if !strings.Contains(d.out.String(), "stopping the gates") {
+	if !strings.Contains(d.out.String(), "stopping the venue") {
 		d.t.Errorf("demo did not say it stopped:\n%s", d.out.String())
 	}
 }
 
-var (
-	urlRE   = regexp.MustCompile(`https?://[^\s)]+`)
-	pinRE   = regexp.MustCompile(`(?m)^\s+(gate|supervisor)\s+PIN (\d{6})`)
-	samples = regexp.MustCompile(`(?m)sample tickets to scan .*: (.+)$`)
-)
+// refused wants the demo to exit non-zero at once.
+func (d *demoRun) refused(what string) {
+	d.t.Helper()
+	select {
+	case err := <-d.done:
+		if err == nil {
+			d.t.Errorf("%s exited 0:\n%s", what, d.out.String())
+		}
+	case <-time.After(60 * time.Second):
+		d.t.Fatalf("%s kept running:\n%s", what, d.out.String())
+	}
+}
+
+var urlRE = regexp.MustCompile(`https?://[^\s)]+`)
 
 // checkURLs GETs every URL the demo printed: each must answer 200, or
-// redirect to the login page.
+// redirect to a login page. It returns them.
 func (d *demoRun) checkURLs() []string {
 	d.t.Helper()
 	urls := urlRE.FindAllString(d.out.String(), -1)
-	if len(urls) != 3 {
-		d.t.Fatalf("want the 3 gates' URLs, got %q in\n%s", urls, d.out.String())
+	if len(urls) < 6 {
+		d.t.Fatalf("want central's and the 5 devices' URLs, got %q in\n%s", urls, d.out.String())
 	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for _, u := range urls {
@@ -122,50 +143,98 @@ func (d *demoRun) checkURLs() []string {
 		}
 		resp.Body.Close()
 		loc := resp.Header.Get("Location")
-		if resp.StatusCode != http.StatusOK && !(resp.StatusCode == http.StatusFound || resp.StatusCode == http.StatusSeeOther) || loc != "" && !strings.HasPrefix(loc, "/login") {
-			d.t.Errorf("GET %s: %s (Location %q), want 200 or a redirect to /login", u, resp.Status, loc)
+		redirect := resp.StatusCode == http.StatusFound || resp.StatusCode == http.StatusSeeOther
+		if resp.StatusCode != http.StatusOK && !redirect || redirect && !strings.Contains(loc, "/login") {
+			d.t.Errorf("GET %s: %s (Location %q), want 200 or a redirect to a login", u, resp.Status, loc)
 		}
 	}
 	return urls
 }
 
-// login logs in at base with the printed PIN of name and wants a session.
-func (d *demoRun) login(base, name string) {
-	d.t.Helper()
-	var pin string
-	for _, m := range pinRE.FindAllStringSubmatch(d.out.String(), -1) {
-		if m[1] == name {
-			pin = m[2]
-		}
-	}
-	if pin == "" {
-		d.t.Fatalf("no PIN printed for %s:\n%s", name, d.out.String())
-	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.PostForm(strings.TrimSuffix(base, "/")+"/login", url.Values{"name": {name}, "pin": {pin}})
+// readInfo reads demo.json.
+func readInfo(t *testing.T, data string) sim.DemoInfo {
+	t.Helper()
+	var info sim.DemoInfo
+	b, err := os.ReadFile(filepath.Join(data, sim.DemoStateFile))
 	if err != nil {
-		d.t.Fatal(err)
+		t.Fatal(err)
 	}
-	resp.Body.Close()
-	var session bool
-	for _, c := range resp.Cookies() {
-		session = session || c.Name == "tixgate_session" && c.Value != ""
+	if err := json.Unmarshal(b, &info); err != nil {
+		t.Fatalf("demo.json: %v", err)
 	}
-	if resp.StatusCode != http.StatusSeeOther || !session {
-		d.t.Errorf("log in as %s with the printed PIN: %s, session cookie %v", name, resp.Status, session)
-	}
+	return info
 }
 
-// onlyDemoFiles fails when dir holds anything the demo does not make, a
-// temporary file included.
-func onlyDemoFiles(t *testing.T, dir string) {
+// deviceOf is the device of that name in demo.json, as an API client.
+func deviceOf(t *testing.T, info sim.DemoInfo, name string) *edgeProc {
+	t.Helper()
+	for _, d := range info.Devices {
+		if d.Name == name {
+			tok, err := os.ReadFile(d.TokenFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, _ := url.Parse(d.URL)
+			return &edgeProc{t: t, name: name, listen: u.Host, token: strings.TrimSpace(string(tok))}
+		}
+	}
+	t.Fatalf("demo.json has no device %s: %+v", name, info.Devices)
+	return nil
+}
+
+// opsSession logs in to central's ops screens with the printed login.
+func opsSession(t *testing.T, info sim.DemoInfo) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(info.Central.URL + "/ops/login") // the form's CSRF cookie
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var csrf string
+	for _, c := range resp.Cookies() {
+		if c.Name == web.CSRFCookie {
+			csrf = c.Value
+		}
+	}
+	resp, err = client.PostForm(info.Central.URL+"/ops/login", url.Values{"name": {info.Central.User}, "password": {info.Central.Password}, "csrf": {csrf}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) == 0 {
+		t.Fatalf("ops login with the printed password: %s", resp.Status)
+	}
+	return client
+}
+
+// dashboard reads what central's dashboard shows, from the JSON the page
+// polls.
+func dashboard(t *testing.T, client *http.Client, info sim.DemoInfo) ops.Live {
+	t.Helper()
+	resp, err := client.Get(info.Central.Live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var live ops.Live
+	if err := json.NewDecoder(resp.Body).Decode(&live); resp.StatusCode != http.StatusOK || err != nil {
+		t.Fatalf("GET %s: %s, %v", info.Central.Live, resp.Status, err)
+	}
+	return live
+}
+
+// demoFiles fails when dir holds anything the demo does not make.
+func demoFiles(t *testing.T, dir string) {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	mine := []string{"central", "G1", "G2", "G3", "G4", "S1", "samples", "demo.json", "crowd.json", ".lock"}
 	for _, e := range entries {
-		if !isDemoEntry(e.Name()) || strings.Contains(e.Name(), ".tmp") {
+		if !slices.Contains(mine, e.Name()) {
 			t.Errorf("data folder holds %q", e.Name())
 		}
 	}
@@ -179,118 +248,175 @@ func emptyDir(t *testing.T, dir, what string) {
 	}
 }
 
-// The demo stays up until SIGTERM, every URL it prints answers, its
-// logins work, its sample tickets are real codes the gates admit; a second
-// run reuses the venue, --reset and --once start a new one, and leftovers
-// of a run that did not finish are started over.
-func TestDemoStaysUp(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the demo's venue four times")
-	}
-	data := filepath.Join(t.TempDir(), "demo")
+// The demo's smoke test: the whole venue starts, every URL it prints
+// answers, demo.json says where everything is, the printed logins work, a
+// sample ticket scanned through a gate's HTTP API shows up on central's
+// dashboard API, SIGTERM stops it cleanly, and a second run reopens the
+// same venue.
+func TestDemoSmoke(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "demo-data")
 	tmp := t.TempDir()
-	args := []string{"--data", data, "--listen", "127.0.0.1:0", "--tickets", "2000"}
-
+	args := []string{"--data", data, "--base-port", "0", "--tickets", "1000"}
 	d := startDemo(t, tmp, args...)
-	d.waitReady()
+	took := d.waitReady()
+	t.Logf("a new venue of 1000 tickets was up in %s", took.Round(10*time.Millisecond))
 	if !strings.Contains(d.out.String(), "a new venue on this machine") {
 		t.Errorf("first run did not make a new venue:\n%s", d.out.String())
 	}
 	urls := d.checkURLs()
-	d.login(urls[0], "gate")
-	d.login(urls[2], "supervisor")
-
-	// A second demo on the same folder while this one runs is refused,
-	// and leaves the venue as it was.
-	second := startDemo(t, tmp, args...)
-	select {
-	case err := <-second.done:
-		if err == nil {
-			t.Errorf("a second demo on a folder in use exited 0:\n%s", second.out.String())
+	info := readInfo(t, data)
+	if !slices.Contains(urls, info.Central.Dashboard) {
+		t.Errorf("the printed URLs %q lack the dashboard %s", urls, info.Central.Dashboard)
+	}
+	var names []string
+	for _, dev := range info.Devices {
+		names = append(names, dev.Name+"/"+dev.Role+"/"+dev.Gate)
+		if !slices.Contains(urls, dev.URL) {
+			t.Errorf("the printed URLs lack %s's %s", dev.Name, dev.URL)
 		}
-	case <-time.After(60 * time.Second):
-		t.Fatalf("a second demo on a folder in use kept running:\n%s", second.out.String())
-	}
-	if _, err := os.Stat(filepath.Join(data, demoStateFile)); err != nil {
-		t.Errorf("the second demo touched the venue: %v", err)
-	}
-	// So is --reset: the running venue is not wiped under it.
-	reset := startDemo(t, tmp, append(append([]string(nil), args...), "--reset", "--once")...)
-	select {
-	case err := <-reset.done:
-		if err == nil {
-			t.Errorf("--reset on a folder in use exited 0:\n%s", reset.out.String())
+		if filepath.Dir(dev.TokenFile) != filepath.Join(data, dev.Name) {
+			t.Errorf("%s's token file %s is not in its folder", dev.Name, dev.TokenFile)
 		}
-	case <-time.After(60 * time.Second):
-		t.Fatalf("--reset on a folder in use kept running:\n%s", reset.out.String())
 	}
-	if _, err := os.Stat(filepath.Join(data, demoStateFile)); err != nil {
-		t.Errorf("--reset wiped a running venue: %v", err)
+	if want := []string{"G1/gate/G1", "G2/gate/G2", "G3/gate/G3", "G4/gate/G4", "S1/seller/"}; !slices.Equal(names, want) {
+		t.Errorf("demo.json devices %q, want %q", names, want)
 	}
-	d.checkURLs()
+	if info.Event.ID == 0 || len(info.Types) != 2 || info.Types[0].Tickets+info.Types[1].Tickets != 1000 || info.Types[1].SellerQuota == 0 {
+		t.Errorf("demo.json event %+v, types %+v", info.Event, info.Types)
+	}
 
-	// A sample ticket is a real QR code of an issued ticket: decoded from
-	// its PNG, gate-2 admits it once.
-	m := samples.FindStringSubmatch(d.out.String())
-	if m == nil {
-		t.Fatalf("no sample folder printed:\n%s", d.out.String())
+	// The ops login and a gate's staff PIN work.
+	client := opsSession(t, info)
+	if live := dashboard(t, client, info); live.Devices != 5 || live.Online != 5 {
+		t.Errorf("the dashboard: %d of %d devices online, want 5 of 5", live.Online, live.Devices)
 	}
-	png, err := os.ReadFile(filepath.Join(m[1], "ticket-1501.png"))
+	resp, err := client.PostForm(info.Devices[0].URL+"login", url.Values{"name": {info.Logins[0].Name}, "pin": {info.Logins[0].PIN}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) == 0 {
+		t.Errorf("G1 login as %s with the printed PIN: %s", info.Logins[0].Name, resp.Status)
+	}
+
+	// A sample ticket is a real QR code: decoded from its PNG, G1 admits
+	// it once, and central's dashboard counts the entry.
+	var sample sim.DemoSample
+	for _, s := range info.Samples.Tickets {
+		if strings.HasPrefix(s.File, "general-") {
+			sample = s
+			break
+		}
+	}
+	png, err := os.ReadFile(filepath.Join(info.Samples.Dir, sample.File))
 	if err != nil {
 		t.Fatal(err)
 	}
 	code, err := scanner.DecodeBytes(png)
-	if err != nil {
-		t.Fatalf("decode the sample ticket: %v", err)
+	if err != nil || code != sample.Code {
+		t.Fatalf("decode the sample ticket %s: %q, %v", sample.File, code, err)
 	}
-	index, _ := os.ReadFile(filepath.Join(m[1], demoTicketIndex))
-	if !strings.Contains(string(index), code) {
-		t.Errorf("the index does not list the sample's code %q", code)
+	before := dashboard(t, client, info).Admissions
+	g1 := deviceOf(t, info, "G1")
+	if got := g1.scan(code); got.Reason != "ok" {
+		t.Fatalf("sample ticket at G1: %s %s", got.Reason, got.Detail)
 	}
-	tok, err := os.ReadFile(filepath.Join(data, "gate-2", "api.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gate2 := &edgeProc{t: t, listen: strings.TrimSuffix(strings.TrimPrefix(urls[1], "http://"), "/"), token: strings.TrimSpace(string(tok))}
-	if got := gate2.scan(code); got.Reason != "ok" {
-		t.Errorf("sample ticket at gate-2: %s %s", got.Reason, got.Detail)
-	}
-	if got := gate2.scan(code); got.Reason != "already_used" {
-		t.Errorf("sample ticket again at gate-2: %s", got.Reason)
+	ledgertest.WaitFor(t, 20*time.Second, "central's dashboard counts G1's entry", func() bool {
+		live := dashboard(t, client, info)
+		return live.Admissions == before+1 && strings.Contains(live.HTML, "<td>G1</td>")
+	})
+	if got := deviceOf(t, info, "G2").scan(code); got.Reason != "already_used" {
+		t.Errorf("the sample again at G2: %s", got.Reason)
 	}
 	d.stop()
-	onlyDemoFiles(t, data)
+	demoFiles(t, data)
 	emptyDir(t, tmp, "the demo")
 
 	// The second run reopens the venue: the sample stays used.
 	d = startDemo(t, tmp, args...)
 	d.waitReady()
-	if !strings.Contains(d.out.String(), "reopening the venue") || strings.Contains(d.out.String(), "Doors open") {
+	if !strings.Contains(d.out.String(), "reopening the venue") {
 		t.Errorf("second run did not reuse the venue:\n%s", d.out.String())
 	}
-	urls = d.checkURLs()
-	d.login(urls[1], "gate")
-	gate2.listen = strings.TrimSuffix(strings.TrimPrefix(urls[1], "http://"), "/")
-	if got := gate2.scan(code); got.Reason != "already_used" {
+	d.checkURLs()
+	info = readInfo(t, data)
+	if got := deviceOf(t, info, "G3").scan(code); got.Reason != "already_used" {
 		t.Errorf("the used sample after a restart: %s", got.Reason)
 	}
 	d.stop()
+}
 
-	// A run cut off before its story ended leaves no demo.json: the next
-	// starts over instead of failing on what it finds.
-	if err := os.Remove(filepath.Join(data, demoStateFile)); err != nil {
+// --story tells a night at the venue through the real components; a
+// second demo on a folder in use is refused and leaves it as it was;
+// --crowd moves the dashboard; leftovers of a run that did not finish are
+// started over; --reset makes a new venue.
+func TestDemoRerun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the demo's venue four times")
+	}
+	data := filepath.Join(t.TempDir(), "demo-data")
+	tmp := t.TempDir()
+	args := []string{"--data", data, "--base-port", "0", "--tickets", "1000"}
+	d := startDemo(t, tmp, append(args, "--crowd", "50", "--story")...)
+	d.waitReady()
+	for _, want := range []string{
+		"G1  ticket 6                             → OPEN      ok",
+		"STAY SHUT already_used",
+		"STAY SHUT wrong_zone",
+		"VIP ticket 904 at the VIP gate",
+		"STAY SHUT bad_signature",
+		"STAY SHUT unknown_issuer",
+		"(known to the gate's manifest: false: admitted on its signature and S1's quota alone)",
+		"STAY SHUT revoked",
+		"every device now holds the conflict: ticket 10 entered at G1 and again at G3",
+		"and central found it in the gates' uploads",
+	} {
+		if !strings.Contains(d.out.String(), want) {
+			t.Errorf("the story lacks %q", want)
+		}
+	}
+	info := readInfo(t, data)
+	for _, extra := range [][]string{nil, {"--reset"}} {
+		startDemo(t, tmp, append(args, extra...)...).refused("a second demo " + strings.Join(extra, " ") + " on a folder in use")
+		if _, err := os.Stat(filepath.Join(data, sim.DemoStateFile)); err != nil {
+			t.Errorf("the second demo %v touched the venue: %v", extra, err)
+		}
+	}
+	client := opsSession(t, info)
+	ledgertest.WaitFor(t, 30*time.Second, "the crowd's entries on central's dashboard", func() bool { return dashboard(t, client, info).Admissions >= 20 })
+	d.stop()
+	if !regexp.MustCompile(`crowd: [1-9]\d* admitted, [1-9]\d* refused`).MatchString(d.out.String()) {
+		t.Errorf("the crowd's tally:\n%s", d.out.String())
+	}
+	demoFiles(t, data)
+
+	// A run cut off before it finished leaves no demo.json: the next starts
+	// over instead of failing on what it finds.
+	if err := os.Remove(filepath.Join(data, sim.DemoStateFile)); err != nil {
 		t.Fatal(err)
 	}
-	d = startDemo(t, tmp, append(args, "--once")...)
-	if err := <-d.done; err != nil {
-		t.Fatalf("--once after an unfinished run: %v\n%s", err, d.out.String())
-	}
+	d = startDemo(t, tmp, args...)
+	d.waitReady()
 	if !strings.Contains(d.out.String(), "starting a new venue") || !strings.Contains(d.out.String(), "did not finish") {
 		t.Errorf("leftovers were not started over:\n%s", d.out.String())
 	}
-	if urlRE.MatchString(d.out.String()) {
-		t.Errorf("--once printed URLs it does not serve:\n%s", d.out.String())
+	info = readInfo(t, data)
+	sample := info.Samples.Tickets[0]
+	if got := deviceOf(t, info, "G1").scan(sample.Code); got.Reason != "ok" {
+		t.Errorf("a sample of the new venue: %s", got.Reason)
 	}
+	d.stop()
+
+	// A venue whose central lost its store is started over too.
+	if err := os.RemoveAll(filepath.Join(data, "central")); err != nil {
+		t.Fatal(err)
+	}
+	d = startDemo(t, tmp, args...)
+	d.waitReady()
+	if !strings.Contains(d.out.String(), "starting a new venue") || !strings.Contains(d.out.String(), "cannot be reopened") {
+		t.Errorf("a venue without central's store was not started over:\n%s", d.out.String())
+	}
+	d.stop()
 
 	// --reset makes a new venue: the sample is unused again.
 	d = startDemo(t, tmp, append(args, "--reset")...)
@@ -298,20 +424,12 @@ func TestDemoStaysUp(t *testing.T) {
 	if !strings.Contains(d.out.String(), "a new venue on this machine") {
 		t.Errorf("--reset did not make a new venue:\n%s", d.out.String())
 	}
-	urls = d.checkURLs()
-	gate2.listen = strings.TrimSuffix(strings.TrimPrefix(urls[1], "http://"), "/")
-	tok, _ = os.ReadFile(filepath.Join(data, "gate-2", "api.token"))
-	gate2.token = strings.TrimSpace(string(tok))
-	png, _ = os.ReadFile(filepath.Join(data, demoTicketsDir, "ticket-1501.png"))
-	if code, err = scanner.DecodeBytes(png); err != nil {
-		t.Fatal(err)
-	}
-	var got decision.Decision = gate2.scan(code)
-	if got.Reason != "ok" {
-		t.Errorf("sample ticket of the new venue: %s %s", got.Reason, got.Detail)
+	info = readInfo(t, data)
+	if got := deviceOf(t, info, "G1").scan(info.Samples.Tickets[0].Code); got.Reason != "ok" {
+		t.Errorf("a sample after --reset: %s", got.Reason)
 	}
 	d.stop()
-	onlyDemoFiles(t, data)
+	demoFiles(t, data)
 	emptyDir(t, tmp, "the demo")
 }
 
@@ -324,7 +442,7 @@ func TestDemoRefusesForeignFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{{}, {"--reset"}} {
-		_, errs, code := cli(t, "", append([]string{"demo", "--once", "--data", dir}, args...)...)
+		_, errs, code := cli(t, "", append([]string{"demo", "--base-port", "0", "--data", dir}, args...)...)
 		if code != 1 || !strings.Contains(errs, `"thesis.tex", which the demo did not make`) {
 			t.Errorf("demo %v in a folder of other files: exit %d, %q", args, code, errs)
 		}

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 
-	"github.com/tixgate/tixgate/ledger"
-	"github.com/tixgate/tixgate/ticket"
+	"github.com/tixgate/tixgate/edge"
 	"github.com/tixgate/tixgate/uplink"
 )
 
@@ -34,15 +32,8 @@ func runEnroll(ctx context.Context, e *env, cl *cmdline) error {
 	if err := need(cl.Name(), map[string]bool{"data": *data != "", "url": *url != "", "token": *token != ""}); err != nil {
 		return err
 	}
-	if _, err := os.Stat(filepath.Join(*data, ledger.DeviceKeyFile)); err == nil {
-		return fmt.Errorf("enroll: %s already holds a device: use a new directory", *data)
-	}
-	key, err := ticket.GenerateKey(nil)
-	if err != nil {
-		return fmt.Errorf("enroll: %w", err)
-	}
-	resp, err := uplink.Enroll(ctx, nil, *url, uplink.EnrollRequest{Token: *token, Key: ticket.PublicOf(key), Version: version,
-		Hardware: hardware(), Time: e.now()})
+	resp, err := edge.Enroll(ctx, edge.Enrollment{Dir: *data, URL: *url, Token: *token, Version: version, Hardware: hardware(),
+		EncryptionKey: *encKey, Ledger: ledgerConfig(e, *data), Clock: clockFunc(e.now)})
 	if err != nil {
 		var ue *uplink.Error
 		var oe *net.OpError
@@ -52,14 +43,6 @@ func runEnroll(ctx context.Context, e *env, cl *cmdline) error {
 		case errors.As(err, &oe):
 			return fmt.Errorf("enroll: central cannot be reached at %s (%v): check the URL and that central is running, then try again with the same token", *url, oe.Err)
 		}
-		return err
-	}
-	err = ledger.Install(ledger.Enrollment{Dir: *data, Key: key, Cert: resp.Cert, Root: resp.Root, MeshKey: resp.Keyring[0], GateKey: resp.GateKey, EncryptionKey: *encKey},
-		ledgerConfig(e, *data))
-	if err != nil {
-		return err
-	}
-	if err := uplink.SaveCredentials(*data, uplink.Credentials{URL: strings.TrimRight(*url, "/"), Credential: resp.Credential, Venue: resp.Venue, Gate: resp.Gate}); err != nil {
 		return err
 	}
 	if resp.Gate == "" {

@@ -103,7 +103,9 @@ func TestLayout(t *testing.T) {
 		"edge": {"ticket", "ticket/keyfile", "ledger", "ledger/rules", "ledger/record", "ledger/decision", "ledger/manifest",
 			"cluster", "scanner", "ticket/strict", "edge/deviceapi", "edge/receipt", "uplink", "pricing"},
 		"sim": {"ticket", "ticket/keyfile", "ledger", "ledger/manifest", "ledger/decision", "cluster", "scanner", "edge",
-			"edge/deviceapi", "firmware", "ticket/strict", "ledger/record", "ledger/rules"},
+			"edge/deviceapi", "firmware", "ticket/strict", "ledger/record", "ledger/rules",
+			// The demo's venue: central in the same process, wired as `tixgate central` wires it.
+			"central", "central/store", "central/catalog", "central/devices", "central/quota", "central/staff"},
 		"central/store":           nil,
 		"central/store/storetest": nil, // tests only; standard library
 		// The protocol both sides share: the ledger's pure wire packages only.
