@@ -152,6 +152,15 @@ func TestCopiedCertificateStaysUnverified(t *testing.T) {
 		}
 	})
 	g1, g2 := c.nodes[0], c.nodes[1]
+	// gate-2 proves itself by its signed state, in moments.
+	ledgertest.WaitFor(t, 10*time.Second, "gate-1 sees gate-2 proven", func() bool {
+		for _, p := range g1.mesh.Peers() {
+			if p.Name == "gate-2" && p.State == "alive" {
+				return true
+			}
+		}
+		return false
+	})
 	// gate-3's certificate, copied; its key stays with gate-3, away.
 	gate3, _ := ticket.GenerateKey(nil)
 	forger, _ := ticket.GenerateKey(nil)
