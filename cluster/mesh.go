@@ -36,6 +36,9 @@ type Store interface {
 	// ApplyChange verifies and applies a manifest change; idempotent.
 	ApplyChange(raw []byte) (ledger.ApplyStatus, error)
 	VersionVector() (ledger.VersionVector, error)
+	// Holds reports, from memory, whether the origin's log here reaches
+	// seq: a record at or below it is a duplicate.
+	Holds(origin ticket.KeyID, seq uint64) bool
 	Records(origin ticket.KeyID, from uint64, max int) ([][]byte, error)
 	ManifestSeq() uint64
 	ManifestChanges(from uint64, max int) ([][]byte, error)
@@ -114,6 +117,7 @@ type meshCounters struct {
 	recordsServed                             atomic.Uint64
 	untrusted, unauthentic                    atomic.Uint64
 	digestsSent                               atomic.Uint64
+	duplicates                                atomic.Uint64
 }
 
 // New starts a node: it listens, and passes on what the store learns. It
@@ -410,6 +414,7 @@ type Stats struct {
 	RecordsServed   uint64 `json:"records_served"`
 	Untrusted       uint64 `json:"untrusted"`   // nodes refused membership: no valid certificate, or a name taken by another key
 	Unauthentic     uint64 `json:"unauthentic"` // messages dropped unread: unsigned, badly signed, from a non-member or outside the replay window
+	Duplicates      uint64 `json:"duplicates"`  // record messages dropped unverified: every record in them held already
 	PacketsOut      uint64 `json:"packets_out"`
 	PacketBytesOut  uint64 `json:"packet_bytes_out"`
 	PacketsFiltered uint64 `json:"packets_filtered"`
@@ -435,6 +440,7 @@ func (m *Mesh) Stats() Stats {
 		RecordsServed:   m.st.recordsServed.Load(),
 		Untrusted:       m.st.untrusted.Load(),
 		Unauthentic:     m.st.unauthentic.Load(),
+		Duplicates:      m.st.duplicates.Load(),
 		PacketsOut:      m.tr.packetsOut.Load(),
 		PacketBytesOut:  m.tr.packetBytesOut.Load(),
 		PacketsFiltered: m.tr.packetsDropped.Load(),
@@ -1161,6 +1167,15 @@ func (d *delegate) NodeMeta(limit int) []byte {
 // copy what it keeps.
 func (d *delegate) NotifyMsg(b []byte) {
 	m := (*Mesh)(d)
+	if heldAlready(b, m.store.Holds) {
+		// Gossip brings each record several times: the copies after the
+		// first carry nothing to store, and checking their messages'
+		// signatures was most of a busy venue's CPU. Records sign
+		// themselves; a message is verified whenever it could change
+		// anything here.
+		m.st.duplicates.Add(1)
+		return
+	}
 	msg, err := openMessage(b, m.peerKey, m.cfg.Clock.Now(), m.cfg.ReplayWindow)
 	if err != nil {
 		// Charged to nobody: the name in an unauthenticated message is a claim.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tixgate/tixgate/ledger/record"
 	"github.com/tixgate/tixgate/ticket"
 )
 
@@ -97,6 +98,33 @@ func openMessage(b []byte, keyOf func(string) ed25519.PublicKey, now time.Time, 
 		return message{}, errStale
 	}
 	return msg, nil
+}
+
+// heldAlready reports, without verifying anything, whether b is a message
+// of records (kindRecords or kindFetched) every one of which holds says
+// is held. Anything malformed is not: openMessage deals with it.
+func heldAlready(b []byte, holds func(ticket.KeyID, uint64) bool) bool {
+	if len(b) < trailerLen+2 || b[0] != kindRecords && b[0] != kindFetched {
+		return false
+	}
+	msg, err := decodeMessage(b[:len(b)-trailerLen])
+	if err != nil || len(msg.payload) == 0 {
+		return false
+	}
+	for p := msg.payload; len(p) > 0; {
+		n, w := binary.Uvarint(p)
+		if w <= 0 || n == 0 || uint64(len(p)-w) < n {
+			return false
+		}
+		raw := p[w : w+int(n)]
+		origin, ok1 := record.OriginOf(raw)
+		seq, ok2 := record.SeqOf(raw)
+		if !ok1 || !ok2 || !holds(origin, seq) {
+			return false
+		}
+		p = p[w+int(n):]
+	}
+	return true
 }
 
 func decodeMessage(b []byte) (message, error) {

@@ -36,6 +36,15 @@ func (l *Ledger) VersionVector() (VersionVector, error) {
 	return vv, nil
 }
 
+// Holds reports whether the origin's log here reaches seq, from memory.
+func (l *Ledger) Holds(origin ticket.KeyID, seq uint64) bool {
+	if h, ok := l.heads.head(origin); ok {
+		return h >= seq
+	}
+	vv, err := l.VersionVector() // loads the cache
+	return err == nil && vv[origin] >= seq
+}
+
 // headCache holds the version vector in memory. Commits advance it after
 // they land; Reindex and Restore, which rewrite heads wholesale, drop it.
 type headCache struct {
@@ -51,6 +60,13 @@ func (c *headCache) get() (VersionVector, bool) {
 		return nil, false
 	}
 	return maps.Clone(c.vv), true
+}
+
+// head is one origin's head, once the vector is loaded.
+func (c *headCache) head(o ticket.KeyID) (uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.vv[o], c.loaded
 }
 
 // load installs a vector read from Badger, keeping what commits advanced
