@@ -115,10 +115,10 @@ func TestSuspendedDevice(t *testing.T) {
 			t.Errorf("%d records stored, want the suspended device's 2", n)
 		}
 
-		if _, err := f.srv.Devices.Resume(ctx, "mei", "gate-2"); err != nil {
+		if _, err := f.srv.Devices.Resume(ctx, "mei", "gate-2", "cleared"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.srv.Devices.Resume(ctx, "mei", "gate-2"); !errors.Is(err, store.ErrNotSuspended) {
+		if _, err := f.srv.Devices.Resume(ctx, "mei", "gate-2", "cleared"); !errors.Is(err, store.ErrNotSuspended) {
 			t.Errorf("resumed twice: %v", err)
 		}
 		if err := c.Sync(ctx, &memDevice{}); err != nil || c.State().State != uplink.StateOK {
@@ -198,7 +198,7 @@ func TestOpsRollsDeviceCredential(t *testing.T) {
 		if err := c.Sync(ctx, &memDevice{}); err != nil || len(saved) != 0 {
 			t.Fatalf("sync without a roll asked: %v, saved %d", err, len(saved))
 		}
-		if _, err := f.srv.Devices.RequestRoll(ctx, "mei", "gate-1"); err != nil {
+		if _, err := f.srv.Devices.RequestRoll(ctx, "mei", "gate-1", "leaked"); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, h := f.call(http.MethodGet, uplink.PathAcks, old, nil); h.Get(uplink.HeaderRollCredential) != "1" {
@@ -231,7 +231,7 @@ func TestOpsRollsDeviceCredential(t *testing.T) {
 		// A device that cannot keep a credential does not roll, and says so.
 		_, dev2 := f.enroll("gate-2", "G2")
 		c2, _ := uplink.New(uplink.Config{URL: f.http.URL, Credential: dev2.Credential})
-		f.srv.Devices.RequestRoll(ctx, "mei", "gate-2")
+		f.srv.Devices.RequestRoll(ctx, "mei", "gate-2", "")
 		if err := c2.Sync(ctx, &memDevice{}); err == nil || !strings.Contains(err.Error(), "nowhere to keep") {
 			t.Errorf("roll without SaveCredential: %v", err)
 		}

@@ -312,7 +312,11 @@ func (r *Registry) Roll(ctx context.Context, dev store.Device) (uplink.Credentia
 // credential leaked, or one kept too long): central tells it on every
 // answer until it has, and the old credential stops working as soon as
 // the device uses the new one. by is the staff member, for the audit log.
-func (r *Registry) RequestRoll(ctx context.Context, by, name string) (store.Device, error) {
+func (r *Registry) RequestRoll(ctx context.Context, by, name, reason string) (store.Device, error) {
+	detail := "at its next sync"
+	if reason != "" {
+		detail += ": " + reason
+	}
 	now := r.cfg.Clock.Now()
 	var dev store.Device
 	err := r.cfg.Store.Update(ctx, func(tx *store.Tx) error {
@@ -320,7 +324,7 @@ func (r *Registry) RequestRoll(ctx context.Context, by, name string) (store.Devi
 		if dev, err = tx.RequestRoll(name, now); err != nil {
 			return err
 		}
-		return tx.Audit(store.AuditEntry{At: now, Actor: by, Action: "device.roll_requested", Target: name, Detail: "at its next sync"})
+		return tx.Audit(store.AuditEntry{At: now, Actor: by, Action: "device.roll_requested", Target: name, Detail: detail})
 	})
 	if err != nil {
 		return dev, err
@@ -355,7 +359,7 @@ func (r *Registry) Suspend(ctx context.Context, by, name, reason string) (store.
 }
 
 // Resume ends a device's suspension: central serves it again.
-func (r *Registry) Resume(ctx context.Context, by, name string) (store.Device, error) {
+func (r *Registry) Resume(ctx context.Context, by, name, reason string) (store.Device, error) {
 	now := r.cfg.Clock.Now()
 	var dev store.Device
 	err := r.cfg.Store.Update(ctx, func(tx *store.Tx) error {
@@ -363,7 +367,7 @@ func (r *Registry) Resume(ctx context.Context, by, name string) (store.Device, e
 		if dev, err = tx.ResumeDevice(name); err != nil {
 			return err
 		}
-		return tx.Audit(store.AuditEntry{At: now, Actor: by, Action: "device.resume", Target: name})
+		return tx.Audit(store.AuditEntry{At: now, Actor: by, Action: "device.resume", Target: name, Detail: reason})
 	})
 	if err != nil {
 		return dev, err
