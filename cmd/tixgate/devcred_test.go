@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -123,8 +124,18 @@ ticket_types: [{event: 1042, id: 1, name: Standing, zones: [0]}]
 	if h, _ := db.ManifestHead(ctx, "arena"); h != head {
 		t.Errorf("the suspension changed the manifest: head %d, was %d", h, head)
 	}
-	if st := nodes[1].UplinkState(); st.State != uplink.StateSuspended {
-		t.Errorf("gate-2 while suspended: %+v", st)
+	// The device's own status API says so.
+	var st struct{ Uplink uplink.State }
+	req, _ := http.NewRequest(http.MethodGet, nodes[1].URL()+"/api/v1/status", nil)
+	req.Header.Set("Authorization", "Bearer "+nodes[1].Token())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if err != nil || st.Uplink.State != uplink.StateSuspended || !strings.Contains(st.Uplink.LastError, "under investigation") {
+		t.Errorf("gate-2's status while suspended: %+v, %v", st.Uplink, err)
 	}
 
 	// Roll gate-1's credential.
