@@ -228,6 +228,31 @@ func TestOpsRollsDeviceCredential(t *testing.T) {
 			t.Error("the roll is not in the audit log")
 		}
 
+		// The answer to the client's roll is lost on the way: the client
+		// keeps its credential, which still works, and rolls again at the
+		// next sync.
+		_, dev3 := f.enroll("gate-3", "G3")
+		var kept []string
+		lose := &losingTransport{path: uplink.PathCredential}
+		c4, _ := uplink.New(uplink.Config{URL: f.http.URL, Credential: dev3.Credential, HTTP: &http.Client{Transport: lose},
+			SaveCredential: func(cred string) error { kept = append(kept, cred); return nil }})
+		f.srv.Devices.RequestRoll(ctx, "mei", "gate-3", "")
+		if err := c4.Sync(ctx, &memDevice{}); err == nil || len(kept) != 0 || lose.lost != 1 {
+			t.Fatalf("sync with the roll's answer lost: %v, kept %d, lost %d", err, len(kept), lose.lost)
+		}
+		if code, _, _ := f.call(http.MethodGet, uplink.PathAcks, dev3.Credential, nil); code != http.StatusOK {
+			t.Errorf("the credential after a lost answer: %d", code)
+		}
+		if err := c4.Sync(ctx, &memDevice{}); err != nil || len(kept) != 1 {
+			t.Fatalf("the next sync: %v, kept %d", err, len(kept))
+		}
+		if code, _, _ := f.call(http.MethodGet, uplink.PathAcks, dev3.Credential, nil); code != http.StatusUnauthorized {
+			t.Errorf("the old credential after the roll: %d", code)
+		}
+		if code, _, _ := f.call(http.MethodGet, uplink.PathAcks, kept[0], nil); code != http.StatusOK {
+			t.Errorf("the rolled credential: %d", code)
+		}
+
 		// A device that cannot keep a credential does not roll, and says so.
 		_, dev2 := f.enroll("gate-2", "G2")
 		c2, _ := uplink.New(uplink.Config{URL: f.http.URL, Credential: dev2.Credential})
@@ -247,4 +272,21 @@ func TestOpsRollsDeviceCredential(t *testing.T) {
 			t.Errorf("its credential after the failed save: %d", code)
 		}
 	})
+}
+
+// losingTransport sends every request, and loses the answer to the first
+// one to path: central did the work, the device never hears of it.
+type losingTransport struct {
+	path string
+	lost int
+}
+
+func (l *losingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil && r.URL.Path == l.path && l.lost == 0 {
+		l.lost++
+		resp.Body.Close()
+		return nil, errors.New("connection reset by peer")
+	}
+	return resp, err
 }
