@@ -19,6 +19,7 @@ type metrics struct {
 	pulled      prometheus.Counter     // manifest changes served
 	pulls       prometheus.Counter     // manifest pulls
 	opsRefused  *prometheus.CounterVec // refused ops API calls by code
+	suspended   prometheus.Counter     // requests of suspended devices refused
 }
 
 func newMetrics() *metrics {
@@ -34,7 +35,9 @@ func newMetrics() *metrics {
 	m.pulls = prometheus.NewCounter(prometheus.CounterOpts{Name: "tixgate_central_manifest_pulls_total", Help: "Manifest pulls begun."})
 	m.opsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tixgate_central_ops_refused_total",
 		Help: "Ops API calls refused, by code: unauthorized, forbidden, rate_limited."}, []string{"code"})
-	m.reg.MustRegister(m.records, m.refusals, m.enrollments, m.pulled, m.pulls, m.opsRefused,
+	m.suspended = prometheus.NewCounter(prometheus.CounterOpts{Name: "tixgate_central_suspended_requests_total",
+		Help: "Requests of suspended devices refused with device_suspended."})
+	m.reg.MustRegister(m.records, m.refusals, m.enrollments, m.pulled, m.pulls, m.opsRefused, m.suspended,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -153,6 +153,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+uplink.PathAcks, s.device(s.acks))
 	m.HandleFunc("POST "+uplink.PathRecords, s.device(s.push))
 	m.HandleFunc("GET "+uplink.PathManifest, s.device(s.manifest))
+	m.HandleFunc("POST "+uplink.PathCredential, s.device(s.rollCredential))
 	m.HandleFunc("GET /api/v1/events", s.ops("read", s.events))
 	s.conflictRoutes(m)
 	m.Handle("/ops/", s.UI.Handler())
@@ -233,7 +234,8 @@ func bearer(r *http.Request) string {
 }
 
 // device wraps a handler for enrolled devices: their credential
-// authenticates them.
+// authenticates them. A suspended device is refused whatever it asks;
+// one that ops asked to roll its credential is told so on every answer.
 func (s *Server) device(h func(http.ResponseWriter, *http.Request, store.Device)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		dev, err := s.Devices.Authenticate(r.Context(), bearer(r))
@@ -245,8 +247,29 @@ func (s *Server) device(h func(http.ResponseWriter, *http.Request, store.Device)
 			s.internal(w, r, err)
 			return
 		}
+		if !dev.Suspended.IsZero() {
+			s.metrics.suspended.Inc()
+			s.fail(w, http.StatusForbidden, uplink.ErrCodeDeviceSuspended, fmt.Sprintf("central suspended device %s at %s (%s): its uploads and pulls are refused until ops resume it",
+				dev.Name, dev.Suspended.UTC().Format(time.RFC3339), dev.SuspendReason))
+			return
+		}
+		if !dev.RollRequested.IsZero() {
+			w.Header().Set(uplink.HeaderRollCredential, "1")
+		}
 		h(w, r, dev)
 	}
+}
+
+// rollCredential issues the device a new credential; the one it asked
+// with works until the new one is first used.
+func (s *Server) rollCredential(w http.ResponseWriter, r *http.Request, dev store.Device) {
+	resp, err := s.Devices.Roll(r.Context(), dev)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // ops wraps a handler of the ops API: an API token with the scope (or

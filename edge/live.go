@@ -179,6 +179,9 @@ func (n *Node) live() deviceapi.Live {
 	if id := n.ledger.Identity(); id != nil {
 		l.Device = id.Cert.Device
 	}
+	if st := n.UplinkState(); st != nil {
+		l.Uplink = st.State // "suspended" reads "suspended by central" on the screen
+	}
 	n.hub.counts(&l, n.cfg.Clock.Now())
 	for _, p := range n.mesh.Peers() {
 		if p.State == "alive" {

@@ -73,6 +73,18 @@ func (n *Node) startUplink() error {
 	}
 	cfg := n.cfg.Uplink
 	cfg.URL, cfg.Credential, cfg.Version = n.cfg.Central, creds.Credential, n.cfg.Version
+	cfg.SaveCredential = func(credential string) error {
+		// The whole file anew, atomically (0600): a crash leaves the old
+		// credential, which central honours until the new one is used, or
+		// the new one.
+		c := creds
+		c.Credential = credential
+		if err := uplink.SaveCredentials(n.cfg.Dir, c); err != nil {
+			return err
+		}
+		creds = c
+		return nil
+	}
 	cfg.Clock = n.cfg.Clock
 	cfg.Logger = n.log.With("part", "uplink")
 	c, err := uplink.New(cfg)
@@ -128,6 +140,13 @@ func (n *Node) registerUplinkMetrics() {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tixgate_uplink_up", Help: "1 when the last sync with central worked (ok or refused), else 0."},
 			state(func(s uplink.State) float64 {
 				if s.State == uplink.StateOK || s.State == uplink.StateRefused {
+					return 1
+				}
+				return 0
+			})),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tixgate_uplink_suspended", Help: "1 while central refuses this device as suspended, else 0."},
+			state(func(s uplink.State) float64 {
+				if s.State == uplink.StateSuspended {
 					return 1
 				}
 				return 0

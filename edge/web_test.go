@@ -19,6 +19,7 @@ import (
 	"github.com/tixgate/tixgate/ledger/decision"
 	"github.com/tixgate/tixgate/ledger/ledgertest"
 	"github.com/tixgate/tixgate/ticket"
+	"github.com/tixgate/tixgate/uplink"
 )
 
 // Without a session every page sends the browser to the login; only
@@ -196,6 +197,9 @@ func TestMissingTranslations(t *testing.T) {
 	}
 	for _, s := range []string{deviceapi.SourceAPI, deviceapi.SourceScanner, deviceapi.SourceCamera, deviceapi.SourceManual} {
 		used = append(used, "source."+s)
+	}
+	for _, s := range []string{uplink.StateIdle, uplink.StateSyncing, uplink.StateOK, uplink.StateOffline, uplink.StateRefused, uplink.StateSuspended} {
+		used = append(used, "status.uplink."+s)
 	}
 	used = append(used, "status.uplink."+deviceapi.UplinkNotConfigured, "page.login", "page.scan", "page.status", "page.unsound")
 	for _, k := range used {

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tixgate/tixgate/ticket"
@@ -41,8 +42,15 @@ type Device interface {
 type Config struct {
 	// URL is central's base URL, https://… (http:// for loopback tests).
 	URL string
-	// Credential is the device's API credential, from enrollment.
+	// Credential is the device's API credential, from enrollment (or its
+	// last roll).
 	Credential string
+	// SaveCredential keeps a rolled credential: it must write it to the
+	// device's disk atomically (mode 0600) and return only once it is
+	// there, for the client uses the new credential only after it returns,
+	// and central stops honouring the old one at its first use. Nil: the
+	// client cannot roll, and says so when central asks it to.
+	SaveCredential func(credential string) error
 	// HTTP is the client to send with; its timeout must allow a whole
 	// manifest pull (a million tickets is about 100 MB), so it is left to
 	// the requests' contexts by default.
@@ -80,6 +88,10 @@ const (
 	StateOK      = "ok"      // the last sync worked
 	StateOffline = "offline" // central could not be reached, or failed: backing off
 	StateRefused = "refused" // central refused some records (see LastError); the rest synced
+	// StateSuspended: central suspended the device and refuses its uploads
+	// and pulls until ops resume it; the device keeps admitting, its peers
+	// keep its records, and the client backs off.
+	StateSuspended = "suspended"
 )
 
 // State is what the uplink reports to the device's UI, log and metrics.
@@ -96,6 +108,9 @@ type State struct {
 	ManifestSeq  uint64    `json:"manifest_seq"`  // changes applied
 	ManifestHead uint64    `json:"manifest_head"` // central's head at the last pull
 	Pulling      bool      `json:"pulling"`
+	// CredentialRolled is when the client last put a rolled API credential
+	// in use.
+	CredentialRolled time.Time `json:"credential_rolled,omitzero"`
 }
 
 // Client syncs one device with central.
@@ -106,6 +121,9 @@ type Client struct {
 
 	mu    sync.Mutex
 	state State
+	cred  string // the API credential in use
+
+	rollWanted atomic.Bool // central asked for a roll
 }
 
 // New makes a client.
@@ -138,7 +156,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Client{cfg: cfg, base: u, wake: make(chan struct{}, 1), state: State{State: StateIdle, URL: u.String()}}, nil
+	return &Client{cfg: cfg, base: u, wake: make(chan struct{}, 1), state: State{State: StateIdle, URL: u.String()}, cred: cfg.Credential}, nil
 }
 
 // State is the uplink's state now.
@@ -174,7 +192,11 @@ func (c *Client) Run(ctx context.Context, dev Device) {
 		if err != nil {
 			st := c.State()
 			wait = c.backoff(st.Failures)
-			c.cfg.Logger.Warn("uplink sync failed", "err", err, "failures", st.Failures, "retry_in", wait.Round(time.Millisecond))
+			if st.State == StateSuspended {
+				c.cfg.Logger.Warn("uplink: suspended by central: admitting offline, retrying later", "err", err, "failures", st.Failures, "retry_in", wait.Round(time.Millisecond))
+			} else {
+				c.cfg.Logger.Warn("uplink sync failed", "err", err, "failures", st.Failures, "retry_in", wait.Round(time.Millisecond))
+			}
 		}
 		c.update(func(s *State) { s.NextAttempt = c.cfg.Clock.Now().Add(wait) })
 		t := time.NewTimer(wait)
@@ -220,9 +242,15 @@ func (c *Client) Sync(ctx context.Context, dev Device) error {
 	if err == nil {
 		err = c.Pull(ctx, dev)
 	}
+	if err == nil && c.rollWanted.Load() {
+		err = c.RollCredential(ctx)
+	}
 	c.update(func(s *State) {
 		s.ManifestSeq = dev.ManifestSeq()
 		switch {
+		case Suspended(err):
+			s.State, s.LastError = StateSuspended, "suspended by central: "+err.Error()
+			s.Failures++
 		case err != nil:
 			s.State, s.LastError = StateOffline, err.Error()
 			s.Failures++
@@ -233,6 +261,50 @@ func (c *Client) Sync(ctx context.Context, dev Device) error {
 		}
 	})
 	return err
+}
+
+// Suspended reports whether err is central's refusal of a suspended
+// device.
+func Suspended(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == ErrCodeDeviceSuspended
+}
+
+// RollCredential asks central for a new API credential, has
+// Config.SaveCredential keep it, and only then uses it, at once (central
+// then stops honouring the old one). Central keeps the old one working
+// until the new one is used, so a roll cut anywhere is simply tried again.
+// The loop rolls by itself when central says ops asked for it.
+func (c *Client) RollCredential(ctx context.Context) error {
+	if c.cfg.SaveCredential == nil {
+		return errors.New("uplink: roll credential: central asked for a new credential, and this device has nowhere to keep one")
+	}
+	var resp CredentialResponse
+	if err := c.post(ctx, PathCredential, struct{}{}, &resp); err != nil {
+		return fmt.Errorf("uplink: roll credential: %w", err)
+	}
+	if resp.Credential == "" {
+		return errors.New("uplink: roll credential: central's answer holds no credential")
+	}
+	if err := c.cfg.SaveCredential(resp.Credential); err != nil {
+		// Not on disk, so not used: the old one keeps working.
+		return fmt.Errorf("uplink: roll credential: keep the new credential: %w", err)
+	}
+	now := c.cfg.Clock.Now()
+	c.mu.Lock()
+	c.cred = resp.Credential
+	c.state.CredentialRolled = now
+	c.mu.Unlock()
+	c.rollWanted.Store(false)
+	// Use it now, so the old one stops working at once rather than at the
+	// next sync; a failure here is fine: the next sync uses it.
+	var acks Acks
+	if err := c.get(ctx, PathAcks, &acks); err != nil {
+		c.cfg.Logger.Warn("uplink: rolled credential kept; its first use failed, the next sync retries", "err", err)
+		return nil
+	}
+	c.cfg.Logger.Info("uplink: API credential rolled")
+	return nil
 }
 
 // RefusedError says central refused records of a push: they are not
@@ -341,6 +413,7 @@ func (c *Client) Pull(ctx context.Context, dev Device) error {
 		return fmt.Errorf("uplink pull: %w", c.timedOut(err))
 	}
 	defer resp.Body.Close()
+	c.saw(resp)
 	if err := checkStatus(resp); err != nil {
 		return fmt.Errorf("uplink pull: %w", err)
 	}
@@ -425,7 +498,10 @@ func (c *Client) request(ctx context.Context, method, path string, body []byte) 
 	if err != nil {
 		return nil, fmt.Errorf("uplink: %w", err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.cfg.Credential)
+	c.mu.Lock()
+	cred := c.cred
+	c.mu.Unlock()
+	req.Header.Set("Authorization", "Bearer "+cred)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -451,7 +527,7 @@ func (c *Client) get(ctx context.Context, path string, out any) error {
 	if err != nil {
 		return err
 	}
-	return c.timedOut(do(c.cfg.HTTP, req, out))
+	return c.timedOut(c.do(req, out))
 }
 
 func (c *Client) post(ctx context.Context, path string, in, out any) error {
@@ -465,15 +541,34 @@ func (c *Client) post(ctx context.Context, path string, in, out any) error {
 	if err != nil {
 		return err
 	}
-	return c.timedOut(do(c.cfg.HTTP, req, out))
+	return c.timedOut(c.do(req, out))
 }
 
-func do(hc *http.Client, req *http.Request, out any) error {
+// do sends a request of the device and notes what central asks of it.
+func (c *Client) do(req *http.Request, out any) error {
+	return doWith(c.cfg.HTTP, req, out, c.saw)
+}
+
+// saw notes a roll asked for in an answer of central.
+func (c *Client) saw(resp *http.Response) {
+	if resp.Header.Get(HeaderRollCredential) != "" {
+		if !c.rollWanted.Swap(true) {
+			c.cfg.Logger.Info("uplink: central asks for a new API credential: rolling")
+		}
+	}
+}
+
+func do(hc *http.Client, req *http.Request, out any) error { return doWith(hc, req, out, nil) }
+
+func doWith(hc *http.Client, req *http.Request, out any, saw func(*http.Response)) error {
 	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
+	if saw != nil {
+		saw(resp)
+	}
 	if err := checkStatus(resp); err != nil {
 		return err
 	}

@@ -21,6 +21,14 @@ const (
 	// PathQuotaRequest is a seller's request for another block: POST
 	// QuotaRequest → QuotaGrant.
 	PathQuotaRequest = "/api/v1/quotas/request"
+	// PathCredential rolls the device's API credential: POST (no body) →
+	// CredentialResponse. The credential in use keeps working until the
+	// new one is first used; then only the new one works.
+	PathCredential = "/api/v1/credential"
+
+	// HeaderRollCredential is set ("1") on central's answers to a device
+	// that ops asked to roll its credential: the device rolls at once.
+	HeaderRollCredential = "X-Tixgate-Roll-Credential"
 
 	// HeaderManifestHead carries, on a pull, the number of the venue's last
 	// change when the pull began: what a progress bar counts to.
@@ -189,6 +197,10 @@ const (
 	ErrCodeInternal     = "internal"
 	ErrCodeQuotaLimit   = "quota_limit" // a seller asked for more than ops allow it
 	ErrCodeNotSeller    = "not_seller"  // a quota asked for by a device that is not a seller
+	// ErrCodeDeviceSuspended (403) answers every request of a device that
+	// central suspended: it keeps admitting offline and its peers keep
+	// accepting its records; it backs off until ops resume it.
+	ErrCodeDeviceSuspended = "device_suspended"
 )
 
 // QuotaRequest asks central for another block of serials of one event and
@@ -208,4 +220,12 @@ type QuotaGrant struct {
 	Price        int64             `json:"price"` // one ticket, minor units of Currency
 	Currency     string            `json:"currency"`
 	ManifestHead uint64            `json:"manifest_head"`
+}
+
+// CredentialResponse is a rolled API credential. The device writes it to
+// disk before it uses it; until it does, the credential before keeps
+// working, so an answer lost on the way is simply asked for again (and
+// the credential it held, never used, no longer works).
+type CredentialResponse struct {
+	Credential string `json:"credential"`
 }

@@ -244,16 +244,136 @@ func (r *Registry) Enroll(ctx context.Context, req uplink.EnrollRequest) (uplink
 // device's.
 var ErrUnauthorized = errors.New("not an enrolled device's credential")
 
-// Authenticate finds the enrolled device a credential belongs to.
+// Authenticate finds the enrolled device a credential belongs to. The
+// first use of a rolled credential puts it in place: from then on the
+// credential before it is refused.
 func (r *Registry) Authenticate(ctx context.Context, credential string) (store.Device, error) {
 	if credential == "" {
 		return store.Device{}, ErrUnauthorized
 	}
-	d, err := r.cfg.Store.DeviceByCredential(ctx, hashOf(credential))
+	h := hashOf(credential)
+	d, next, err := r.cfg.Store.DeviceByCredential(ctx, h)
 	if errors.Is(err, store.ErrNotFound) {
 		return d, ErrUnauthorized
 	}
-	return d, err
+	if err != nil || !next {
+		return d, err
+	}
+	now := r.cfg.Clock.Now()
+	var took bool
+	err = r.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		if took, err = tx.TakeRolledCredential(d.ID, h, now); err != nil || !took {
+			return err
+		}
+		return tx.Audit(store.AuditEntry{At: now, Actor: "device:" + d.Name, Action: "device.credential_rolled", Target: d.Name,
+			Detail: "the rolled credential is in use; the one before no longer works"})
+	})
+	if err != nil {
+		return d, fmt.Errorf("device %s: %w", d.Name, err)
+	}
+	if !took { // a newer roll replaced it meanwhile, or a racing request took it: ask again
+		d, next, err = r.cfg.Store.DeviceByCredential(ctx, h)
+		if errors.Is(err, store.ErrNotFound) || next {
+			return d, ErrUnauthorized
+		}
+		return d, err
+	}
+	d.RollPending, d.RollRequested, d.CredentialRolled = false, time.Time{}, now
+	r.cfg.Logger.Info("device credential rolled", "device", d.Name)
+	return d, nil
+}
+
+// Roll issues a device a new API credential, beside the one it used to
+// ask: that one keeps working until the new one is first used, so a lost
+// answer costs nothing (the device asks again, and the credential in the
+// lost answer stops working). A suspended device cannot roll.
+func (r *Registry) Roll(ctx context.Context, dev store.Device) (uplink.CredentialResponse, error) {
+	credential, h, err := newSecret("tgd_")
+	if err != nil {
+		return uplink.CredentialResponse{}, err
+	}
+	now := r.cfg.Clock.Now()
+	err = r.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.RollCredential(dev.ID, h); err != nil {
+			return err
+		}
+		return tx.Audit(store.AuditEntry{At: now, Actor: "device:" + dev.Name, Action: "device.credential_issued", Target: dev.Name,
+			Detail: "a rolled credential, working once used"})
+	})
+	if err != nil {
+		return uplink.CredentialResponse{}, fmt.Errorf("roll credential of %s: %w", dev.Name, err)
+	}
+	r.cfg.Logger.Info("device credential issued", "device", dev.Name)
+	return uplink.CredentialResponse{Credential: credential}, nil
+}
+
+// RequestRoll asks a device to roll its credential at its next sync (a
+// credential leaked, or one kept too long): central tells it on every
+// answer until it has, and the old credential stops working as soon as
+// the device uses the new one. by is the staff member, for the audit log.
+func (r *Registry) RequestRoll(ctx context.Context, by, name, reason string) (store.Device, error) {
+	detail := "at its next sync"
+	if reason != "" {
+		detail += ": " + reason
+	}
+	now := r.cfg.Clock.Now()
+	var dev store.Device
+	err := r.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		if dev, err = tx.RequestRoll(name, now); err != nil {
+			return err
+		}
+		return tx.Audit(store.AuditEntry{At: now, Actor: by, Action: "device.roll_requested", Target: name, Detail: detail})
+	})
+	if err != nil {
+		return dev, err
+	}
+	r.cfg.Logger.Info("device credential roll requested", "device", name, "by", by)
+	return dev, nil
+}
+
+// Suspend stops central serving a device (one under investigation, or
+// out of service): its uploads and pulls are refused with
+// device_suspended until Resume. Unlike a revocation it signs nothing:
+// the venue's peers keep accepting its records, and records of it that
+// a peer uploads are stored. by is the staff member, for the audit log.
+func (r *Registry) Suspend(ctx context.Context, by, name, reason string) (store.Device, error) {
+	if reason == "" {
+		reason = "suspended at central"
+	}
+	now := r.cfg.Clock.Now()
+	var dev store.Device
+	err := r.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		if dev, err = tx.SuspendDevice(name, reason, now); err != nil {
+			return err
+		}
+		return tx.Audit(store.AuditEntry{At: now, Actor: by, Action: "device.suspend", Target: name, Detail: reason})
+	})
+	if err != nil {
+		return dev, err
+	}
+	r.cfg.Logger.Warn("device suspended", "device", name, "by", by, "reason", reason)
+	return dev, nil
+}
+
+// Resume ends a device's suspension: central serves it again.
+func (r *Registry) Resume(ctx context.Context, by, name, reason string) (store.Device, error) {
+	now := r.cfg.Clock.Now()
+	var dev store.Device
+	err := r.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		if dev, err = tx.ResumeDevice(name); err != nil {
+			return err
+		}
+		return tx.Audit(store.AuditEntry{At: now, Actor: by, Action: "device.resume", Target: name, Detail: reason})
+	})
+	if err != nil {
+		return dev, err
+	}
+	r.cfg.Logger.Info("device resumed", "device", name, "by", by)
+	return dev, nil
 }
 
 // newSecret makes a random credential with a prefix that says what it is,

@@ -18,6 +18,11 @@ type deviceRow struct {
 	Name, Role, Gate, Status, State, Version, LastSeen string
 	Online, Revoked                                    bool
 	Manifest, Backlog, SkewMillis                      int64
+	// Enrolled and not revoked: it may be suspended, resumed and rolled.
+	Active        bool
+	Suspended     bool
+	SuspendReason string
+	RollAsked     bool // ops asked for a new credential, not used yet
 }
 
 // devices lists the devices, of one venue or all ("").
@@ -35,7 +40,9 @@ func (u *UI) devices(r *http.Request, venue string, loc *time.Location) ([]devic
 		}
 		row := deviceRow{Name: d.Name, Role: d.Role, Gate: d.Gate, Status: d.Status, State: d.UplinkState, Version: d.Version,
 			LastSeen: when(d.LastSeen, loc), Manifest: int64(d.ManifestSeq), Backlog: d.Backlog, SkewMillis: d.SkewMillis, Revoked: !d.Revoked.IsZero()}
-		row.Online = !d.LastSeen.IsZero() && now.Sub(d.LastSeen) < u.cfg.Online && d.Revoked.IsZero()
+		row.Active = d.Status == store.DeviceEnrolled && d.Revoked.IsZero()
+		row.Suspended, row.SuspendReason, row.RollAsked = !d.Suspended.IsZero(), d.SuspendReason, !d.RollRequested.IsZero()
+		row.Online = !d.LastSeen.IsZero() && now.Sub(d.LastSeen) < u.cfg.Online && d.Revoked.IsZero() && d.Suspended.IsZero()
 		if row.Online {
 			online++
 		}
@@ -170,4 +177,32 @@ func (u *UI) deviceRevoke(w http.ResponseWriter, r *http.Request, s staff.Sessio
 		return
 	}
 	http.Redirect(w, r, "/ops/devices?done=devices.revoked", http.StatusSeeOther)
+}
+
+// deviceSuspend stops central serving a device, without a revocation.
+func (u *UI) deviceSuspend(w http.ResponseWriter, r *http.Request, s staff.Session) {
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	if _, err := u.cfg.Devices.Suspend(r.Context(), s.User, r.PathValue("name"), reason); err != nil {
+		u.devicesPage(w, r, s, http.StatusBadRequest, devicesData{base: base{Error: err.Error()}, Role: "gate"})
+		return
+	}
+	http.Redirect(w, r, "/ops/devices?done=devices.suspended", http.StatusSeeOther)
+}
+
+// deviceResume serves a suspended device again.
+func (u *UI) deviceResume(w http.ResponseWriter, r *http.Request, s staff.Session) {
+	if _, err := u.cfg.Devices.Resume(r.Context(), s.User, r.PathValue("name"), ""); err != nil {
+		u.devicesPage(w, r, s, http.StatusBadRequest, devicesData{base: base{Error: err.Error()}, Role: "gate"})
+		return
+	}
+	http.Redirect(w, r, "/ops/devices?done=devices.resumed", http.StatusSeeOther)
+}
+
+// deviceRoll has a device roll its API credential at its next sync.
+func (u *UI) deviceRoll(w http.ResponseWriter, r *http.Request, s staff.Session) {
+	if _, err := u.cfg.Devices.RequestRoll(r.Context(), s.User, r.PathValue("name"), ""); err != nil {
+		u.devicesPage(w, r, s, http.StatusBadRequest, devicesData{base: base{Error: err.Error()}, Role: "gate"})
+		return
+	}
+	http.Redirect(w, r, "/ops/devices?done=devices.rolled", http.StatusSeeOther)
 }

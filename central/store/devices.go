@@ -30,6 +30,19 @@ type Device struct {
 	Backlog     int64
 	SkewMillis  int64
 	UplinkState string
+	// Suspended, while not zero, is when central suspended the device: its
+	// uploads and pulls are refused, for SuspendReason; its records stay
+	// valid (no revocation is signed).
+	Suspended     time.Time
+	SuspendReason string
+	// RollRequested, while not zero, is when ops asked the device to roll
+	// its API credential at its next sync.
+	RollRequested time.Time
+	// CredentialRolled is when the credential in use replaced the one
+	// before it (zero: the one from enrollment).
+	CredentialRolled time.Time
+	// RollPending: a rolled credential was issued and is not used yet.
+	RollPending bool
 }
 
 // Device states.
@@ -118,26 +131,128 @@ func (t *Tx) Enroll(id int64, keyID string, key []byte, cert string, credentialH
 }
 
 const deviceColumns = `id, name, role, venue, gate, status, COALESCE(key_id, ''), public_key, cert, created, enrolled_at, revoked_at,
-	last_seen, version, hardware, manifest_seq, backlog, skew_ms, uplink_state`
+	last_seen, version, hardware, manifest_seq, backlog, skew_ms, uplink_state,
+	suspended_at, suspend_reason, roll_requested, credential_rolled_at, next_credential_hash IS NOT NULL`
 
-func scanDevice(s interface{ Scan(...any) error }) (Device, error) {
+func scanDevice(s interface{ Scan(...any) error }, extra ...any) (Device, error) {
 	var d Device
-	var created, enrolled, revoked, seen, mseq int64
-	err := s.Scan(&d.ID, &d.Name, &d.Role, &d.Venue, &d.Gate, &d.Status, &d.KeyID, &d.Key, &d.Cert, &created, &enrolled, &revoked,
-		&seen, &d.Version, &d.Hardware, &mseq, &d.Backlog, &d.SkewMillis, &d.UplinkState)
+	var created, enrolled, revoked, seen, mseq, suspended, rollReq, rolled int64
+	dest := []any{&d.ID, &d.Name, &d.Role, &d.Venue, &d.Gate, &d.Status, &d.KeyID, &d.Key, &d.Cert, &created, &enrolled, &revoked,
+		&seen, &d.Version, &d.Hardware, &mseq, &d.Backlog, &d.SkewMillis, &d.UplinkState,
+		&suspended, &d.SuspendReason, &rollReq, &rolled, &d.RollPending}
+	err := s.Scan(append(dest, extra...)...)
 	if err != nil {
 		return d, err
 	}
 	d.Created, d.Enrolled, d.Revoked, d.LastSeen, d.ManifestSeq = fromMicros(created), fromMicros(enrolled), fromMicros(revoked), fromMicros(seen), uint64(mseq)
+	d.Suspended, d.RollRequested, d.CredentialRolled = fromMicros(suspended), fromMicros(rollReq), fromMicros(rolled)
 	return d, nil
 }
 
 // DeviceByCredential finds the enrolled device whose API credential hashes
-// to hash.
-func (d *DB) DeviceByCredential(ctx context.Context, hash []byte) (Device, error) {
-	dev, err := scanDevice(d.db.QueryRowContext(ctx, `SELECT `+deviceColumns+` FROM devices WHERE credential_hash = $1 AND status = $2`, hash, DeviceEnrolled))
+// to hash. next is true when hash is the device's rolled credential, not
+// used yet: the caller puts it in place with TakeRolledCredential.
+func (d *DB) DeviceByCredential(ctx context.Context, hash []byte) (dev Device, next bool, err error) {
+	dev, err = scanDevice(d.db.QueryRowContext(ctx, `SELECT `+deviceColumns+`, next_credential_hash IS NOT NULL AND next_credential_hash = $1
+		FROM devices WHERE (credential_hash = $1 OR next_credential_hash = $1) AND status = $2`, hash, DeviceEnrolled), &next)
 	if err != nil {
-		return dev, notFound(err, "device credential")
+		return dev, false, notFound(err, "device credential")
+	}
+	return dev, next, nil
+}
+
+// TakeRolledCredential puts a device's rolled credential (its hash) in
+// place of the one before, which stops working. It reports false when
+// hash is no longer the device's rolled credential (another request took
+// it first, or a newer roll replaced it).
+func (t *Tx) TakeRolledCredential(id int64, hash []byte, now time.Time) (bool, error) {
+	res, err := t.exec(`UPDATE devices SET credential_hash = next_credential_hash, next_credential_hash = NULL, roll_requested = 0,
+		credential_rolled_at = $3 WHERE id = $1 AND next_credential_hash = $2 AND status = $4`, id, hash, micros(now), DeviceEnrolled)
+	if err != nil {
+		return false, fmt.Errorf("device %d: take rolled credential: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// RollCredential issues a device a new credential (its hash) beside the
+// one in use, which keeps working until the new one is first used. A
+// rolled credential not used yet is replaced: only the last one issued
+// can take over.
+func (t *Tx) RollCredential(id int64, hash []byte) error {
+	res, err := t.exec(`UPDATE devices SET next_credential_hash = $2 WHERE id = $1 AND status = $3`, id, hash, DeviceEnrolled)
+	if err != nil {
+		return fmt.Errorf("device %d: roll credential: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("device %d: roll credential: not enrolled", id)
+	}
+	return nil
+}
+
+// RequestRoll asks a device to roll its credential at its next sync.
+func (t *Tx) RequestRoll(name string, at time.Time) (Device, error) {
+	dev, err := t.deviceByName(name)
+	if err != nil {
+		return dev, err
+	}
+	if dev.Status != DeviceEnrolled {
+		return dev, fmt.Errorf("roll credential of %s: it is %s: only an enrolled device has a credential to roll", name, dev.Status)
+	}
+	if _, err := t.exec(`UPDATE devices SET roll_requested = $2 WHERE id = $1`, dev.ID, micros(at)); err != nil {
+		return dev, fmt.Errorf("roll credential of %s: %w", name, err)
+	}
+	dev.RollRequested = at
+	return dev, nil
+}
+
+// Errors of a suspension callers branch on.
+var (
+	ErrSuspended    = errors.New("suspended already")
+	ErrNotSuspended = errors.New("not suspended")
+)
+
+// SuspendDevice suspends a device at at for reason: central refuses its
+// uploads and pulls until ResumeDevice. Only an enrolled device can be
+// suspended (a revoked one is cut off for good).
+func (t *Tx) SuspendDevice(name, reason string, at time.Time) (Device, error) {
+	dev, err := t.deviceByName(name)
+	if err != nil {
+		return dev, err
+	}
+	switch {
+	case dev.Status != DeviceEnrolled:
+		return dev, fmt.Errorf("suspend device %s: it is %s: only an enrolled device can be suspended", name, dev.Status)
+	case !dev.Suspended.IsZero():
+		return dev, fmt.Errorf("suspend device %s: %w", name, ErrSuspended)
+	}
+	if _, err := t.exec(`UPDATE devices SET suspended_at = $2, suspend_reason = $3 WHERE id = $1`, dev.ID, micros(at), reason); err != nil {
+		return dev, fmt.Errorf("suspend device %s: %w", name, err)
+	}
+	dev.Suspended, dev.SuspendReason = at, reason
+	return dev, nil
+}
+
+// ResumeDevice ends a device's suspension.
+func (t *Tx) ResumeDevice(name string) (Device, error) {
+	dev, err := t.deviceByName(name)
+	if err != nil {
+		return dev, err
+	}
+	if dev.Suspended.IsZero() {
+		return dev, fmt.Errorf("resume device %s: %w", name, ErrNotSuspended)
+	}
+	if _, err := t.exec(`UPDATE devices SET suspended_at = 0, suspend_reason = '' WHERE id = $1`, dev.ID); err != nil {
+		return dev, fmt.Errorf("resume device %s: %w", name, err)
+	}
+	dev.Suspended, dev.SuspendReason = time.Time{}, ""
+	return dev, nil
+}
+
+func (t *Tx) deviceByName(name string) (Device, error) {
+	dev, err := scanDevice(t.queryRow(`SELECT `+deviceColumns+` FROM devices WHERE name = $1`, name))
+	if err != nil {
+		return dev, notFound(err, "device "+name)
 	}
 	return dev, nil
 }

@@ -207,11 +207,11 @@ func TestSetupTokenWorksOnceAndExpires(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := d.DeviceByCredential(ctx, hash("cred"))
-			if err != nil || got.Name != "gate-1" || got.Status != DeviceEnrolled || got.KeyID != "0a0b0c0d" || got.Hardware != "pi4" {
+			got, next, err := d.DeviceByCredential(ctx, hash("cred"))
+			if err != nil || next || got.Name != "gate-1" || got.Status != DeviceEnrolled || got.KeyID != "0a0b0c0d" || got.Hardware != "pi4" {
 				t.Errorf("by credential = %+v, %v", got, err)
 			}
-			if _, err := d.DeviceByCredential(ctx, hash("other")); !errors.Is(err, ErrNotFound) {
+			if _, _, err := d.DeviceByCredential(ctx, hash("other")); !errors.Is(err, ErrNotFound) {
 				t.Errorf("wrong credential: %v", err)
 			}
 			if err := d.Seen(ctx, dev.ID, Sync{At: t0.Add(time.Hour), ManifestSeq: 7, Backlog: 3, SkewMillis: -40, State: "ok"}); err != nil {

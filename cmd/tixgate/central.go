@@ -51,6 +51,9 @@ func centralCommands() *command {
 		{name: "devices", summary: "gates and seller handhelds", subs: []*command{
 			{name: "add", usage: "--db DSN --data DIR --name N --role gate|seller --venue V [--gate G] [--url URL] [--ttl D]", summary: "create a device and print its one-time setup token", run: runCentralDevicesAdd},
 			{name: "revoke", usage: "--db DSN --data DIR --name N [--reason TEXT]", summary: "revoke a lost or retired device: its records from now on are refused everywhere", run: runCentralDevicesRevoke},
+			{name: "suspend", usage: "--db DSN --data DIR --name N [--reason TEXT]", summary: "stop serving a device (under investigation, out of service): its uploads and pulls are refused; its peers keep its records", run: runCentralDevicesSuspend},
+			{name: "resume", usage: "--db DSN --data DIR --name N [--reason TEXT]", summary: "serve a suspended device again", run: runCentralDevicesResume},
+			{name: "roll", usage: "--db DSN --data DIR --name N [--reason TEXT]", summary: "have a device roll its API credential at its next sync: the old one then stops working", run: runCentralDevicesRoll},
 		}},
 		quotaCommands(),
 	}}
@@ -299,6 +302,58 @@ func runCentralDevicesRevoke(ctx context.Context, e *env, cl *cmdline) error {
 	}
 	fmt.Fprintf(e.stdout, "revoked device %s (key %s) of venue %s at %s\n", dev.Name, dev.KeyID, dev.Venue, dev.Revoked.Format(time.RFC3339))
 	return nil
+}
+
+// cliActor is who the audit log names for a change made with the CLI.
+const cliActor = "cli"
+
+// centralDeviceChange is what suspend, resume and roll share: their flags,
+// and a line saying what became of the device.
+func centralDeviceChange(ctx context.Context, e *env, cl *cmdline, do func(r *devices.Registry, name, reason string) (store.Device, string, error)) error {
+	dsn, data := centralFlags(cl)
+	name := cl.String("name", "", "the device")
+	reason := cl.String("reason", "", "why (recorded in the audit log)")
+	if _, err := cl.parseN(0, ""); err != nil {
+		return err
+	}
+	if err := need(cl.Name(), map[string]bool{"data": *data != "", "name": *name != ""}); err != nil {
+		return err
+	}
+	c, err := openCentral(ctx, e, *dsn, *data)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	dcfg := devices.DefaultConfig(c.db, c.keys, c.catalog(e))
+	dcfg.Clock, dcfg.Logger = clockFunc(e.now), e.log
+	dev, what, err := do(devices.New(dcfg), *name, *reason)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "device %s of venue %s %s\n", dev.Name, dev.Venue, what)
+	return nil
+}
+
+func runCentralDevicesSuspend(ctx context.Context, e *env, cl *cmdline) error {
+	return centralDeviceChange(ctx, e, cl, func(r *devices.Registry, name, reason string) (store.Device, string, error) {
+		dev, err := r.Suspend(ctx, cliActor, name, reason)
+		return dev, fmt.Sprintf("suspended at %s (%s): central refuses its uploads and pulls until tixgate central devices resume",
+			dev.Suspended.Format(time.RFC3339), dev.SuspendReason), err
+	})
+}
+
+func runCentralDevicesResume(ctx context.Context, e *env, cl *cmdline) error {
+	return centralDeviceChange(ctx, e, cl, func(r *devices.Registry, name, reason string) (store.Device, string, error) {
+		dev, err := r.Resume(ctx, cliActor, name, reason)
+		return dev, "resumed: central serves it again", err
+	})
+}
+
+func runCentralDevicesRoll(ctx context.Context, e *env, cl *cmdline) error {
+	return centralDeviceChange(ctx, e, cl, func(r *devices.Registry, name, reason string) (store.Device, string, error) {
+		dev, err := r.RequestRoll(ctx, cliActor, name, reason)
+		return dev, "rolls its API credential at its next sync; the old one stops working once the new one is used", err
+	})
 }
 
 func runCentralUsersAdd(ctx context.Context, e *env, cl *cmdline) error {

@@ -102,7 +102,8 @@ type Recent struct {
 	Source string        `json:"source"`
 }
 
-// Uplink states, as the status screen names them.
+// Uplink states, as the status screen names them: not_configured, or the
+// uplink client's own state (uplink.StateOK, uplink.StateSuspended, …).
 const (
 	UplinkNotConfigured = "not_configured" // the device has no uplink to central
 )
