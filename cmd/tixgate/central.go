@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -75,16 +76,31 @@ func centralFlags(cl *cmdline) (db, data *string) {
 	return db, data
 }
 
-func openCentral(ctx context.Context, e *env, dsn, data string) (*centralEnv, error) {
+// openCentral opens the store and keys of the central in data. Only the
+// commands that set a central up (central itself, venue import, users add)
+// make its
+// keys on first use (setUp); the others refuse a folder without them, so
+// a mistyped --data does not quietly start another organizer.
+func openCentral(ctx context.Context, e *env, dsn, data string, setUp ...bool) (*centralEnv, error) {
 	if data == "" {
 		return nil, usageError("central: missing --data")
 	}
-	keys, created, err := keyfile.Open(filepath.Join(data, centralKeysDir), keyfile.InitOptions{Now: e.now()})
-	if err != nil {
-		return nil, err
-	}
-	if created {
-		e.log.Info("made the organizer's keys", "dir", keys.Dir, "root", keys.IssuerCert.Root, "issuer", keys.IssuerCert.ID())
+	var keys *keyfile.Keys
+	if len(setUp) > 0 && setUp[0] {
+		k, created, err := keyfile.Open(filepath.Join(data, centralKeysDir), keyfile.InitOptions{Now: e.now()})
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			e.log.Info("made the organizer's keys", "dir", k.Dir, "root", k.IssuerCert.Root, "issuer", k.IssuerCert.ID())
+		}
+		keys = k
+	} else {
+		k, err := loadCentralKeys(data)
+		if err != nil {
+			return nil, err
+		}
+		keys = k
 	}
 	cfg := store.DefaultConfig(dsn, data)
 	cfg.Logger = e.log
@@ -93,6 +109,17 @@ func openCentral(ctx context.Context, e *env, dsn, data string) (*centralEnv, er
 		return nil, err
 	}
 	return &centralEnv{db: db, keys: keys}, nil
+}
+
+// loadCentralKeys reads the keys of the central in data, saying what to do
+// when the folder is not a central's.
+func loadCentralKeys(data string) (*keyfile.Keys, error) {
+	dir := filepath.Join(data, centralKeysDir)
+	if _, err := os.Stat(filepath.Join(dir, keyfile.RootPubFile)); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s is not a central's folder (no %s): give --data the folder of `tixgate central`; a new central is set up with `tixgate central venue import --data %s FILE`, `central users add` or `tixgate central --data %s`",
+			data, filepath.Join(centralKeysDir, keyfile.RootPubFile), data, data)
+	}
+	return keyfile.Load(dir)
 }
 
 func (c *centralEnv) catalog(e *env) *catalog.Catalog {
@@ -116,7 +143,7 @@ func runCentralVenueImport(ctx context.Context, e *env, cl *cmdline) error {
 	if err != nil {
 		return err
 	}
-	c, err := openCentral(ctx, e, *dsn, *data)
+	c, err := openCentral(ctx, e, *dsn, *data, true)
 	if err != nil {
 		return err
 	}
@@ -179,7 +206,7 @@ func runCentral(ctx context.Context, e *env, cl *cmdline) error {
 	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
 		return err
 	}
-	c, err := openCentral(ctx, e, *dsn, *data)
+	c, err := openCentral(ctx, e, *dsn, *data, true)
 	if err != nil {
 		return err
 	}
@@ -379,7 +406,7 @@ func runCentralUsersAdd(ctx context.Context, e *env, cl *cmdline) error {
 	if err != nil {
 		return err
 	}
-	c, err := openCentral(ctx, e, *dsn, *data)
+	c, err := openCentral(ctx, e, *dsn, *data, true)
 	if err != nil {
 		return err
 	}
@@ -433,7 +460,7 @@ func runCentralBackup(ctx context.Context, e *env, cl *cmdline) error {
 		return err
 	}
 	// A backup never makes keys: it is of a central that has them.
-	keys, err := keyfile.Load(filepath.Join(*data, centralKeysDir))
+	keys, err := loadCentralKeys(*data)
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
@@ -497,7 +524,7 @@ func runCentralKeysRotateIssuer(ctx context.Context, e *env, cl *cmdline) error 
 	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
 		return err
 	}
-	keys, err := keyfile.Load(filepath.Join(*data, centralKeysDir))
+	keys, err := loadCentralKeys(*data)
 	if err != nil {
 		return fmt.Errorf("rotate issuer: %w", err)
 	}

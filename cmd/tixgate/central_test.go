@@ -172,3 +172,23 @@ func TestCentralTokenAdd(t *testing.T) {
 		t.Errorf("%d users after the refused tokens, want only mei: %v", n, err)
 	}
 }
+
+// A mistyped --data is said as such and makes nothing: only the commands
+// that set a central up make its keys.
+func TestCentralMistypedData(t *testing.T) {
+	for _, args := range [][]string{
+		{"central", "tickets", "issue", "--event", "1042", "--type", "1", "--count", "1"},
+		{"central", "token", "add"},
+		{"central", "devices", "add", "--name", "gate-1", "--gate", "G1"},
+		{"central", "backup", "--out", "x.tgz"},
+	} {
+		dir := filepath.Join(t.TempDir(), "opz")
+		_, errs, code := cli(t, "", append(args, "--data", dir)...)
+		if code != 1 || !strings.Contains(errs, "is not a central's folder") {
+			t.Errorf("%v on a folder that is no central's: exit %d: %s", args, code, errs)
+		}
+		if _, err := os.Stat(filepath.Join(dir, centralKeysDir)); err == nil {
+			t.Errorf("%v made keys in a folder that was no central's", args)
+		}
+	}
+}
