@@ -28,6 +28,10 @@ func (w logWriter) Write(p []byte) (int, error) {
 	switch {
 	case strings.Contains(line, "use of closed network connection"):
 		level = slog.LevelDebug // a node shutting down
+	case strings.Contains(line, "untrusted node"):
+		// admit refused it and the mesh said so once (refuse); memberlist
+		// repeats it at every gossip of the node, forever.
+		level = slog.LevelDebug
 	case level == slog.LevelError && strings.Contains(line, "Push/Pull with") && strings.Contains(line, "failed"):
 		// A peer out of reach: the failure detector deals with it, and
 		// a partition makes one every push/pull interval.
