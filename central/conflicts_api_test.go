@@ -42,6 +42,9 @@ func opsCall(t testing.TB, method, url, token, body string) (int, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" && !strings.HasPrefix(body, "{") {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -134,6 +137,7 @@ func TestConflictsFoundStoredAndResolved(t *testing.T) {
 			{"unknown conflict", opsTok, "c" + strings.Repeat("0", 32), `{"action":"flag"}`, http.StatusNotFound},
 			{"not an id", opsTok, "x", `{"action":"flag"}`, http.StatusBadRequest},
 			{"unknown field", opsTok, id, `{"action":"flag","by":"someone"}`, http.StatusBadRequest},
+			{"form body", opsTok, id, "action=flag", http.StatusUnsupportedMediaType},
 			{"flag", opsTok, id, `{"action":"flag","note":"copied code?"}`, http.StatusOK},
 			{"confirm", opsTok, id, `{"action":"confirm","note":"staff let them back in"}`, http.StatusOK},
 		} {

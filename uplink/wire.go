@@ -193,6 +193,7 @@ const (
 	ErrCodeTokenUsed    = "token_used"
 	ErrCodeTokenExpired = "token_expired"
 	ErrCodeBadRequest   = "bad_request"
+	ErrCodeMediaType    = "unsupported_media_type" // a body that is not application/json
 	ErrCodeUnauthorized = "unauthorized"
 	ErrCodeInternal     = "internal"
 	ErrCodeQuotaLimit   = "quota_limit" // a seller asked for more than ops allow it
