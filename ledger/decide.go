@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/tixgate/tixgate/ledger/decision"
+	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -232,11 +233,11 @@ func (l *Ledger) prepare(s Scan) (decision.Decision, *decideReq) {
 		mask = typ.ZoneMask()
 	}
 	if issuerZones != 0 && (mask == 0 || mask&^issuerZones != 0) {
-		d.Reason, d.Detail = ticket.ReasonOutOfScope, fmt.Sprintf("issuer %q may issue zones %s; the ticket opens zones %s", d.Issuer, zoneList(issuerZones), zoneListOrAll(mask))
+		d.Reason, d.Detail = ticket.ReasonOutOfScope, fmt.Sprintf("issuer %q may issue %s; the ticket opens %s", d.Issuer, zoneNames(venue, issuerZones), zoneNames(venue, mask))
 		return d, nil
 	}
 	if mask != 0 && mask&(1<<gate.Zone) == 0 {
-		d.Reason, d.Detail = ticket.ReasonWrongZone, fmt.Sprintf("gate %s opens zone %d; the ticket opens zones %s", gate.Name, gate.Zone, zoneList(mask))
+		d.Reason, d.Detail = ticket.ReasonWrongZone, fmt.Sprintf("gate %s opens %s; the ticket opens %s", gate.Name, zoneNames(venue, 1<<gate.Zone), zoneNames(venue, mask))
 		return d, nil
 	}
 	req := &decideReq{scan: s, at: at, seq: seq, code: v.Code, info: d.Ticket, rule: rule,
@@ -270,24 +271,31 @@ func (l *Ledger) issuerZones(c *ticket.IssuerCert, event uint64) uint64 {
 	return mask
 }
 
-func zoneListOrAll(mask uint64) string {
+// zoneNames says the zones of a mask by their names in the venue ("Floor
+// and VIP"), by number where the venue names none; every zone for 0.
+func zoneNames(venue *manifest.Venue, mask uint64) string {
 	if mask == 0 {
-		return "all"
+		return "every zone"
 	}
-	return zoneList(mask)
-}
-
-func zoneList(mask uint64) string {
-	s := ""
+	var names []string
 	for z := 0; z < 64; z++ {
-		if mask&(1<<z) != 0 {
-			if s != "" {
-				s += ","
-			}
-			s += fmt.Sprint(z)
+		if mask&(1<<z) == 0 {
+			continue
 		}
+		name := fmt.Sprintf("zone %d", z)
+		if venue != nil {
+			for _, vz := range venue.Zones {
+				if vz.ID == z && vz.Name != "" {
+					name = vz.Name
+				}
+			}
+		}
+		names = append(names, name)
 	}
-	return s
+	if len(names) == 1 {
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 // knownTicket reads the manifest's entry for a ticket and any revocation,

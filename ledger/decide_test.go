@@ -49,6 +49,10 @@ func TestDecide(t *testing.T) {
 			t.Errorf("%s: result %s record %q for reason %s", tt.name, d.Result, d.Record, d.Reason)
 		}
 	}
+	// A refusal for the wrong zone names the zones, as staff know them.
+	if d := scan(t, l, v.code(ticket.Ticket{Serial: 2}), "B1", ""); !strings.Contains(d.Detail, "opens Balcony") || !strings.Contains(d.Detail, "ticket opens Floor") {
+		t.Errorf("wrong zone said as %q", d.Detail)
+	}
 	d := scan(t, l, v.code(ticket.Ticket{Serial: 1}), "G2", "")
 	if d.Previous == nil || d.Previous.Gate != "G1" || d.Previous.Device != "gate-1" {
 		t.Errorf("already_used names %+v, want gate G1 on gate-1", d.Previous)
