@@ -239,6 +239,11 @@ func bearer(r *http.Request) string {
 func (s *Server) device(h func(http.ResponseWriter, *http.Request, store.Device)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		dev, err := s.Devices.Authenticate(r.Context(), bearer(r))
+		if errors.Is(err, devices.ErrRevoked) {
+			s.fail(w, http.StatusForbidden, uplink.ErrCodeDeviceRevoked, fmt.Sprintf("central revoked device %s at %s: it may no longer admit; enroll it again if it was found",
+				dev.Name, dev.Revoked.UTC().Format(time.RFC3339)))
+			return
+		}
 		if errors.Is(err, devices.ErrUnauthorized) {
 			s.fail(w, http.StatusUnauthorized, uplink.ErrCodeUnauthorized, "not an enrolled device's credential")
 			return

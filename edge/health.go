@@ -26,6 +26,11 @@ func (n *Node) Health() deviceapi.Health {
 // reads what the ledger holds in memory and allocates nothing on a ready
 // device.
 func (n *Node) readiness() (deviceapi.Health, manifest.Venue) {
+	if msg := n.revoked.Load(); msg != nil {
+		v, _ := n.ledger.Venue()
+		return deviceapi.Health{State: deviceapi.StateRevoked,
+			Detail: *msg + " (this device admits nobody: give it back to ops, who enroll it again)"}, v
+	}
 	venue, ok := n.ledger.Venue()
 	if !ok {
 		return deviceapi.Health{State: deviceapi.StateUnprovisioned,

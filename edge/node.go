@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tixgate/tixgate/cluster"
@@ -155,6 +156,9 @@ type Node struct {
 	uplink     *uplink.Client
 	uplinkStop context.CancelFunc
 	uplinkDone chan struct{}
+	// revoked is central's word that ops revoked this device (uplink.go):
+	// set, every scan is refused.
+	revoked atomic.Pointer[string]
 }
 
 // Start opens the ledger, joins the mesh and serves the API.
@@ -215,6 +219,7 @@ func Start(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	go n.saveLive()
+	n.loadRevoked()
 	if err := n.startUplink(); err != nil {
 		n.Close()
 		return nil, err

@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tixgate/tixgate/ledger"
 	"github.com/tixgate/tixgate/ticket"
+	"github.com/tixgate/tixgate/ticket/keyfile"
 	"github.com/tixgate/tixgate/uplink"
 )
 
@@ -85,6 +89,7 @@ func (n *Node) startUplink() error {
 		creds = c
 		return nil
 	}
+	cfg.OnRevoked = n.revokedByCentral
 	cfg.Clock = n.cfg.Clock
 	cfg.Logger = n.log.With("part", "uplink")
 	c, err := uplink.New(cfg)
@@ -169,4 +174,31 @@ func (n *Node) registerUplinkMetrics() {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "tixgate_uplink_pushed_total", Help: "Records central stored from this device's pushes."},
 			state(func(s uplink.State) float64 { return float64(s.Pushed) })),
 	)
+}
+
+// RevokedFile in a device's folder holds central's word that the device
+// is revoked: the device stays closed across restarts.
+const RevokedFile = "revoked.txt"
+
+// revokedByCentral closes the device for good: central said ops revoked
+// it (lost, stolen, retired). Its peers refuse it already; it now refuses
+// every scan itself, and remembers it.
+func (n *Node) revokedByCentral(msg string) {
+	if n.revoked.Load() != nil {
+		return
+	}
+	n.revoked.Store(&msg)
+	n.log.Error("central revoked this device: it admits nobody from now on", "detail", msg)
+	if err := keyfile.WriteFile(filepath.Join(n.cfg.Dir, RevokedFile), []byte(msg+"\n"), true); err != nil {
+		n.log.Error("could not keep the revocation on disk: the device closes again at its next sync", "err", err)
+	}
+}
+
+// loadRevoked reads a revocation kept from an earlier run.
+func (n *Node) loadRevoked() {
+	if b, err := os.ReadFile(filepath.Join(n.cfg.Dir, RevokedFile)); err == nil {
+		msg := strings.TrimSpace(string(b))
+		n.revoked.Store(&msg)
+		n.log.Error("this device was revoked by central: it admits nobody", "detail", msg)
+	}
 }

@@ -51,6 +51,10 @@ type Config struct {
 	// and central stops honouring the old one at its first use. Nil: the
 	// client cannot roll, and says so when central asks it to.
 	SaveCredential func(credential string) error
+	// OnRevoked is told when central answers that ops revoked the device:
+	// the device must stop admitting (it fails closed) until it is
+	// enrolled again. It must not block.
+	OnRevoked func(msg string)
 	// HTTP is the client to send with; its timeout must allow a whole
 	// manifest pull (a million tickets is about 100 MB), so it is left to
 	// the requests' contexts by default.
@@ -92,6 +96,9 @@ const (
 	// and pulls until ops resume it; the device keeps admitting, its peers
 	// keep its records, and the client backs off.
 	StateSuspended = "suspended"
+	// StateRevoked: ops revoked the device; it admits nobody until it is
+	// enrolled again.
+	StateRevoked = "revoked"
 )
 
 // State is what the uplink reports to the device's UI, log and metrics.
@@ -245,9 +252,15 @@ func (c *Client) Sync(ctx context.Context, dev Device) error {
 	if err == nil && c.rollWanted.Load() {
 		err = c.RollCredential(ctx)
 	}
+	if Revoked(err) && c.cfg.OnRevoked != nil {
+		c.cfg.OnRevoked(err.Error())
+	}
 	c.update(func(s *State) {
 		s.ManifestSeq = dev.ManifestSeq()
 		switch {
+		case Revoked(err):
+			s.State, s.LastError = StateRevoked, err.Error()
+			s.Failures++
 		case Suspended(err):
 			s.State, s.LastError = StateSuspended, "suspended by central: "+err.Error()
 			s.Failures++
@@ -261,6 +274,12 @@ func (c *Client) Sync(ctx context.Context, dev Device) error {
 		}
 	})
 	return err
+}
+
+// Revoked reports whether err is central's answer to a revoked device.
+func Revoked(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == ErrCodeDeviceRevoked
 }
 
 // Suspended reports whether err is central's refusal of a suspended

@@ -202,6 +202,9 @@ const (
 	// central suspended: it keeps admitting offline and its peers keep
 	// accepting its records; it backs off until ops resume it.
 	ErrCodeDeviceSuspended = "device_suspended"
+	// ErrCodeDeviceRevoked: ops revoked the device (lost, stolen,
+	// retired); it must stop admitting until it is enrolled again.
+	ErrCodeDeviceRevoked = "device_revoked"
 )
 
 // QuotaRequest asks central for another block of serials of one event and

@@ -240,6 +240,10 @@ func (r *Registry) Enroll(ctx context.Context, req uplink.EnrollRequest) (uplink
 	return resp, nil
 }
 
+// ErrRevoked is returned, with the device, for the credential of a device
+// ops revoked: it is told so, and stops admitting.
+var ErrRevoked = errors.New("the device is revoked")
+
 // ErrUnauthorized is returned for a credential that is no enrolled
 // device's.
 var ErrUnauthorized = errors.New("not an enrolled device's credential")
@@ -254,6 +258,9 @@ func (r *Registry) Authenticate(ctx context.Context, credential string) (store.D
 	h := hashOf(credential)
 	d, next, err := r.cfg.Store.DeviceByCredential(ctx, h)
 	if errors.Is(err, store.ErrNotFound) {
+		if rd, rerr := r.cfg.Store.RevokedDeviceByCredential(ctx, h); rerr == nil {
+			return rd, ErrRevoked
+		}
 		return d, ErrUnauthorized
 	}
 	if err != nil || !next {

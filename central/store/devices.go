@@ -161,6 +161,15 @@ func (d *DB) DeviceByCredential(ctx context.Context, hash []byte) (dev Device, n
 	return dev, next, nil
 }
 
+// RevokedDeviceByCredential finds the revoked device whose API credential
+// hashed to hash, so central can tell it it is revoked.
+func (d *DB) RevokedDeviceByCredential(ctx context.Context, hash []byte) (Device, error) {
+	var next bool
+	dev, err := scanDevice(d.db.QueryRowContext(ctx, `SELECT `+deviceColumns+`, FALSE
+		FROM devices WHERE credential_hash = $1 AND status = $2`, hash, DeviceRevoked), &next)
+	return dev, notFound(err, "revoked device credential")
+}
+
 // TakeRolledCredential puts a device's rolled credential (its hash) in
 // place of the one before, which stops working. It reports false when
 // hash is no longer the device's rolled credential (another request took

@@ -201,4 +201,47 @@ ticket_types: [{event: 1042, id: 1, name: Standing, zones: [0]}]
 			t.Errorf("audit log lacks %q", want)
 		}
 	}
+
+	// Revoke gate-2 (lost): central tells it at its next sync, and it
+	// fails closed: /healthz 503 revoked, scans refused, kept on disk for
+	// its next start.
+	if out, errs, code := cli("central", "devices", "revoke", "--data", data, "--name", "gate-2", "--reason", "lost"); code != 0 {
+		t.Fatalf("devices revoke: exit %d: %s %s", code, out, errs)
+	}
+	health := func(n *edge.Node) (int, string) {
+		resp, err := http.Get(n.URL() + "/healthz")
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		var h struct{ State, Detail string }
+		json.NewDecoder(resp.Body).Decode(&h)
+		return resp.StatusCode, h.State
+	}
+	ledgertest.WaitFor(t, 10*time.Second, "gate-2 knows it is revoked", func() bool {
+		code, state := health(nodes[1])
+		return code == http.StatusServiceUnavailable && state == "revoked" && nodes[1].UplinkState().State == uplink.StateRevoked
+	})
+	scan := func(n *edge.Node, code string) string {
+		req, _ := http.NewRequest(http.MethodPost, n.URL()+"/api/v1/scans", strings.NewReader(fmt.Sprintf(`{"code":%q}`, code)))
+		req.Header.Set("Authorization", "Bearer "+n.Token())
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var d struct{ Reason string }
+		json.NewDecoder(resp.Body).Decode(&d)
+		return d.Reason
+	}
+	if r := scan(nodes[1], codes[1]); r != "not_provisioned" {
+		t.Errorf("a scan at the revoked gate: %s, want not_provisioned", r)
+	}
+	if code, state := health(nodes[0]); code != http.StatusOK {
+		t.Errorf("gate-1 after gate-2's revocation: %d %s", code, state)
+	}
+	if _, err := os.Stat(filepath.Join(dirs[1], edge.RevokedFile)); err != nil {
+		t.Errorf("the revocation is not kept on disk: %v", err)
+	}
 }

@@ -19,6 +19,7 @@ const (
 	StateUnknownGate   = "unknown_gate"  // the gate served is not in the manifest
 	StateWrongVenue    = "wrong_venue"   // the manifest is for another venue than the device's
 	StateUnsound       = "unsound"       // the ledger cannot prove itself sound: refused, fail closed
+	StateRevoked       = "revoked"       // central revoked the device: it admits nobody, fail closed
 )
 
 // Sources of a scan.
