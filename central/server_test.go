@@ -354,8 +354,8 @@ func TestRevokedDevice(t *testing.T) {
 		if _, err := f.srv.Catalog.RevokeDevice(ctx, "gate-2", "lost"); err == nil {
 			t.Error("revoked twice")
 		}
-		if code, _ := f.get(uplink.PathAcks, dev2.Credential); code != http.StatusUnauthorized {
-			t.Errorf("revoked device's credential: %d", code)
+		if code, b := f.get(uplink.PathAcks, dev2.Credential); code != http.StatusForbidden || !strings.Contains(string(b), uplink.ErrCodeDeviceRevoked) {
+			t.Errorf("revoked device's credential: %d %s, want 403 %s", code, b, uplink.ErrCodeDeviceRevoked)
 		}
 		c, err := uplink.New(uplink.Config{URL: f.http.URL, Credential: dev1.Credential})
 		if err != nil {
