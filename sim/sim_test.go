@@ -148,6 +148,9 @@ func TestStadiumReduced(t *testing.T) {
 // only; nothing lost, no double entry, the gates' days follow the
 // scenario's.
 func TestFestival(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two festival days: half a minute")
+	}
 	s := &Scenario{Name: "festival", Zones: []string{"Arena", "Camping"}, Gates: 4, Tickets: 300, Attendance: 0.9, LaneRate: 20,
 		Days: 2, DayPasses: 0.5, Reentry: 0.4,
 		Arrivals: Arrivals{Window: time.Hour, Peak: 30 * time.Minute, Spread: 10 * time.Minute},
