@@ -39,8 +39,8 @@ func (r *Result) summary() summary {
 	}
 	s := summary{
 		Title: "Simulation: " + r.Scenario,
-		Intro: fmt.Sprintf("%d gates in %d zones, %d tickets, lanes of %.0f a minute; %v of arrivals%s at %gx speed.",
-			r.Gates, r.Zones, r.Tickets, r.LaneRate, r.Window, days, r.Speed),
+		Intro: fmt.Sprintf("%s in %s, %d tickets, lanes of %.0f a minute; %v of arrivals%s at %gx speed.",
+			plural(r.Gates, "gate"), plural(r.Zones, "zone"), r.Tickets, r.LaneRate, r.Window, days, r.Speed),
 		Note: "Propagation and decision latency are wall-clock times; arrivals, queues and faults run on the scenario's clock.",
 	}
 	var figures section
@@ -197,15 +197,19 @@ func (r *Result) HTML(w io.Writer) error {
 	if r.PropagationLoss.N > 0 {
 		lat = append(lat, bar{"with loss p50", r.PropagationLoss.P50}, bar{"with loss p99", r.PropagationLoss.P99})
 	}
+	span := float64(len(r.Minutes))
+	if len(r.Queues) > 0 {
+		span = max(span, r.Queues[len(r.Queues)-1].At.Minutes())
+	}
 	var faults []float64
 	for _, f := range r.Faults {
 		faults = append(faults, f.At.Minutes())
 	}
 	data := map[string]any{
 		"R": r,
-		"Flow": chart("People a minute", "minutes after doors open", faults,
+		"Flow": chart("People a minute", "minutes after doors open", span, faults,
 			perMinute("arrivals", "#2563eb", arrivals), perMinute("entries", "#16a34a", entries), perMinute("refusals", "#dc2626", refusals)),
-		"Queue": chart("Queues (people waiting)", "minutes after doors open", faults,
+		"Queue": chart("Queues (people waiting)", "minutes after doors open", span, faults,
 			series{"longest queue", "#ea580c", qat, qmax}, series{"everyone queueing", "#7c3aed", qat, qtotal}),
 		"Lat":     bars("Latency (wall clock, ms)", lat),
 		"Summary": r.summary(),
@@ -218,11 +222,12 @@ type series struct {
 	xs, ys      []float64 // minutes after doors open, and the values there
 }
 
-// perMinute is one value a scenario minute, at minutes 0, 1, 2, ...
+// perMinute is one value a scenario minute, drawn at the middle of its
+// minute (minute 0 counts from 0:00 to 1:00).
 func perMinute(name, color string, ys []float64) series {
 	xs := make([]float64, len(ys))
 	for i := range xs {
-		xs[i] = float64(i)
+		xs[i] = float64(i) + 0.5
 	}
 	return series{name, color, xs, ys}
 }
@@ -244,11 +249,13 @@ func niceStep(span float64, n int) float64 {
 }
 
 // chart draws series over minutes as an SVG line chart, with a dashed
-// line at each fault. The y axis runs from 0 at the x axis up to a round
+// line at each fault. The x axis runs from 0 to span minutes (further if
+// a point or a fault lies beyond), so that the charts of a run share it.
+// The y axis runs from 0 at the x axis up to a round
 // figure at or above the highest value, labelled at round steps.
-func chart(title, xlabel string, marks []float64, ss ...series) template.HTML {
+func chart(title, xlabel string, span float64, marks []float64, ss ...series) template.HTML {
 	const w, h, left, right, bottom, top = 720, 260, 48, 12, 36, 40
-	xmax, ymax := 1.0, 0.0
+	xmax, ymax := max(span, 1), 0.0
 	for _, s := range ss {
 		for i := range s.ys {
 			xmax, ymax = max(xmax, s.xs[i]), max(ymax, s.ys[i])
@@ -326,7 +333,7 @@ svg{width:100%;height:auto;margin:1em 0;background:#fafafa;border-radius:8px}
 .t{font:600 14px system-ui,sans-serif}.l{font:11px system-ui,sans-serif;fill:#444}
 .ax{stroke:#999}.g{stroke:#e4e4e7}.f{stroke:#dc2626;stroke-dasharray:4 3}
 h2{font-size:1.15em;margin:1.6em 0 .4em}
-.scroll{overflow-x:auto}
+.scroll{overflow-x:auto}.chart svg{min-width:600px}
 table{border-collapse:collapse;width:100%;font-size:14px}
 th,td{text-align:left;font-variant-numeric:tabular-nums;padding:.35em .6em;border-bottom:1px solid #e4e4e7;vertical-align:top}
 thead th{border-bottom:2px solid #a1a1aa}
@@ -344,9 +351,9 @@ tbody th{font-weight:normal}
 <div><b>{{.R.Conflicts}}</b>conflicts found</div>
 <div><b>{{.R.Lost}}</b>records lost</div>
 </div>
-{{.Flow}}
-{{.Queue}}
-{{.Lat}}
+<div class="scroll chart">{{.Flow}}</div>
+<div class="scroll chart">{{.Queue}}</div>
+<div class="scroll chart">{{.Lat}}</div>
 <p class="note">Dashed red lines are the faults of the schedule.</p>
 {{range .Summary.Sections}}
 {{- if .Heading}}<h2>{{.Heading}}</h2>{{else}}<h2>Figures</h2>{{end}}
@@ -366,3 +373,11 @@ tbody th{font-weight:normal}
 <p class="note">{{.Summary.Note}}</p>
 </body></html>
 `))
+
+// plural is "1 gate", "2 gates".
+func plural(n int, one string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %ss", n, one)
+}

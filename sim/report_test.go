@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -42,7 +43,7 @@ func TestReportMarkdown(t *testing.T) {
 	}
 	md := b.String()
 	t.Log("\n" + md)
-	for _, want := range []string{"# Simulation: Hall &lt;b>A&lt;/b> | B\n", "| records lost | **0** |\n", "## What people held\n",
+	for _, want := range []string{"# Simulation: Hall &lt;b>A&lt;/b> | B\n", "| records lost | **0** |\n", "## What people held\n", "2 gates in 1 zone, 100 tickets",
 		"| G\\|1 | Stalls | 50 | 19 of 20 |\n", "## Faults\n\n- +1:30: partition: G|1 cut from the other gates\n- +2:30: heal\n"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report.md lacks %q", want)
@@ -99,6 +100,7 @@ func TestReportHTML(t *testing.T) {
 // (value at height), and each line's points.
 type svgChart struct {
 	base   float64
+	ticks  []float64 // x of the x axis's labels
 	labels [][2]float64
 	lines  [][][2]float64
 }
@@ -121,6 +123,9 @@ func readChart(t *testing.T, svg string) svgChart {
 	}
 	for _, m := range regexp.MustCompile(`<text x="[\d.]+" y="([\d.]+)" class="l y"[^>]*>([\d.]+)</text>`).FindAllStringSubmatch(svg, -1) {
 		c.labels = append(c.labels, [2]float64{num(m[2]), num(m[1]) - 4}) // the label's baseline sits 4 below its value
+	}
+	for _, m := range regexp.MustCompile(`<text x="([\d.]+)" y="[\d.]+" class="l x"`).FindAllStringSubmatch(svg, -1) {
+		c.ticks = append(c.ticks, num(m[1]))
 	}
 	for _, m := range regexp.MustCompile(`<polyline points="([^"]*)"`).FindAllStringSubmatch(svg, -1) {
 		var pts [][2]float64
@@ -157,7 +162,7 @@ func TestReportChartAxis(t *testing.T) {
 			for i := range xs {
 				xs[i] = float64(i)
 			}
-			svg := string(chart("t", "minutes", []float64{1}, series{"s", "#000", xs, c.ys}))
+			svg := string(chart("t", "minutes", 0, []float64{1}, series{"s", "#000", xs, c.ys}))
 			ch := readChart(t, svg)
 			if got := ch.labels[0]; got[0] != 0 || math.Abs(got[1]-ch.base) > 0.1 {
 				t.Errorf("first y label %v at %.1f, want 0 on the x axis at %.1f", got[0], got[1], ch.base)
@@ -203,11 +208,19 @@ func TestReportChartsOfAResult(t *testing.T) {
 	if len(svgs) != 3 {
 		t.Fatalf("%d charts, want 3", len(svgs))
 	}
-	// Minutes run 0..2 in the flow chart, the queue samples at 0 and 2:
-	// the second sample is at the right end, where minute 2 is.
+	// Both charts run from 0 to minute 3 (the flow's three minutes); the
+	// queue sample at 2:00 sits at the tick of minute 2, the flow's
+	// minute 2 (2:00 to 3:00) halfway between the ticks of 2 and 3.
 	flow, queue := readChart(t, svgs[0]), readChart(t, svgs[1])
-	if a, b := flow.lines[0][2][0], queue.lines[0][1][0]; a != b {
-		t.Errorf("the queue sample at minute 2 is at x %.1f, minute 2 of the flow at %.1f", b, a)
+	if !slices.Equal(flow.ticks, queue.ticks) || len(flow.ticks) != 4 {
+		t.Fatalf("x ticks %v and %v: want the same, minutes 0 to 3", flow.ticks, queue.ticks)
+	}
+	x2, x3 := flow.ticks[2], flow.ticks[3]
+	if got := queue.lines[0][1][0]; math.Abs(got-x2) > 0.1 {
+		t.Errorf("the queue sample at 2:00 at x %.1f, minute 2's tick at %.1f", got, x2)
+	}
+	if got := flow.lines[0][2][0]; math.Abs(got-(x2+x3)/2) > 0.1 {
+		t.Errorf("the flow's minute 2 at x %.1f, want %.1f", got, (x2+x3)/2)
 	}
 	if top := queue.labels[len(queue.labels)-1][0]; top < 9 {
 		t.Errorf("queue chart's top label %v under its highest value 9", top)
