@@ -91,11 +91,11 @@ func (i DemoInfo) WriteTable(w io.Writer) error {
 		for _, l := range i.Logins {
 			for _, dev := range l.Devices {
 				if dev == d.Name {
-					pins = append(pins, fmt.Sprintf("%s PIN %s", l.Name, l.PIN))
+					pins = append(pins, fmt.Sprintf("user %s, PIN %s", l.Name, l.PIN))
 				}
 			}
 		}
-		fmt.Fprintf(tw, "  %s (%s)\t%s\t%s\n", d.Name, what, d.URL, strings.Join(pins, ", "))
+		fmt.Fprintf(tw, "  %s (%s)\t%s\t%s\n", d.Name, what, d.URL, strings.Join(pins, "; "))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

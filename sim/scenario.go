@@ -142,6 +142,14 @@ func (s *Scenario) reentering() bool { return s.Days > 1 || s.Reentry > 0 }
 // GateName is the name of gate i, counting from 0.
 func GateName(i int) string { return fmt.Sprintf("G%d", i+1) }
 
+// The ranges Check allows for a scenario's speed (scenario seconds per
+// wall-clock second) and tickets sold.
+const (
+	MinSpeed   float64 = 1
+	MaxSpeed   float64 = 10_000
+	MaxTickets         = 1_000_000
+)
+
 // Check says what is wrong with a scenario, filling in defaults.
 func (s *Scenario) Check() error {
 	switch {
@@ -149,7 +157,7 @@ func (s *Scenario) Check() error {
 		return errors.New("zones: name 1 to 60 zones")
 	case s.Gates < len(s.Zones) || s.Gates > 200:
 		return fmt.Errorf("gates: at least one per zone (%d) and at most 200", len(s.Zones))
-	case s.Tickets <= 0 || s.Tickets > 1_000_000:
+	case s.Tickets <= 0 || s.Tickets > MaxTickets:
 		return errors.New("tickets: 1 to 1,000,000")
 	case s.Attendance < 0 || s.Attendance > 1:
 		return errors.New("attendance: a share between 0 and 1")
@@ -157,7 +165,7 @@ func (s *Scenario) Check() error {
 		return errors.New("lane_rate: people per minute a turnstile lets through, more than 0")
 	case s.Arrivals.Window <= 0 || s.Arrivals.Peak < 0 || s.Arrivals.Peak > s.Arrivals.Window || s.Arrivals.Spread <= 0:
 		return errors.New("arrivals: window > 0, peak within it, spread > 0")
-	case s.Speed < 1 || s.Speed > 10_000:
+	case !(s.Speed >= MinSpeed && s.Speed <= MaxSpeed):
 		return errors.New("speed: 1 to 10,000 scenario seconds per second")
 	}
 	if s.Attendance == 0 {

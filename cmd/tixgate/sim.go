@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,8 +15,8 @@ import (
 
 func runSim(ctx context.Context, e *env, cl *cmdline) error {
 	out := cl.String("out", "sim-report", "folder for report.html, report.md and result.json")
-	speed := cl.Float64("speed", 0, "scenario seconds per second (default: the scenario's)")
-	tickets := cl.Int("tickets", 0, "tickets sold (default: the scenario's), to run a smaller venue")
+	speed := cl.Float64("speed", 0, "scenario seconds per second, 1 to 10000 (default: the scenario's)")
+	tickets := cl.Int("tickets", 0, "tickets sold, 1 to 1000000 (default: the scenario's), to run a smaller venue")
 	pos, err := cl.parseN(1, "one scenario FILE (YAML or TOML), e.g. testdata/scenarios/theatre.yaml")
 	if err != nil {
 		return err
@@ -24,10 +25,20 @@ func runSim(ctx context.Context, e *env, cl *cmdline) error {
 	if err != nil {
 		return err
 	}
-	if *speed > 0 {
+	// A flag not given keeps the scenario's value; a given one must be in
+	// range (0 is not "the default").
+	given := map[string]bool{}
+	cl.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if given["speed"] {
+		if !(*speed >= sim.MinSpeed && *speed <= sim.MaxSpeed) {
+			return usageError("sim: --speed %g: want %g to %g scenario seconds per second (leave it out for the scenario's %g)", *speed, sim.MinSpeed, sim.MaxSpeed, s.Speed)
+		}
 		s.Speed = *speed
 	}
-	if *tickets > 0 {
+	if given["tickets"] {
+		if *tickets < 1 || *tickets > sim.MaxTickets {
+			return usageError("sim: --tickets %d: want 1 to %d (leave it out for the scenario's %d)", *tickets, sim.MaxTickets, s.Tickets)
+		}
 		s.Tickets = *tickets
 	}
 	if err := s.Check(); err != nil {
