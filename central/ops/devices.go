@@ -45,8 +45,9 @@ func (u *UI) devices(r *http.Request, venue string, loc *time.Location) ([]devic
 			LastSeen: when(d.LastSeen, loc), Manifest: int64(d.ManifestSeq), Backlog: d.Backlog, SkewMillis: d.SkewMillis, Revoked: !d.Revoked.IsZero()}
 		row.Active = d.Status == store.DeviceEnrolled && d.Revoked.IsZero()
 		row.Suspended, row.SuspendReason, row.RollAsked = !d.Suspended.IsZero(), d.SuspendReason, !d.RollRequested.IsZero()
-		// Enrollment stamps last_seen too: only a sync after it counts.
-		row.Synced = !d.LastSeen.IsZero() && d.LastSeen.After(d.Enrolled)
+		// last_seen is the last sync; a device enrolled before that was so
+		// has its enrollment there, with no uplink state.
+		row.Synced = !d.LastSeen.IsZero() && (d.LastSeen.After(d.Enrolled) || d.UplinkState != "")
 		if !row.Synced {
 			row.LastSeen, row.State = "", ""
 		}
