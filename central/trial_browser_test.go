@@ -113,6 +113,9 @@ func TestOpsDevicesTicketsInBrowser(t *testing.T) {
 	if cid != conflict.ID[:8] || href != "/ops/conflicts#"+conflict.ID {
 		t.Errorf("the ticket's conflict shown %q linking to %q, want %q to #%s", cid, href, conflict.ID[:8], conflict.ID)
 	}
+	if d := b.js(fmt.Sprintf(`document.querySelector("%s .ticket-conflicts .detail").textContent`, hist)); !strings.HasPrefix(d, "Entry at gate G2 by gate-2 at ") {
+		t.Errorf("the conflict's detail in English: %q", d)
+	}
 	if n := b.js(fmt.Sprintf(`String(document.querySelectorAll("#ticket-1042-%d a.pill.open").length)`, serial)); n != "1" {
 		t.Errorf("the ticket's row marks %s open conflicts, want 1", n)
 	}

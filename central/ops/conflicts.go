@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tixgate/tixgate/central/conflicts"
 	"github.com/tixgate/tixgate/central/reconcile"
@@ -91,7 +93,8 @@ func (u *UI) conflictRowOf(r *http.Request, c store.Conflict, loc *time.Location
 	json.Unmarshal(c.Records, &row.Records) // written by central from the same type
 	t := func(k string, a ...any) string { return u.site.T(r, k, a...) }
 	if d := conflictDetail(t, c.Kind, c.Reason, row.Records, loc); d != "" {
-		row.Detail = d
+		r, n := utf8.DecodeRuneInString(d)
+		row.Detail = string(unicode.ToUpper(r)) + d[n:] // a sentence: "Entry at gate G2 …"
 	}
 	return row
 }
