@@ -132,4 +132,18 @@ func TestOpsDevicesTicketsInBrowser(t *testing.T) {
 		[3]string{fmt.Sprintf("/ops/tickets?event=1042&serial=%d", serial), hist, "trial-ticket"},
 		[3]string{"/ops/conflicts", "section.conflict", "trial-conflicts"},
 	)
+	// Resolved, the conflict is in the audit log by its short ID, which
+	// leads to it among all the conflicts.
+	b.run("resolve", chromedp.Navigate(base+"/ops/conflicts?lang=en"), chromedp.WaitVisible(chromedp.CSS("section.conflict")),
+		chromedp.Click(chromedp.CSS("section.conflict button[value=confirm]")), chromedp.WaitVisible(chromedp.ID("done")))
+	b.run("audit", chromedp.Navigate(base+"/ops/audit?lang=en"), chromedp.WaitVisible(chromedp.ID("audit")))
+	cid = b.js(`document.querySelector("#audit a.cid").textContent`)
+	if href := b.js(`document.querySelector("#audit a.cid").getAttribute("href")`); cid != conflict.ID[:8] || href != "/ops/conflicts?state=all#"+conflict.ID {
+		t.Errorf("the audit log shows the conflict as %q linking to %q", cid, href)
+	}
+	b.run("follow", chromedp.Click(chromedp.CSS("#audit a.cid")), chromedp.WaitVisible(chromedp.ID(conflict.ID)))
+	if st := b.js(fmt.Sprintf(`document.getElementById(%q).dataset.state`, conflict.ID)); st != "resolved" {
+		t.Errorf("the linked conflict is %q, want resolved", st)
+	}
+	b.screens(base, [3]string{"/ops/audit", "#audit", "trial-audit"})
 }
