@@ -52,6 +52,12 @@ func TestOpsDeviceSuspendRollInBrowser(t *testing.T) {
 		t.Errorf("gate-2's row: %s", b.js(`document.getElementById("device-gate-2").textContent`))
 	}
 	b.run("roll gate-1", chromedp.Click(chromedp.CSS("#device-gate-1 button[name=roll]")))
+	// The roll's own page loads before the next navigation, which it
+	// would abort.
+	waitUntil(t, 10*time.Second, "the roll's page", func() bool {
+		done, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`location.search.includes("done=devices.rolled") && document.readyState === "complete"`))
+		return err == nil && done // an error: the page is changing
+	})
 	waitUntil(t, 10*time.Second, "gate-1 asked to roll", func() bool {
 		d, _ := f.db.DeviceByName(ctx, "gate-1")
 		return !d.RollRequested.IsZero()

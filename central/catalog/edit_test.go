@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -105,6 +106,14 @@ func TestEditsSignWhatGatesAccept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	one, err := c.IssueTickets(ctx, Issue{Event: e.ID, Type: tt.ID, Count: 1, By: "mei"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if audit, _ := db.AuditLog(ctx, 2); len(audit) != 2 || audit[0].Detail != fmt.Sprintf("1 ticket, serial %d, holder \"\"", one[0].Serial) ||
+		audit[1].Detail != fmt.Sprintf("2 tickets, serials %d-%d, holder \"Li Wei\"", issued[0].Serial, issued[1].Serial) {
+		t.Errorf("the audit of the issues: %+v", audit)
+	}
 
 	dir := filepath.Join(t.TempDir(), "gate")
 	clock := ticket.NewManualClock(starts.Add(-time.Hour))
@@ -149,7 +158,7 @@ func TestEditsSignWhatGatesAccept(t *testing.T) {
 	for _, a := range audit {
 		got = append(got, a.Action)
 	}
-	if want := "tickets.issue ticket_type.put event.put venue.put venue.put"; strings.Join(got, " ") != want {
+	if want := "tickets.issue tickets.issue ticket_type.put event.put venue.put venue.put"; strings.Join(got, " ") != want {
 		t.Errorf("audit log %q, want %q", strings.Join(got, " "), want)
 	}
 }

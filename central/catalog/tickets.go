@@ -44,8 +44,11 @@ func (c *Catalog) IssueTickets(ctx context.Context, req Issue) ([]store.Ticket, 
 		if out, err = c.IssueIn(tx, ev, tt, req.Count, req.Holder); err != nil || req.By == "" {
 			return err
 		}
-		return tx.Audit(store.AuditEntry{At: c.now(), Actor: req.By, Action: "tickets.issue", Target: fmt.Sprintf("%d/%d", req.Event, req.Type),
-			Detail: fmt.Sprintf("%d tickets, serials %d-%d, holder %q", len(out), out[0].Serial, out[len(out)-1].Serial, req.Holder)})
+		detail := fmt.Sprintf("%d tickets, serials %d-%d, holder %q", len(out), out[0].Serial, out[len(out)-1].Serial, req.Holder)
+		if len(out) == 1 {
+			detail = fmt.Sprintf("1 ticket, serial %d, holder %q", out[0].Serial, req.Holder)
+		}
+		return tx.Audit(store.AuditEntry{At: c.now(), Actor: req.By, Action: "tickets.issue", Target: fmt.Sprintf("%d/%d", req.Event, req.Type), Detail: detail})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("issue tickets of event %d type %d: %w", req.Event, req.Type, err)

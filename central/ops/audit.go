@@ -2,6 +2,7 @@ package ops
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/tixgate/tixgate/central/staff"
 )
@@ -11,6 +12,7 @@ const AuditRows = 500
 
 type auditRow struct {
 	At, Actor, Action, Target, Detail string
+	Conflict                          string // a conflict's short ID, when the target is one
 }
 
 type auditData struct {
@@ -33,7 +35,11 @@ func (u *UI) auditLog(w http.ResponseWriter, r *http.Request, s staff.Session) {
 	}
 	d := auditData{base: b}
 	for _, e := range es {
-		d.Rows = append(d.Rows, auditRow{At: when(e.At, loc), Actor: e.Actor, Action: e.Action, Target: e.Target, Detail: e.Detail})
+		row := auditRow{At: when(e.At, loc), Actor: e.Actor, Action: e.Action, Target: e.Target, Detail: e.Detail}
+		if strings.HasPrefix(e.Action, "conflict.") {
+			row.Conflict = shortID(e.Target)
+		}
+		d.Rows = append(d.Rows, row)
 	}
 	u.site.Render(w, r, http.StatusOK, u.page(s, "audit", "audit.title", d))
 }

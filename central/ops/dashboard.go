@@ -48,6 +48,7 @@ type dashboardData struct {
 	ChartAxis                                                         []string
 	ChartTotal, ChartTop                                              int
 	Updated                                                           string
+	UpdatedZone                                                       string        // the venue's zone, "" when Updated's abbreviation names it already
 	Latest                                                            []conflictRow // the newest open conflicts
 	Refresh                                                           int64         // milliseconds
 }
@@ -62,6 +63,9 @@ func (u *UI) dashboardOf(r *http.Request, s staff.Session) (dashboardData, error
 	ctx := r.Context()
 	now := u.cfg.Clock.Now()
 	d.Updated = now.In(loc).Format("15:04:05 MST")
+	if abbr := now.In(loc).Format("MST"); abbr != d.TimeZone && d.TimeZone != "" {
+		d.UpdatedZone = d.TimeZone
+	}
 	if d.DeviceRows, d.Online, err = u.devices(r, v.Name, loc); err != nil {
 		return d, err
 	}

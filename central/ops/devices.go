@@ -17,7 +17,10 @@ import (
 type deviceRow struct {
 	Name, Role, Gate, Status, State, Version, LastSeen string
 	Online, Revoked                                    bool
-	Manifest, Backlog, SkewMillis                      int64
+	// Synced: the device synced after its enrollment; never synced, it
+	// is offline and its last uplink state means nothing.
+	Synced                        bool
+	Manifest, Backlog, SkewMillis int64
 	// Enrolled and not revoked: it may be suspended, resumed and rolled.
 	Active        bool
 	Suspended     bool
@@ -42,7 +45,16 @@ func (u *UI) devices(r *http.Request, venue string, loc *time.Location) ([]devic
 			LastSeen: when(d.LastSeen, loc), Manifest: int64(d.ManifestSeq), Backlog: d.Backlog, SkewMillis: d.SkewMillis, Revoked: !d.Revoked.IsZero()}
 		row.Active = d.Status == store.DeviceEnrolled && d.Revoked.IsZero()
 		row.Suspended, row.SuspendReason, row.RollAsked = !d.Suspended.IsZero(), d.SuspendReason, !d.RollRequested.IsZero()
-		row.Online = !d.LastSeen.IsZero() && now.Sub(d.LastSeen) < u.cfg.Online && d.Revoked.IsZero() && d.Suspended.IsZero()
+		// last_seen is the last sync; a device enrolled before that was so
+		// has its enrollment there, with no uplink state.
+		row.Synced = !d.LastSeen.IsZero() && (d.LastSeen.After(d.Enrolled) || d.UplinkState != "")
+		if !row.Synced {
+			row.LastSeen, row.State = "", ""
+		}
+		if row.Revoked || row.Suspended {
+			row.State = "" // what it said before central stopped serving it
+		}
+		row.Online = row.Synced && now.Sub(d.LastSeen) < u.cfg.Online && !row.Revoked && !row.Suspended
 		if row.Online {
 			online++
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/tixgate/tixgate/central/catalog"
 	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
+	"github.com/tixgate/tixgate/ledger/record"
 )
 
 type ticketRow struct {
@@ -22,6 +24,47 @@ type ticketRow struct {
 	Issued, Revoked string
 	Code            string
 	QR              template.URL // the code drawn, on the issued page
+	// On a search that finds few tickets: what the venue's devices
+	// recorded of each, and its open conflicts.
+	Detailed  bool
+	History   []passageRow
+	Conflicts []conflictRow
+}
+
+type passageRow struct {
+	At, Kind, Gate, Device string
+}
+
+// TicketDetails is the most tickets a search shows with their records and
+// conflicts: a search for one ticket shows them, a broad one a list.
+const TicketDetails = 5
+
+// detail adds a ticket's records, in time order, and its open conflicts.
+func (u *UI) detail(r *http.Request, row *ticketRow, venue string, names map[string]string, loc *time.Location) error {
+	var recs []store.Record
+	if err := u.cfg.Store.Records(r.Context(), row.Event, row.Serial, func(rec store.Record, _ time.Time, _ string) error {
+		recs = append(recs, rec)
+		return nil
+	}); err != nil {
+		return err
+	}
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].At.Before(recs[j].At) })
+	for _, rec := range recs {
+		dev := names[rec.Origin]
+		if dev == "" {
+			dev = rec.Origin
+		}
+		row.History = append(row.History, passageRow{At: when(rec.At, loc), Kind: record.Kind(rec.Kind).String(), Gate: rec.Gate, Device: dev})
+	}
+	cs, err := u.cfg.Store.TicketConflicts(r.Context(), store.ConflictFilter{Venue: venue, State: "open", Event: row.Event, Serial: row.Serial})
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		row.Conflicts = append(row.Conflicts, u.conflictRowOf(r, c, loc))
+	}
+	row.Detailed = true
+	return nil
 }
 
 // IssuedQRs is the most tickets the issued page draws as QR codes, for
@@ -104,6 +147,25 @@ func (u *UI) ticketList(w http.ResponseWriter, r *http.Request, s staff.Session)
 			for _, t := range ts {
 				if _, ours := names[t.Event]; ours {
 					d.Rows = append(d.Rows, rowOf(t, names, loc))
+				}
+			}
+			if len(d.Rows) <= TicketDetails && len(d.Rows) > 0 {
+				devs, err := u.cfg.Store.Devices(r.Context())
+				if err != nil {
+					u.internal(w, r, err)
+					return
+				}
+				byKey := map[string]string{}
+				for _, dev := range devs {
+					if dev.KeyID != "" {
+						byKey[dev.KeyID] = dev.Name
+					}
+				}
+				for i := range d.Rows {
+					if err := u.detail(r, &d.Rows[i], d.Venue, byKey, loc); err != nil {
+						u.internal(w, r, err)
+						return
+					}
 				}
 			}
 		}

@@ -19,7 +19,7 @@ type typeRow struct {
 	Event, ID uint64
 	Name      string
 	Zones     []string // the zones' names; none: every zone
-	Rule      string   // the rule as JSON, "{}" for a single entry
+	Rule      string   // the rule in words; its JSON if it cannot be read
 }
 
 func (u *UI) typeRows(r *http.Request, event uint64, v store.Venue) ([]typeRow, error) {
@@ -30,6 +30,9 @@ func (u *UI) typeRows(r *http.Request, event uint64, v store.Venue) ([]typeRow, 
 	var out []typeRow
 	for _, tt := range tts {
 		row := typeRow{Event: event, ID: tt.ID, Name: tt.Name, Rule: string(tt.Rule)}
+		if rule, err := rules.ParseRule(tt.Rule); err == nil {
+			row.Rule = ruleWords(func(k string, a ...any) string { return u.site.T(r, k, a...) }, rule)
+		}
 		for _, z := range tt.Zones {
 			row.Zones = append(row.Zones, zoneName(v, z))
 		}

@@ -173,6 +173,8 @@ type ConflictFilter struct {
 	// longer found) or "" for all.
 	State string
 	Limit int // 0 for 500
+	// Event and Serial, when Event is not 0, keep one ticket's conflicts.
+	Event, Serial uint64
 }
 
 // TicketConflicts lists the conflicts, every kind from every source, the
@@ -181,7 +183,8 @@ func (d *DB) TicketConflicts(ctx context.Context, f ConflictFilter) ([]Conflict,
 	if f.Limit <= 0 {
 		f.Limit = 500
 	}
-	q := `SELECT ` + conflictColumns + ` FROM conflicts WHERE ($1 = '' OR venue = $1) AND ($2 = '' OR kind = $2)`
+	q := `SELECT ` + conflictColumns + ` FROM conflicts WHERE ($1 = '' OR venue = $1) AND ($2 = '' OR kind = $2)
+		AND ($4 = 0 OR (event = $4 AND serial = $5))`
 	switch f.State {
 	case "open":
 		q += ` AND closed_at = 0 AND resolution = ''`
@@ -193,7 +196,7 @@ func (d *DB) TicketConflicts(ctx context.Context, f ConflictFilter) ([]Conflict,
 	default:
 		return nil, fmt.Errorf("conflicts: state %q: want open, resolved or closed", f.State)
 	}
-	rows, err := d.db.QueryContext(ctx, q+` ORDER BY updated_at DESC, id LIMIT $3`, f.Venue, f.Kind, f.Limit)
+	rows, err := d.db.QueryContext(ctx, q+` ORDER BY updated_at DESC, id LIMIT $3`, f.Venue, f.Kind, f.Limit, int64(f.Event), int64(f.Serial))
 	if err != nil {
 		return nil, fmt.Errorf("conflicts: %w", err)
 	}

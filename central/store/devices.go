@@ -113,10 +113,11 @@ func (t *Tx) TakeSetupToken(tokenHash []byte, now time.Time) (Device, error) {
 }
 
 // Enroll records a device's identity key, certificate and the hash of its
-// API credential.
+// API credential. It leaves last_seen alone: that is the device's last
+// sync, and an enrolled device that never synced is not online.
 func (t *Tx) Enroll(id int64, keyID string, key []byte, cert string, credentialHash []byte, version, hardware string, now time.Time) error {
 	res, err := t.exec(`UPDATE devices SET status = $2, key_id = $3, public_key = $4, cert = $5, credential_hash = $6,
-		version = $7, hardware = $8, enrolled_at = $9, last_seen = $9 WHERE id = $1 AND status = $10`,
+		version = $7, hardware = $8, enrolled_at = $9 WHERE id = $1 AND status = $10`,
 		id, DeviceEnrolled, keyID, key, cert, credentialHash, version, hardware, micros(now), DevicePending)
 	if err != nil {
 		if uniqueViolation(err) {

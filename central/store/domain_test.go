@@ -211,6 +211,9 @@ func TestSetupTokenWorksOnceAndExpires(t *testing.T) {
 			if err != nil || next || got.Name != "gate-1" || got.Status != DeviceEnrolled || got.KeyID != "0a0b0c0d" || got.Hardware != "pi4" {
 				t.Errorf("by credential = %+v, %v", got, err)
 			}
+			if !got.LastSeen.IsZero() || !got.Enrolled.Equal(t0) {
+				t.Errorf("enrolled, never synced: last seen %v, enrolled %v; want no sync, enrolled at %v", got.LastSeen, got.Enrolled, t0)
+			}
 			if _, _, err := d.DeviceByCredential(ctx, hash("other")); !errors.Is(err, ErrNotFound) {
 				t.Errorf("wrong credential: %v", err)
 			}
