@@ -76,32 +76,38 @@ func centralFlags(cl *cmdline) (db, data *string) {
 	return db, data
 }
 
-// openCentral opens the store and keys of the central in data. Only the
-// commands that set a central up (central itself, venue import, users add)
-// make its
-// keys on first use (setUp); the others refuse a folder without them, so
-// a mistyped --data does not quietly start another organizer.
-func openCentral(ctx context.Context, e *env, dsn, data string, setUp ...bool) (*centralEnv, error) {
+// openCentral opens the store and keys of the central in data. It refuses
+// a folder without a central's keys, so a mistyped --data does not quietly
+// start another organizer: setUpCentral makes them.
+func openCentral(ctx context.Context, e *env, dsn, data string) (*centralEnv, error) {
 	if data == "" {
 		return nil, usageError("central: missing --data")
 	}
-	var keys *keyfile.Keys
-	if len(setUp) > 0 && setUp[0] {
-		k, created, err := keyfile.Open(filepath.Join(data, centralKeysDir), keyfile.InitOptions{Now: e.now()})
-		if err != nil {
-			return nil, err
-		}
-		if created {
-			e.log.Info("made the organizer's keys", "dir", k.Dir, "root", k.IssuerCert.Root, "issuer", k.IssuerCert.ID())
-		}
-		keys = k
-	} else {
-		k, err := loadCentralKeys(data)
-		if err != nil {
-			return nil, err
-		}
-		keys = k
+	keys, err := loadCentralKeys(data)
+	if err != nil {
+		return nil, err
 	}
+	return openCentralWith(ctx, e, dsn, data, keys)
+}
+
+// setUpCentral is openCentral for the commands that set a central up
+// (central itself, venue import, users add): they make its keys on first
+// use.
+func setUpCentral(ctx context.Context, e *env, dsn, data string) (*centralEnv, error) {
+	if data == "" {
+		return nil, usageError("central: missing --data")
+	}
+	keys, created, err := keyfile.Open(filepath.Join(data, centralKeysDir), keyfile.InitOptions{Now: e.now()})
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		e.log.Info("made the organizer's keys", "dir", keys.Dir, "root", keys.IssuerCert.Root, "issuer", keys.IssuerCert.ID())
+	}
+	return openCentralWith(ctx, e, dsn, data, keys)
+}
+
+func openCentralWith(ctx context.Context, e *env, dsn, data string, keys *keyfile.Keys) (*centralEnv, error) {
 	cfg := store.DefaultConfig(dsn, data)
 	cfg.Logger = e.log
 	db, err := store.Open(ctx, cfg)
@@ -143,7 +149,7 @@ func runCentralVenueImport(ctx context.Context, e *env, cl *cmdline) error {
 	if err != nil {
 		return err
 	}
-	c, err := openCentral(ctx, e, *dsn, *data, true)
+	c, err := setUpCentral(ctx, e, *dsn, *data)
 	if err != nil {
 		return err
 	}
@@ -206,7 +212,7 @@ func runCentral(ctx context.Context, e *env, cl *cmdline) error {
 	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
 		return err
 	}
-	c, err := openCentral(ctx, e, *dsn, *data, true)
+	c, err := setUpCentral(ctx, e, *dsn, *data)
 	if err != nil {
 		return err
 	}
@@ -309,26 +315,10 @@ func runCentralTokenAdd(ctx context.Context, e *env, cl *cmdline) error {
 }
 
 func runCentralDevicesRevoke(ctx context.Context, e *env, cl *cmdline) error {
-	dsn, data := centralFlags(cl)
-	name := cl.String("name", "", "the device")
-	reason := cl.String("reason", "", "why (recorded, and told to the venue's devices)")
-	if _, err := cl.parseN(0, ""); err != nil {
-		return err
-	}
-	if err := need(cl.Name(), map[string]bool{"data": *data != "", "name": *name != ""}); err != nil {
-		return err
-	}
-	c, err := openCentral(ctx, e, *dsn, *data)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	dev, err := c.catalog(e).RevokeDevice(ctx, *name, *reason)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "revoked device %s (key %s) of venue %s at %s\n", dev.Name, dev.KeyID, dev.Venue, dev.Revoked.Format(time.RFC3339))
-	return nil
+	return centralDeviceChange(ctx, e, cl, "why (recorded, and told to the venue's devices)", func(c *centralEnv, _ *devices.Registry, name, reason string) (store.Device, string, error) {
+		dev, err := c.catalog(e).RevokeDeviceAs(ctx, cliActor, name, reason)
+		return dev, fmt.Sprintf("revoked (key %s) at %s", dev.KeyID, dev.Revoked.Format(time.RFC3339)), err
+	})
 }
 
 // cliActor is who the audit log names for a change made with the CLI.
@@ -336,10 +326,10 @@ const cliActor = "cli"
 
 // centralDeviceChange is what suspend, resume and roll share: their flags,
 // and a line saying what became of the device.
-func centralDeviceChange(ctx context.Context, e *env, cl *cmdline, do func(r *devices.Registry, name, reason string) (store.Device, string, error)) error {
+func centralDeviceChange(ctx context.Context, e *env, cl *cmdline, why string, do func(c *centralEnv, r *devices.Registry, name, reason string) (store.Device, string, error)) error {
 	dsn, data := centralFlags(cl)
 	name := cl.String("name", "", "the device")
-	reason := cl.String("reason", "", "why (recorded in the audit log)")
+	reason := cl.String("reason", "", why)
 	if _, err := cl.parseN(0, ""); err != nil {
 		return err
 	}
@@ -353,7 +343,7 @@ func centralDeviceChange(ctx context.Context, e *env, cl *cmdline, do func(r *de
 	defer c.Close()
 	dcfg := devices.DefaultConfig(c.db, c.keys, c.catalog(e))
 	dcfg.Clock, dcfg.Logger = clockFunc(e.now), e.log
-	dev, what, err := do(devices.New(dcfg), *name, *reason)
+	dev, what, err := do(c, devices.New(dcfg), *name, *reason)
 	if err != nil {
 		return err
 	}
@@ -362,7 +352,7 @@ func centralDeviceChange(ctx context.Context, e *env, cl *cmdline, do func(r *de
 }
 
 func runCentralDevicesSuspend(ctx context.Context, e *env, cl *cmdline) error {
-	return centralDeviceChange(ctx, e, cl, func(r *devices.Registry, name, reason string) (store.Device, string, error) {
+	return centralDeviceChange(ctx, e, cl, "why (recorded in the audit log)", func(_ *centralEnv, r *devices.Registry, name, reason string) (store.Device, string, error) {
 		dev, err := r.Suspend(ctx, cliActor, name, reason)
 		return dev, fmt.Sprintf("suspended at %s (%s): central refuses its uploads and pulls until tixgate central devices resume",
 			dev.Suspended.Format(time.RFC3339), dev.SuspendReason), err
@@ -370,14 +360,14 @@ func runCentralDevicesSuspend(ctx context.Context, e *env, cl *cmdline) error {
 }
 
 func runCentralDevicesResume(ctx context.Context, e *env, cl *cmdline) error {
-	return centralDeviceChange(ctx, e, cl, func(r *devices.Registry, name, reason string) (store.Device, string, error) {
+	return centralDeviceChange(ctx, e, cl, "why (recorded in the audit log)", func(_ *centralEnv, r *devices.Registry, name, reason string) (store.Device, string, error) {
 		dev, err := r.Resume(ctx, cliActor, name, reason)
 		return dev, "resumed: central serves it again", err
 	})
 }
 
 func runCentralDevicesRoll(ctx context.Context, e *env, cl *cmdline) error {
-	return centralDeviceChange(ctx, e, cl, func(r *devices.Registry, name, reason string) (store.Device, string, error) {
+	return centralDeviceChange(ctx, e, cl, "why (recorded in the audit log)", func(_ *centralEnv, r *devices.Registry, name, reason string) (store.Device, string, error) {
 		dev, err := r.RequestRoll(ctx, cliActor, name, reason)
 		return dev, "rolls its API credential at its next sync; the old one stops working once the new one is used", err
 	})
@@ -406,7 +396,7 @@ func runCentralUsersAdd(ctx context.Context, e *env, cl *cmdline) error {
 	if err != nil {
 		return err
 	}
-	c, err := openCentral(ctx, e, *dsn, *data, true)
+	c, err := setUpCentral(ctx, e, *dsn, *data)
 	if err != nil {
 		return err
 	}
@@ -533,14 +523,11 @@ func runCentralKeysRotateIssuer(ctx context.Context, e *env, cl *cmdline) error 
 	if err != nil {
 		return err
 	}
-	cfg := store.DefaultConfig(*dsn, *data)
-	cfg.Logger = e.log
-	db, err := store.Open(ctx, cfg)
+	c, err := openCentralWith(ctx, e, *dsn, *data, keys)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	c := &centralEnv{db: db, keys: keys}
+	defer c.Close()
 	// The devices must trust the new key before central signs with it.
 	venues, err := c.catalog(e).TrustIssuer(ctx, next)
 	if err != nil {

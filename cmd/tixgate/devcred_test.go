@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/cluster"
 	"github.com/tixgate/tixgate/edge"
 	"github.com/tixgate/tixgate/ledger"
@@ -243,5 +245,10 @@ ticket_types: [{event: 1042, id: 1, name: Standing, zones: [0]}]
 	}
 	if _, err := os.Stat(filepath.Join(dirs[1], edge.RevokedFile)); err != nil {
 		t.Errorf("the revocation is not kept on disk: %v", err)
+	}
+	if log, err := db.AuditLog(ctx, 0); err != nil || !slices.ContainsFunc(log, func(e store.AuditEntry) bool {
+		return e.Actor == "cli" && e.Action == "device.revoke" && e.Target == "gate-2" && e.Detail == "lost"
+	}) {
+		t.Errorf("the CLI's revocation is not in the audit log under cli: %v", err)
 	}
 }
