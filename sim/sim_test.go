@@ -28,27 +28,9 @@ func small() *Scenario {
 // bad ticket is refused.
 func TestSmallVenue(t *testing.T) {
 	s := small()
-	if err := s.Check(); err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(context.Background(), s, Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var md bytes.Buffer
-	res.Markdown(&md)
-	t.Log("\n" + md.String())
-	if bad := res.Broken(); bad != "" {
-		t.Error(bad)
-	}
-	switch {
-	case res.DoubleFaulted == 0:
-		t.Errorf("no double entry during the partition: the scenario tests nothing")
-	case len(res.DoublesWithoutConflict) > 0:
-		t.Errorf("double entries no gate found: %v", res.DoublesWithoutConflict)
-	case res.Conflicts < res.DoubleFaulted:
-		t.Errorf("%d conflicts for %d double entries", res.Conflicts, res.DoubleFaulted)
-	case res.Errors != 0:
+	res := runScenario(t, s)
+	partitionDoublesFound(t, res)
+	if res.Errors != 0 {
 		t.Errorf("%d decisions failed", res.Errors)
 	}
 	for _, k := range []kind{forged, revoked} {
@@ -114,27 +96,8 @@ func TestStadiumReduced(t *testing.T) {
 	}
 	s.Gates, s.Tickets, s.Speed = 12, 1500, 120
 	s.Bad.Duplicate = 0.05 // enough screenshots shown twice that some fall in the partition
-	if err := s.Check(); err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(context.Background(), s, Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var md bytes.Buffer
-	res.Markdown(&md)
-	t.Log("\n" + md.String())
-	if bad := res.Broken(); bad != "" {
-		t.Error(bad)
-	}
-	switch {
-	case res.DoubleFaulted == 0:
-		t.Errorf("no double entry during the partition: the scenario tests nothing")
-	case len(res.DoublesWithoutConflict) > 0:
-		t.Errorf("double entries no gate found: %v", res.DoublesWithoutConflict)
-	case res.Conflicts < res.DoubleFaulted:
-		t.Errorf("%d conflicts for %d double entries", res.Conflicts, res.DoubleFaulted)
-	}
+	res := runScenario(t, s)
+	partitionDoublesFound(t, res)
 	// Not a benchmark (make bench has the figures): a bound that only a
 	// mesh still split or stalled after the heal would miss.
 	if res.Propagation.P50 > time.Second || res.PropagationSettling.P99 > 10*time.Second {
@@ -168,16 +131,7 @@ func TestFestival(t *testing.T) {
 	if days[-1] == 0 || days[0] == 0 || days[1] == 0 {
 		t.Fatalf("tickets by day (-1: every day): %v, want some of each", days)
 	}
-	res, err := Run(context.Background(), s, Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var md bytes.Buffer
-	res.Markdown(&md)
-	t.Log("\n" + md.String())
-	if bad := res.Broken(); bad != "" {
-		t.Error(bad)
-	}
+	res := runScenario(t, s)
 	good := res.ByKind[string(good)]
 	switch {
 	case good.Presented == 0 || good.Admitted != good.Presented:
@@ -193,5 +147,40 @@ func TestFestival(t *testing.T) {
 		if c := res.ByKind[string(k)]; c.Presented == 0 || c.Admitted != 0 {
 			t.Errorf("%s tickets: %+v, want some shown and none admitted", k, c)
 		}
+	}
+}
+
+// runScenario checks and runs a scenario, logs its summary, and fails the
+// test for anything Broken says (a record lost, no convergence, a double
+// entry unfound or too far apart).
+func runScenario(t *testing.T, s *Scenario) *Result {
+	t.Helper()
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), s, Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md bytes.Buffer
+	res.Markdown(&md)
+	t.Log("\n" + md.String())
+	if bad := res.Broken(); bad != "" {
+		t.Error(bad)
+	}
+	return res
+}
+
+// partitionDoublesFound fails the test unless the partition let double
+// entries through and the gates found every one as a conflict.
+func partitionDoublesFound(t *testing.T, res *Result) {
+	t.Helper()
+	switch {
+	case res.DoubleFaulted == 0:
+		t.Errorf("no double entry during the partition: the scenario tests nothing")
+	case len(res.DoublesWithoutConflict) > 0:
+		t.Errorf("double entries no gate found: %v", res.DoublesWithoutConflict)
+	case res.Conflicts < res.DoubleFaulted:
+		t.Errorf("%d conflicts for %d double entries", res.Conflicts, res.DoubleFaulted)
 	}
 }
