@@ -173,36 +173,47 @@
     document.body.dataset.camera = key;
   }
 
+  // camGen counts the calls of startCamera: one that a newer call
+  // overtook while it waited (the camera picker changed, a retry) stops
+  // there instead of using the newer call's camera.
+  let camGen = 0;
   async function startCamera(deviceId) {
+    const gen = ++camGen;
     if (!window.isSecureContext) return camSay('scan.camera.insecure');
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return camSay('scan.camera.none');
     if (stream) stream.getTracks().forEach((tr) => tr.stop());
     stream = track = null;
     const video_ = deviceId ? { deviceId: { exact: deviceId } } : { facingMode: { ideal: 'environment' } };
     video_.width = { ideal: 1280 }; video_.height = { ideal: 720 };
+    let got;
     try {
-      stream = await navigator.mediaDevices.getUserMedia({ video: video_, audio: false });
+      got = await navigator.mediaDevices.getUserMedia({ video: video_, audio: false });
     } catch (e) {
+      if (gen !== camGen) return;
       if (e.name === 'NotAllowedError' || e.name === 'SecurityError') return camSay('scan.camera.denied');
       if (deviceId && (e.name === 'NotFoundError' || e.name === 'OverconstrainedError')) return startCamera('');
       if (e.name === 'NotFoundError' || e.name === 'OverconstrainedError') return camSay('scan.camera.none');
       return camSay('scan.camera.error', { error: e.message || e.name });
     }
-    track = stream.getVideoTracks()[0];
+    if (gen !== camGen) { got.getTracks().forEach((tr) => tr.stop()); return; }
+    stream = got;
+    const tr = track = stream.getVideoTracks()[0];
     video.srcObject = stream;
     try { await video.play(); } catch (e) { /* autoplay of a muted video is allowed */ }
+    if (gen !== camGen) return;
     camMsg.hidden = true;
     hint.hidden = false;
-    const caps = track.getCapabilities ? track.getCapabilities() : {};
+    const caps = tr.getCapabilities ? tr.getCapabilities() : {};
     torch.hidden = !caps.torch;
     torch.setAttribute('aria-pressed', 'false');
     const cams = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'videoinput');
+    if (gen !== camGen) return;
     pick.replaceChildren(...cams.map((d, i) => {
       const o = el('option', '', d.label || t('scan.camera.pick') + ' ' + (i + 1));
       o.value = d.deviceId;
       return o;
     }));
-    pick.value = track.getSettings().deviceId || '';
+    pick.value = tr.getSettings().deviceId || '';
     pick.hidden = cams.length < 2;
     document.body.dataset.camera = 'on';
   }
