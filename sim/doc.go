@@ -1,10 +1,15 @@
 // Package sim runs a venue on one machine to see what a gate rush does
-// while the network fails: real ledgers on disk and a real mesh on
+// while the network fails: a real central (SQLite) that issues the
+// tickets, gates enrolled with it that pull its manifest and upload their
+// records through the uplink, real ledgers on disk and a real mesh on
 // loopback, attendees arriving on a curve, a share of bad tickets, and
-// faults on a schedule (packet loss, a partition, a gate crash). It
-// reports what passed and what was refused, the double entries let
-// through and when, the propagation and decision latencies, the queues at
-// each gate, the conflicts the gates found, and anything lost.
+// faults on a schedule (packet loss, mesh delay, a partition, a gate crash,
+// a gate's ledger damaged and repaired from its peers, the uplink to
+// central down). It reports what passed and what was refused, the double
+// entries let through and when, the propagation and decision latencies,
+// the queues at each gate, the conflicts the gates and central found, the
+// records central holds and how long they took to get there, and anything
+// lost.
 //
 // The clock is accelerated but honest: only the crowd runs on the
 // scenario's time (arrivals, queues, the lanes' pace, the fault schedule),

@@ -1,7 +1,10 @@
 package sim
 
 import (
+	"context"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,12 +31,16 @@ type recorder struct {
 	faultedRec  map[string]bool                 // records made during a partition or a crash
 	settlingRec map[string]bool                 // records made just after the venue became whole again
 	wholeAt     time.Time                       // when the last partition healed or crashed gate came back (wall)
+	uplinkDown  bool
+	outageRec   map[string]bool          // records made while the uplink was down
+	repairs     map[string]time.Duration // gate → how long its last repair from the peers took
 	arrivalsEnd time.Duration
 }
 
 func newRecorder(s *Scenario) *recorder {
 	return &recorder{s: s, crashed: map[string]bool{}, made: map[string]time.Time{},
-		storedAt: map[string]map[string]time.Time{}, lossyRec: map[string]bool{}, faultedRec: map[string]bool{}, settlingRec: map[string]bool{}}
+		storedAt: map[string]map[string]time.Time{}, lossyRec: map[string]bool{}, faultedRec: map[string]bool{}, settlingRec: map[string]bool{},
+		outageRec: map[string]bool{}, repairs: map[string]time.Duration{}}
 }
 
 func (r *recorder) arrived(p *person) {
@@ -83,12 +90,25 @@ func (r *recorder) fault(f *Fault, at time.Duration) {
 	case f.Crash != "":
 		r.crashed[f.Crash] = true
 		ev.Gates = []string{f.Crash}
+	case f.Damage != "":
+		r.crashed[f.Damage] = true
+		ev.Gates = []string{f.Damage}
+	case f.Delay != nil:
+		ev.Delay = *f.Delay
+	case f.Uplink != "":
+		r.uplinkDown = f.Uplink == "down"
 	case f.Restart != "":
 		delete(r.crashed, f.Restart)
 		r.wholeAt = time.Now()
 		ev.Gates = []string{f.Restart}
 	}
 	r.faultLog = append(r.faultLog, ev)
+}
+
+func (r *recorder) repaired(gate string, took time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.repairs[gate] = took
 }
 
 func (r *recorder) decided(p *person, g *gate, d decisionOf, at time.Duration) {
@@ -119,6 +139,9 @@ func (r *recorder) stored(g *gate, raw []byte, local bool) {
 	defer r.mu.Unlock()
 	if local {
 		r.made[id] = now
+		if r.uplinkDown {
+			r.outageRec[id] = true
+		}
 		switch {
 		case r.faulted():
 			r.faultedRec[id] = true
@@ -140,7 +163,7 @@ func (r *recorder) stored(g *gate, raw []byte, local bool) {
 
 // result sums the run up once every gate is back and (if converged)
 // holds every record.
-func (r *recorder) result(s *Scenario, gates []*gate, converged bool) (*Result, error) {
+func (r *recorder) result(ctx context.Context, s *Scenario, gates []*gate, st *site, converged, synced bool) (*Result, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	res := &Result{Scenario: s.Name, Gates: s.Gates, Zones: len(s.Zones), Tickets: s.Tickets, Speed: s.Speed,
@@ -275,6 +298,14 @@ func (r *recorder) result(s *Scenario, gates []*gate, converged bool) (*Result, 
 		}
 	}
 
+	if err := r.central(ctx, res, st, doubled, synced); err != nil {
+		return nil, err
+	}
+	for g, took := range r.repairs {
+		res.Repairs = append(res.Repairs, Repair{Gate: g, Took: took})
+	}
+	slices.SortFunc(res.Repairs, func(a, b Repair) int { return strings.Compare(a.Gate, b.Gate) })
+
 	// Per gate: entries, and the busiest minute against the lane rate.
 	for i, g := range gates {
 		res.PerGate = append(res.PerGate, GateStat{Name: g.name, Zone: s.Zones[g.zone], Entries: perGate[i]})
@@ -314,4 +345,64 @@ func (r *recorder) result(s *Scenario, gates []*gate, converged bool) (*Result, 
 		res.Queues = append(res.Queues, q)
 	}
 	return res, nil
+}
+
+// central fills in central's side: the records it holds, those of
+// answered decisions it lacks, its conflicts against the double entries,
+// and how long records took to reach it.
+func (r *recorder) central(ctx context.Context, res *Result, st *site, doubled map[uint64]bool, synced bool) error {
+	c := &res.Central
+	c.Synced = synced
+	acks, err := st.db.Acks(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range acks {
+		c.Records += int(n)
+	}
+	serials := map[uint64]bool{}
+	for _, o := range r.outcomes {
+		if o.d.Record == "" {
+			continue
+		}
+		origin, seq, err := recordID(o.d.Record)
+		if err != nil {
+			return err
+		}
+		if acks[origin.String()] < seq {
+			c.Lost++
+		}
+		serials[o.serial] = true
+	}
+	found, n, err := st.conflicts(ctx)
+	if err != nil {
+		return err
+	}
+	c.Conflicts = n
+	for serial := range doubled {
+		if !found[serial] {
+			c.DoublesWithoutConflict = append(c.DoublesWithoutConflict, serial)
+		}
+	}
+	slices.Sort(c.DoublesWithoutConflict)
+	at, err := st.arrivals(ctx, slices.Sorted(maps.Keys(serials)))
+	if err != nil {
+		return err
+	}
+	var lag, outage []time.Duration
+	for id, made := range r.made {
+		got, ok := at[id]
+		if !ok {
+			continue
+		}
+		if r.outageRec[id] {
+			outage = append(outage, got.Sub(made))
+		} else {
+			lag = append(lag, got.Sub(made))
+		}
+	}
+	slices.Sort(lag)
+	slices.Sort(outage)
+	c.Lag, c.LagOutage = percentiles(lag), percentiles(outage)
+	return nil
 }

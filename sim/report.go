@@ -78,6 +78,20 @@ func (r *Result) summary() summary {
 	row("mesh load", "%.0f decisions a second (%gx the venue's real pace)", r.RecordsPerSecond, r.Speed)
 	strong("records lost", r.Lost)
 	row("gates converged at the end", "%v", r.Converged)
+	c := r.Central
+	row("records at central (uploaded through the uplink)", "%d, every record the gates hold: %v", c.Records, c.Synced)
+	row("conflicts found by central's reconciliation", "%d", c.Conflicts)
+	if len(c.DoublesWithoutConflict) > 0 {
+		strong("double entries central did not find", len(c.DoublesWithoutConflict))
+	}
+	strong("records lost at central", c.Lost)
+	row("decision to central", "p50 %s, p99 %s (%d records)", ms(c.Lag.P50), ms(c.Lag.P99), c.Lag.N)
+	if c.LagOutage.N > 0 {
+		row("decision to central, made while the uplink was down", "p50 %s, p99 %s, max %s (%d records)", ms(c.LagOutage.P50), ms(c.LagOutage.P99), ms(c.LagOutage.Max), c.LagOutage.N)
+	}
+	for _, rp := range r.Repairs {
+		row("ledger of "+rp.Gate+" repaired from its peers", "in %s", ms(rp.Took))
+	}
 	if r.Errors > 0 {
 		row("decisions that failed", "%d", r.Errors)
 	}
@@ -161,6 +175,13 @@ func (f FaultEvent) describe() string {
 		return fmt.Sprintf("packet loss %.0f%%", f.Loss*100)
 	case "crash", "restart":
 		return f.What + " " + strings.Join(f.Gates, ", ")
+	case "damage":
+		return "crash " + strings.Join(f.Gates, ", ") + ", its ledger damaged on disk"
+	case "delay":
+		if f.Delay == 0 {
+			return "mesh delay ends"
+		}
+		return fmt.Sprintf("mesh delay %v on every link", f.Delay)
 	}
 	return f.What
 }
@@ -350,6 +371,8 @@ tbody th{font-weight:normal}
 <div><b>{{.R.DoubleFaulted}}</b>double entries, split</div>
 <div><b>{{.R.Conflicts}}</b>conflicts found</div>
 <div><b>{{.R.Lost}}</b>records lost</div>
+<div><b>{{.R.Central.Conflicts}}</b>conflicts at central</div>
+<div><b>{{.R.Central.Lost}}</b>lost at central</div>
 </div>
 <div class="scroll chart">{{.Flow}}</div>
 <div class="scroll chart">{{.Queue}}</div>

@@ -55,10 +55,44 @@ type Result struct {
 	Lost      int  `json:"lost"`
 	Converged bool `json:"converged"`
 
+	// Central is what central made of the gates' uploads.
+	Central CentralStat `json:"central"`
+	// Repairs are the gates whose damaged ledger was repaired from their
+	// peers, with how long each took.
+	Repairs []Repair `json:"repairs,omitempty"`
+
 	PerGate []GateStat    `json:"per_gate"`
 	Minutes []Minute      `json:"minutes"`
 	Queues  []QueueSample `json:"queues"`
 	Faults  []FaultEvent  `json:"faults"`
+}
+
+// CentralStat is central's side of a run: the gates upload their records
+// through the uplink and central reconciles them.
+type CentralStat struct {
+	// Records is how many records central holds at the end; Synced says
+	// it holds every record the gates hold.
+	Records int  `json:"records"`
+	Synced  bool `json:"synced"`
+	// Lost counts answered decisions whose record central lacks at the
+	// end (must be 0).
+	Lost int `json:"lost"`
+	// Conflicts is what central's reconciliation found open, and
+	// DoublesWithoutConflict the double entries it does not name (must be
+	// none).
+	Conflicts              int      `json:"conflicts"`
+	DoublesWithoutConflict []uint64 `json:"doubles_without_conflict,omitempty"`
+	// Lag is the wall-clock time from a decision to its record stored at
+	// central (about the uplink's interval); LagOutage the same for the
+	// records made while the uplink was down, stored once it was back.
+	Lag       Percentiles `json:"lag"`
+	LagOutage Percentiles `json:"lag_outage"`
+}
+
+// Repair is one gate's ledger repaired from its peers.
+type Repair struct {
+	Gate string        `json:"gate"`
+	Took time.Duration `json:"took"`
 }
 
 // KindCount is how people holding one kind of ticket fared.
@@ -111,6 +145,7 @@ type FaultEvent struct {
 	What  string        `json:"what"`
 	Gates []string      `json:"gates,omitempty"`
 	Loss  float64       `json:"loss,omitempty"`
+	Delay time.Duration `json:"delay,omitempty"`
 }
 
 // DoubleEntry is one ticket admitted twice.
@@ -139,6 +174,12 @@ func (r *Result) Broken() string {
 		return "the gates did not converge after the faults healed"
 	case len(r.DoublesWithoutConflict) > 0:
 		return fmt.Sprintf("double entries no gate found as a conflict: tickets %v", r.DoublesWithoutConflict)
+	case r.Central.Lost > 0:
+		return fmt.Sprintf("%d answered decisions' records missing at central", r.Central.Lost)
+	case !r.Central.Synced:
+		return "central did not receive every record once the uplink was back"
+	case len(r.Central.DoublesWithoutConflict) > 0:
+		return fmt.Sprintf("double entries central did not find as a conflict: tickets %v", r.Central.DoublesWithoutConflict)
 	case len(late) > 0:
 		return fmt.Sprintf("double entries while the venue was whole, further apart than any propagation: %v", late)
 	}

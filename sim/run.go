@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -90,20 +91,29 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 	rnd := rand.New(rand.NewPCG(s.Seed, s.Seed+1))
 	doors := time.Now().UTC().Truncate(time.Minute)
 	plan := newPlan(s, doors)
-	crowd, revokedSerials := makeCrowd(s, plan, rnd)
-	v, err := newVenue(opt.Dir, plan, doors, revokedSerials)
+	st, err := startSite(ctx, filepath.Join(opt.Dir, "central"), doors, opt.Logger)
 	if err != nil {
 		return nil, err
 	}
-	// Codes, now that the issuer exists; forged ones with a stranger's key.
+	defer st.close()
+	codes, err := st.issue(ctx, plan)
+	if err != nil {
+		return nil, err
+	}
+	crowd, revokedSerials := makeCrowd(s, plan, rnd)
+	if err := st.revoke(ctx, revokedSerials); err != nil {
+		return nil, err
+	}
+	v := &venue{keys: st.keys, site: st, plan: plan}
+	// Codes as central signed them; forged ones with a stranger's key.
 	_, stranger, _ := ed25519.GenerateKey(nil)
 	for _, p := range crowd {
 		for q := p; q != nil; q = q.then {
-			key := v.keys.Issuer
-			if q.kind == forged {
-				key = stranger
+			q.code = codes[q.serial]
+			if q.kind != forged {
+				continue
 			}
-			if q.code, err = ticket.Issue(ticket.Ticket{Event: eventID, Serial: q.serial, Type: q.typ}, key); err != nil {
+			if q.code, err = ticket.Issue(ticket.Ticket{Event: eventID, Serial: q.serial, Type: q.typ}, stranger); err != nil {
 				return nil, err
 			}
 		}
@@ -119,7 +129,7 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 	gates := make([]*gate, s.Gates)
 	for i := range gates {
 		gates[i] = &gate{i: i, name: GateName(i), zone: v.zoneOf[i], dir: filepath.Join(opt.Dir, GateName(i))}
-		if err := gates[i].provision(env, doors); err != nil {
+		if err := st.enroll(ctx, gates[i], env); err != nil {
 			return nil, err
 		}
 	}
@@ -218,7 +228,30 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 		}
 	}
 	converged := waitConverged(gates, opt.Converge)
-	return r.result(s, gates, converged)
+	// Central: every gate syncs until it holds what the gates hold.
+	st.link.set(false)
+	synced := waitCentral(ctx, st, gates, opt.Converge)
+	return r.result(ctx, s, gates, st, converged, synced)
+}
+
+// waitCentral waits until central holds every record the first gate
+// holds, waking the gates' uplinks now and then.
+func waitCentral(ctx context.Context, st *site, gates []*gate, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		vv, err := gates[0].ledger.VersionVector()
+		if err != nil {
+			return false
+		}
+		if missing, err := st.holds(ctx, vv); err == nil && missing == 0 {
+			return true
+		}
+		for _, g := range gates {
+			g.wakeUplink()
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return false
 }
 
 // makeCrowd draws who comes when, and with what: each holder on each day
@@ -302,10 +335,33 @@ func applyFault(f *Fault, gates []*gate, env *nodeEnv, r *recorder, lanes *laneS
 		env.faults.Heal()
 	case f.Loss != nil:
 		env.faults.SetLoss(*f.Loss)
+	case f.Delay != nil:
+		names := make([]string, len(gates))
+		for i, g := range gates {
+			names[i] = g.name
+		}
+		for _, n := range names {
+			env.faults.Delay(n, names, *f.Delay)
+		}
+	case f.Uplink != "":
+		env.venue.site.link.set(f.Uplink == "down")
+		if f.Uplink == "up" {
+			for _, g := range gates {
+				g.wakeUplink()
+			}
+		}
 	case f.Crash != "":
 		g := gates[gateIndex(f.Crash)]
 		g.stop()
 		lanes.down(g.i)
+	case f.Damage != "":
+		g := gates[gateIndex(f.Damage)]
+		g.stop()
+		lanes.down(g.i)
+		// The store's MANIFEST lost: the gate must not open it as it is.
+		if err := os.Remove(filepath.Join(g.dir, "db", "MANIFEST")); err != nil {
+			return fmt.Errorf("sim: damage %s: %w", g.name, err)
+		}
 	case f.Restart != "":
 		g := gates[gateIndex(f.Restart)]
 		if g.isUp() {
@@ -320,6 +376,9 @@ func applyFault(f *Fault, gates []*gate, env *nodeEnv, r *recorder, lanes *laneS
 		}
 		if err := g.start(env, join, false); err != nil {
 			return fmt.Errorf("sim: restart %s: %w", g.name, err)
+		}
+		if g.repaired > 0 {
+			r.repaired(g.name, g.repaired)
 		}
 		lanes.upAgain(g.i)
 	}

@@ -85,6 +85,17 @@ type Fault struct {
 	// gates meanwhile.
 	Crash   string `yaml:"crash" toml:"crash"`
 	Restart string `yaml:"restart" toml:"restart"`
+	// Damage crashes a gate and damages its ledger on disk (a file of the
+	// store lost, as after a power cut on a worn card); its Restart finds
+	// the ledger unsound and repairs it from its peers, as the edge daemon
+	// does.
+	Damage string `yaml:"damage" toml:"damage"`
+	// Delay holds back every mesh message between the gates by this much
+	// from now on (0 ends it): a congested venue network.
+	Delay *time.Duration `yaml:"delay" toml:"delay"`
+	// Uplink is "down" (the venue loses its link to central: the gates
+	// keep deciding and gossiping, their uploads wait) or "up".
+	Uplink string `yaml:"uplink" toml:"uplink"`
 }
 
 func (f Fault) action() string {
@@ -103,6 +114,15 @@ func (f Fault) action() string {
 	}
 	if f.Restart != "" {
 		acts = append(acts, "restart")
+	}
+	if f.Damage != "" {
+		acts = append(acts, "damage")
+	}
+	if f.Delay != nil {
+		acts = append(acts, "delay")
+	}
+	if f.Uplink != "" {
+		acts = append(acts, "uplink "+f.Uplink)
 	}
 	if len(acts) != 1 {
 		return ""
@@ -200,13 +220,17 @@ func (s *Scenario) Check() error {
 		act := f.action()
 		switch {
 		case act == "":
-			return fmt.Errorf("faults[%d]: give exactly one of partition, heal, loss, crash, restart", i)
+			return fmt.Errorf("faults[%d]: give exactly one of partition, heal, loss, delay, crash, damage, restart, uplink", i)
+		case f.Uplink != "" && f.Uplink != "down" && f.Uplink != "up":
+			return fmt.Errorf("faults[%d]: uplink is down or up, not %q", i, f.Uplink)
+		case f.Delay != nil && (*f.Delay < 0 || *f.Delay > 10*time.Second):
+			return fmt.Errorf("faults[%d]: delay is a duration from 0 to 10s", i)
 		case f.At < 0 || f.At > s.span():
 			return fmt.Errorf("faults[%d]: at %v is outside the arrivals window (%v)", i, f.At, s.span())
 		case f.Loss != nil && (*f.Loss < 0 || *f.Loss >= 1):
 			return fmt.Errorf("faults[%d]: loss is a share from 0 to below 1", i)
 		}
-		for _, g := range append(slices.Clone(f.Partition), f.Crash, f.Restart) {
+		for _, g := range append(slices.Clone(f.Partition), f.Crash, f.Restart, f.Damage) {
 			if g != "" && !gates[g] {
 				return fmt.Errorf("faults[%d]: no gate %q (gates are G1-G%d)", i, g, s.Gates)
 			}

@@ -15,21 +15,30 @@ func small() *Scenario {
 	s := &Scenario{Name: "small", Zones: []string{"Stalls", "Circle"}, Gates: 4, Tickets: 400, Attendance: 0.9, LaneRate: 20,
 		Arrivals: Arrivals{Window: 12 * time.Minute, Peak: 6 * time.Minute, Spread: 3 * time.Minute},
 		Bad:      Bad{Forged: 0.02, Duplicate: 0.08, Revoked: 0.02, WrongZone: 0.03, DuplicateAfter: 20 * time.Second},
-		Faults: []Fault{{At: 2 * time.Minute, Loss: &loss}, {At: 4 * time.Minute, Loss: new(float64)},
-			{At: 5 * time.Minute, Partition: []string{"G1"}}, {At: 8 * time.Minute, Heal: true},
-			{At: 9 * time.Minute, Crash: "G2"}, {At: 10 * time.Minute, Restart: "G2"}},
+		Faults: []Fault{{At: 2 * time.Minute, Loss: &loss}, {At: 3 * time.Minute, Uplink: "down"}, {At: 4 * time.Minute, Loss: new(float64)},
+			{At: 5 * time.Minute, Partition: []string{"G1"}}, {At: 7 * time.Minute, Uplink: "up"}, {At: 8 * time.Minute, Heal: true},
+			{At: 9 * time.Minute, Crash: "G2"}, {At: 10 * time.Minute, Restart: "G2"},
+			{At: 10*time.Minute + 30*time.Second, Damage: "G3"}, {At: 11 * time.Minute, Restart: "G3"}},
 		Speed: 50, Seed: 5}
 	return s
 }
 
-// A small venue through loss, a partition and a crash: nothing answered
-// is lost, no ticket passes twice while the venue is whole, every double
-// entry the partition let through is a conflict the gates found, and every
+// A small venue through loss, an uplink outage, a partition, a crash and a
+// gate whose ledger is damaged: nothing answered is lost, at the gates or
+// at central; no ticket passes twice while the venue is whole; every
+// double entry the partition let through is a conflict the gates and
+// central found; the damaged gate is repaired from its peers; and every
 // bad ticket is refused.
 func TestSmallVenue(t *testing.T) {
 	s := small()
 	res := runScenario(t, s)
 	partitionDoublesFound(t, res)
+	if len(res.Repairs) != 1 || res.Repairs[0].Gate != "G3" {
+		t.Errorf("repairs %+v, want G3's", res.Repairs)
+	}
+	if res.Central.LagOutage.N == 0 || res.Central.LagOutage.P50 < res.Central.Lag.P50 {
+		t.Errorf("central's lag: %+v, during the outage %+v: want records made offline, later than the others", res.Central.Lag, res.Central.LagOutage)
+	}
 	if res.Errors != 0 {
 		t.Errorf("%d decisions failed", res.Errors)
 	}
@@ -182,5 +191,9 @@ func partitionDoublesFound(t *testing.T, res *Result) {
 		t.Errorf("double entries no gate found: %v", res.DoublesWithoutConflict)
 	case res.Conflicts < res.DoubleFaulted:
 		t.Errorf("%d conflicts for %d double entries", res.Conflicts, res.DoubleFaulted)
+	case len(res.Central.DoublesWithoutConflict) > 0 || res.Central.Conflicts < res.DoubleFaulted:
+		t.Errorf("central: %d conflicts for %d double entries, none for %v", res.Central.Conflicts, res.DoubleFaulted, res.Central.DoublesWithoutConflict)
+	case res.Central.Records == 0 || res.Central.Lost > 0:
+		t.Errorf("central holds %d records, lacks %d answered", res.Central.Records, res.Central.Lost)
 	}
 }

@@ -1,24 +1,27 @@
 package sim
 
 import (
-	"bytes"
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"net"
-	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tixgate/tixgate/cluster"
+	"github.com/tixgate/tixgate/edge"
 	"github.com/tixgate/tixgate/ledger"
 	"github.com/tixgate/tixgate/ledger/manifest"
 	"github.com/tixgate/tixgate/ledger/rules"
 	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/ticket/keyfile"
+	"github.com/tixgate/tixgate/uplink"
 )
 
 // eventID is the simulated event's id.
@@ -41,10 +44,11 @@ func (c *clock) since() time.Duration { return c.Now().Sub(c.sim0) }
 // wall is how long the wall clock takes for d of scenario time.
 func (c *clock) wall(d time.Duration) time.Duration { return time.Duration(float64(d) / c.speed) }
 
-// venue is the organizer's keys and the signed manifest of the scenario.
+// venue is the scenario's venue at central: central's keys and site, and
+// the plan it was made from.
 type venue struct {
-	keys     *keyfile.Keys
-	manifest []byte
+	keys *keyfile.Keys
+	site *site
 	*plan
 }
 
@@ -62,11 +66,21 @@ type plan struct {
 	// scenario runs on the wall clock, base is the doors' time.
 	base    time.Time
 	tickets int
+	// ranges are the serials of each ticket type, as central issues them:
+	// one type after the other, in the share of each.
+	ranges []typeRange
+}
+
+// typeRange is a ticket type's serials, first to last.
+type typeRange struct {
+	typ         uint64
+	first, last uint64
 }
 
 // holder is who holds the ticket with this serial: its type, zone and day.
 func (p *plan) holder(serial uint64) (typ uint64, zone, day int) {
-	_, typ, _ = p.spec.TypeOf(serial)
+	i, _ := slices.BinarySearchFunc(p.ranges, serial, func(r typeRange, n uint64) int { return cmp.Compare(r.last, n) })
+	typ = p.ranges[min(i, len(p.ranges)-1)].typ
 	return typ, p.typeZone[typ], p.typeDay[typ]
 }
 
@@ -115,43 +129,21 @@ func newPlan(s *Scenario, doors time.Time) *plan {
 	last := p.base.Add(time.Duration(s.Days-1) * 24 * time.Hour)
 	spec.Events = []manifest.EventSpec{{ID: eventID, Name: s.Name, Admission: p.base.Add(-time.Minute),
 		Starts: p.base.Add(time.Hour), Ends: last.Add(12 * time.Hour)}}
+	// Each type's count is its share of the tickets (the spec's pattern),
+	// its serials one block.
+	count := map[uint64]uint64{}
+	for n := uint64(1); n <= uint64(s.Tickets); n++ {
+		_, typ, _ := spec.TypeOf(n)
+		count[typ]++
+	}
+	next := uint64(1)
+	for _, t := range spec.TicketTypes {
+		if c := count[t.ID]; c > 0 {
+			p.ranges = append(p.ranges, typeRange{typ: t.ID, first: next, last: next + c - 1})
+			next += c
+		}
+	}
 	return p
-}
-
-// newVenue makes keys and the plan's manifest, the revoked tickets revoked.
-func newVenue(dir string, p *plan, doors time.Time, revoked []uint64) (*venue, error) {
-	keys, err := keyfile.Init(filepath.Join(dir, "keys"), keyfile.InitOptions{Now: doors.Add(-48 * time.Hour)})
-	if err != nil {
-		return nil, err
-	}
-	v := &venue{keys: keys, plan: p}
-	spec := p.spec
-	signer := manifest.Signer{Key: keys.Central, Cert: &keys.CentralCert, GateKey: keys.GateKey}
-	var buf bytes.Buffer
-	seq := uint64(0)
-	err = spec.Build(manifest.BuildOptions{Signer: signer, Issuers: []ticket.IssuerCert{keys.IssuerCert},
-		RotationMaster: keys.RotationMaster, Tickets: p.tickets}, func(c manifest.Change) error {
-		seq = c.Seq
-		buf.Write(c.Marshal())
-		return buf.WriteByte('\n')
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sim: manifest: %w", err)
-	}
-	if len(revoked) > 0 {
-		r := manifest.Revoke{Reason: "refunded"}
-		for _, n := range revoked {
-			r.Tickets = append(r.Tickets, manifest.TicketRef{Event: eventID, Serial: n})
-		}
-		c, err := signer.Sign(seq+1, manifest.KindRevoke, &r)
-		if err != nil {
-			return nil, fmt.Errorf("sim: revoke: %w", err)
-		}
-		buf.Write(c.Marshal())
-		buf.WriteByte('\n')
-	}
-	v.manifest = buf.Bytes()
-	return v, nil
 }
 
 // dayClock is the gates' clock in a festival: the wall clock moved on to
@@ -166,8 +158,8 @@ func (c *dayClock) startDay(p *plan, d int) {
 	c.offset.Store(int64(p.base.Add(time.Duration(d) * 24 * time.Hour).Sub(time.Now())))
 }
 
-// gate is one simulated turnstile: a real ledger on disk and a mesh node
-// on loopback.
+// gate is one simulated turnstile: a real ledger on disk, a mesh node on
+// loopback and an uplink to central.
 type gate struct {
 	i    int
 	name string
@@ -178,10 +170,16 @@ type gate struct {
 	// address: memberlist does not let a name come back at another one.
 	port int
 
-	mu     sync.Mutex
-	up     bool
-	ledger *ledger.Ledger
-	mesh   *cluster.Mesh
+	mu       sync.Mutex
+	up       bool
+	ledger   *ledger.Ledger
+	mesh     *cluster.Mesh
+	uplink   *uplink.Client
+	stopSync context.CancelFunc
+	synced   chan struct{} // closed when the uplink's loop has returned
+	// repaired is how long the last start took to repair a damaged
+	// ledger from the peers (0: it opened sound).
+	repaired time.Duration
 }
 
 // nodeEnv is what starting a gate needs.
@@ -197,10 +195,6 @@ type nodeEnv struct {
 	onRecord func(g *gate, raw []byte, local bool)
 }
 
-func (g *gate) provision(env *nodeEnv, doors time.Time) error {
-	return ledger.Init(ledger.Provision{Dir: g.dir, Keys: env.venue.keys, Device: "gate-" + g.name, Venue: "sim", Now: doors.Add(-time.Hour)}, g.ledgerConfig(env))
-}
-
 func (g *gate) ledgerConfig(env *nodeEnv) ledger.Config {
 	cfg := ledger.TestConfig(g.dir) // no fsync: the simulation measures the mesh, not the disk
 	cfg.MemTableSize, cfg.BlockCacheSize, cfg.IndexCacheSize = 2<<20, 1<<20, 1<<20
@@ -211,49 +205,89 @@ func (g *gate) ledgerConfig(env *nodeEnv) ledger.Config {
 	return cfg
 }
 
-// start opens the gate's ledger (importing the manifest the first time)
-// and joins the mesh through any gate in join.
-func (g *gate) start(env *nodeEnv, join []string, load bool) error {
-	l, err := ledger.Open(g.ledgerConfig(env))
-	if err != nil {
-		return err
+func (g *gate) clock(env *nodeEnv) ticket.Clock {
+	if env.days != nil {
+		return env.days
 	}
-	if load {
-		if _, err := l.Import(context.Background(), bytes.NewReader(env.venue.manifest), nil); err != nil {
-			l.Close()
-			return err
-		}
-	}
-	l.OnRecord(func(raw []byte, local bool) { env.onRecord(g, raw, local) })
+	return ticket.SystemClock{}
+}
+
+func (g *gate) meshConfig(env *nodeEnv, id *ledger.Identity) cluster.Config {
 	// The venue's own timers (DefaultConfig), on loopback.
 	cfg := cluster.DefaultConfig()
 	cfg.BindAddr, cfg.BindPort = "127.0.0.1", g.port
-	cfg.Name = "gate-" + g.name
-	cfg.Keyring = [][]byte{env.venue.keys.MeshKey}
+	cfg.Name = id.Cert.Device
+	cfg.Keyring = [][]byte{id.MeshKey}
 	cfg.Filter = env.faults.Filter(g.name)
-	cfg.Meta = cluster.NodeMeta{Device: cfg.Name, Role: "gate", Venue: "sim", Gate: g.name, Version: "sim"}
+	cfg.Meta = cluster.NodeMeta{Device: cfg.Name, Role: "gate", Venue: simVenue, Gate: g.name, Version: "sim"}
 	// The faults a scenario schedules make every mesh warn of them (probes
 	// failed, peers suspected): that is the run, not news to its reader,
 	// who gets the report. Errors still show.
 	cfg.Logger = slog.New(minLevel{env.log.Handler(), slog.LevelError})
-	m, err := cluster.New(cfg, l)
+	return cfg
+}
+
+// start opens the gate's ledger, pulls central's manifest the first time
+// (load), joins the mesh through any gate in join and starts the uplink.
+// A ledger found damaged is repaired from the peers in join, as the edge
+// daemon does at its start.
+func (g *gate) start(env *nodeEnv, join []string, load bool) error {
+	var m *cluster.Mesh
+	t0 := time.Now()
+	l, err := ledger.Open(g.ledgerConfig(env))
+	g.repaired = 0
+	if errors.Is(err, ledger.ErrUnsound) && len(join) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		id, ierr := ledger.LoadIdentity(g.dir)
+		if ierr != nil {
+			cancel()
+			return ierr
+		}
+		l, m, err = cluster.Repair(ctx, g.ledgerConfig(env), g.meshConfig(env, id), join)
+		cancel()
+		g.repaired = time.Since(t0)
+	}
+	if err != nil {
+		return err
+	}
+	cl, err := env.venue.site.client(g, env.log)
 	if err != nil {
 		l.Close()
 		return err
+	}
+	dev := edge.UplinkDevice(l, g.clock(env))
+	if load {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		err := cl.Pull(ctx, dev)
+		cancel()
+		if err != nil {
+			l.Close()
+			return fmt.Errorf("pull central's manifest: %w", err)
+		}
+	}
+	l.OnRecord(func(raw []byte, local bool) { env.onRecord(g, raw, local) })
+	if m == nil {
+		if m, err = cluster.New(g.meshConfig(env, l.Identity()), l); err != nil {
+			l.Close()
+			return err
+		}
+		if len(join) > 0 {
+			if _, err := m.Join(join); err != nil {
+				m.Shutdown()
+				l.Close()
+				return err
+			}
+		}
 	}
 	env.faults.Name(m.Addr(), g.name)
 	if _, p, err := net.SplitHostPort(m.Addr()); err == nil {
 		g.port, _ = strconv.Atoi(p)
 	}
-	if len(join) > 0 {
-		if _, err := m.Join(join); err != nil {
-			m.Shutdown()
-			l.Close()
-			return err
-		}
-	}
+	ctx, stopSync := context.WithCancel(context.Background())
+	synced := make(chan struct{})
+	go func() { defer close(synced); cl.Run(ctx, dev) }()
 	g.mu.Lock()
-	g.ledger, g.mesh, g.up = l, m, true
+	g.ledger, g.mesh, g.uplink, g.stopSync, g.synced, g.up = l, m, cl, stopSync, synced, true
 	g.mu.Unlock()
 	return nil
 }
@@ -261,9 +295,13 @@ func (g *gate) start(env *nodeEnv, join []string, load bool) error {
 // stop takes the gate down.
 func (g *gate) stop() {
 	g.mu.Lock()
-	l, m := g.ledger, g.mesh
+	l, m, stopSync, synced := g.ledger, g.mesh, g.stopSync, g.synced
 	g.up = false
 	g.mu.Unlock()
+	if stopSync != nil {
+		stopSync()
+		<-synced
+	}
 	if m != nil {
 		m.Shutdown()
 	}
@@ -290,6 +328,15 @@ func (g *gate) decide(text string, dir rules.Direction) (d decisionOf, ok bool) 
 	}
 	d.Decision = dec
 	return d, true
+}
+
+// wakeUplink makes the gate sync with central now.
+func (g *gate) wakeUplink() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.up {
+		g.uplink.Wake()
+	}
 }
 
 func (g *gate) isUp() bool {
