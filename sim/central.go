@@ -16,6 +16,7 @@ import (
 	"github.com/tixgate/tixgate/central"
 	"github.com/tixgate/tixgate/central/catalog"
 	"github.com/tixgate/tixgate/central/devices"
+	"github.com/tixgate/tixgate/central/quota"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/edge"
 	"github.com/tixgate/tixgate/ticket"
@@ -25,6 +26,12 @@ import (
 
 // simVenue is the venue's name at central and on its devices.
 const simVenue = "sim"
+
+// What a seller sells a walk-up ticket for.
+const (
+	simCurrency = "CNY"
+	walkUpPrice = 28_000
+)
 
 // The gates' uplink in a run: they sync with central every
 // uplinkInterval of the wall clock (a real gate's default is 10 s; the
@@ -125,7 +132,11 @@ func (s *site) revoke(ctx context.Context, serials []uint64) error {
 // enroll adds gate g at central and enrolls it in its folder with its
 // setup token, as `tixgate enroll` does.
 func (s *site) enroll(ctx context.Context, g *gate, env *nodeEnv) error {
-	setup, err := s.srv.Devices.Add(ctx, devices.Device{Name: "gate-" + g.name, Role: ticket.RoleGate, Venue: simVenue, Gate: g.name})
+	d := devices.Device{Name: g.device(), Role: g.role(), Venue: simVenue, Gate: g.name}
+	if g.seller {
+		d.Gate = ""
+	}
+	setup, err := s.srv.Devices.Add(ctx, d)
 	if err != nil {
 		return err
 	}
@@ -156,6 +167,22 @@ func (s *site) client(g *gate, log *slog.Logger) (*uplink.Client, error) {
 		return uplink.SaveCredentials(g.dir, cr)
 	}
 	return uplink.New(cfg)
+}
+
+// allocate gives seller g a quota of every pass type (a type valid every
+// day, one per zone) large enough for every walk-up.
+func (s *site) allocate(ctx context.Context, g *gate, p *plan, count int) error {
+	for _, r := range p.ranges {
+		if p.typeDay[r.typ] >= 0 {
+			continue
+		}
+		_, err := s.srv.Quotas.Allocate(ctx, quota.Allocation{Device: g.device(), Event: eventID, Type: r.typ, Count: uint64(max(count, 1)),
+			Price: walkUpPrice, Currency: simCurrency})
+		if err != nil {
+			return fmt.Errorf("sim: quota for %s: %w", g.name, err)
+		}
+	}
+	return nil
 }
 
 // holds reports whether central holds every record of vv.

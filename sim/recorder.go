@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tixgate/tixgate/ledger"
 	"github.com/tixgate/tixgate/ledger/rules"
 )
 
@@ -34,6 +35,9 @@ type recorder struct {
 	uplinkDown  bool
 	outageRec   map[string]bool          // records made while the uplink was down
 	repairs     map[string]time.Duration // gate → how long its last repair from the peers took
+	sales       []string                 // the sale records of the walk-ups' tickets
+	saleTook    []time.Duration
+	saleErrors  []string
 	arrivalsEnd time.Duration
 }
 
@@ -105,6 +109,17 @@ func (r *recorder) fault(f *Fault, at time.Duration) {
 	r.faultLog = append(r.faultLog, ev)
 }
 
+func (r *recorder) sold(sl *gate, t ledger.SoldTicket, took time.Duration, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		r.saleErrors = append(r.saleErrors, sl.name+": "+err.Error())
+		return
+	}
+	r.sales = append(r.sales, t.Record)
+	r.saleTook = append(r.saleTook, took)
+}
+
 func (r *recorder) repaired(gate string, took time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -150,6 +165,9 @@ func (r *recorder) stored(g *gate, raw []byte, local bool) {
 		case r.loss > 0:
 			r.lossyRec[id] = true
 		}
+	}
+	if g.seller {
+		return // propagation is to every gate
 	}
 	m := r.storedAt[id]
 	if m == nil {
@@ -278,17 +296,16 @@ func (r *recorder) result(ctx context.Context, s *Scenario, gates []*gate, st *s
 	res.Propagation, res.PropagationLoss = percentiles(clean), percentiles(lossy)
 	res.PropagationSettling = percentiles(settling)
 
-	// Anything lost: an answered decision's record missing at a gate.
+	// Anything lost: an answered decision's or a sale's record missing
+	// at a gate.
+	acked := r.acknowledged()
 	for _, g := range gates {
 		vv, err := g.ledger.VersionVector()
 		if err != nil {
 			return nil, err
 		}
-		for _, o := range r.outcomes {
-			if o.d.Record == "" {
-				continue
-			}
-			origin, seq, err := recordID(o.d.Record)
+		for _, id := range acked {
+			origin, seq, err := recordID(id)
 			if err != nil {
 				return nil, err
 			}
@@ -297,6 +314,9 @@ func (r *recorder) result(ctx context.Context, s *Scenario, gates []*gate, st *s
 			}
 		}
 	}
+	res.Sales = SaleStat{Sold: len(r.sales), Failed: r.saleErrors}
+	slices.Sort(r.saleTook)
+	res.Sales.Decision = percentiles(r.saleTook)
 
 	if err := r.central(ctx, res, st, doubled, synced); err != nil {
 		return nil, err
@@ -360,19 +380,20 @@ func (r *recorder) central(ctx context.Context, res *Result, st *site, doubled m
 	for _, n := range acks {
 		c.Records += int(n)
 	}
-	serials := map[uint64]bool{}
-	for _, o := range r.outcomes {
-		if o.d.Record == "" {
-			continue
-		}
-		origin, seq, err := recordID(o.d.Record)
+	for _, id := range r.acknowledged() {
+		origin, seq, err := recordID(id)
 		if err != nil {
 			return err
 		}
 		if acks[origin.String()] < seq {
 			c.Lost++
 		}
-		serials[o.serial] = true
+	}
+	serials := map[uint64]bool{}
+	for _, o := range r.outcomes {
+		if o.d.Record != "" {
+			serials[o.serial] = true
+		}
 	}
 	found, n, err := st.conflicts(ctx)
 	if err != nil {
@@ -405,4 +426,15 @@ func (r *recorder) central(ctx context.Context, res *Result, st *site, doubled m
 	slices.Sort(outage)
 	c.Lag, c.LagOutage = percentiles(lag), percentiles(outage)
 	return nil
+}
+
+// acknowledged are the records of every answered decision and every sale.
+func (r *recorder) acknowledged() []string {
+	ids := slices.Clone(r.sales)
+	for _, o := range r.outcomes {
+		if o.d.Record != "" {
+			ids = append(ids, o.d.Record)
+		}
+	}
+	return ids
 }

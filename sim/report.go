@@ -78,6 +78,14 @@ func (r *Result) summary() summary {
 	row("mesh load", "%.0f decisions a second (%gx the venue's real pace)", r.RecordsPerSecond, r.Speed)
 	strong("records lost", r.Lost)
 	row("gates converged at the end", "%v", r.Converged)
+	if r.Sales.Sold > 0 || len(r.Sales.Failed) > 0 {
+		row("tickets sold offline by the roaming sellers", "%d, a sale on the handheld p50 %s, p99 %s", r.Sales.Sold, ms(r.Sales.Decision.P50), ms(r.Sales.Decision.P99))
+		wk := r.ByKind[string(walkUp)]
+		row("… shown at a gate minutes later", "%d, admitted %d", wk.Presented, wk.Admitted)
+		if len(r.Sales.Failed) > 0 {
+			strong("sales that failed", len(r.Sales.Failed))
+		}
+	}
 	c := r.Central
 	row("records at central (uploaded through the uplink)", "%d, every record the gates hold: %v", c.Records, c.Synced)
 	row("conflicts found by central's reconciliation", "%d", c.Conflicts)

@@ -55,6 +55,8 @@ type Result struct {
 	Lost      int  `json:"lost"`
 	Converged bool `json:"converged"`
 
+	// Sales are the walk-ups' tickets the roaming sellers sold.
+	Sales SaleStat `json:"sales"`
 	// Central is what central made of the gates' uploads.
 	Central CentralStat `json:"central"`
 	// Repairs are the gates whose damaged ledger was repaired from their
@@ -87,6 +89,15 @@ type CentralStat struct {
 	// records made while the uplink was down, stored once it was back.
 	Lag       Percentiles `json:"lag"`
 	LagOutage Percentiles `json:"lag_outage"`
+}
+
+// SaleStat is what the roaming sellers sold to walk-ups: how many, how
+// long a sale took on the handheld, and the sales that failed (must be
+// none). How the walk-ups fared at the gates is ByKind["walk_up"].
+type SaleStat struct {
+	Sold     int         `json:"sold"`
+	Decision Percentiles `json:"decision"`
+	Failed   []string    `json:"failed,omitempty"`
 }
 
 // Repair is one gate's ledger repaired from its peers.
@@ -174,6 +185,10 @@ func (r *Result) Broken() string {
 		return "the gates did not converge after the faults healed"
 	case len(r.DoublesWithoutConflict) > 0:
 		return fmt.Sprintf("double entries no gate found as a conflict: tickets %v", r.DoublesWithoutConflict)
+	case len(r.Sales.Failed) > 0:
+		return fmt.Sprintf("%d sales failed at the sellers: %s", len(r.Sales.Failed), r.Sales.Failed[0])
+	case r.ByKind[string(walkUp)].Admitted < r.ByKind[string(walkUp)].Presented:
+		return fmt.Sprintf("tickets just sold by a seller refused at a gate: %d of %d admitted", r.ByKind[string(walkUp)].Admitted, r.ByKind[string(walkUp)].Presented)
 	case r.Central.Lost > 0:
 		return fmt.Sprintf("%d answered decisions' records missing at central", r.Central.Lost)
 	case !r.Central.Synced:

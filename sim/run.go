@@ -47,6 +47,7 @@ const (
 	duplicate kind = "duplicate"
 	revoked   kind = "revoked"
 	wrongZone kind = "wrong_zone"
+	walkUp    kind = "walk_up" // bought from a roaming seller minutes ago
 )
 
 // person is one presentation of a code at a gate of a zone.
@@ -66,6 +67,8 @@ type person struct {
 	// stay and away, when set, send the holder out stay after coming in
 	// and back in away later (re-entry).
 	stay, away time.Duration
+	// walk is how long a walk-up takes from the seller to the gates.
+	walk time.Duration
 }
 
 // outcome is one decision as the run saw it.
@@ -133,15 +136,28 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	// The sellers, enrolled and given their quotas before any device
+	// pulls the manifest that carries them.
+	sellers := make([]*gate, s.Sellers)
+	for i := range sellers {
+		sellers[i] = &gate{i: i, name: SellerName(i), zone: -1, dir: filepath.Join(opt.Dir, SellerName(i)), seller: true}
+		if err := st.enroll(ctx, sellers[i], env); err != nil {
+			return nil, err
+		}
+		if err := st.allocate(ctx, sellers[i], plan, s.WalkUps); err != nil {
+			return nil, err
+		}
+	}
+	nodes := append(slices.Clone(gates), sellers...)
 	defer func() {
-		for _, g := range gates {
+		for _, g := range nodes {
 			g.stop()
 		}
 	}()
 	if env.days != nil {
 		env.days.startDay(plan, 0)
 	}
-	for i, g := range gates {
+	for i, g := range nodes {
 		var join []string
 		if i > 0 {
 			join = []string{gates[0].mesh.Addr()}
@@ -150,8 +166,13 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 			return nil, fmt.Errorf("sim: start %s: %w", g.name, err)
 		}
 	}
-	if !waitMesh(gates, 30*time.Second) {
-		return nil, errors.New("sim: the gates did not all see and prove each other within 30 s")
+	for _, sl := range sellers {
+		if _, err := sl.ledger.OpenShift(ctx, "staff", sl.name, 0, simCurrency); err != nil {
+			return nil, fmt.Errorf("sim: %s: %w", sl.name, err)
+		}
+	}
+	if !waitMesh(nodes, 30*time.Second) {
+		return nil, errors.New("sim: the gates and sellers did not all see and prove each other within 30 s")
 	}
 	// The crowd's clock starts once every gate is up and knows the others.
 	clk.wall0 = time.Now()
@@ -173,7 +194,9 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 		p     *person
 		close bool // the day's last hour: whoever is inside goes out
 		day   int  // >0: the gates see the date of this day from now on
+		buy   bool // p buys a ticket at a seller, then walks to a gate
 	}
+	var walking sync.WaitGroup
 	var steps []step
 	for d := range s.Days {
 		if s.Days > 1 || s.reentering() {
@@ -188,6 +211,9 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 	}
 	for _, p := range crowd {
 		steps = append(steps, step{at: p.at, p: p})
+	}
+	for _, p := range walkUps(s, rnd) {
+		steps = append(steps, step{at: p.at, p: p, buy: true})
 	}
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].at < steps[j].at })
 	for _, st := range steps {
@@ -207,10 +233,25 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 			lanes.closeDay()
 		case st.day > 0:
 			env.days.startDay(plan, st.day)
+		case st.buy:
+			if !buy(st.p, sellers, rnd, r) {
+				continue
+			}
+			walking.Add(1)
+			go func(p *person) {
+				defer walking.Done()
+				select {
+				case <-time.After(clk.wall(p.at - clk.since())):
+				case <-ctx.Done():
+					return
+				}
+				lanes.arrive(p)
+			}(st.p)
 		default:
 			lanes.arrive(st.p)
 		}
 	}
+	walking.Wait()
 	lanes.close()
 	wg.Wait()
 	close(stopSampling)
@@ -227,7 +268,7 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 			}
 		}
 	}
-	converged := waitConverged(gates, opt.Converge)
+	converged := waitConverged(nodes, opt.Converge)
 	// Central: every gate syncs until it holds what the gates hold.
 	st.link.set(false)
 	synced := waitCentral(ctx, st, gates, opt.Converge)
@@ -252,6 +293,38 @@ func waitCentral(ctx context.Context, st *site, gates []*gate, limit time.Durati
 		time.Sleep(200 * time.Millisecond)
 	}
 	return false
+}
+
+// walkUps draws the people who come without a ticket: when each reaches
+// a seller (on the first day's curve, early enough to buy and walk to a
+// gate before it closes), the zone of the ticket they buy, and how long
+// the walk takes.
+func walkUps(s *Scenario, rnd *rand.Rand) []*person {
+	var out []*person
+	last := s.Arrivals.Window - 6*time.Minute
+	for range s.WalkUps {
+		at := time.Duration(-1)
+		for at < 0 || at >= last {
+			at = time.Duration(rnd.NormFloat64()*float64(s.Arrivals.Spread)) + s.Arrivals.Peak
+		}
+		zone := rnd.IntN(len(s.Zones))
+		walk := 2*time.Minute + time.Duration(rnd.Int64N(int64(3*time.Minute)))
+		out = append(out, &person{at: at, zone: zone, kind: walkUp, typ: uint64(zone + 1), dayEnd: s.Arrivals.Window, walk: walk})
+	}
+	return out
+}
+
+// buy sells p a ticket at a seller chosen at random and sends p on to
+// the gates; false when no seller could sell (it is in the report).
+func buy(p *person, sellers []*gate, rnd *rand.Rand, r *recorder) bool {
+	sl := sellers[rnd.IntN(len(sellers))]
+	t, took, err := sl.sell(p.typ, walkUpPrice)
+	r.sold(sl, t, took, err)
+	if err != nil {
+		return false
+	}
+	p.serial, p.code, p.at = t.Serial, t.Code, p.at+p.walk
+	return true
 }
 
 // makeCrowd draws who comes when, and with what: each holder on each day

@@ -41,6 +41,13 @@ type Scenario struct {
 	// (20 minutes to 2 hours after coming in) and come back 10 minutes to
 	// an hour later, while the day lasts.
 	Reentry float64 `yaml:"reentry" toml:"reentry"`
+	// Sellers is how many roaming sellers (S1…Sn) walk the venue with
+	// handhelds, selling offline within the quota central signed for
+	// each; WalkUps is how many people come without a ticket and buy one
+	// from a seller (on the first day), then walk to a gate of the
+	// ticket's zone two to five minutes later, where it must be admitted.
+	Sellers int     `yaml:"sellers" toml:"sellers"`
+	WalkUps int     `yaml:"walk_ups" toml:"walk_ups"`
 	Faults  []Fault `yaml:"faults" toml:"faults"`
 	// Speed is how many scenario seconds pass per wall-clock second.
 	Speed float64 `yaml:"speed" toml:"speed"`
@@ -162,6 +169,9 @@ func (s *Scenario) reentering() bool { return s.Days > 1 || s.Reentry > 0 }
 // GateName is the name of gate i, counting from 0.
 func GateName(i int) string { return fmt.Sprintf("G%d", i+1) }
 
+// SellerName is the name of seller i, counting from 0.
+func SellerName(i int) string { return fmt.Sprintf("S%d", i+1) }
+
 // The ranges Check allows for a scenario's speed (scenario seconds per
 // wall-clock second) and tickets sold.
 const (
@@ -203,6 +213,16 @@ func (s *Scenario) Check() error {
 	}
 	if s.Days == 0 {
 		s.Days = 1
+	}
+	switch {
+	case s.Sellers < 0 || s.Sellers > 50:
+		return errors.New("sellers: 0 to 50")
+	case s.WalkUps < 0 || s.WalkUps > 100_000:
+		return errors.New("walk_ups: 0 to 100,000")
+	case s.WalkUps > 0 && s.Sellers == 0:
+		return errors.New("walk_ups: give sellers to sell to them")
+	case s.WalkUps > 0 && s.Arrivals.Window < 10*time.Minute:
+		return errors.New("walk_ups: the arrivals window must leave them ten minutes to buy and walk to a gate")
 	}
 	if s.Night == 0 && s.Days > 1 {
 		s.Night = max(s.Arrivals.Window/10, 10*time.Minute)

@@ -19,6 +19,7 @@ func small() *Scenario {
 			{At: 5 * time.Minute, Partition: []string{"G1"}}, {At: 7 * time.Minute, Uplink: "up"}, {At: 8 * time.Minute, Heal: true},
 			{At: 9 * time.Minute, Crash: "G2"}, {At: 10 * time.Minute, Restart: "G2"},
 			{At: 10*time.Minute + 30*time.Second, Damage: "G3"}, {At: 11 * time.Minute, Restart: "G3"}},
+		Sellers: 2, WalkUps: 30,
 		Speed: 50, Seed: 5}
 	return s
 }
@@ -33,6 +34,9 @@ func TestSmallVenue(t *testing.T) {
 	s := small()
 	res := runScenario(t, s)
 	partitionDoublesFound(t, res)
+	if w := res.ByKind[string(walkUp)]; res.Sales.Sold != s.WalkUps || w.Presented != s.WalkUps || w.Admitted != s.WalkUps {
+		t.Errorf("walk-ups: %d sold, at the gates %+v: want all %d sold and admitted", res.Sales.Sold, w, s.WalkUps)
+	}
 	if len(res.Repairs) != 1 || res.Repairs[0].Gate != "G3" {
 		t.Errorf("repairs %+v, want G3's", res.Repairs)
 	}

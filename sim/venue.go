@@ -18,6 +18,7 @@ import (
 	"github.com/tixgate/tixgate/edge"
 	"github.com/tixgate/tixgate/ledger"
 	"github.com/tixgate/tixgate/ledger/manifest"
+	"github.com/tixgate/tixgate/ledger/record"
 	"github.com/tixgate/tixgate/ledger/rules"
 	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/ticket/keyfile"
@@ -163,8 +164,11 @@ func (c *dayClock) startDay(p *plan, d int) {
 type gate struct {
 	i    int
 	name string
-	zone int
+	zone int // -1 for a seller
 	dir  string
+	// seller: a roaming seller's handheld, not a gate (no lane, no
+	// scans; it sells).
+	seller bool
 
 	// port is the mesh port, kept across a restart as a device keeps its
 	// address: memberlist does not let a name come back at another one.
@@ -205,6 +209,21 @@ func (g *gate) ledgerConfig(env *nodeEnv) ledger.Config {
 	return cfg
 }
 
+func (g *gate) role() ticket.Role {
+	if g.seller {
+		return ticket.RoleSeller
+	}
+	return ticket.RoleGate
+}
+
+// device is the node's device name at central and in the mesh.
+func (g *gate) device() string {
+	if g.seller {
+		return "seller-" + g.name
+	}
+	return "gate-" + g.name
+}
+
 func (g *gate) clock(env *nodeEnv) ticket.Clock {
 	if env.days != nil {
 		return env.days
@@ -219,7 +238,10 @@ func (g *gate) meshConfig(env *nodeEnv, id *ledger.Identity) cluster.Config {
 	cfg.Name = id.Cert.Device
 	cfg.Keyring = [][]byte{id.MeshKey}
 	cfg.Filter = env.faults.Filter(g.name)
-	cfg.Meta = cluster.NodeMeta{Device: cfg.Name, Role: "gate", Venue: simVenue, Gate: g.name, Version: "sim"}
+	cfg.Meta = cluster.NodeMeta{Device: cfg.Name, Role: string(g.role()), Venue: simVenue, Gate: g.name, Version: "sim"}
+	if g.seller {
+		cfg.Meta.Gate = ""
+	}
 	// The faults a scenario schedules make every mesh warn of them (probes
 	// failed, peers suspected): that is the run, not news to its reader,
 	// who gets the report. Errors still show.
@@ -337,6 +359,24 @@ func (g *gate) wakeUplink() {
 	if g.up {
 		g.uplink.Wake()
 	}
+}
+
+// sell sells one ticket of typ at price to a walk-up buyer.
+func (g *gate) sell(typ uint64, price int64) (ledger.SoldTicket, time.Duration, error) {
+	g.mu.Lock()
+	l, up := g.ledger, g.up
+	g.mu.Unlock()
+	if !up {
+		return ledger.SoldTicket{}, 0, errors.New("the seller is down")
+	}
+	start := time.Now()
+	sold, err := l.Sell(context.Background(), ledger.Sale{Event: eventID, Type: typ, Quantity: 1, Price: price, Currency: simCurrency,
+		Method: record.MethodCard, Ref: "sim", Seller: "staff", Till: g.name})
+	took := time.Since(start)
+	if err != nil {
+		return ledger.SoldTicket{}, took, err
+	}
+	return sold.Tickets[0], took, nil
 }
 
 func (g *gate) isUp() bool {
