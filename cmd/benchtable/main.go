@@ -103,10 +103,10 @@ func run(in io.Reader, out io.Writer, now time.Time) error {
 		if len(rows) == 0 {
 			continue
 		}
-		fmt.Fprintf(out, "\n## %s\n\n| package | benchmark | figure | ± | runs | bar |\n|---|---|---|---|---|---|\n", a.title)
+		fmt.Fprintf(out, "\n## %s\n\n| package | benchmark | figure | ± | runs | bar | peer, same run |\n|---|---|---|---|---|---|---|\n", a.title)
 		for _, f := range rows {
-			s := benchmath.AssumeNothing.Summary(benchmath.NewSample(f.values, &benchmath.DefaultThresholds), 0.95)
-			fmt.Fprintf(out, "| %s | %s | %s | %s | %d | %s |\n", f.pkg, f.name, format(s.Center, f.unit), s.PctRangeString(), len(f.values), barOf(f))
+			s := summarize(f)
+			fmt.Fprintf(out, "| %s | %s | %s | %s | %d | %s | %s |\n", f.pkg, f.name, format(s.Center, f.unit), s.PctRangeString(), len(f.values), barOf(f), peerOf(f, figures))
 		}
 	}
 	return nil
@@ -142,6 +142,42 @@ func areaOf(pkg string) string {
 		return "venue"
 	}
 	return "other"
+}
+
+func summarize(f *figure) benchmath.Summary {
+	return benchmath.AssumeNothing.Summary(benchmath.NewSample(f.values, &benchmath.DefaultThresholds), 0.95)
+}
+
+// peers say, for a figure, what the same run measured of another program
+// or library doing the same work: ZXing C++ and zbar decoding the same
+// frame, raw Badger on the same keys, ed25519 alone. Matched on the
+// figure's package, name (a regular expression) and unit; the peer is a
+// figure of the same report.
+var peers = []struct {
+	pkg, name, unit string
+	peers           []peerRef
+}{
+	{"scanner", `^DecodeGrayFrame$`, "ns/op", []peerRef{{"ZXing C++", "scanner", "Peers", "zxing-ms"}, {"zbar", "scanner", "Peers", "zbar-ms"}}},
+	{"ledger", `^Decide$`, "p50-µs", []peerRef{{"raw Badger", "ledger", "DecidePeerBadger", "p50-µs"}}},
+	{"ledger", `^Decide$`, "p99-µs", []peerRef{{"raw Badger", "ledger", "DecidePeerBadger", "p99-µs"}}},
+	{"ticket", `^Verify$`, "ns/op", []peerRef{{"ed25519 alone", "ticket", "Ed25519Verify", "ns/op"}}},
+}
+
+type peerRef struct{ label, pkg, name, unit string }
+
+func peerOf(f *figure, figures map[string]*figure) string {
+	var out []string
+	for _, p := range peers {
+		if p.pkg != f.pkg || p.unit != f.unit || !regexp.MustCompile(p.name).MatchString(f.name) {
+			continue
+		}
+		for _, r := range p.peers {
+			if pf := figures[r.pkg+" "+r.name+" "+r.unit]; pf != nil {
+				out = append(out, r.label+" "+format(summarize(pf).Center, pf.unit))
+			}
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // bars are the figures the issues set, matched on the benchmark's name
