@@ -80,7 +80,10 @@ func (n *Node) Handler() http.Handler {
 	mux.Handle("GET /metrics", n.auth(n.metrics.handler().ServeHTTP))
 	mux.HandleFunc("GET /healthz", n.handleHealth)
 	mux.HandleFunc("GET /login", n.handleLoginPage)
-	mux.HandleFunc("POST /login", n.handleLogin)
+	// A login form posted from another site (a login CSRF: the device's
+	// browser logged in to the attacker's account) is refused on the
+	// browser's own Sec-Fetch-Site and Origin headers.
+	mux.Handle("POST /login", http.NewCrossOriginProtection().Handler(http.HandlerFunc(n.handleLogin)))
 	mux.HandleFunc("POST /logout", n.auth(n.handleLogout))
 	mux.HandleFunc("GET /api/v1/session", n.auth(n.handleSession))
 	mux.HandleFunc("GET /api/v1/events/stream", n.auth(n.handleLiveStream))
@@ -349,7 +352,11 @@ func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Node) handlePeers(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, n.mesh.Peers())
+	peers := n.mesh.Peers()
+	if peers == nil {
+		peers = []cluster.Peer{}
+	}
+	writeJSON(w, http.StatusOK, peers)
 }
 
 func (n *Node) handleConflicts(w http.ResponseWriter, r *http.Request) {

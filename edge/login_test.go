@@ -75,6 +75,14 @@ func TestLoginSessionCSRF(t *testing.T) {
 			t.Errorf("login %q/%q: %d, cookie %v; want 401 and none", tc.name, tc.pin, resp.StatusCode, b.cookie)
 		}
 	}
+	// The right PIN posted from another site's page (a login CSRF) is
+	// refused, as the browser says where the form came from.
+	form := url.Values{"name": {"Sam"}, "pin": {"9090"}}.Encode()
+	for _, hdr := range []map[string]string{{"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"}} {
+		if resp := b.do("POST", "/login", "application/x-www-form-urlencoded", form, hdr); resp.StatusCode != http.StatusForbidden || len(resp.Cookies()) != 0 {
+			t.Errorf("login posted cross-site (%v): %d, cookies %v; want 403 and none", hdr, resp.StatusCode, resp.Cookies())
+		}
+	}
 	resp := b.login("Sam", "9090")
 	if resp.StatusCode != http.StatusSeeOther || b.cookie == nil {
 		t.Fatalf("login: %d, cookie %v", resp.StatusCode, b.cookie)
@@ -90,6 +98,10 @@ func TestLoginSessionCSRF(t *testing.T) {
 	}
 	if resp := b.do("GET", "/api/v1/status", "", "", nil); resp.StatusCode != 200 {
 		t.Errorf("status with a session: %d", resp.StatusCode)
+	}
+	// A gate alone has no peers: an empty list, not null.
+	if body, _ := io.ReadAll(b.do("GET", "/api/v1/peers", "", "", nil).Body); strings.TrimSpace(string(body)) != "[]" {
+		t.Errorf("peers of a lone gate: %s, want []", body)
 	}
 
 	code := v.Code(ticket.Ticket{Serial: 1})

@@ -185,8 +185,14 @@ func (d *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate %s schema: %w", d.dialect, err)
 	}
+	// One line for a start that changed the schema, the steps at debug.
+	var took time.Duration
 	for _, r := range res {
-		d.log.Info("schema migrated", "version", r.Source.Version, "took", r.Duration)
+		took += r.Duration
+		d.log.Debug("schema migration applied", "version", r.Source.Version, "took", r.Duration)
+	}
+	if len(res) > 0 {
+		d.log.Info("schema migrated", "version", res[len(res)-1].Source.Version, "migrations", len(res), "took", took)
 	}
 	return nil
 }

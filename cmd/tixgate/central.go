@@ -158,8 +158,8 @@ func runCentralVenueImport(ctx context.Context, e *env, cl *cmdline) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "venue %s: %d events, %d ticket types; %d manifest changes signed, manifest at %d\n",
-		res.Venue, res.Events, res.TicketTypes, res.Changes, res.Head)
+	fmt.Fprintf(e.stdout, "venue %s: %s, %s; %s signed, manifest at %d\n",
+		res.Venue, plural(res.Events, "event"), plural(res.TicketTypes, "ticket type"), plural(res.Changes, "manifest change"), res.Head)
 	return nil
 }
 

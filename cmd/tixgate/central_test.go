@@ -19,7 +19,7 @@ import (
 func TestCentralVenueImportIsIdempotent(t *testing.T) {
 	data := t.TempDir()
 	venue := filepath.Join("..", "..", "testdata", "venue.yaml")
-	for i, want := range []string{"7 manifest changes signed, manifest at 7", "0 manifest changes signed, manifest at 7"} {
+	for i, want := range []string{"1 event, 4 ticket types; 7 manifest changes signed, manifest at 7", "0 manifest changes signed, manifest at 7"} {
 		out, errs, code := cli(t, "", "central", "venue", "import", "--data", data, venue)
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("import #%d: exit %d: %s %s; want %q", i+1, code, out, errs, want)
