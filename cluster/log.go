@@ -32,9 +32,10 @@ func (w logWriter) Write(p []byte) (int, error) {
 		// admit refused it and the mesh said so once (refuse); memberlist
 		// repeats it at every gossip of the node, forever.
 		level = slog.LevelDebug
-	case level == slog.LevelError && strings.Contains(line, "Push/Pull with") && strings.Contains(line, "failed"):
+	case level == slog.LevelError && (strings.Contains(line, "Push/Pull with") && strings.Contains(line, "failed") ||
+		strings.Contains(line, "Failed fallback TCP ping")):
 		// A peer out of reach: the failure detector deals with it, and
-		// a partition makes one every push/pull interval.
+		// a partition makes one every push/pull interval and probe.
 		level = slog.LevelWarn
 	}
 	w.l.Log(context.Background(), level, line)

@@ -17,6 +17,7 @@ func TestMemberlistLogLevels(t *testing.T) {
 		{"[WARN] memberlist: ignoring alive message for 'gate-2': untrusted node \"gate-2\": its device key 862e3d5e is revoked", ""},
 		{"[ERR] memberlist: Failed push/pull merge: untrusted node \"gate-2\": its device key 862e3d5e is revoked", ""},
 		{"[ERR] memberlist: Push/Pull with gate-3 failed: dial tcp: connection refused", "level=WARN"},
+		{"[ERR] memberlist: Failed fallback TCP ping: timeout 1s: read tcp 127.0.0.1:46562->127.0.0.1:34399: i/o timeout", "level=WARN"},
 		{"[DEBUG] memberlist: Stream connection from=127.0.0.1:5000", ""},
 	} {
 		var out bytes.Buffer
