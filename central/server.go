@@ -165,6 +165,7 @@ func (s *Server) routes() {
 	}
 	shop.New(shop.Config{Store: s.cfg.Store, Catalog: s.Catalog, Mailer: s.cfg.Mailer, BaseURL: base, Clock: s.cfg.Clock, Logger: s.cfg.Logger}).Mount(m)
 	s.salesRoutes(m)
+	s.reportRoutes(m)
 	m.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		if bearer(r) == "" {
 			s.fail(w, http.StatusUnauthorized, uplink.ErrCodeUnauthorized, "credentials required: Authorization: Bearer TOKEN")

@@ -175,6 +175,17 @@ func (s *Sales) read(ctx context.Context, raws []store.Record) (int, error) {
 				}
 				if !sold {
 					doubles = append(doubles, [2]uint64{r.Event, r.Serial})
+					break
+				}
+				loc := w.zones[dev.Venue]
+				if loc == nil {
+					loc = time.UTC
+				}
+				at := r.HLC.Time()
+				err = tx.AddSaleFact(store.SaleFact{Event: r.Event, Serial: r.Serial, Type: r.Type, Channel: store.ChannelSeller, Method: r.Money.Method,
+					Currency: r.Money.Currency, Amount: r.Money.Amount, SoldAt: at, Day: at.In(loc).Format(time.DateOnly), Hour: at.In(loc).Hour()})
+				if err != nil {
+					return err
 				}
 			case record.KindVoid:
 				orders[receiptKey{origin, r.Money.Receipt}] = true
@@ -233,9 +244,13 @@ func (s *Sales) revoke(ctx context.Context, tx *store.Tx, dev store.Device, r *r
 	if err != nil {
 		return err
 	}
-	if !slices.ContainsFunc(sales, func(l store.SellerLine) bool { return l.Event == r.Event && l.Serial == r.Serial }) {
+	i := slices.IndexFunc(sales, func(l store.SellerLine) bool { return l.Event == r.Event && l.Serial == r.Serial })
+	if i < 0 {
 		s.cfg.Logger.Warn("void of a ticket its device did not sell", "device", dev.Name, "record", r.ID(), "ticket", fmt.Sprintf("%d/%d", r.Event, r.Serial))
 		return nil
+	}
+	if err := tx.RefundFact(r.Event, r.Serial, sales[i].Amount, r.HLC.Time()); err != nil {
+		return err
 	}
 	reason := "voided by " + dev.Name
 	if r.Reason != "" {

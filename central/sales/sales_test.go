@@ -219,6 +219,12 @@ func TestSalesBecomeAccounts(t *testing.T) {
 		if !reflect.DeepEqual(have, want) {
 			t.Errorf("orders\n got %+v\nwant %+v", have, want)
 		}
+		// The reports count the four tickets, the voided one refunded.
+		rows, err := w.db.SalesReport(ctx, "method", store.SalesFilter{})
+		if err != nil || len(rows) != 2 || rows[0] != (store.SalesRow{Key: "card", Currency: "CNY", Tickets: 1, Revenue: 12000}) ||
+			rows[1] != (store.SalesRow{Key: "cash", Currency: "CNY", Tickets: 3, Revenue: 36000, Refunded: 1, Refunds: 12000}) {
+			t.Errorf("sales by method: %+v, %v", rows, err)
+		}
 		pays, err := w.db.Payments(ctx, orders[2].ID)
 		if err != nil || len(pays) != 2 || pays[0].Kind != "payment" || pays[1].Kind != "refund" || pays[1].Amount != 12000 {
 			t.Errorf("payments of the voided order: %+v, %v", pays, err)
