@@ -32,12 +32,25 @@ func (w logWriter) Write(p []byte) (int, error) {
 		// admit refused it and the mesh said so once (refuse); memberlist
 		// repeats it at every gossip of the node, forever.
 		level = slog.LevelDebug
-	case level == slog.LevelError && (strings.Contains(line, "Push/Pull with") && strings.Contains(line, "failed") ||
-		strings.Contains(line, "Failed fallback TCP ping")):
-		// A peer out of reach: the failure detector deals with it, and
-		// a partition makes one every push/pull interval and probe.
+	case level == slog.LevelError && unreachable(line):
+		// A peer out of reach or too slow: the failure detector deals
+		// with it, and a partition or a loaded network makes one every
+		// push/pull interval and probe.
 		level = slog.LevelWarn
 	}
 	w.l.Log(context.Background(), level, line)
 	return len(p), nil
+}
+
+// unreachable reports whether a memberlist error line says only that a
+// peer could not be reached in time: a dial, read or write that failed or
+// timed out in a probe, an ack or a state exchange.
+func unreachable(line string) bool {
+	for _, s := range []string{"Failed fallback TCP ping", "Failed to send ack", "Failed to push local state",
+		"failed to receive and remove the stream label header", "Failed to send ping", "Failed to send indirect ping"} {
+		if strings.Contains(line, s) {
+			return true
+		}
+	}
+	return strings.Contains(line, "Push/Pull with") && strings.Contains(line, "failed")
 }

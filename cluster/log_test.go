@@ -18,6 +18,8 @@ func TestMemberlistLogLevels(t *testing.T) {
 		{"[ERR] memberlist: Failed push/pull merge: untrusted node \"gate-2\": its device key 862e3d5e is revoked", ""},
 		{"[ERR] memberlist: Push/Pull with gate-3 failed: dial tcp: connection refused", "level=WARN"},
 		{"[ERR] memberlist: Failed fallback TCP ping: timeout 1s: read tcp 127.0.0.1:46562->127.0.0.1:34399: i/o timeout", "level=WARN"},
+		{"[ERR] memberlist: Failed to send ack: write tcp 127.0.0.1:40297->127.0.0.1:37486: write: broken pipe from=127.0.0.1:37486", "level=WARN"},
+		{"[ERR] memberlist: failed to receive and remove the stream label header: read tcp 127.0.0.1:45501->127.0.0.1:40992: i/o timeout", "level=WARN"},
 		{"[DEBUG] memberlist: Stream connection from=127.0.0.1:5000", ""},
 	} {
 		var out bytes.Buffer
