@@ -46,8 +46,9 @@ func (w logWriter) Write(p []byte) (int, error) {
 // peer could not be reached in time: a dial, read or write that failed or
 // timed out in a probe, an ack or a state exchange.
 func unreachable(line string) bool {
-	for _, s := range []string{"Failed fallback TCP ping", "Failed to send ack", "Failed to push local state",
-		"failed to receive and remove the stream label header", "Failed to send ping", "Failed to send indirect ping"} {
+	for _, s := range []string{"Failed fallback TCP ping", "Failed to send ack", "Failed to push local state", "Failed to read remote state",
+		"failed to receive and remove the stream label header", "Failed to send UDP ping", "Failed to send indirect UDP ping",
+		"Failed to send indirect ping", "Failed to forward ack", "Failed to send nack", "Failed to send error"} {
 		if strings.Contains(line, s) {
 			return true
 		}
