@@ -46,6 +46,12 @@ type Config struct {
 	// Mailer sends the box office's mails (verification links, order
 	// confirmations); nil writes them to the log instead.
 	Mailer shop.Mailer
+	// SMSSender sends the box office's sign-in codes (shop.AliyunSMS);
+	// nil is the development sender, which only logs them.
+	SMSSender shop.Sender
+	// CaptchaBits is the box office's proof-of-work difficulty on
+	// registration and checkout (see shop.Config.CaptchaBits); 0 is off.
+	CaptchaBits int
 	// PublicURL is central's address as buyers reach it, for the links in
 	// mails; empty: the listen address over plain HTTP.
 	PublicURL string
@@ -163,7 +169,8 @@ func (s *Server) routes() {
 	if base == "" {
 		base = "http://" + s.cfg.Listen
 	}
-	shop.New(shop.Config{Store: s.cfg.Store, Catalog: s.Catalog, Mailer: s.cfg.Mailer, BaseURL: base, Clock: s.cfg.Clock, Logger: s.cfg.Logger}).Mount(m)
+	shop.New(shop.Config{Store: s.cfg.Store, Catalog: s.Catalog, Mailer: s.cfg.Mailer, SMSSender: s.cfg.SMSSender, CaptchaBits: s.cfg.CaptchaBits,
+		BaseURL: base, Clock: s.cfg.Clock, Logger: s.cfg.Logger}).Mount(m)
 	s.salesRoutes(m)
 	m.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		if bearer(r) == "" {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -57,6 +56,23 @@ func (s *Shop) routes() []route {
 		{"GET", "orders/{id}", append([]string{roleBoxOffice}, BuyerRoles...), s.apiOrder},
 		{"POST", "orders/{id}/pay", append([]string{roleBoxOffice}, BuyerRoles...), s.apiPay},
 		{"POST", "orders/{id}/cancel", append([]string{roleBoxOffice}, BuyerRoles...), s.apiCancel},
+		{"GET", "captcha", public, s.apiCaptcha},
+		{"GET", "captcha.js", public, s.apiCaptchaScript},
+		{"GET", "blocked", []string{roleBoxOffice}, s.apiBlocked},
+		{"GET", "me", BuyerRoles, s.apiMe},
+		{"PATCH", "me", BuyerRoles, s.apiPatchMe},
+		{"GET", "me/export", BuyerRoles, s.apiExportMe},
+		{"DELETE", "me", BuyerRoles, s.apiDeleteMe},
+		{"POST", "waitlist", BuyerRoles, s.apiJoinWaitlist},
+		{"GET", "waitlist", BuyerRoles, s.apiWaitlist},
+		{"DELETE", "waitlist/{id}", BuyerRoles, s.apiLeaveWaitlist},
+		{"GET", "waitlist/offer", public, s.apiOffer},
+		{"POST", "queue", public, s.apiJoinQueue},
+		{"GET", "queue", public, s.apiQueue},
+		{"PUT", "rooms/{event}", []string{roleBoxOffice}, s.apiPutRoom},
+		{"POST", "allocations", []string{roleBoxOffice}, s.apiGrant},
+		{"GET", "allocations", []string{roleBoxOffice, RoleSponsor}, s.apiAllocations},
+		{"POST", "allocations/{id}/issue", []string{RoleSponsor}, s.apiIssueComp},
 	}
 }
 
@@ -128,6 +144,7 @@ func (s *Shop) apiRegister(w http.ResponseWriter, r *http.Request, _ caller) {
 	if !readJSON(w, r, &req) {
 		return
 	}
+	req.IP = clientIP(r)
 	a, err := s.Register(r.Context(), req)
 	if err != nil {
 		s.fail(w, r, err)
@@ -152,6 +169,10 @@ func (s *Shop) apiLogin(w http.ResponseWriter, r *http.Request, _ caller) {
 	if !readJSON(w, r, &req) {
 		return
 	}
+	if err := s.CheckRate(r.Context(), clientIP(r), 0, "login"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	tok, a, err := s.Login(r.Context(), req.Email, req.Password)
 	if err != nil {
 		s.fail(w, r, err)
@@ -168,9 +189,10 @@ func (s *Shop) apiSendCode(w http.ResponseWriter, r *http.Request, _ caller) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
+	ip := clientIP(r)
+	if err := s.CheckRate(r.Context(), ip, 0, "sms code"); err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	if err := s.SendCode(r.Context(), req.Phone, ip); err != nil {
 		s.fail(w, r, err)
@@ -185,6 +207,10 @@ func (s *Shop) apiLoginByCode(w http.ResponseWriter, r *http.Request, _ caller) 
 		Code  string `json:"code"`
 	}
 	if !readJSON(w, r, &req) {
+		return
+	}
+	if err := s.CheckRate(r.Context(), clientIP(r), 0, "sms login"); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	tok, a, err := s.LoginByCode(r.Context(), req.Phone, req.Code)
@@ -264,6 +290,8 @@ type OrderView struct {
 	Items   []pricing.Item    `json:"items"`
 	Quote   pricing.Quotation `json:"quote"`
 	Tickets []TicketView      `json:"tickets,omitempty"`
+	// Guest is the named guest of a sponsor's complimentary order.
+	Guest string `json:"guest,omitempty"`
 }
 
 // TicketView is an issued ticket: its code is what the QR carries.
@@ -275,7 +303,7 @@ type TicketView struct {
 }
 
 func view(o store.ShopOrder, tickets []store.Ticket) OrderView {
-	v := OrderView{ID: o.ID, Event: o.Event, Status: o.Status, Total: pricing.New(o.Total, mustCurrency(o.Currency)), Method: o.Method, PaidAt: o.PaidAt}
+	v := OrderView{ID: o.ID, Event: o.Event, Status: o.Status, Total: pricing.New(o.Total, mustCurrency(o.Currency)), Method: o.Method, PaidAt: o.PaidAt, Guest: o.Guest}
 	if o.Status == StatusPending {
 		v.Expires = o.Expires
 	}
@@ -294,6 +322,7 @@ func (s *Shop) apiPlace(w http.ResponseWriter, r *http.Request, c caller) {
 	if !readJSON(w, r, &req) {
 		return
 	}
+	req.IP = clientIP(r)
 	o, err := s.Place(r.Context(), c.account, req)
 	if err != nil {
 		s.fail(w, r, err)
@@ -330,12 +359,11 @@ func (s *Shop) apiOrder(w http.ResponseWriter, r *http.Request, c caller) {
 }
 
 func (s *Shop) apiPay(w http.ResponseWriter, r *http.Request, c caller) {
-	var req struct {
-		Method string `json:"method"`
-	}
+	var req Payment
 	if !readJSON(w, r, &req) {
 		return
 	}
+	req.IP = clientIP(r)
 	o, _, ok := s.order(w, r, c)
 	if !ok {
 		return
@@ -346,7 +374,7 @@ func (s *Shop) apiPay(w http.ResponseWriter, r *http.Request, c caller) {
 		fail(w, http.StatusForbidden, "forbidden", "the "+c.role+" role may not pay with "+strconv.Quote(req.Method))
 		return
 	}
-	o, tickets, err := s.Pay(r.Context(), o.ID, req.Method)
+	o, tickets, err := s.PayWith(r.Context(), o.ID, req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -421,10 +449,13 @@ var failures = []struct {
 	{ErrUnverified, http.StatusForbidden, "email_not_verified", "confirm your email with the link mailed to you first"},
 	{ErrRateLimited, http.StatusTooManyRequests, "rate_limited", ""},
 	{ErrBadCode, http.StatusUnauthorized, "wrong_code", ""},
+	{ErrLimit, http.StatusConflict, "purchase_limit", ""},
 	{ErrSoldOut, http.StatusConflict, "sold_out", ""},
 	{ErrExpired, http.StatusConflict, "order_expired", "the order's hold ran out and its tickets went back on sale; order again"},
 	{ErrState, http.StatusConflict, "wrong_state", ""},
 	{ErrNotFound, http.StatusNotFound, "not_found", ""},
+	{ErrCaptcha, http.StatusForbidden, "captcha", ""},
+	{ErrQueue, http.StatusForbidden, "waiting_room", ""},
 }
 
 // said is an error's words without the sentinel it wraps at its end: the

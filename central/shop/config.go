@@ -37,19 +37,42 @@ type Config struct {
 	// AllowUnverified accepts orders from accounts whose email is not
 	// verified yet (a demo); by default they are refused.
 	AllowUnverified bool
-	Clock           ticket.Clock
-	Logger          *slog.Logger
+	// CaptchaBits is the proof-of-work captcha's difficulty on
+	// registration and checkout: the leading zero bits of SHA-256 a
+	// buyer's browser must find, 2^bits hashes on average (16: about a
+	// second on a phone, 20: about 15 s). Each bit doubles what a script
+	// pays per account or order, and what a slow phone pays too. 0 is
+	// off (no answer asked for).
+	CaptchaBits int
+	// CaptchaLife is how long a challenge may be answered: long enough to
+	// fill in a form, short enough that solving ahead of a rush buys
+	// little.
+	CaptchaLife time.Duration
+	// CaptchaKey signs challenges; nil: a key the store keeps for every
+	// central process (made on first use).
+	CaptchaKey []byte
+	// Rate bounds requests that write, per client address and per
+	// account (see RateLimits).
+	Rate RateLimits
+	// Profile is what the profile asks (the consent's words).
+	Profile ProfileConfig
+	// Waitlist is how waiting-list offers are made.
+	Waitlist WaitlistConfig
+	Clock    ticket.Clock
+	Logger   *slog.Logger
 }
 
 // DefaultConfig is a box office over db issuing through cat.
 func DefaultConfig(db *store.DB, cat *catalog.Catalog) Config {
 	return Config{Store: db, Catalog: cat, BaseURL: "http://localhost:8080", Hold: 15 * time.Minute, Session: 30 * 24 * time.Hour,
-		VerifyLife: 48 * time.Hour, Password: DefaultPasswordParams(), SMS: DefaultSMSLimits(), Clock: ticket.SystemClock{}, Logger: slog.Default()}
+		VerifyLife: 48 * time.Hour, Password: DefaultPasswordParams(), SMS: DefaultSMSLimits(), Clock: ticket.SystemClock{}, Logger: slog.Default(),
+		CaptchaLife: 10 * time.Minute, Rate: DefaultRateLimits(), Profile: DefaultProfileConfig(), Waitlist: DefaultWaitlistConfig()}
 }
 
 // TestConfig is DefaultConfig with a cheap password hash, for tests.
 func TestConfig(db *store.DB, cat *catalog.Catalog) Config {
 	cfg := DefaultConfig(db, cat)
 	cfg.Password = pwhash.Cheap
+	cfg.Rate.Off = true
 	return cfg
 }
