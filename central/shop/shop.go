@@ -53,7 +53,6 @@ type Shop struct {
 
 	dummyOnce sync.Once
 	dummy     string
-	sms       smsCodes
 	ckey      captchaKey
 	rates     rateCounts
 	lastSweep atomic.Int64 // when ExpireDue last ran, Unix nanoseconds of the clock

@@ -97,8 +97,27 @@ CREATE TABLE shop_allocations (
     CHECK (issued >= 0 AND issued <= granted)
 );
 CREATE INDEX shop_allocations_sponsor ON shop_allocations (sponsor);
+-- SMS sign-in codes (by a hash of the number: only the hash of the code)
+-- and the codes sent in the last day, by number hash, client address and
+-- "all", for the limits: in the store, so every central process shares
+-- them.
+CREATE TABLE shop_sms_codes (
+    number   TEXT PRIMARY KEY,
+    hash     BLOB NOT NULL,
+    expires  BIGINT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE shop_sms_sent (
+    id  INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL,
+    at  BIGINT NOT NULL
+);
+CREATE INDEX shop_sms_sent_key ON shop_sms_sent (key, at);
+CREATE INDEX shop_sms_sent_at ON shop_sms_sent (at);
 
 -- +goose Down
+DROP TABLE shop_sms_sent;
+DROP TABLE shop_sms_codes;
 DROP TABLE shop_allocations;
 DROP TABLE shop_queue;
 DROP TABLE shop_rooms;
