@@ -231,6 +231,9 @@ type EventView struct {
 	Ends   time.Time  `json:"ends"`
 	Days   []string   `json:"days"`
 	Types  []TypeView `json:"types"`
+	// WaitingRoom is set while the event's waiting room is on: orders
+	// need a token from POST queue.
+	WaitingRoom bool `json:"waiting_room,omitempty"`
 }
 
 // TypeView is a ticket type on sale.
@@ -243,6 +246,9 @@ type TypeView struct {
 	SaleFrom  time.Time     `json:"sale_from,omitzero"`
 	SaleUntil time.Time     `json:"sale_until,omitzero"`
 	Roles     []string      `json:"roles,omitempty"`
+	// Waiting is how many buyers are on the type's waiting list: while
+	// any are, it is not sold to others (join the list instead).
+	Waiting int `json:"waiting,omitempty"`
 }
 
 func (s *Shop) apiEvents(w http.ResponseWriter, r *http.Request, c caller) {
@@ -260,6 +266,14 @@ func (s *Shop) apiEvents(w http.ResponseWriter, r *http.Request, c caller) {
 			return
 		}
 		v := EventView{ID: e.ID, Venue: e.Venue, Name: e.Name, Starts: e.Starts, Ends: e.Ends, Days: e.Days}
+		waiting, err := s.db.WaitingCounts(r.Context(), e.ID)
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		if room, err := s.db.Room(r.Context(), e.ID); err == nil {
+			v.WaitingRoom = room.Active
+		}
 		for _, t := range sl.catalog.Types {
 			o := sl.offers[uint64(t.ID)]
 			// A role-restricted type (VIP only) is shown only to its roles
@@ -269,7 +283,7 @@ func (s *Shop) apiEvents(w http.ResponseWriter, r *http.Request, c caller) {
 			}
 			v.Types = append(v.Types, TypeView{ID: uint64(t.ID), Name: t.Name, Price: t.Prices[0].Price, Left: sl.left(uint64(t.ID)),
 				OnSale:   (o.SaleFrom.IsZero() || !now.Before(o.SaleFrom)) && (o.SaleUntil.IsZero() || now.Before(o.SaleUntil)),
-				SaleFrom: o.SaleFrom, SaleUntil: o.SaleUntil, Roles: o.Roles})
+				SaleFrom: o.SaleFrom, SaleUntil: o.SaleUntil, Roles: o.Roles, Waiting: waiting[uint64(t.ID)]})
 		}
 		if len(v.Types) > 0 {
 			out = append(out, v)

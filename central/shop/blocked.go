@@ -72,8 +72,23 @@ func (s *Shop) CheckRate(ctx context.Context, ip string, account int64, what str
 }
 
 // block records a refusal in the blocked log; a failure to record is
-// logged, not returned: the refusal stands either way.
+// logged, not returned: the refusal stands either way. Of the same
+// refusal (kind, reason, address, account, subject) one a minute is
+// recorded, so a flood of refused requests is not a flood of writes.
 func (s *Shop) block(ctx context.Context, kind, reason, ip string, account int64, subject string) {
+	key := kind + "\x00" + ip + "\x00" + strconv.FormatInt(account, 10) + "\x00" + subject + "\x00" + reason
+	m := s.now().Unix() / 60
+	c := &s.blocked
+	c.mu.Lock()
+	if c.minute != m || c.n == nil {
+		c.minute, c.n = m, map[string]int{}
+	}
+	c.n[key]++
+	repeat := c.n[key] > 1
+	c.mu.Unlock()
+	if repeat {
+		return
+	}
 	err := s.db.AddBlocked(context.WithoutCancel(ctx), store.Blocked{At: s.now(), Kind: kind, Reason: reason, IP: ip, Account: account, Subject: subject})
 	if err != nil {
 		s.log.Warn("blocked log", "err", err)

@@ -461,6 +461,23 @@ func (s *Shop) ExpireDue(ctx context.Context, limit int) int {
 	return n
 }
 
+// Sweep expires held orders whose time ran out every interval until ctx
+// ends, so their tickets return, and go to waiting lists, even when
+// nobody is ordering.
+func (s *Shop) Sweep(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for s.ExpireDue(ctx, 256) == 256 && ctx.Err() == nil {
+		}
+	}
+}
+
 // expireSometimes runs ExpireDue at most once a second, so a rush of
 // orders does not each scan for expired ones.
 func (s *Shop) expireSometimes(ctx context.Context) {

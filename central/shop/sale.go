@@ -110,6 +110,8 @@ func (s *Shop) PutOffer(ctx context.Context, o Offer) error {
 	if err != nil {
 		return fmt.Errorf("offer %d/%d: %w", o.Event, o.Type, err)
 	}
+	// A raised quota goes to the type's waiting list first.
+	s.offerFreed(ctx, o.Event)
 	return nil
 }
 

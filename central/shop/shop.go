@@ -55,6 +55,7 @@ type Shop struct {
 	dummy     string
 	ckey      captchaKey
 	rates     rateCounts
+	blocked   rateCounts   // refusals recorded this minute, by what
 	lastSweep atomic.Int64 // when ExpireDue last ran, Unix nanoseconds of the clock
 }
 

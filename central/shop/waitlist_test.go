@@ -219,3 +219,34 @@ func TestWaitingRoom(t *testing.T) {
 		})
 	}
 }
+
+// Sweep expires held orders with nobody ordering, and their tickets go to
+// the waiting list.
+func TestSweepExpires(t *testing.T) {
+	f := newFixture(t, store.SQLite, nil)
+	f.onSale(t, 1)
+	f.shop.cfg.AllowUnverified = true
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, _ := f.shop.Register(ctx, Registration{Email: "a@example.org", Password: "a long password"})
+	b, _ := f.shop.Register(ctx, Registration{Email: "b@example.org", Password: "a long password"})
+	o, err := f.shop.Place(ctx, a, OrderRequest{Event: 1042, Items: []pricing.Item{{Type: 1, Quantity: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.shop.JoinWaitlist(ctx, b, 1042, 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(16 * time.Minute)
+	go f.shop.Sweep(ctx, 5*time.Millisecond)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		got, _ := f.db.Order(ctx, o.ID)
+		ws, _ := f.shop.Waitlist(ctx, b.ID)
+		if got.Status == StatusExpired && len(ws) == 1 && ws[0].Status == "offered" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5 s of sweeping: order %s, place %+v", got.Status, ws)
+		}
+	}
+}
