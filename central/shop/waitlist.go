@@ -16,10 +16,11 @@ import (
 
 // The waiting list. A buyer who finds a type sold out joins its line
 // (POST waitlist). When tickets of the type come back (an order cancelled
-// or expired, the quota raised), the first in line whose quantity fits is
-// offered them: a pending order is made for them at the price of the day,
-// holding the stock for WaitlistConfig.OfferLife, and a link with a token
-// is mailed to them (GET waitlist/offer?token=…). Paying the order buys
+// or expired, the quota raised), the first in line is offered them as
+// soon as there are enough for the quantity they asked (those behind
+// wait: the line keeps its order): a pending order is made for them at
+// the price of the day, holding the stock for WaitlistConfig.OfferLife,
+// and a link with a token is mailed to them (GET waitlist/offer?token=…). Paying the order buys
 // the tickets; letting it expire offers them to the next in line. While
 // anyone waits for a type, its freed tickets are not sold to buyers who
 // did not wait.
