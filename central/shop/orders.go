@@ -75,8 +75,14 @@ func (s *Shop) Place(ctx context.Context, buyer store.Account, req OrderRequest)
 	if err := s.CheckRate(ctx, req.IP, buyer.ID, "order"); err != nil {
 		return store.ShopOrder{}, err
 	}
-	if err := s.admitted(ctx, buyer, req); err != nil {
+	roomOn, waiting, err := s.db.EventLines(ctx, req.Event)
+	if err != nil {
 		return store.ShopOrder{}, err
+	}
+	if roomOn {
+		if err := s.admitted(ctx, buyer, req); err != nil {
+			return store.ShopOrder{}, err
+		}
 	}
 	if err := s.CheckCaptcha(ctx, req.Captcha, req.IP, buyer.ID, "order"); err != nil {
 		return store.ShopOrder{}, err
@@ -108,10 +114,6 @@ func (s *Shop) Place(ctx context.Context, buyer store.Account, req OrderRequest)
 	}
 	// Tickets that came back while buyers wait for the type are theirs:
 	// offer them, and tell this buyer to join the line.
-	waiting, err := s.db.WaitingCounts(ctx, req.Event)
-	if err != nil {
-		return store.ShopOrder{}, err
-	}
 	for typ := range qty {
 		if waiting[typ] > 0 {
 			s.offerFreed(ctx, req.Event)

@@ -76,7 +76,7 @@ type BlockedFilter struct {
 
 // BlockedLog lists refusals, newest first.
 func (d *DB) BlockedLog(ctx context.Context, f BlockedFilter) ([]Blocked, error) {
-	q := `SELECT id, at, kind, reason, ip, account, subject FROM shop_blocked WHERE ($1 = '' OR kind = $1) AND ($2 = 0 OR account = $2) AND ($3 = 0 OR id < $3)
+	q := `SELECT id, at, kind, reason, ip, account, subject FROM shop_blocked WHERE ($1 = '' OR kind = $1) AND (CAST($2 AS BIGINT) = 0 OR account = $2) AND (CAST($3 AS BIGINT) = 0 OR id < $3)
 		ORDER BY id DESC LIMIT $4`
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100

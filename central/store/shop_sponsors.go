@@ -36,7 +36,7 @@ func (t *Tx) AddAllocation(a Allocation) (int64, error) {
 // Allocations lists a sponsor's grants (0: everyone's), oldest first.
 func (d *DB) Allocations(ctx context.Context, sponsor int64) ([]Allocation, error) {
 	rows, err := d.db.QueryContext(ctx, `SELECT id, event, type, sponsor, granted, issued, hold_order, granted_by, created
-		FROM shop_allocations WHERE $1 = 0 OR sponsor = $1 ORDER BY id`, sponsor)
+		FROM shop_allocations WHERE CAST($1 AS BIGINT) = 0 OR sponsor = $1 ORDER BY id`, sponsor)
 	if err != nil {
 		return nil, fmt.Errorf("allocations: %w", err)
 	}

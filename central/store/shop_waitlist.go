@@ -125,7 +125,7 @@ func (t *Tx) SettleWait(order int64, status string) error {
 // SetWaitStatus moves a place from waiting to status (left, lapsed) and
 // reports whether it did; account 0 matches any.
 func (t *Tx) SetWaitStatus(id, account int64, status string) (bool, error) {
-	res, err := t.exec(`UPDATE shop_waitlist SET status = $3 WHERE id = $1 AND ($2 = 0 OR account = $2) AND status = 'waiting'`, id, account, status)
+	res, err := t.exec(`UPDATE shop_waitlist SET status = $3 WHERE id = $1 AND (CAST($2 AS BIGINT) = 0 OR account = $2) AND status = 'waiting'`, id, account, status)
 	if err != nil {
 		return false, fmt.Errorf("place %d: %w", id, err)
 	}
@@ -137,4 +137,30 @@ func (t *Tx) SetWaitStatus(id, account int64, status string) (bool, error) {
 func (t *Tx) SetOrderInstrument(order int64, instrument string) error {
 	_, err := t.exec(`UPDATE shop_orders SET instrument = $2 WHERE id = $1`, order, instrument)
 	return err
+}
+
+// EventLines is, in one query, whether an event's waiting room is on and
+// how many wait per type on its waiting lists: what an order checks
+// before it takes stock.
+func (d *DB) EventLines(ctx context.Context, event uint64) (bool, map[uint64]int, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT type, COUNT(*) FROM shop_waitlist WHERE event = $1 AND status = 'waiting' GROUP BY type
+		UNION ALL SELECT -1, active FROM shop_rooms WHERE event = $1`, int64(event))
+	if err != nil {
+		return false, nil, fmt.Errorf("lines of %d: %w", event, err)
+	}
+	defer rows.Close()
+	room, waiting := false, map[uint64]int{}
+	for rows.Next() {
+		var typ int64
+		var n int
+		if err := rows.Scan(&typ, &n); err != nil {
+			return false, nil, fmt.Errorf("lines of %d: %w", event, err)
+		}
+		if typ == -1 {
+			room = n == 1
+		} else {
+			waiting[uint64(typ)] = n
+		}
+	}
+	return room, waiting, rows.Err()
 }
