@@ -5,6 +5,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -248,5 +249,97 @@ func TestSweepExpires(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("after 5 s of sweeping: order %s, place %+v", got.Status, ws)
 		}
+	}
+}
+
+// Arrivals at once, through two central processes, get distinct places
+// 1…n; freed tickets offered by both processes at once go to one place
+// each, never beyond the stock.
+func TestLinesUnderRaces(t *testing.T) {
+	for _, dialect := range dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			f := newFixture(t, dialect, nil)
+			f.onSale(t, 4)
+			f.shop.cfg.AllowUnverified = true
+			other := New(f.shop.cfg)
+			ctx := context.Background()
+			if err := f.shop.PutRoom(ctx, Room{Event: 1042, Rate: 60, Burst: 10, Opens: f.clock.Now(), On: true}); err != nil {
+				t.Fatal(err)
+			}
+			const n = 100
+			places := make(chan int64, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					v, err := []*Shop{f.shop, other}[i%2].JoinQueue(ctx, 1042, 0, "")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					places <- v.Place
+				}()
+			}
+			wg.Wait()
+			close(places)
+			seen := map[int64]bool{}
+			for p := range places {
+				if seen[p] || p < 1 || p > n {
+					t.Errorf("place %d twice or out of 1…%d", p, n)
+				}
+				seen[p] = true
+			}
+			if len(seen) != n {
+				t.Errorf("%d places for %d arrivals", len(seen), n)
+			}
+			f.shop.PutRoom(ctx, Room{Event: 1042, Rate: 60, Opens: f.clock.Now(), On: false})
+
+			// 4 held, 6 waiting for one each; the hold expires and both
+			// processes offer at once.
+			var buyers []store.Account
+			for i := range 7 {
+				a, err := f.shop.Register(ctx, Registration{Email: "w" + itoa(int64(i)) + "@example.org", Password: "a long password"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				buyers = append(buyers, a)
+			}
+			held, err := f.shop.Place(ctx, buyers[0], OrderRequest{Event: 1042, Items: []pricing.Item{{Type: 1, Quantity: 4}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range buyers[1:] {
+				if _, err := f.shop.JoinWaitlist(ctx, b, 1042, 1, 1); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f.clock.Advance(16 * time.Minute)
+			if err := f.shop.expire(ctx, held.ID); err != nil {
+				t.Fatal(err)
+			}
+			for range 8 {
+				wg.Add(1)
+				go func() { defer wg.Done(); other.offerFreed(ctx, 1042); f.shop.offerFreed(ctx, 1042) }()
+			}
+			wg.Wait()
+			offered := 0
+			for _, b := range buyers[1:] {
+				ws, _ := f.shop.Waitlist(ctx, b.ID)
+				if ws[0].Status == "offered" {
+					offered++
+				}
+			}
+			pools, _ := f.db.Pools(ctx, typePool(1042, 1))
+			if offered != 4 || pools[typePool(1042, 1)].Taken != 4 {
+				t.Errorf("%d offered, %d taken; want 4 and 4", offered, pools[typePool(1042, 1)].Taken)
+			}
+			for i, b := range buyers[1:] {
+				ws, _ := f.shop.Waitlist(ctx, b.ID)
+				if want := map[bool]string{true: "offered", false: "waiting"}[i < 4]; ws[0].Status != want {
+					t.Errorf("place %d is %s, want %s (in order)", i+1, ws[0].Status, want)
+				}
+			}
+		})
 	}
 }
