@@ -18,7 +18,9 @@ type Config struct {
 	// them instead (development).
 	Mailer Mailer
 	// SMSSender sends sign-in codes; nil is the development sender (the
-	// log and an outbox). No real provider is wired yet.
+	// log and an outbox). AliyunSMS is a real provider (tixgate central
+	// --sms aliyun). Codes and their limits live in the store, so every
+	// central process shares them.
 	SMSSender Sender
 	SMS       SMSLimits
 	// BaseURL is central's public address, for the links in mails.
