@@ -24,10 +24,15 @@ const PathPrefix = "/api/v1/shop/"
 const (
 	roleAnonymous = "anonymous"  // no credentials
 	roleBoxOffice = "box_office" // staff: an ops API token with the box_office (or admin) scope
+	roleOps       = "ops"        // staff: an ops API token with the ops scope (venue setup), not box_office
 )
 
 // Roles are every role a caller can have, for the route table and its test.
-var Roles = append([]string{roleAnonymous, roleBoxOffice}, BuyerRoles...)
+var Roles = append([]string{roleAnonymous, roleBoxOffice, roleOps}, BuyerRoles...)
+
+// staffRoles may set up waiting rooms, grant sponsors and read the
+// blocked log.
+var staffRoles = []string{roleBoxOffice, roleOps}
 
 var public = Roles
 
@@ -58,7 +63,7 @@ func (s *Shop) routes() []route {
 		{"POST", "orders/{id}/cancel", append([]string{roleBoxOffice}, BuyerRoles...), s.apiCancel},
 		{"GET", "captcha", public, s.apiCaptcha},
 		{"GET", "captcha.js", public, s.apiCaptchaScript},
-		{"GET", "blocked", []string{roleBoxOffice}, s.apiBlocked},
+		{"GET", "blocked", staffRoles, s.apiBlocked},
 		{"GET", "me", BuyerRoles, s.apiMe},
 		{"PATCH", "me", BuyerRoles, s.apiPatchMe},
 		{"GET", "me/export", BuyerRoles, s.apiExportMe},
@@ -69,9 +74,9 @@ func (s *Shop) routes() []route {
 		{"GET", "waitlist/offer", public, s.apiOffer},
 		{"POST", "queue", public, s.apiJoinQueue},
 		{"GET", "queue", public, s.apiQueue},
-		{"PUT", "rooms/{event}", []string{roleBoxOffice}, s.apiPutRoom},
-		{"POST", "allocations", []string{roleBoxOffice}, s.apiGrant},
-		{"GET", "allocations", []string{roleBoxOffice, RoleSponsor}, s.apiAllocations},
+		{"PUT", "rooms/{event}", staffRoles, s.apiPutRoom},
+		{"POST", "allocations", staffRoles, s.apiGrant},
+		{"GET", "allocations", append([]string{RoleSponsor}, staffRoles...), s.apiAllocations},
 		{"POST", "allocations/{id}/issue", []string{RoleSponsor}, s.apiIssueComp},
 	}
 }
@@ -128,6 +133,9 @@ func (s *Shop) authenticate(ctx context.Context, r *http.Request) (caller, error
 			return caller{}, err
 		}
 		if !slices.Contains(t.Scopes, roleBoxOffice) && !slices.Contains(t.Scopes, "admin") {
+			if slices.Contains(t.Scopes, roleOps) {
+				return caller{role: roleOps, staff: t.User}, nil
+			}
 			return caller{role: "staff without the box_office scope"}, nil
 		}
 		return caller{role: roleBoxOffice, staff: t.User}, nil

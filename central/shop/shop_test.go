@@ -168,6 +168,9 @@ func TestRoutesCheckRoles(t *testing.T) {
 		t.Fatal(err)
 	}
 	tokens[roleBoxOffice] = staff
+	if tokens[roleOps], err = addStaffToken(ctx, f, "planner", []string{"ops"}); err != nil {
+		t.Fatal(err)
+	}
 	reader, _ := addStaffToken(ctx, f, "viewer", []string{"read"})
 	for _, rt := range f.shop.routes() {
 		for _, role := range append(slices.Clone(Roles), "read-only staff") {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -199,7 +200,8 @@ func (s *Shop) apiGrant(w http.ResponseWriter, r *http.Request, c caller) {
 
 func (s *Shop) apiAllocations(w http.ResponseWriter, r *http.Request, c caller) {
 	sponsor := c.account.ID
-	if c.role == roleBoxOffice {
+	staff := slices.Contains(staffRoles, c.role)
+	if staff {
 		sponsor = 0
 	}
 	as, err := s.Allocations(r.Context(), sponsor)
@@ -207,7 +209,7 @@ func (s *Shop) apiAllocations(w http.ResponseWriter, r *http.Request, c caller) 
 		s.fail(w, r, err)
 		return
 	}
-	if c.role != roleBoxOffice {
+	if !staff {
 		for i := range as {
 			as[i].GrantedBy = ""
 		}
