@@ -26,8 +26,11 @@ type RateLimits struct {
 	Off bool
 }
 
-// DefaultRateLimits: 120 a minute per address, 20 per account.
-func DefaultRateLimits() RateLimits { return RateLimits{PerIPMinute: 120, PerAccountMinute: 20} }
+// DefaultRateLimits: 600 a minute per address (a carrier's NAT puts
+// thousands of phones behind one address at an on-sale), 20 per account.
+// The captcha, not the address limit, is what makes accounts and orders
+// cost a script something.
+func DefaultRateLimits() RateLimits { return RateLimits{PerIPMinute: 600, PerAccountMinute: 20} }
 
 // rateCounts counts writes per key in the current minute, in memory: each
 // central process counts its own (a buyer spread over N processes gets N
