@@ -72,6 +72,18 @@ func (s *Shop) Place(ctx context.Context, buyer store.Account, req OrderRequest)
 	if len(req.Promo) > 64 {
 		return store.ShopOrder{}, fmt.Errorf("order: promotion code longer than 64: %w", ErrBadRequest)
 	}
+	qty := map[uint64]int{}
+	total := 0
+	for _, it := range req.Items {
+		if it.Quantity <= 0 || it.Quantity > maxTickets {
+			return store.ShopOrder{}, fmt.Errorf("order: type %d: quantity %d: want 1 to %d: %w", it.Type, it.Quantity, maxTickets, ErrBadRequest)
+		}
+		qty[uint64(it.Type)] += it.Quantity
+		total += it.Quantity
+	}
+	if total > maxTickets {
+		return store.ShopOrder{}, fmt.Errorf("order: %d tickets: at most %d: %w", total, maxTickets, ErrBadRequest)
+	}
 	if err := s.CheckRate(ctx, req.IP, buyer.ID, "order"); err != nil {
 		return store.ShopOrder{}, err
 	}
@@ -86,18 +98,6 @@ func (s *Shop) Place(ctx context.Context, buyer store.Account, req OrderRequest)
 	}
 	if err := s.CheckCaptcha(ctx, req.Captcha, req.IP, buyer.ID, "order"); err != nil {
 		return store.ShopOrder{}, err
-	}
-	qty := map[uint64]int{}
-	total := 0
-	for _, it := range req.Items {
-		if it.Quantity <= 0 || it.Quantity > maxTickets {
-			return store.ShopOrder{}, fmt.Errorf("order: type %d: quantity %d: want 1 to %d: %w", it.Type, it.Quantity, maxTickets, ErrBadRequest)
-		}
-		qty[uint64(it.Type)] += it.Quantity
-		total += it.Quantity
-	}
-	if total > maxTickets {
-		return store.ShopOrder{}, fmt.Errorf("order: %d tickets: at most %d: %w", total, maxTickets, ErrBadRequest)
 	}
 	s.expireSometimes(ctx)
 	sl, err := s.sale(ctx, req.Event)
