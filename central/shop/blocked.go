@@ -92,11 +92,17 @@ func (s *Shop) block(ctx context.Context, kind, reason, ip string, account int64
 	if repeat {
 		return
 	}
-	err := s.db.AddBlocked(context.WithoutCancel(ctx), store.Blocked{At: s.now(), Kind: kind, Reason: reason, IP: ip, Account: account, Subject: subject})
+	err := s.db.AddBlocked(context.WithoutCancel(ctx), store.Blocked{At: s.now(), Kind: kind, Reason: reason, IP: ip, Account: account, Subject: subject},
+		s.now().Add(-BlockedKeep))
 	if err != nil {
 		s.log.Warn("blocked log", "err", err)
 	}
 }
+
+// BlockedKeep is how long the blocked log keeps a refusal: long enough to
+// look into an attack after the event, not a record of people kept for
+// ever (it holds addresses).
+const BlockedKeep = 180 * 24 * time.Hour
 
 // maskPhone keeps a number's country part and last four digits.
 func maskPhone(p string) string {

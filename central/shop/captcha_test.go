@@ -254,3 +254,18 @@ func BenchmarkCaptchaCheck(b *testing.B) {
 		}
 	}
 }
+
+// The blocked log forgets refusals older than BlockedKeep.
+func TestBlockedLogForgets(t *testing.T) {
+	f := newFixture(t, store.SQLite, nil)
+	ctx := context.Background()
+	f.shop.block(ctx, "captcha", "old", "10.9.0.1", 0, "")
+	f.clock.Advance(BlockedKeep + time.Hour)
+	for i := range 300 {
+		f.shop.block(ctx, "captcha", "new "+strconv.Itoa(i), "10.9.0.1", 0, "")
+	}
+	bl, _ := f.db.BlockedLog(ctx, store.BlockedFilter{Limit: 1000})
+	if len(bl) != 300 || bl[len(bl)-1].Reason != "new 0" {
+		t.Errorf("%d refusals kept, the oldest %q; want the 300 new ones", len(bl), bl[len(bl)-1].Reason)
+	}
+}

@@ -55,12 +55,19 @@ type Blocked struct {
 	Subject string
 }
 
-// AddBlocked records a refusal.
-func (d *DB) AddBlocked(ctx context.Context, b Blocked) error {
-	_, err := d.db.ExecContext(ctx, `INSERT INTO shop_blocked (at, kind, reason, ip, account, subject) VALUES ($1, $2, $3, $4, $5, $6)`,
-		micros(b.At), b.Kind, b.Reason, b.IP, b.Account, b.Subject)
+// AddBlocked records a refusal; every 256th record also forgets those
+// from before keepSince, so the log does not grow without bound.
+func (d *DB) AddBlocked(ctx context.Context, b Blocked, keepSince time.Time) error {
+	var id int64
+	err := d.db.QueryRowContext(ctx, `INSERT INTO shop_blocked (at, kind, reason, ip, account, subject) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		micros(b.At), b.Kind, b.Reason, b.IP, b.Account, b.Subject).Scan(&id)
 	if err != nil {
 		return fmt.Errorf("record refusal: %w", err)
+	}
+	if id%256 == 0 {
+		if _, err := d.db.ExecContext(ctx, `DELETE FROM shop_blocked WHERE at < $1`, micros(keepSince)); err != nil {
+			return fmt.Errorf("forget old refusals: %w", err)
+		}
 	}
 	return nil
 }
