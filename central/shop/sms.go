@@ -21,10 +21,19 @@ import (
 type SMS struct {
 	To   string // E.164: +8613800138000
 	Text string
-	// Params are the message's variables, for a provider that sends only
-	// approved templates (Alibaba Cloud): a sign-in code is {"code": …}.
+	// Kind is what the message is, for a provider that sends only
+	// approved templates (Alibaba Cloud): KindCode ("" too) or
+	// KindOffer; Params are its variables: a sign-in code is {"code": …},
+	// an offer {"order": …, "minutes": …}.
+	Kind   string
 	Params map[string]string
 }
+
+// Kinds of text message.
+const (
+	KindCode  = "code"           // a sign-in code
+	KindOffer = "waitlist_offer" // tickets held for a buyer on a waiting list
+)
 
 // Sender sends text messages. Send returns once the provider accepted the
 // message, or an error.
@@ -121,7 +130,7 @@ func (s *Shop) SendCode(ctx context.Context, phone, ip string) error {
 		return ErrRateLimited
 	}
 	text := fmt.Sprintf("Your tixgate code is %s (valid %d minutes). 您的验证码是 %s。", code, int(lim.Life.Minutes()), code)
-	if err := s.cfg.SMSSender.Send(ctx, SMS{To: phone, Text: text, Params: map[string]string{"code": code}}); err != nil {
+	if err := s.cfg.SMSSender.Send(ctx, SMS{To: phone, Text: text, Kind: KindCode, Params: map[string]string{"code": code}}); err != nil {
 		return fmt.Errorf("send code: %w", err)
 	}
 	return nil

@@ -39,8 +39,10 @@ type AliyunSMS struct {
 	// that user only the SMS send permission.
 	AccessKeyID, AccessKeySecret string
 	// SignName is the approved signature shown in the message (【…】), and
-	// TemplateCode the approved template, e.g. SMS_123456789.
-	SignName, TemplateCode string
+	// TemplateCode the approved template of sign-in codes (one parameter,
+	// ${code}), e.g. SMS_123456789; OfferTemplateCode that of waiting-list
+	// offers (${order}, ${minutes}), empty: offers go by mail only.
+	SignName, TemplateCode, OfferTemplateCode string
 	// RegionID is the region of the call, cn-hangzhou by default.
 	RegionID string
 	// HTTP is the client; nil: one with a 10 s timeout.
@@ -147,6 +149,16 @@ func (a *AliyunSMS) Send(ctx context.Context, m SMS) error {
 	if err := a.Check(); err != nil {
 		return err
 	}
+	template := a.TemplateCode
+	switch m.Kind {
+	case "", KindCode:
+	case KindOffer:
+		if template = a.OfferTemplateCode; template == "" {
+			return fmt.Errorf("aliyun sms: no template for waiting-list offers (set --sms-offer-template)")
+		}
+	default:
+		return fmt.Errorf("aliyun sms: no template for %q messages", m.Kind)
+	}
 	tp, err := json.Marshal(m.Params)
 	if err != nil {
 		return fmt.Errorf("aliyun sms: template parameters: %w", err)
@@ -173,7 +185,7 @@ func (a *AliyunSMS) Send(ctx context.Context, m SMS) error {
 		"SignatureMethod":  {"HMAC-SHA1"},
 		"SignatureNonce":   {hex.EncodeToString(nonce)},
 		"SignatureVersion": {"1.0"},
-		"TemplateCode":     {a.TemplateCode},
+		"TemplateCode":     {template},
 		"TemplateParam":    {string(tp)},
 		"Timestamp":        {clock.Now().UTC().Format("2006-01-02T15:04:05Z")},
 		"Version":          {"2017-05-25"},

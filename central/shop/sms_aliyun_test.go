@@ -32,7 +32,7 @@ import (
 type aliyunSim struct {
 	keys      map[string]string // access key id → secret
 	signs     map[string]bool
-	templates map[string]bool
+	templates map[string][]string // approved template → its parameters
 	now       func() time.Time
 
 	mu     sync.Mutex
@@ -42,7 +42,7 @@ type aliyunSim struct {
 
 func newAliyunSim(t *testing.T, now func() time.Time) (*aliyunSim, string) {
 	sim := &aliyunSim{keys: map[string]string{"LTAI5tTestKeyID": "test-secret-0123456789abcdef"},
-		signs: map[string]bool{"票门": true}, templates: map[string]bool{"SMS_123456789": true}, now: now, nonces: map[string]bool{}}
+		signs: map[string]bool{"票门": true}, templates: map[string][]string{"SMS_123456789": {"code"}, "SMS_987654321": {"order", "minutes"}}, now: now, nonces: map[string]bool{}}
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	return sim, srv.URL
@@ -118,15 +118,22 @@ func (sim *aliyunSim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sim.nonces[p.Get("SignatureNonce")] = true
 	var tp map[string]string
+	params, approved := sim.templates[p.Get("TemplateCode")]
+	jsonErr := json.Unmarshal([]byte(p.Get("TemplateParam")), &tp)
+	for _, k := range params {
+		if tp[k] == "" {
+			jsonErr = fmt.Errorf("no %s", k)
+		}
+	}
 	switch {
 	case !simPhone.MatchString(p.Get("PhoneNumbers")):
 		sim.answer(w, 200, "isv.MOBILE_NUMBER_ILLEGAL", "mobile number illegal")
 	case !sim.signs[p.Get("SignName")]:
 		sim.answer(w, 200, "isv.SMS_SIGNATURE_ILLEGAL", "sign name not approved")
-	case !sim.templates[p.Get("TemplateCode")]:
+	case !approved:
 		sim.answer(w, 200, "isv.SMS_TEMPLATE_ILLEGAL", "template not approved")
-	case json.Unmarshal([]byte(p.Get("TemplateParam")), &tp) != nil || tp["code"] == "":
-		sim.answer(w, 200, "isv.INVALID_JSON_PARAM", "template parameters are not JSON or lack code")
+	case jsonErr != nil:
+		sim.answer(w, 200, "isv.INVALID_JSON_PARAM", "template parameters are not JSON or lack one: "+jsonErr.Error())
 	default:
 		sim.sent = append(sim.sent, p)
 		sim.answer(w, 200, "OK", "OK")
@@ -187,6 +194,22 @@ func TestAliyunSMS(t *testing.T) {
 	if len(sim.sent) != 2 {
 		t.Errorf("refused calls were delivered: %d", len(sim.sent))
 	}
+
+	// A waiting-list offer goes with its own template, or not at all.
+	offer := SMS{To: "+8613800138002", Kind: KindOffer, Params: map[string]string{"order": "7", "minutes": "30"}}
+	if err := good.Send(ctx, offer); err == nil || !strings.Contains(err.Error(), "--sms-offer-template") {
+		t.Errorf("an offer without its template: %v", err)
+	}
+	withOffer := good
+	withOffer.OfferTemplateCode = "SMS_987654321"
+	if err := withOffer.Send(ctx, offer); err != nil || sim.sent[len(sim.sent)-1].Get("TemplateCode") != "SMS_987654321" {
+		t.Errorf("an offer: %v", err)
+	}
+	offer.Params = map[string]string{"order": "7"}
+	if err := withOffer.Send(ctx, offer); err == nil || !strings.Contains(err.Error(), "isv.INVALID_JSON_PARAM") {
+		t.Errorf("an offer without minutes: %v", err)
+	}
+	sim.sent = sim.sent[:2]
 
 	// A captured request sent again is refused by its nonce.
 	p := url2values(sim.sent[0])

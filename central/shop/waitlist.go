@@ -299,6 +299,14 @@ func (s *Shop) offerNext(ctx context.Context, event, typ uint64) bool {
 			s.log.Warn("waiting list mail not sent", "place", w.ID, "err", err)
 		}
 	}
+	if buyer.Phone != "" {
+		mins := strconv.Itoa(int(s.cfg.Waitlist.OfferLife.Minutes()))
+		err := s.cfg.SMSSender.Send(ctx, SMS{To: buyer.Phone, Kind: KindOffer, Params: map[string]string{"order": strconv.FormatInt(o.ID, 10), "minutes": mins},
+			Text: fmt.Sprintf("Tickets you waited for are held for you for %s minutes: pay order %d. 您候补的门票已保留 %s 分钟，请支付订单 %d。", mins, o.ID, mins, o.ID)})
+		if err != nil {
+			s.log.Warn("waiting list sms not sent", "place", w.ID, "err", err)
+		}
+	}
 	return true
 }
 

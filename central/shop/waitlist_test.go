@@ -343,3 +343,39 @@ func TestLinesUnderRaces(t *testing.T) {
 		})
 	}
 }
+
+// A buyer who signed in by phone hears of an offer by SMS.
+func TestWaitlistOfferBySMS(t *testing.T) {
+	dev := &DevSender{}
+	f := newFixture(t, store.SQLite, nil)
+	f.shop.cfg.SMSSender = dev
+	f.shop.cfg.AllowUnverified = true
+	f.onSale(t, 1)
+	ctx := context.Background()
+	const phone = "+8613800138000"
+	if err := f.shop.SendCode(ctx, phone, "10.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	_, b, err := f.shop.LoginByCode(ctx, phone, lastCode(t, dev, phone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := f.shop.Register(ctx, Registration{Email: "a@example.org", Password: "a long password"})
+	o, err := f.shop.Place(ctx, a, OrderRequest{Event: 1042, Items: []pricing.Item{{Type: 1, Quantity: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.shop.JoinWaitlist(ctx, b, 1042, 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.shop.Cancel(ctx, o.ID, "changed my mind"); err != nil {
+		t.Fatal(err)
+	}
+	ws, _ := f.shop.Waitlist(ctx, b.ID)
+	out := dev.Outbox()
+	last := out[len(out)-1]
+	if len(ws) != 1 || ws[0].Status != "offered" || last.To != phone || last.Kind != KindOffer ||
+		last.Params["order"] != itoa(ws[0].Order) || last.Params["minutes"] != "30" {
+		t.Errorf("place %+v, last text %+v", ws, last)
+	}
+}

@@ -206,6 +206,7 @@ func runCentral(ctx context.Context, e *env, cl *cmdline) error {
 	smsProvider := cl.String("sms", "dev", "who sends the box office's sign-in codes: dev (logged, not sent) or aliyun (key from TIXGATE_ALIYUN_ACCESS_KEY_ID and TIXGATE_ALIYUN_ACCESS_KEY_SECRET)")
 	smsSign := cl.String("sms-sign-name", "", "the approved SMS signature (aliyun)")
 	smsTemplate := cl.String("sms-template", "", "the approved template of the sign-in code, with one parameter ${code} (aliyun), e.g. SMS_123456789")
+	smsOffer := cl.String("sms-offer-template", "", "the approved template of waiting-list offers, with ${order} and ${minutes} (aliyun); none: offers go by mail only")
 	smsEndpoint := cl.String("sms-endpoint", shop.DefaultAliyunEndpoint, "the SMS API's address (aliyun)")
 	captchaBits := cl.Int("captcha-bits", 0, "proof-of-work captcha on registration and checkout: leading zero bits a buyer's browser must find (16 is about a second on a phone); 0: off")
 	if _, err := cl.parseN(0, ""); err != nil {
@@ -215,7 +216,7 @@ func runCentral(ctx context.Context, e *env, cl *cmdline) error {
 	if err != nil {
 		return err
 	}
-	sms, err := smsSender(*smsProvider, *smsSign, *smsTemplate, *smsEndpoint, e.log)
+	sms, err := smsSender(*smsProvider, *smsSign, *smsTemplate, *smsOffer, *smsEndpoint, e.log)
 	if err != nil {
 		return err
 	}
@@ -447,7 +448,7 @@ func smtpMailer(addr, from string, insecure bool) (*shop.SMTP, error) {
 // smsSender is the box office's SMS provider from central's flags and
 // the environment (the key pair never on the command line); nil for the
 // development sender.
-func smsSender(provider, sign, template, endpoint string, log *slog.Logger) (*shop.AliyunSMS, error) {
+func smsSender(provider, sign, template, offerTemplate, endpoint string, log *slog.Logger) (*shop.AliyunSMS, error) {
 	switch provider {
 	case "dev", "":
 		return nil, nil
@@ -456,7 +457,7 @@ func smsSender(provider, sign, template, endpoint string, log *slog.Logger) (*sh
 		return nil, usageError("central: --sms wants dev or aliyun, not %q", provider)
 	}
 	a := &shop.AliyunSMS{Endpoint: endpoint, AccessKeyID: os.Getenv("TIXGATE_ALIYUN_ACCESS_KEY_ID"), AccessKeySecret: os.Getenv("TIXGATE_ALIYUN_ACCESS_KEY_SECRET"),
-		SignName: sign, TemplateCode: template, Logger: log}
+		SignName: sign, TemplateCode: template, OfferTemplateCode: offerTemplate, Logger: log}
 	if err := a.Check(); err != nil {
 		return nil, usageError("central: --sms aliyun: %v (TIXGATE_ALIYUN_ACCESS_KEY_ID, TIXGATE_ALIYUN_ACCESS_KEY_SECRET, --sms-sign-name, --sms-template)", err)
 	}
