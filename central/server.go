@@ -46,6 +46,12 @@ type Config struct {
 	// Mailer sends the box office's mails (verification links, order
 	// confirmations); nil writes them to the log instead.
 	Mailer shop.Mailer
+	// SMSSender sends the box office's sign-in codes (shop.AliyunSMS);
+	// nil is the development sender, which only logs them.
+	SMSSender shop.Sender
+	// CaptchaBits is the box office's proof-of-work difficulty on
+	// registration and checkout (see shop.Config.CaptchaBits); 0 is off.
+	CaptchaBits int
 	// PublicURL is central's address as buyers reach it, for the links in
 	// mails; empty: the listen address over plain HTTP.
 	PublicURL string
@@ -96,9 +102,11 @@ type Server struct {
 	UI       *ops.UI
 	Quotas   *quota.Quotas
 	Sales    *sales.Sales
-	mux      *http.ServeMux
-	metrics  *metrics
-	refused  *refusals
+	// Shop is the box office under /api/v1/shop/ (its Go API for pages).
+	Shop    *shop.Shop
+	mux     *http.ServeMux
+	metrics *metrics
+	refused *refusals
 }
 
 // New wires a server.
@@ -163,7 +171,9 @@ func (s *Server) routes() {
 	if base == "" {
 		base = "http://" + s.cfg.Listen
 	}
-	shop.New(shop.Config{Store: s.cfg.Store, Catalog: s.Catalog, Mailer: s.cfg.Mailer, BaseURL: base, Clock: s.cfg.Clock, Logger: s.cfg.Logger}).Mount(m)
+	s.Shop = shop.New(shop.Config{Store: s.cfg.Store, Catalog: s.Catalog, Mailer: s.cfg.Mailer, SMSSender: s.cfg.SMSSender, CaptchaBits: s.cfg.CaptchaBits,
+		BaseURL: base, Clock: s.cfg.Clock, Logger: s.cfg.Logger})
+	s.Shop.Mount(m)
 	s.salesRoutes(m)
 	s.reportRoutes(m)
 	m.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
@@ -201,6 +211,7 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	if s.cfg.ReconcileEvery > 0 {
 		go s.reconcileLoop(ctx)
 	}
+	go s.Shop.Sweep(ctx, 30*time.Second)
 	select {
 	case err := <-done:
 		return fmt.Errorf("central: serve: %w", err)

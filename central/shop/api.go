@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -25,10 +24,15 @@ const PathPrefix = "/api/v1/shop/"
 const (
 	roleAnonymous = "anonymous"  // no credentials
 	roleBoxOffice = "box_office" // staff: an ops API token with the box_office (or admin) scope
+	roleOps       = "ops"        // staff: an ops API token with the ops scope (venue setup), not box_office
 )
 
 // Roles are every role a caller can have, for the route table and its test.
-var Roles = append([]string{roleAnonymous, roleBoxOffice}, BuyerRoles...)
+var Roles = append([]string{roleAnonymous, roleBoxOffice, roleOps}, BuyerRoles...)
+
+// staffRoles may set up waiting rooms, grant sponsors and read the
+// blocked log.
+var staffRoles = []string{roleBoxOffice, roleOps}
 
 var public = Roles
 
@@ -57,6 +61,23 @@ func (s *Shop) routes() []route {
 		{"GET", "orders/{id}", append([]string{roleBoxOffice}, BuyerRoles...), s.apiOrder},
 		{"POST", "orders/{id}/pay", append([]string{roleBoxOffice}, BuyerRoles...), s.apiPay},
 		{"POST", "orders/{id}/cancel", append([]string{roleBoxOffice}, BuyerRoles...), s.apiCancel},
+		{"GET", "captcha", public, s.apiCaptcha},
+		{"GET", "captcha.js", public, s.apiCaptchaScript},
+		{"GET", "blocked", staffRoles, s.apiBlocked},
+		{"GET", "me", BuyerRoles, s.apiMe},
+		{"PATCH", "me", BuyerRoles, s.apiPatchMe},
+		{"GET", "me/export", BuyerRoles, s.apiExportMe},
+		{"DELETE", "me", BuyerRoles, s.apiDeleteMe},
+		{"POST", "waitlist", BuyerRoles, s.apiJoinWaitlist},
+		{"GET", "waitlist", BuyerRoles, s.apiWaitlist},
+		{"DELETE", "waitlist/{id}", BuyerRoles, s.apiLeaveWaitlist},
+		{"GET", "waitlist/offer", public, s.apiOffer},
+		{"POST", "queue", public, s.apiJoinQueue},
+		{"GET", "queue", public, s.apiQueue},
+		{"PUT", "rooms/{event}", staffRoles, s.apiPutRoom},
+		{"POST", "allocations", staffRoles, s.apiGrant},
+		{"GET", "allocations", append([]string{RoleSponsor}, staffRoles...), s.apiAllocations},
+		{"POST", "allocations/{id}/issue", []string{RoleSponsor}, s.apiIssueComp},
 	}
 }
 
@@ -112,6 +133,9 @@ func (s *Shop) authenticate(ctx context.Context, r *http.Request) (caller, error
 			return caller{}, err
 		}
 		if !slices.Contains(t.Scopes, roleBoxOffice) && !slices.Contains(t.Scopes, "admin") {
+			if slices.Contains(t.Scopes, roleOps) {
+				return caller{role: roleOps, staff: t.User}, nil
+			}
 			return caller{role: "staff without the box_office scope"}, nil
 		}
 		return caller{role: roleBoxOffice, staff: t.User}, nil
@@ -128,6 +152,7 @@ func (s *Shop) apiRegister(w http.ResponseWriter, r *http.Request, _ caller) {
 	if !readJSON(w, r, &req) {
 		return
 	}
+	req.IP = clientIP(r)
 	a, err := s.Register(r.Context(), req)
 	if err != nil {
 		s.fail(w, r, err)
@@ -152,6 +177,10 @@ func (s *Shop) apiLogin(w http.ResponseWriter, r *http.Request, _ caller) {
 	if !readJSON(w, r, &req) {
 		return
 	}
+	if err := s.CheckRate(r.Context(), clientIP(r), 0, "login"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	tok, a, err := s.Login(r.Context(), req.Email, req.Password)
 	if err != nil {
 		s.fail(w, r, err)
@@ -168,9 +197,10 @@ func (s *Shop) apiSendCode(w http.ResponseWriter, r *http.Request, _ caller) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
+	ip := clientIP(r)
+	if err := s.CheckRate(r.Context(), ip, 0, "sms code"); err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	if err := s.SendCode(r.Context(), req.Phone, ip); err != nil {
 		s.fail(w, r, err)
@@ -185,6 +215,10 @@ func (s *Shop) apiLoginByCode(w http.ResponseWriter, r *http.Request, _ caller) 
 		Code  string `json:"code"`
 	}
 	if !readJSON(w, r, &req) {
+		return
+	}
+	if err := s.CheckRate(r.Context(), clientIP(r), 0, "sms login"); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	tok, a, err := s.LoginByCode(r.Context(), req.Phone, req.Code)
@@ -205,6 +239,9 @@ type EventView struct {
 	Ends   time.Time  `json:"ends"`
 	Days   []string   `json:"days"`
 	Types  []TypeView `json:"types"`
+	// WaitingRoom is set while the event's waiting room is on: orders
+	// need a token from POST queue.
+	WaitingRoom bool `json:"waiting_room,omitempty"`
 }
 
 // TypeView is a ticket type on sale.
@@ -217,6 +254,9 @@ type TypeView struct {
 	SaleFrom  time.Time     `json:"sale_from,omitzero"`
 	SaleUntil time.Time     `json:"sale_until,omitzero"`
 	Roles     []string      `json:"roles,omitempty"`
+	// Waiting is how many buyers are on the type's waiting list: while
+	// any are, it is not sold to others (join the list instead).
+	Waiting int `json:"waiting,omitempty"`
 }
 
 func (s *Shop) apiEvents(w http.ResponseWriter, r *http.Request, c caller) {
@@ -234,6 +274,14 @@ func (s *Shop) apiEvents(w http.ResponseWriter, r *http.Request, c caller) {
 			return
 		}
 		v := EventView{ID: e.ID, Venue: e.Venue, Name: e.Name, Starts: e.Starts, Ends: e.Ends, Days: e.Days}
+		waiting, err := s.db.WaitingCounts(r.Context(), e.ID)
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		if room, err := s.db.Room(r.Context(), e.ID); err == nil {
+			v.WaitingRoom = room.Active
+		}
 		for _, t := range sl.catalog.Types {
 			o := sl.offers[uint64(t.ID)]
 			// A role-restricted type (VIP only) is shown only to its roles
@@ -243,7 +291,7 @@ func (s *Shop) apiEvents(w http.ResponseWriter, r *http.Request, c caller) {
 			}
 			v.Types = append(v.Types, TypeView{ID: uint64(t.ID), Name: t.Name, Price: t.Prices[0].Price, Left: sl.left(uint64(t.ID)),
 				OnSale:   (o.SaleFrom.IsZero() || !now.Before(o.SaleFrom)) && (o.SaleUntil.IsZero() || now.Before(o.SaleUntil)),
-				SaleFrom: o.SaleFrom, SaleUntil: o.SaleUntil, Roles: o.Roles})
+				SaleFrom: o.SaleFrom, SaleUntil: o.SaleUntil, Roles: o.Roles, Waiting: waiting[uint64(t.ID)]})
 		}
 		if len(v.Types) > 0 {
 			out = append(out, v)
@@ -264,6 +312,8 @@ type OrderView struct {
 	Items   []pricing.Item    `json:"items"`
 	Quote   pricing.Quotation `json:"quote"`
 	Tickets []TicketView      `json:"tickets,omitempty"`
+	// Guest is the named guest of a sponsor's complimentary order.
+	Guest string `json:"guest,omitempty"`
 }
 
 // TicketView is an issued ticket: its code is what the QR carries.
@@ -275,7 +325,7 @@ type TicketView struct {
 }
 
 func view(o store.ShopOrder, tickets []store.Ticket) OrderView {
-	v := OrderView{ID: o.ID, Event: o.Event, Status: o.Status, Total: pricing.New(o.Total, mustCurrency(o.Currency)), Method: o.Method, PaidAt: o.PaidAt}
+	v := OrderView{ID: o.ID, Event: o.Event, Status: o.Status, Total: pricing.New(o.Total, mustCurrency(o.Currency)), Method: o.Method, PaidAt: o.PaidAt, Guest: o.Guest}
 	if o.Status == StatusPending {
 		v.Expires = o.Expires
 	}
@@ -294,6 +344,7 @@ func (s *Shop) apiPlace(w http.ResponseWriter, r *http.Request, c caller) {
 	if !readJSON(w, r, &req) {
 		return
 	}
+	req.IP = clientIP(r)
 	o, err := s.Place(r.Context(), c.account, req)
 	if err != nil {
 		s.fail(w, r, err)
@@ -330,12 +381,11 @@ func (s *Shop) apiOrder(w http.ResponseWriter, r *http.Request, c caller) {
 }
 
 func (s *Shop) apiPay(w http.ResponseWriter, r *http.Request, c caller) {
-	var req struct {
-		Method string `json:"method"`
-	}
+	var req Payment
 	if !readJSON(w, r, &req) {
 		return
 	}
+	req.IP = clientIP(r)
 	o, _, ok := s.order(w, r, c)
 	if !ok {
 		return
@@ -346,7 +396,7 @@ func (s *Shop) apiPay(w http.ResponseWriter, r *http.Request, c caller) {
 		fail(w, http.StatusForbidden, "forbidden", "the "+c.role+" role may not pay with "+strconv.Quote(req.Method))
 		return
 	}
-	o, tickets, err := s.Pay(r.Context(), o.ID, req.Method)
+	o, tickets, err := s.PayWith(r.Context(), o.ID, req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -421,10 +471,13 @@ var failures = []struct {
 	{ErrUnverified, http.StatusForbidden, "email_not_verified", "confirm your email with the link mailed to you first"},
 	{ErrRateLimited, http.StatusTooManyRequests, "rate_limited", ""},
 	{ErrBadCode, http.StatusUnauthorized, "wrong_code", ""},
+	{ErrLimit, http.StatusConflict, "purchase_limit", ""},
 	{ErrSoldOut, http.StatusConflict, "sold_out", ""},
 	{ErrExpired, http.StatusConflict, "order_expired", "the order's hold ran out and its tickets went back on sale; order again"},
 	{ErrState, http.StatusConflict, "wrong_state", ""},
 	{ErrNotFound, http.StatusNotFound, "not_found", ""},
+	{ErrCaptcha, http.StatusForbidden, "captcha", ""},
+	{ErrQueue, http.StatusForbidden, "waiting_room", ""},
 }
 
 // said is an error's words without the sentinel it wraps at its end: the

@@ -32,6 +32,14 @@ type OrderRequest struct {
 	Event uint64         `json:"event"`
 	Items []pricing.Item `json:"items"`
 	Promo string         `json:"promo,omitempty"`
+	// Captcha is the solved proof-of-work challenge, when it is on.
+	Captcha *CaptchaAnswer `json:"captcha,omitempty"`
+	// Queue is the waiting room's token (POST queue), when the event's
+	// room is on: it proves the buyer's turn came.
+	Queue string `json:"queue,omitempty"`
+	// IP is the client's address, for the rate limits and the blocked
+	// log (set by the API from the connection, never from the body).
+	IP string `json:"-"`
 }
 
 // RefusedError is an order the pricing refused: a type not on sale, a
@@ -76,6 +84,21 @@ func (s *Shop) Place(ctx context.Context, buyer store.Account, req OrderRequest)
 	if total > maxTickets {
 		return store.ShopOrder{}, fmt.Errorf("order: %d tickets: at most %d: %w", total, maxTickets, ErrBadRequest)
 	}
+	if err := s.CheckRate(ctx, req.IP, buyer.ID, "order"); err != nil {
+		return store.ShopOrder{}, err
+	}
+	roomOn, waiting, err := s.db.EventLines(ctx, req.Event)
+	if err != nil {
+		return store.ShopOrder{}, err
+	}
+	if roomOn {
+		if err := s.admitted(ctx, buyer, req); err != nil {
+			return store.ShopOrder{}, err
+		}
+	}
+	if err := s.CheckCaptcha(ctx, req.Captcha, req.IP, buyer.ID, "order"); err != nil {
+		return store.ShopOrder{}, err
+	}
 	s.expireSometimes(ctx)
 	sl, err := s.sale(ctx, req.Event)
 	if err != nil {
@@ -87,6 +110,14 @@ func (s *Shop) Place(ctx context.Context, buyer store.Account, req OrderRequest)
 	for typ, n := range qty {
 		if _, on := sl.offers[typ]; on && sl.left(typ) < int64(n) {
 			return store.ShopOrder{}, ErrSoldOut
+		}
+	}
+	// Tickets that came back while buyers wait for the type are theirs:
+	// offer them, and tell this buyer to join the line.
+	for typ := range qty {
+		if waiting[typ] > 0 {
+			s.offerFreed(ctx, req.Event)
+			return store.ShopOrder{}, fmt.Errorf("type %d: %d buyers are on its waiting list: join it (POST %swaitlist): %w", typ, waiting[typ], PathPrefix, ErrSoldOut)
 		}
 	}
 	cart := pricing.Cart{Items: req.Items, Roles: []string{buyer.Role}}
@@ -114,15 +145,14 @@ func (s *Shop) Place(ctx context.Context, buyer store.Account, req OrderRequest)
 		o.Items = append(o.Items, store.ShopOrderItem{Type: typ, Quantity: n})
 	}
 	slices.SortFunc(o.Items, func(a, b store.ShopOrderItem) int { return int(a.Type) - int(b.Type) })
-	takes := sl.takes(buyer.ID, o.Items)
-	limit := sl.pools[accountLimitPool(req.Event)].Cap
+	takes, ensure := s.orderTakes(sl, buyer, o.Items)
 	err = s.db.Update(ctx, func(tx *store.Tx) error {
 		var err error
 		if o.ID, err = tx.AddOrder(o); err != nil {
 			return err
 		}
-		if limit > 0 {
-			if err := tx.EnsurePool(accountPool(buyer.ID, req.Event), limit); err != nil {
+		for _, p := range ensure {
+			if err := tx.EnsurePool(p.Name, p.Cap); err != nil {
 				return err
 			}
 		}
@@ -140,7 +170,11 @@ func (s *Shop) Place(ctx context.Context, buyer store.Account, req OrderRequest)
 		what := err.Error()
 		switch {
 		case strings.HasPrefix(what, "account:"):
-			return store.ShopOrder{}, fmt.Errorf("the purchase limit per account for this event is reached: %w", ErrSoldOut)
+			s.block(ctx, "purchase_limit", "order: the purchase limit per account", req.IP, buyer.ID, fmt.Sprintf("event %d", req.Event))
+			return store.ShopOrder{}, fmt.Errorf("the purchase limit per account for this event is reached: %w: %w", ErrLimit, ErrSoldOut)
+		case strings.HasPrefix(what, "phone:"):
+			s.block(ctx, "purchase_limit", "order: the purchase limit per phone", req.IP, buyer.ID, maskPhone(buyer.Phone))
+			return store.ShopOrder{}, fmt.Errorf("the purchase limit per phone number for this event is reached: %w: %w", ErrLimit, ErrSoldOut)
 		case strings.HasPrefix(what, "promotion"):
 			return store.ShopOrder{}, &RefusedError{Refused: []pricing.Refusal{{Reason: pricing.ReasonExhausted, Code: req.Promo, Detail: "the promotion's uses ran out"}}}
 		}
@@ -182,8 +216,31 @@ func (s *Shop) Order(ctx context.Context, id int64) (store.ShopOrder, []store.Ti
 // whose hold ran out is ErrExpired; paying twice is ErrState. The
 // confirmation mail goes out after the commit.
 func (s *Shop) Pay(ctx context.Context, id int64, method string) (store.ShopOrder, []store.Ticket, error) {
+	return s.PayWith(ctx, id, Payment{Method: method})
+}
+
+// Payment is how an order is paid (POST orders/{id}/pay).
+type Payment struct {
+	Method string `json:"method"`
+	// Instrument is the payment layer's fingerprint of the card or
+	// account that pays (the same for every payment by it, never the
+	// card number): with Capacity.PerInstrument set, it bounds what one
+	// instrument buys of an event. Only its hash is stored.
+	Instrument string `json:"instrument,omitempty"`
+	// IP is the client's address, for the blocked log.
+	IP string `json:"-"`
+}
+
+// PayWith is Pay with the payment's instrument: past the event's limit
+// per instrument the payment is refused (ErrLimit) and the order stays
+// pending, to be paid otherwise.
+func (s *Shop) PayWith(ctx context.Context, id int64, p Payment) (store.ShopOrder, []store.Ticket, error) {
+	method := p.Method
 	if method != MethodTest && method != MethodBoxOffice {
 		return store.ShopOrder{}, nil, fmt.Errorf("payment method %q: want test or box_office: %w", method, ErrBadRequest)
+	}
+	if len(p.Instrument) > 256 {
+		return store.ShopOrder{}, nil, fmt.Errorf("payment instrument: at most 256 bytes: %w", ErrBadRequest)
 	}
 	o, _, err := s.Order(ctx, id)
 	if err != nil {
@@ -210,6 +267,22 @@ func (s *Shop) Pay(ctx context.Context, id int64, method string) (store.ShopOrde
 	if err != nil {
 		return o, nil, err
 	}
+	var instTake []store.Take
+	var instPool store.Pool
+	if p.Instrument != "" {
+		pools, err := s.db.Pools(ctx, instrumentLimitPool(o.Event))
+		if err != nil {
+			return o, nil, err
+		}
+		if lim, ok := pools[instrumentLimitPool(o.Event)]; ok {
+			instPool = store.Pool{Name: instrumentPool(p.Instrument, o.Event), Cap: lim.Cap}
+			var n int64
+			for _, it := range o.Items {
+				n += int64(it.Quantity)
+			}
+			instTake = []store.Take{{Pool: instPool.Name, N: n}}
+		}
+	}
 	var tickets []store.Ticket
 	now := s.now()
 	err = s.db.Update(ctx, func(tx *store.Tx) error {
@@ -221,8 +294,24 @@ func (s *Shop) Pay(ctx context.Context, id int64, method string) (store.ShopOrde
 		if !ok {
 			return ErrState
 		}
+		if instTake != nil {
+			if err := tx.EnsurePool(instPool.Name, instPool.Cap); err != nil {
+				return err
+			}
+			if err := tx.Hold(id, instTake); err != nil {
+				return err
+			}
+		}
+		if p.Instrument != "" {
+			if err := tx.SetOrderInstrument(id, shortHash(p.Instrument)); err != nil {
+				return err
+			}
+		}
+		if err := tx.SettleWait(id, "bought"); err != nil {
+			return err
+		}
 		for _, it := range o.Items {
-			issued, err := s.cfg.Catalog.IssueIn(tx, ev, types[it.Type], it.Quantity, buyer.Name)
+			issued, err := s.cfg.Catalog.IssueIn(tx, ev, types[it.Type], it.Quantity, holderName(buyer, o))
 			if err != nil {
 				return err
 			}
@@ -244,6 +333,10 @@ func (s *Shop) Pay(ctx context.Context, id int64, method string) (store.ShopOrde
 			return o, nil, ErrExpired
 		}
 		return o, nil, fmt.Errorf("order %d is %s: %w", id, o.Status, ErrState)
+	}
+	if errors.Is(err, store.ErrSoldOut) && strings.HasPrefix(err.Error(), "instrument:") {
+		s.block(ctx, "purchase_limit", "payment: the purchase limit per payment instrument", p.IP, o.Account, fmt.Sprintf("event %d", o.Event))
+		return o, nil, fmt.Errorf("the purchase limit per payment instrument for this event is reached: pay with another: %w", ErrLimit)
 	}
 	if err != nil {
 		return o, nil, fmt.Errorf("pay order %d: %w", id, err)
@@ -302,24 +395,52 @@ func (s *Shop) Cancel(ctx context.Context, id int64, reason string) (store.ShopO
 				return err
 			}
 		}
+		if err := tx.SettleWait(id, "lapsed"); err != nil {
+			return err
+		}
 		return tx.Release(id)
 	})
 	if err != nil {
 		return o, fmt.Errorf("cancel order %d: %w", id, err)
 	}
+	s.offerFreed(ctx, o.Event)
 	return s.db.Order(ctx, id)
 }
 
 // expire ends a pending order whose hold ran out and returns its stock.
 func (s *Shop) expire(ctx context.Context, id int64) error {
 	now := s.now()
-	return s.db.Update(ctx, func(tx *store.Tx) error {
+	freed := false
+	err := s.db.Update(ctx, func(tx *store.Tx) error {
+		freed = false
 		ok, err := tx.MoveOrder(id, []string{StatusPending}, StatusExpired, "", now, time.Time{})
 		if err != nil || !ok {
 			return err
 		}
-		return tx.Release(id)
+		if err := tx.SettleWait(id, "lapsed"); err != nil {
+			return err
+		}
+		if err := tx.Release(id); err != nil {
+			return err
+		}
+		freed = true
+		return nil
 	})
+	if err == nil && freed {
+		if o, err := s.db.Order(ctx, id); err == nil {
+			s.offerFreed(ctx, o.Event)
+		}
+	}
+	return err
+}
+
+// holderName is the name printed on an order's tickets: a sponsor's
+// guest's, else the buyer's.
+func holderName(buyer store.Account, o store.ShopOrder) string {
+	if o.Guest != "" {
+		return o.Guest
+	}
+	return buyer.Name
 }
 
 // ExpireDue expires up to limit pending orders whose holds ran out and
@@ -340,6 +461,23 @@ func (s *Shop) ExpireDue(ctx context.Context, limit int) int {
 		n++
 	}
 	return n
+}
+
+// Sweep expires held orders whose time ran out every interval until ctx
+// ends, so their tickets return, and go to waiting lists, even when
+// nobody is ordering.
+func (s *Shop) Sweep(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for s.ExpireDue(ctx, 256) == 256 && ctx.Err() == nil {
+		}
+	}
 }
 
 // expireSometimes runs ExpireDue at most once a second, so a rush of

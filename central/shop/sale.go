@@ -2,9 +2,12 @@ package shop
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tixgate/tixgate/central/store"
@@ -35,8 +38,58 @@ func accountPool(account int64, event uint64) string {
 	return fmt.Sprintf("account:%d/%d", account, event)
 }
 
-// accountLimitPool is the name of an event's per-account limit setting.
-func accountLimitPool(event uint64) string { return fmt.Sprintf("limit:%d", event) }
+// accountLimitPool is the name of an event's per-account limit setting,
+// phoneLimitPool and instrumentLimitPool the per-phone and
+// per-payment-instrument ones.
+func accountLimitPool(event uint64) string    { return fmt.Sprintf("limit:%d", event) }
+func phoneLimitPool(event uint64) string      { return fmt.Sprintf("limit-phone:%d", event) }
+func instrumentLimitPool(event uint64) string { return fmt.Sprintf("limit-instrument:%d", event) }
+
+// phonePool and instrumentPool count what one phone number and one
+// payment instrument bought of an event; they are named by a hash, so the
+// pool table holds no number.
+func phonePool(phone string, event uint64) string {
+	return fmt.Sprintf("phone:%s/%d", shortHash(phone), event)
+}
+func instrumentPool(fingerprint string, event uint64) string {
+	return fmt.Sprintf("instrument:%s/%d", shortHash(fingerprint), event)
+}
+
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte("tixgate/shop/v1\x00" + s))
+	return hex.EncodeToString(sum[:12])
+}
+
+// isLimitPool reports whether a sold-out error names a buyer's limit (an
+// account's, a phone's, an instrument's) rather than stock.
+func isLimitPool(err error) bool {
+	for _, p := range []string{"account:", "phone:", "instrument:"} {
+		if strings.HasPrefix(err.Error(), p) {
+			return true
+		}
+	}
+	return false
+}
+
+// orderTakes are the pools an order of items by buyer takes from, and
+// the buyer's limit pools to create first.
+func (s *Shop) orderTakes(sl *sale, buyer store.Account, items []store.ShopOrderItem) ([]store.Take, []store.Pool) {
+	takes := sl.takes(buyer.ID, items)
+	var ensure []store.Pool
+	if lim, ok := sl.pools[accountLimitPool(sl.event.ID)]; ok {
+		ensure = append(ensure, store.Pool{Name: accountPool(buyer.ID, sl.event.ID), Cap: lim.Cap})
+	}
+	if lim, ok := sl.pools[phoneLimitPool(sl.event.ID)]; ok && buyer.Phone != "" {
+		var n int64
+		for _, it := range items {
+			n += int64(it.Quantity)
+		}
+		name := phonePool(buyer.Phone, sl.event.ID)
+		ensure = append(ensure, store.Pool{Name: name, Cap: lim.Cap})
+		takes = append(takes, store.Take{Pool: name, N: n})
+	}
+	return takes, ensure
+}
 
 // PutOffer puts a type of an existing event on sale, or changes its offer;
 // lowering the quota below what is sold or held is refused.
@@ -57,6 +110,8 @@ func (s *Shop) PutOffer(ctx context.Context, o Offer) error {
 	if err != nil {
 		return fmt.Errorf("offer %d/%d: %w", o.Event, o.Type, err)
 	}
+	// A raised quota goes to the type's waiting list first.
+	s.offerFreed(ctx, o.Event)
 	return nil
 }
 
@@ -68,6 +123,11 @@ type Capacity struct {
 	Day        string
 	Cap        int64
 	PerAccount int64
+	// PerPhone bounds what one phone number's account buys of the event
+	// (accounts made by SMS sign-in), PerInstrument what one payment
+	// instrument pays for (the fingerprint the payment layer passes): a
+	// buyer with many email accounts still has one card. 0: no limit.
+	PerPhone, PerInstrument int64
 }
 
 // PutCapacity sets an event's or an event day's capacity and the
@@ -83,8 +143,15 @@ func (s *Shop) PutCapacity(ctx context.Context, c Capacity) error {
 				return err
 			}
 		}
-		if c.PerAccount > 0 {
-			return tx.PutPool(accountLimitPool(c.Event), c.PerAccount)
+		for _, l := range []struct {
+			name string
+			n    int64
+		}{{accountLimitPool(c.Event), c.PerAccount}, {phoneLimitPool(c.Event), c.PerPhone}, {instrumentLimitPool(c.Event), c.PerInstrument}} {
+			if l.n > 0 {
+				if err := tx.PutPool(l.name, l.n); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
@@ -141,7 +208,7 @@ func (s *Shop) sale(ctx context.Context, event uint64) (*sale, error) {
 	for _, t := range types {
 		sl.types[t.ID] = t
 	}
-	names := []string{eventPool(event), accountLimitPool(event)}
+	names := []string{eventPool(event), accountLimitPool(event), phoneLimitPool(event), instrumentLimitPool(event)}
 	for _, o := range offers {
 		names = append(names, typePool(event, o.Type))
 		if o.Day != "" {
@@ -201,8 +268,23 @@ func (sl *sale) left(typ uint64) int64 {
 	return max(left, 0)
 }
 
-// takes are the pools an order of items takes from.
+// takes are the pools an order of items by account takes from: the
+// stock's and the account's limit.
 func (sl *sale) takes(account int64, items []store.ShopOrderItem) []store.Take {
+	out := sl.stockTakes(items)
+	if _, ok := sl.pools[accountLimitPool(sl.event.ID)]; ok {
+		var all int64
+		for _, it := range items {
+			all += int64(it.Quantity)
+		}
+		out = append(out, store.Take{Pool: accountPool(account, sl.event.ID), N: all})
+	}
+	return out
+}
+
+// stockTakes are the stock pools items take from: the types', the days',
+// the hall's.
+func (sl *sale) stockTakes(items []store.ShopOrderItem) []store.Take {
 	var out []store.Take
 	var all int64
 	days := map[string]int64{}
@@ -221,9 +303,6 @@ func (sl *sale) takes(account int64, items []store.ShopOrderItem) []store.Take {
 	}
 	if _, ok := sl.pools[eventPool(sl.event.ID)]; ok {
 		out = append(out, store.Take{Pool: eventPool(sl.event.ID), N: all})
-	}
-	if _, ok := sl.pools[accountLimitPool(sl.event.ID)]; ok {
-		out = append(out, store.Take{Pool: accountPool(account, sl.event.ID), N: all})
 	}
 	return out
 }

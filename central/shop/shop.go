@@ -39,6 +39,10 @@ var (
 	ErrExpired     = errors.New("order expired")
 	ErrState       = errors.New("order is not in a state that allows it")
 	ErrNotFound    = errors.New("not found")
+	// ErrLimit is a buyer's purchase limit reached (per account, phone or
+	// payment instrument); it comes with ErrSoldOut, as for that buyer
+	// the tickets are.
+	ErrLimit = errors.New("purchase limit reached")
 )
 
 // Shop is the box office.
@@ -49,7 +53,9 @@ type Shop struct {
 
 	dummyOnce sync.Once
 	dummy     string
-	sms       smsCodes
+	ckey      captchaKey
+	rates     rateCounts
+	blocked   rateCounts   // refusals recorded this minute, by what
 	lastSweep atomic.Int64 // when ExpireDue last ran, Unix nanoseconds of the clock
 }
 
@@ -73,6 +79,18 @@ func New(cfg Config) *Shop {
 	}
 	if cfg.Password.KeyLen == 0 {
 		cfg.Password = def.Password
+	}
+	if cfg.CaptchaLife <= 0 {
+		cfg.CaptchaLife = def.CaptchaLife
+	}
+	if cfg.Rate == (RateLimits{}) {
+		cfg.Rate = def.Rate
+	}
+	if cfg.Profile.Wording == nil {
+		cfg.Profile = def.Profile
+	}
+	if cfg.Waitlist.OfferLife <= 0 {
+		cfg.Waitlist = def.Waitlist
 	}
 	if cfg.SMS.Life <= 0 {
 		cfg.SMS = def.SMS
@@ -109,6 +127,11 @@ type Registration struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
 	Name     string `json:"name,omitempty"`
+	// Captcha is the solved proof-of-work challenge, when it is on.
+	Captcha *CaptchaAnswer `json:"captcha,omitempty"`
+	// IP is the client's address, for the rate limits and the blocked
+	// log (set by the API from the connection, never from the body).
+	IP string `json:"-"`
 }
 
 func normalizeEmail(s string) (string, error) {
@@ -123,6 +146,12 @@ func normalizeEmail(s string) (string, error) {
 func (s *Shop) Register(ctx context.Context, r Registration) (store.Account, error) {
 	email, err := normalizeEmail(r.Email)
 	if err != nil {
+		return store.Account{}, err
+	}
+	if err := s.CheckRate(ctx, r.IP, 0, "register"); err != nil {
+		return store.Account{}, err
+	}
+	if err := s.CheckCaptcha(ctx, r.Captcha, r.IP, 0, "register"); err != nil {
 		return store.Account{}, err
 	}
 	if n := len([]rune(r.Password)); n < 10 || len(r.Password) > 256 {

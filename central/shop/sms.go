@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/big"
 	"regexp"
+	"strconv"
 	"sync"
 	"time"
 
@@ -20,7 +21,19 @@ import (
 type SMS struct {
 	To   string // E.164: +8613800138000
 	Text string
+	// Kind is what the message is, for a provider that sends only
+	// approved templates (Alibaba Cloud): KindCode ("" too) or
+	// KindOffer; Params are its variables: a sign-in code is {"code": …},
+	// an offer {"order": …, "minutes": …}.
+	Kind   string
+	Params map[string]string
 }
+
+// Kinds of text message.
+const (
+	KindCode  = "code"           // a sign-in code
+	KindOffer = "waitlist_offer" // tickets held for a buyer on a waiting list
+)
 
 // Sender sends text messages. Send returns once the provider accepted the
 // message, or an error.
@@ -85,32 +98,11 @@ var (
 	ErrBadCode     = errors.New("wrong or expired code")
 )
 
-type smsCode struct {
-	hash     [32]byte
-	expires  time.Time
-	attempts int
-}
-
-// smsCodes keeps the codes and the counts of what was sent, in memory:
-// one central process serves the SMS sign-in (several replicas would need
-// them in the store).
-type smsCodes struct {
-	mu    sync.Mutex
-	codes map[string]*smsCode
-	sent  map[string][]time.Time // "n:"+number, "ip:"+addr, "all"
-}
-
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
-// sentSince drops what is older than since and returns the count left.
-func (c *smsCodes) sentSince(key string, since time.Time) int {
-	ts := c.sent[key]
-	i := 0
-	for i < len(ts) && ts[i].Before(since) {
-		i++
-	}
-	c.sent[key] = ts[i:]
-	return len(ts) - i
+func codeHash(phone, code string) []byte {
+	sum := sha256.Sum256([]byte(phone + "\x00" + code))
+	return sum[:]
 }
 
 // SendCode sends a 6-digit sign-in code to phone, within the limits.
@@ -119,32 +111,26 @@ func (s *Shop) SendCode(ctx context.Context, phone, ip string) error {
 		return fmt.Errorf("phone %q: want E.164, like +8613800138000: %w", phone, ErrBadRequest)
 	}
 	lim, now := s.cfg.SMS, s.now()
-	day := now.Add(-24 * time.Hour)
-	c := &s.sms
-	c.mu.Lock()
-	if c.codes == nil {
-		c.codes, c.sent = map[string]*smsCode{}, map[string][]time.Time{}
-	}
-	num, addr := "n:"+phone, "ip:"+ip
-	if ts := c.sent[num]; len(ts) > 0 && now.Sub(ts[len(ts)-1]) < lim.Gap ||
-		c.sentSince(num, day) >= lim.PerNumberDay || c.sentSince(addr, day) >= lim.PerIPDay || c.sentSince("all", day) >= lim.PerDay {
-		c.mu.Unlock()
-		s.log.Warn("sms code refused: rate limit", "ip", ip)
-		return ErrRateLimited
-	}
 	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
 	if err != nil {
-		c.mu.Unlock()
 		return err
 	}
 	code := fmt.Sprintf("%06d", n.Int64())
-	c.codes[phone] = &smsCode{hash: sha256.Sum256([]byte(phone + "\x00" + code)), expires: now.Add(lim.Life)}
-	for _, k := range []string{num, addr, "all"} {
-		c.sent[k] = append(c.sent[k], now)
+	num := "n:" + shortHash(phone)
+	refused, err := s.db.PutSMSCode(ctx, shortHash(phone), num, codeHash(phone, code), now, now.Add(lim.Life), now.Add(-24*time.Hour), lim.Gap,
+		[]store.SMSLimit{{Key: num, Max: lim.PerNumberDay}, {Key: "ip:" + ip, Max: lim.PerIPDay}, {Key: "all", Max: lim.PerDay}})
+	if err != nil {
+		return fmt.Errorf("send code: %w", err)
 	}
-	c.mu.Unlock()
+	if refused != "" {
+		why := map[string]string{num: "the number has had its codes (one a minute, " + strconv.Itoa(lim.PerNumberDay) + " a day)",
+			"ip:" + ip: "the address has had its " + strconv.Itoa(lim.PerIPDay) + " codes today", "all": "the day's codes are spent"}[refused]
+		s.log.Warn("sms code refused: rate limit", "ip", ip, "why", why)
+		s.block(ctx, "rate_limit", "sms code: "+why, ip, 0, maskPhone(phone))
+		return ErrRateLimited
+	}
 	text := fmt.Sprintf("Your tixgate code is %s (valid %d minutes). 您的验证码是 %s。", code, int(lim.Life.Minutes()), code)
-	if err := s.cfg.SMSSender.Send(ctx, SMS{To: phone, Text: text}); err != nil {
+	if err := s.cfg.SMSSender.Send(ctx, SMS{To: phone, Text: text, Kind: KindCode, Params: map[string]string{"code": code}}); err != nil {
 		return fmt.Errorf("send code: %w", err)
 	}
 	return nil
@@ -155,18 +141,14 @@ func (s *Shop) SendCode(ctx context.Context, phone, ip string) error {
 // against its attempts, and after the last it is gone.
 func (s *Shop) LoginByCode(ctx context.Context, phone, code string) (string, store.Account, error) {
 	now := s.now()
-	c := &s.sms
-	c.mu.Lock()
-	sc := c.codes[phone]
-	ok := false
-	if sc != nil && now.Before(sc.expires) {
-		got := sha256.Sum256([]byte(phone + "\x00" + code))
-		ok = subtle.ConstantTimeCompare(got[:], sc.hash[:]) == 1
-		if sc.attempts++; ok || sc.attempts >= s.cfg.SMS.Attempts {
-			delete(c.codes, phone)
-		}
+	if !e164.MatchString(phone) || len(code) != 6 {
+		return "", store.Account{}, ErrBadCode
 	}
-	c.mu.Unlock()
+	want := codeHash(phone, code)
+	ok, err := s.db.TrySMSCode(ctx, shortHash(phone), s.cfg.SMS.Attempts, now, func(h []byte) bool { return subtle.ConstantTimeCompare(h, want) == 1 })
+	if err != nil {
+		return "", store.Account{}, fmt.Errorf("sms login: %w", err)
+	}
 	if !ok {
 		return "", store.Account{}, ErrBadCode
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,8 +36,14 @@ func wrong(code string) string {
 }
 
 func TestSMSCodes(t *testing.T) {
+	for _, dialect := range dialects() {
+		t.Run(string(dialect), func(t *testing.T) { testSMSCodes(t, dialect) })
+	}
+}
+
+func testSMSCodes(t *testing.T, dialect store.Dialect) {
 	dev := &DevSender{}
-	f := newFixture(t, store.SQLite, nil)
+	f := newFixture(t, dialect, nil)
 	f.shop.cfg.SMSSender = dev
 	ctx := context.Background()
 	const phone = "+8613800138000"
@@ -112,5 +120,62 @@ func TestSMSCodes(t *testing.T) {
 	f.clock.Advance(25 * time.Hour)
 	if err := f.shop.SendCode(ctx, phone, "10.0.0.1"); err != nil {
 		t.Errorf("a day later: %v", err)
+	}
+}
+
+// Codes and their limits are in the store: a code sent by one central
+// process logs in through another, and the limits count the sends of
+// both; concurrent guesses never get more than the code's 5 attempts.
+func TestSMSCodesAcrossProcesses(t *testing.T) {
+	for _, dialect := range dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			dev := &DevSender{}
+			f := newFixture(t, dialect, nil)
+			f.shop.cfg.SMSSender = dev
+			other := New(f.shop.cfg)
+			ctx := context.Background()
+			const phone = "+8613800138000"
+			if err := f.shop.SendCode(ctx, phone, "10.0.0.1"); err != nil {
+				t.Fatal(err)
+			}
+			if err := other.SendCode(ctx, phone, "10.0.0.2"); !errors.Is(err, ErrRateLimited) {
+				t.Errorf("a second code within a minute, through the other process: %v", err)
+			}
+			if _, _, err := other.LoginByCode(ctx, phone, lastCode(t, dev, phone)); err != nil {
+				t.Errorf("the code through the other process: %v", err)
+			}
+			f.clock.Advance(2 * time.Minute)
+			if err := other.SendCode(ctx, phone, "10.0.0.2"); err != nil {
+				t.Fatal(err)
+			}
+			code := lastCode(t, dev, phone)
+			var wg sync.WaitGroup
+			var right atomic.Int32
+			for i := range 40 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					sh := []*Shop{f.shop, other}[i%2]
+					guess := wrong(code)
+					if i == 39 {
+						guess = code
+					}
+					if _, _, err := sh.LoginByCode(ctx, phone, guess); err == nil {
+						right.Add(1)
+					}
+				}()
+			}
+			wg.Wait()
+			if _, _, err := f.shop.LoginByCode(ctx, phone, code); !errors.Is(err, ErrBadCode) {
+				t.Errorf("the code after 40 concurrent tries: %v", err)
+			}
+			if right.Load() > 1 {
+				t.Errorf("the code worked %d times", right.Load())
+			}
+			bl, _ := f.db.BlockedLog(ctx, store.BlockedFilter{Kind: "rate_limit"})
+			if len(bl) != 1 || bl[0].Subject != "+861****8000" || bl[0].IP != "10.0.0.2" {
+				t.Errorf("blocked log %+v", bl)
+			}
+		})
 	}
 }

@@ -247,6 +247,12 @@ type Account struct {
 	Name         string
 	VerifiedAt   time.Time
 	Created      time.Time
+	// The profile: a contact (a phone or an address to reach the buyer
+	// besides the login), a postal address, the language of mails and
+	// texts ("zh", "en"), and when the person was deleted (the row stays
+	// for the orders, anonymised).
+	Contact, Address, Language string
+	DeletedAt                  time.Time
 }
 
 // AddAccount creates an account and returns its id; a taken email is
@@ -271,13 +277,13 @@ func nullable(s string) any {
 	return s
 }
 
-const accountColumns = `id, COALESCE(email, ''), COALESCE(phone, ''), password_hash, role, name, verified_at, created`
+const accountColumns = `id, COALESCE(email, ''), COALESCE(phone, ''), password_hash, role, name, verified_at, created, contact, address, language, deleted_at`
 
 func scanAccount(s interface{ Scan(...any) error }) (Account, error) {
 	var a Account
-	var v, c int64
-	err := s.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Role, &a.Name, &v, &c)
-	a.VerifiedAt, a.Created = fromMicros(v), fromMicros(c)
+	var v, c, del int64
+	err := s.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Role, &a.Name, &v, &c, &a.Contact, &a.Address, &a.Language, &del)
+	a.VerifiedAt, a.Created, a.DeletedAt = fromMicros(v), fromMicros(c), fromMicros(del)
 	return a, err
 }
 
@@ -316,8 +322,8 @@ func (t *Tx) AddShopToken(hash []byte, kind string, account int64, expires time.
 
 // ShopToken returns the account of an unexpired token of a kind.
 func (d *DB) ShopToken(ctx context.Context, hash []byte, kind string, now time.Time) (Account, error) {
-	a, err := scanAccount(d.db.QueryRowContext(ctx, `SELECT a.id, COALESCE(a.email, ''), COALESCE(a.phone, ''), a.password_hash, a.role, a.name, a.verified_at, a.created
-		FROM shop_tokens t JOIN shop_accounts a ON a.id = t.account WHERE t.hash = $1 AND t.kind = $2 AND t.expires > $3`, hash, kind, micros(now)))
+	a, err := scanAccount(d.db.QueryRowContext(ctx, `SELECT `+accountColumns+`
+		FROM shop_accounts WHERE id = (SELECT account FROM shop_tokens WHERE hash = $1 AND kind = $2 AND expires > $3)`, hash, kind, micros(now)))
 	return a, notFound(err, kind+" token")
 }
 
@@ -350,6 +356,10 @@ type ShopOrder struct {
 	PaidAt   time.Time
 	ClosedAt time.Time
 	Items    []ShopOrderItem
+	// Guest is the named guest of a sponsor's complimentary order.
+	Guest string
+	// Instrument is the hash of the payment instrument it was paid with.
+	Instrument string
 }
 
 // ShopOrderItem is a quantity of one type in an order.
@@ -361,9 +371,9 @@ type ShopOrderItem struct {
 // AddOrder stores a new order with its items and returns its id.
 func (t *Tx) AddOrder(o ShopOrder) (int64, error) {
 	var id int64
-	err := t.queryRow(`INSERT INTO shop_orders (account, event, status, currency, total, quote, created, expires)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-		o.Account, int64(o.Event), o.Status, o.Currency, o.Total, string(o.Quote), micros(o.Created), micros(o.Expires)).Scan(&id)
+	err := t.queryRow(`INSERT INTO shop_orders (account, event, status, currency, total, quote, created, expires, method, paid_at, guest)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+		o.Account, int64(o.Event), o.Status, o.Currency, o.Total, string(o.Quote), micros(o.Created), micros(o.Expires), o.Method, micros(o.PaidAt), o.Guest).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("add order: %w", err)
 	}
@@ -425,8 +435,9 @@ func (d *DB) Order(ctx context.Context, id int64) (ShopOrder, error) {
 	var o ShopOrder
 	var ev, created, expires, paid, closed int64
 	var quote string
-	err := d.db.QueryRowContext(ctx, `SELECT id, account, event, status, currency, total, quote, method, created, expires, paid_at, closed_at
-		FROM shop_orders WHERE id = $1`, id).Scan(&o.ID, &o.Account, &ev, &o.Status, &o.Currency, &o.Total, &quote, &o.Method, &created, &expires, &paid, &closed)
+	err := d.db.QueryRowContext(ctx, `SELECT id, account, event, status, currency, total, quote, method, created, expires, paid_at, closed_at, guest, instrument
+		FROM shop_orders WHERE id = $1`, id).Scan(&o.ID, &o.Account, &ev, &o.Status, &o.Currency, &o.Total, &quote, &o.Method, &created, &expires, &paid, &closed,
+		&o.Guest, &o.Instrument)
 	if err != nil {
 		return o, notFound(err, fmt.Sprintf("order %d", id))
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -202,12 +203,25 @@ func runCentral(ctx context.Context, e *env, cl *cmdline) error {
 	mailFrom := cl.String("mail-from", "", "the sender of the box office's mails, e.g. tickets@example.com (needs --smtp)")
 	smtpInsecure := cl.Bool("smtp-insecure", false, "send to --smtp without TLS (a relay on this machine or a test server)")
 	publicURL := cl.String("public-url", "", "central's address as buyers reach it, for the links in mails (default: http:// and --listen)")
+	smsProvider := cl.String("sms", "dev", "who sends the box office's sign-in codes: dev (logged, not sent) or aliyun (key from TIXGATE_ALIYUN_ACCESS_KEY_ID and TIXGATE_ALIYUN_ACCESS_KEY_SECRET)")
+	smsSign := cl.String("sms-sign-name", "", "the approved SMS signature (aliyun)")
+	smsTemplate := cl.String("sms-template", "", "the approved template of the sign-in code, with one parameter ${code} (aliyun), e.g. SMS_123456789")
+	smsOffer := cl.String("sms-offer-template", "", "the approved template of waiting-list offers, with ${order} and ${minutes} (aliyun); none: offers go by mail only")
+	smsEndpoint := cl.String("sms-endpoint", shop.DefaultAliyunEndpoint, "the SMS API's address (aliyun)")
+	captchaBits := cl.Int("captcha-bits", 0, "proof-of-work captcha on registration and checkout: leading zero bits a buyer's browser must find (16 is about a second on a phone); 0: off")
 	if _, err := cl.parseN(0, ""); err != nil {
 		return err
 	}
 	mailer, err := smtpMailer(*smtpAddr, *mailFrom, *smtpInsecure)
 	if err != nil {
 		return err
+	}
+	sms, err := smsSender(*smsProvider, *smsSign, *smsTemplate, *smsOffer, *smsEndpoint, e.log)
+	if err != nil {
+		return err
+	}
+	if *captchaBits < 0 || *captchaBits > 28 {
+		return usageError("central: --captcha-bits wants 0 (off) to 28")
 	}
 	if err := need(cl.Name(), map[string]bool{"data": *data != ""}); err != nil {
 		return err
@@ -224,6 +238,10 @@ func runCentral(ctx context.Context, e *env, cl *cmdline) error {
 	if mailer != nil {
 		cfg.Mailer = mailer
 	}
+	if sms != nil {
+		cfg.SMSSender = sms
+	}
+	cfg.CaptchaBits = *captchaBits
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usageError("central: --tls-cert and --tls-key go together")
 	}
@@ -425,6 +443,25 @@ func smtpMailer(addr, from string, insecure bool) (*shop.SMTP, error) {
 	}
 	return &shop.SMTP{Host: host, Port: port, From: from, Insecure: insecure,
 		Username: os.Getenv("TIXGATE_SMTP_USER"), Password: os.Getenv("TIXGATE_SMTP_PASSWORD")}, nil
+}
+
+// smsSender is the box office's SMS provider from central's flags and
+// the environment (the key pair never on the command line); nil for the
+// development sender.
+func smsSender(provider, sign, template, offerTemplate, endpoint string, log *slog.Logger) (*shop.AliyunSMS, error) {
+	switch provider {
+	case "dev", "":
+		return nil, nil
+	case "aliyun":
+	default:
+		return nil, usageError("central: --sms wants dev or aliyun, not %q", provider)
+	}
+	a := &shop.AliyunSMS{Endpoint: endpoint, AccessKeyID: os.Getenv("TIXGATE_ALIYUN_ACCESS_KEY_ID"), AccessKeySecret: os.Getenv("TIXGATE_ALIYUN_ACCESS_KEY_SECRET"),
+		SignName: sign, TemplateCode: template, OfferTemplateCode: offerTemplate, Logger: log}
+	if err := a.Check(); err != nil {
+		return nil, usageError("central: --sms aliyun: %v (TIXGATE_ALIYUN_ACCESS_KEY_ID, TIXGATE_ALIYUN_ACCESS_KEY_SECRET, --sms-sign-name, --sms-template)", err)
+	}
+	return a, nil
 }
 
 // splitPort splits host:port, the port a number from 0 to 65535.

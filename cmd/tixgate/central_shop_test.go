@@ -37,6 +37,21 @@ func TestCentralShopOffer(t *testing.T) {
 			t.Errorf("central %v: exit %d, %q", bad, code, errs)
 		}
 	}
+	t.Setenv("TIXGATE_ALIYUN_ACCESS_KEY_ID", "")
+	t.Setenv("TIXGATE_ALIYUN_ACCESS_KEY_SECRET", "")
+	for _, bad := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--sms", "twilio"}, "--sms wants dev or aliyun"},
+		{[]string{"--sms", "aliyun", "--sms-sign-name", "票门", "--sms-template", "SMS_1"}, "TIXGATE_ALIYUN_ACCESS_KEY_SECRET"},
+		{[]string{"--captcha-bits", "40"}, "--captcha-bits"},
+	} {
+		args := append([]string{"central", "--data", data, "--listen", "127.0.0.1:0"}, bad.args...)
+		if _, errs, code := cli(t, "", args...); code != 2 || !strings.Contains(errs, bad.want) {
+			t.Errorf("central %v: exit %d, %q", bad.args, code, errs)
+		}
+	}
 	_, url, _ := startCentral(t, context.Background(), data)
 	resp, err := http.Get(url + "/api/v1/shop/events")
 	if err != nil {
