@@ -324,7 +324,7 @@ func (s *Shop) PayWith(ctx context.Context, id int64, p Payment) (store.ShopOrde
 			}
 			tickets = append(tickets, issued...)
 		}
-		return nil
+		return saleFacts(tx, o, ev, buyer, method, tickets, now)
 	})
 	if errors.Is(err, ErrState) {
 		// Lost a race: with its expiry, a cancel or another payment.
@@ -392,6 +392,9 @@ func (s *Shop) Cancel(ctx context.Context, id int64, reason string) (store.ShopO
 		}
 		for _, t := range tickets {
 			if err := s.cfg.Catalog.RevokeTicketIn(tx, ev.Venue, t.Event, t.Serial, reason, time.Time{}); err != nil {
+				return err
+			}
+			if err := tx.RefundFactFully(t.Event, t.Serial, now); err != nil {
 				return err
 			}
 		}

@@ -95,6 +95,11 @@ func TestBuyEndToEnd(t *testing.T) {
 	if st := f.call(t, "GET", "orders/"+itoa(placed.ID), login.Token, nil, &got); st != 200 || got.Status != StatusPaid || len(got.Tickets) != 2 {
 		t.Fatalf("order: %d %+v", st, got)
 	}
+	// The reports count the two tickets online, each at what was paid.
+	rows, err := f.db.SalesReport(context.Background(), "channel", store.SalesFilter{})
+	if err != nil || len(rows) != 1 || rows[0] != (store.SalesRow{Key: "online", Currency: "CNY", Tickets: 2, Revenue: 20480}) {
+		t.Errorf("sales by channel: %+v, %v", rows, err)
+	}
 	confirmation := mp.message(t, email, "confirmed")
 	trust := ticket.NewTrustStore(f.keys.RootPublic())
 	if err := trust.AddIssuer(f.keys.IssuerCert); err != nil {
@@ -123,7 +128,7 @@ func TestBuyEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	if _, err := l.Import(context.Background(), &buf, nil); err != nil {
+	if _, err = l.Import(context.Background(), &buf, nil); err != nil {
 		t.Fatal(err)
 	}
 	for i, want := range []ticket.Reason{ticket.ReasonOK, "already_used"} {
@@ -280,6 +285,11 @@ func TestHoldsExpireAndCancelRevokes(t *testing.T) {
 				if got.Status != "revoked" {
 					t.Errorf("ticket %d is %s after the cancel", tk.Serial, got.Status)
 				}
+			}
+			// The reports: two tickets sold, both refunded in full.
+			if rows, err := f.db.SalesReport(ctx, "type", store.SalesFilter{}); err != nil || len(rows) != 1 || rows[0].Tickets != 2 ||
+				rows[0].Refunded != 2 || rows[0].Refunds != rows[0].Revenue || rows[0].Revenue == 0 {
+				t.Errorf("sales after the refund: %+v, %v", rows, err)
 			}
 			if _, err := buy(3); err != nil {
 				t.Errorf("a cancelled order's stock did not come back: %v", err)

@@ -66,6 +66,16 @@ func (t *Tx) RefundFact(event, serial uint64, amount int64, at time.Time) error 
 	return nil
 }
 
+// RefundFactFully records that a sold ticket was refunded in full at at.
+func (t *Tx) RefundFactFully(event, serial uint64, at time.Time) error {
+	_, err := t.exec(`UPDATE sales_facts SET refunded_at = $3, refund = amount WHERE event = $1 AND serial = $2 AND refunded_at = 0`,
+		int64(event), int64(serial), micros(at))
+	if err != nil {
+		return fmt.Errorf("refund of ticket %d/%d: %w", event, serial, err)
+	}
+	return nil
+}
+
 // SalesDimensions are what a sales report groups by, and the column each
 // one is.
 var SalesDimensions = map[string]string{
