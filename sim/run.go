@@ -263,7 +263,13 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 	faults.SetLoss(0)
 	for _, g := range gates {
 		if !g.isUp() {
-			if err := g.start(env, []string{gates[(g.i+1)%len(gates)].mesh.Addr()}, false); err != nil {
+			var join []string
+			for _, o := range gates {
+				if o.isUp() && len(join) < 3 {
+					join = append(join, o.mesh.Addr())
+				}
+			}
+			if err := g.start(env, join, false); err != nil {
 				return nil, fmt.Errorf("sim: restart %s: %w", g.name, err)
 			}
 		}
@@ -442,9 +448,8 @@ func applyFault(f *Fault, gates []*gate, env *nodeEnv, r *recorder, lanes *laneS
 		}
 		var join []string
 		for _, o := range gates {
-			if o.isUp() {
+			if o.isUp() && len(join) < 3 {
 				join = append(join, o.mesh.Addr())
-				break
 			}
 		}
 		if err := g.start(env, join, false); err != nil {

@@ -294,7 +294,7 @@ func (g *gate) start(env *nodeEnv, join []string, load bool) error {
 			return err
 		}
 		if len(join) > 0 {
-			if _, err := m.Join(join); err != nil {
+			if err := joinRetrying(m, join); err != nil {
 				m.Shutdown()
 				l.Close()
 				return err
@@ -312,6 +312,20 @@ func (g *gate) start(env *nodeEnv, join []string, load bool) error {
 	g.ledger, g.mesh, g.uplink, g.stopSync, g.synced, g.up = l, m, cl, stopSync, synced, true
 	g.mu.Unlock()
 	return nil
+}
+
+// joinRetrying joins the mesh through any of join, trying again a few
+// times: on a loaded machine one exchange can time out, as on a busy venue
+// network, and a device retries too.
+func joinRetrying(m *cluster.Mesh, join []string) error {
+	var err error
+	for attempt := range 5 {
+		if _, err = m.Join(join); err == nil {
+			return nil
+		}
+		time.Sleep(time.Duration(attempt+1) * 500 * time.Millisecond)
+	}
+	return err
 }
 
 // stop takes the gate down.
