@@ -204,6 +204,8 @@ var bars = []struct {
 	{`^SystemScenario/stadium`, "loss-p99-ms", "≤ 500 ms"},
 	{`^SystemScenario`, "doubles-whole", "0"},
 	{`^SystemScenario`, "lost", "0"},
+	{`^SystemScenario`, "lost-central", "0"},
+	{`^SystemSalesDashboard`, "p99-ms", "≤ 500 ms on PostgreSQL"},
 }
 
 func barOf(f *figure) string {
