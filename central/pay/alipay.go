@@ -32,7 +32,7 @@ type AlipayConfig struct {
 	PrivateKey      *rsa.PrivateKey
 	AlipayPublicKey *rsa.PublicKey
 	// NotifyURL is central's notification route for Alipay
-	// (…/api/v1/pay/alipay/notify); ReturnURL is where the cashier
+	// (…/api/v1/pay/notify/alipay); ReturnURL is where the cashier
 	// sends the buyer back.
 	NotifyURL, ReturnURL string
 	// DesktopPage sends desktop buyers to Alipay's cashier page
