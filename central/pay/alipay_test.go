@@ -67,7 +67,7 @@ func alipayRig(tb testing.TB) (rig, **paysim.Alipay) {
 			tb.Fatal("the simulator took no precreate")
 		}
 	}
-	r.pay = func(tb testing.TB, key string) notification {
+	r.pay = func(tb testing.TB, _ *fixture, key string) notification {
 		tb.Helper()
 		v, err := sim.Pay(key)
 		if err != nil {
@@ -75,7 +75,7 @@ func alipayRig(tb testing.TB) (rig, **paysim.Alipay) {
 		}
 		return formNote(v)
 	}
-	r.forge = func(tb testing.TB, key string) notification {
+	r.forge = func(tb testing.TB, _ *fixture, key string) notification {
 		tb.Helper()
 		if _, err := sim.Pay(key); err != nil {
 			tb.Fatal(err)

@@ -21,10 +21,10 @@ type rig struct {
 	start func(tb testing.TB, f *fixture, order int64)
 	// pay has the provider take the buyer's money for the payment key
 	// and returns the notification it sends.
-	pay func(tb testing.TB, key string) notification
+	pay func(tb testing.TB, f *fixture, key string) notification
 	// forge is a notification of a payment of key that the provider did
 	// not sign.
-	forge func(tb testing.TB, key string) notification
+	forge func(tb testing.TB, f *fixture, key string) notification
 	// refunded is what the provider holds refunded of key.
 	refunded func(tb testing.TB, key string) int64
 	// acked tells a taken notification's answer from a refused one's.
@@ -39,7 +39,7 @@ func suite(t *testing.T, r rig) {
 				f := newFixture(t, dialect, 10, r.bind(t))
 				o := f.place(t, 2)
 				r.start(t, f, o.ID)
-				n := r.pay(t, intentKey(o.ID, r.name))
+				n := r.pay(t, f, intentKey(o.ID, r.name))
 				if st, body := f.notify(t, r.name, n); !r.acked(st, body) {
 					t.Fatalf("notification refused: %d %s\n%s", st, body, f.logs)
 				}
@@ -56,7 +56,7 @@ func suite(t *testing.T, r rig) {
 				o := f.place(t, 2)
 				r.start(t, f, o.ID)
 				key := intentKey(o.ID, r.name)
-				if st, body := f.notify(t, r.name, r.pay(t, key)); !r.acked(st, body) {
+				if st, body := f.notify(t, r.name, r.pay(t, f, key)); !r.acked(st, body) {
 					t.Fatalf("notification refused: %d %s", st, body)
 				}
 				if st, m := f.refund(t, o.ID, 5000, "part-1"); st != 200 || m.Amount != 5000 {
@@ -97,7 +97,7 @@ func suite(t *testing.T, r rig) {
 				f := newFixture(t, dialect, 10, r.bind(t))
 				o := f.place(t, 1)
 				r.start(t, f, o.ID)
-				if st, body := f.notify(t, r.name, r.forge(t, intentKey(o.ID, r.name))); r.acked(st, body) {
+				if st, body := f.notify(t, r.name, r.forge(t, f, intentKey(o.ID, r.name))); r.acked(st, body) {
 					t.Errorf("a forged notification was taken: %d %s", st, body)
 				}
 				if got, _ := f.order(t, o.ID); got.Status != shop.StatusPending {
@@ -114,7 +114,7 @@ func suite(t *testing.T, r rig) {
 				f := newFixture(t, dialect, 10, r.bind(t))
 				o := f.place(t, 1)
 				r.start(t, f, o.ID)
-				n := r.pay(t, intentKey(o.ID, r.name))
+				n := r.pay(t, f, intentKey(o.ID, r.name))
 				for i := 0; i < 3; i++ {
 					if st, body := f.notify(t, r.name, n); !r.acked(st, body) {
 						t.Fatalf("notification %d refused: %d %s", i, st, body)
@@ -142,7 +142,7 @@ func suite(t *testing.T, r rig) {
 				if got, _ := f.order(t, o.ID); got.Status != shop.StatusExpired {
 					t.Fatalf("order after its hold: %s", got.Status)
 				}
-				if st, body := f.notify(t, r.name, r.pay(t, intentKey(o.ID, r.name))); !r.acked(st, body) {
+				if st, body := f.notify(t, r.name, r.pay(t, f, intentKey(o.ID, r.name))); !r.acked(st, body) {
 					t.Fatalf("late notification refused: %d %s", st, body)
 				}
 				if got, tickets := f.order(t, o.ID); got.Status != shop.StatusPaid || len(tickets) != 2 {
@@ -161,7 +161,7 @@ func suite(t *testing.T, r rig) {
 				if _, _, err := f.shop.Pay(t.Context(), other.ID, shop.MethodTest); err != nil {
 					t.Fatal(err)
 				}
-				if st, body := f.notify(t, r.name, r.pay(t, intentKey(o.ID, r.name))); !r.acked(st, body) {
+				if st, body := f.notify(t, r.name, r.pay(t, f, intentKey(o.ID, r.name))); !r.acked(st, body) {
 					t.Fatalf("late notification refused: %d %s\n%s", st, body, f.logs)
 				}
 				if got, tickets := f.order(t, o.ID); got.Status != shop.StatusExpired || len(tickets) != 0 {
@@ -174,7 +174,7 @@ func suite(t *testing.T, r rig) {
 					t.Errorf("transactions: %v, want the payment and its refund", m)
 				}
 				// Told again, it refunds nothing more.
-				f.notify(t, r.name, r.pay(t, intentKey(o.ID, r.name)))
+				f.notify(t, r.name, r.pay(t, f, intentKey(o.ID, r.name)))
 				if m := f.money(t, o.ID); m["refunds"] != 1 {
 					t.Errorf("transactions after the notification again: %v", m)
 				}
