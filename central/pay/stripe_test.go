@@ -58,52 +58,40 @@ func stripeMockPath() (string, error) {
 	return stripeMockBin, stripeMockErr
 }
 
-var (
-	stripeMockURLOnce sync.Once
-	stripeMockURL     string
-	stripeMockURLErr  error
-)
-
-// startStripeMock runs one stripe-mock for the test binary (it keeps no
-// state, so tests can share it) and returns its URL.
+// startStripeMock runs a stripe-mock on loopback ports until the test
+// ends and returns its URL.
 func startStripeMock(tb testing.TB) string {
 	tb.Helper()
-	stripeMockURLOnce.Do(func() {
-		bin, err := stripeMockPath()
-		if err != nil {
-			stripeMockURLErr = err
-			return
-		}
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			stripeMockURLErr = err
-			return
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		cmd := exec.Command(bin, "-http-addr", fmt.Sprintf("127.0.0.1:%d", port))
-		var log bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &log, &log
-		if err := cmd.Start(); err != nil {
-			stripeMockURLErr = err
-			return
-		}
-		// Ended with the test binary: stripe-mock is stateless and shared.
-		go func() { cmd.Wait() }()
-		u := fmt.Sprintf("http://127.0.0.1:%d", port)
-		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-				c.Close()
-				stripeMockURL = u
-				return
-			}
-		}
-		stripeMockURLErr = fmt.Errorf("stripe-mock did not start: %s", log.String())
-	})
-	if stripeMockURLErr != nil {
-		tb.Fatal(stripeMockURLErr)
+	bin, err := stripeMockPath()
+	if err != nil {
+		tb.Fatal(err)
 	}
-	return stripeMockURL
+	port, tls := freePort(tb), freePort(tb)
+	cmd := exec.Command(bin, "-http-addr", fmt.Sprintf("127.0.0.1:%d", port), "-https-addr", fmt.Sprintf("127.0.0.1:%d", tls))
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			return fmt.Sprintf("http://127.0.0.1:%d", port)
+		}
+	}
+	tb.Fatalf("stripe-mock did not start: %s", log.String())
+	return ""
+}
+
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 // stripeLog records the requests sent to stripe-mock and its answers.
@@ -177,11 +165,11 @@ func stripeEvent(key string, amount int64) []byte {
 }
 
 func stripeRig(tb testing.TB) rig {
-	mock := startStripeMock(tb)
 	var log *stripeLog
 	var clock ticket.Clock
 	r := rig{name: "stripe"}
 	r.providers = func(tb testing.TB, base string, c ticket.Clock) []Provider {
+		mock := startStripeMock(tb)
 		log, clock = &stripeLog{}, c
 		s, err := NewStripe(StripeConfig{SecretKey: "sk_test_123", WebhookSecret: testWebhookSecret, URL: mock,
 			MethodTypes: []string{"card", "alipay"}, Client: &http.Client{Transport: log, Timeout: 10 * time.Second}, Clock: c})
