@@ -35,9 +35,9 @@ func TestParseDecimal(t *testing.T) {
 func TestBrowserOf(t *testing.T) {
 	for ua, want := range map[string]Browser{
 		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.42(0x18002a2a) NetType/WIFI Language/zh_CN": InsideWeChat,
-		"Mozilla/5.0 (Linux; U; Android 13; zh-CN; V2154A Build/TP1A.220624.014) AppleWebKit/537.36 Chrome/69.0 Mobile Safari/537.36 AlipayClient/10.5.36.8000": InsideAlipay,
-		"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36":                                          Mobile,
-		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36":                                               Desktop,
+		"Mozilla/5.0 (Linux; U; Android 13; zh-CN; V2154A Build/TP1A.220624.014) AppleWebKit/537.36 Chrome/69.0 Mobile Safari/537.36 AlipayClient/10.5.36.8000":                       InsideAlipay,
+		"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36":                                                           Mobile,
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36":                                                                 Desktop,
 	} {
 		if got := BrowserOf(ua); got != want {
 			t.Errorf("%s: %s, want %s", ua, got, want)
