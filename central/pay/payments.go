@@ -22,8 +22,13 @@ type Config struct {
 	Shop  *shop.Shop
 	// Providers are the providers buyers may pay with, by Name.
 	Providers []Provider
-	Clock     ticket.Clock
-	Logger    *slog.Logger
+	// Batch is how many orders of concurrent notifications are paid in
+	// one transaction at most: larger batches share a commit among more
+	// notifications, but one failing write redoes more work and the
+	// first of a batch waits for the last.
+	Batch  int
+	Clock  ticket.Clock
+	Logger *slog.Logger
 }
 
 // Payments takes the money of the box office's orders.
@@ -38,6 +43,7 @@ type Payments struct {
 	// (the database's claim decides which payment wins; this keeps the
 	// loser's refund from racing the winner's pay).
 	locks [64]sync.Mutex
+	batch batcher
 }
 
 // New makes payments over cfg's store, box office and providers.
@@ -48,7 +54,11 @@ func New(cfg Config) *Payments {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	p := &Payments{cfg: cfg, db: cfg.Store, shop: cfg.Shop, log: cfg.Logger, providers: map[string]Provider{}}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 64
+	}
+	p := &Payments{cfg: cfg, db: cfg.Store, shop: cfg.Shop, log: cfg.Logger, providers: map[string]Provider{},
+		batch: batcher{shop: cfg.Shop, max: cfg.Batch}}
 	for _, pr := range cfg.Providers {
 		p.providers[pr.Name()] = pr
 	}
@@ -191,9 +201,18 @@ type refundable struct {
 	amount    Money
 }
 
-// settle makes the order of the payment that claimed it paid.
+// settle makes the order of the payment that claimed it paid. It pays
+// first and asks after: the order is pending in all but the odd case.
 func (p *Payments) settle(ctx context.Context, pay refundable) error {
 	id := pay.intent.Order
+	err := p.batch.pay(ctx, id, pay.provider.Name())
+	if err == nil {
+		p.log.Info("order paid", "order", id, "provider", pay.provider.Name(), "reference", pay.reference)
+		return nil
+	}
+	if !errors.Is(err, shop.ErrExpired) && !errors.Is(err, shop.ErrState) {
+		return fmt.Errorf("pay order %d: %w", id, err)
+	}
 	o, _, err := p.shop.Order(ctx, id)
 	if err != nil {
 		return err
@@ -213,22 +232,7 @@ func (p *Payments) settle(ctx context.Context, pay refundable) error {
 		}
 		p.log.Info("late payment accepted: the order's stock was held again", "order", id, "provider", pay.provider.Name())
 	}
-	_, _, err = p.shop.PaidBy(ctx, id, pay.provider.Name())
-	if errors.Is(err, shop.ErrExpired) {
-		return p.settle(ctx, pay) // the hold ran out since: revive it
-	}
-	if errors.Is(err, shop.ErrState) {
-		o, _, _ := p.shop.Order(ctx, id)
-		if o.Status == shop.StatusPaid {
-			return nil
-		}
-		return p.settle(ctx, pay)
-	}
-	if err != nil {
-		return fmt.Errorf("pay order %d: %w", id, err)
-	}
-	p.log.Info("order paid", "order", id, "provider", pay.provider.Name(), "reference", pay.reference)
-	return nil
+	return p.settle(ctx, pay)
 }
 
 // refundWhole refunds a payment in full once: its refund's key is made of

@@ -64,3 +64,117 @@ func (s *Shop) Revive(ctx context.Context, id int64) error {
 	}
 	return nil
 }
+
+// Paid is one order a provider's verified payment pays, for PaidByAll.
+type Paid struct {
+	Order    int64
+	Provider string
+}
+
+// PaidByAll marks several pending orders paid, each by its provider, in
+// one transaction: one commit for many notifications, where one each
+// would queue every payment of an event behind the one before (the
+// event's serial counter and the venue's manifest sequence are rows each
+// payment locks until its commit). It returns an error per order, nil for
+// those paid: ErrExpired, ErrState (paid or cancelled meanwhile),
+// ErrBadRequest; the orders without an error commit together.
+func (s *Shop) PaidByAll(ctx context.Context, paid []Paid) ([]error, error) {
+	errs := make([]error, len(paid))
+	type todo struct {
+		i     int
+		o     store.ShopOrder
+		ev    store.Event
+		buyer store.Account
+		types map[uint64]store.TicketType
+	}
+	var todos []todo
+	events := map[uint64]store.Event{}
+	types := map[[2]uint64]store.TicketType{}
+	buyers := map[int64]store.Account{}
+	for i, p := range paid {
+		if !slices.Contains(ProviderMethods, p.Provider) {
+			errs[i] = fmt.Errorf("payment provider %q: want one of %v: %w", p.Provider, ProviderMethods, ErrBadRequest)
+			continue
+		}
+		o, _, err := s.Order(ctx, p.Order)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		switch o.Status {
+		case StatusPending:
+		case StatusExpired:
+			errs[i] = ErrExpired
+			continue
+		default:
+			errs[i] = fmt.Errorf("order %d is %s: %w", o.ID, o.Status, ErrState)
+			continue
+		}
+		ev, ok := events[o.Event]
+		if !ok {
+			if ev, err = s.db.Event(ctx, o.Event); err != nil {
+				return nil, err
+			}
+			events[o.Event] = ev
+		}
+		t := todo{i: i, o: o, ev: ev, types: map[uint64]store.TicketType{}}
+		for _, it := range o.Items {
+			tt, ok := types[[2]uint64{o.Event, it.Type}]
+			if !ok {
+				if tt, err = s.db.TicketType(ctx, o.Event, it.Type); err != nil {
+					return nil, err
+				}
+				types[[2]uint64{o.Event, it.Type}] = tt
+			}
+			t.types[it.Type] = tt
+		}
+		if t.buyer, ok = buyers[o.Account]; !ok {
+			if t.buyer, err = s.db.Account(ctx, o.Account); err != nil {
+				return nil, err
+			}
+			buyers[o.Account] = t.buyer
+		}
+		todos = append(todos, t)
+	}
+	issued := make([][]store.Ticket, len(paid))
+	now := s.now()
+	err := s.db.Update(ctx, func(tx *store.Tx) error {
+		for _, t := range todos {
+			issued[t.i], errs[t.i] = nil, nil
+			ok, err := tx.MoveOrder(t.o.ID, []string{StatusPending}, StatusPaid, paid[t.i].Provider, now, now)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				errs[t.i] = fmt.Errorf("order %d: %w", t.o.ID, ErrState)
+				continue
+			}
+			for _, it := range t.o.Items {
+				tickets, err := s.cfg.Catalog.IssueIn(tx, t.ev, t.types[it.Type], it.Quantity, t.buyer.Name)
+				if err != nil {
+					return err
+				}
+				serials := make([]uint64, len(tickets))
+				for i, tk := range tickets {
+					serials[i] = tk.Serial
+				}
+				if err := tx.AddOrderTickets(t.o.ID, t.o.Event, serials); err != nil {
+					return err
+				}
+				issued[t.i] = append(issued[t.i], tickets...)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pay %d orders: %w", len(todos), err)
+	}
+	for _, t := range todos {
+		if errs[t.i] == nil {
+			o := t.o
+			o.Status, o.Method, o.PaidAt = StatusPaid, paid[t.i].Provider, now
+			s.confirm(ctx, t.buyer, o, t.ev.Name, issued[t.i])
+		}
+	}
+	return errs, nil
+}
