@@ -183,6 +183,9 @@ func (p *Payments) Apply(ctx context.Context, pr Provider, ev Event) error {
 	if winProvider != pr.Name() || winRef != ev.Reference {
 		return p.refundWhole(ctx, pay, "dup-", "a second payment of an order paid already")
 	}
+	if !fresh && o.Status == shop.StatusPaid {
+		return nil // paid by this payment, as the claim says: a replay
+	}
 	return p.settle(ctx, pay)
 }
 
