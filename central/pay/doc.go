@@ -1,6 +1,7 @@
 // Package pay takes the money for the box office's orders through payment
 // providers: Alipay's open platform, WeChat Pay API v3 and Stripe, one
-// adapter per provider (alipay.go, wechat.go, stripe.go) behind Provider.
+// UnionPay's online gateway, one adapter per provider (alipay.go,
+// wechat.go, stripe.go, unionpay.go) behind Provider.
 //
 // A payment starts with Start: central stores an intent (the order, the
 // provider, the amount) under a key that is the provider's idempotency key

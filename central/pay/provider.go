@@ -89,6 +89,7 @@ type Payment struct {
 
 // Action is what the buyer's browser does next, one of:
 //   - "redirect": go to URL (a provider's cashier page);
+//   - "form": post Params as a form to URL (UnionPay's front gateway);
 //   - "qr": show QR as a QR code for the provider's app to scan;
 //   - "jsapi": call the provider's in-app bridge with Params
 //     (WeixinJSBridge's getBrandWCPayRequest);
