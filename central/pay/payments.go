@@ -206,8 +206,16 @@ type refundable struct {
 
 // settle makes the order of the payment that claimed it paid. It pays
 // first and asks after: the order is pending in all but the odd case.
-func (p *Payments) settle(ctx context.Context, pay refundable) error {
+func (p *Payments) settle(ctx context.Context, pay refundable) error { return p.settleTry(ctx, pay, 0) }
+
+func (p *Payments) settleTry(ctx context.Context, pay refundable, try int) error {
 	id := pay.intent.Order
+	if try == 4 {
+		// Each try lost a race (an expiry, a revival): the payment stays
+		// recorded and claimed, and the provider's next notification
+		// settles it.
+		return fmt.Errorf("pay order %d: it kept changing under the payment", id)
+	}
 	err := p.batch.pay(ctx, id, pay.provider.Name())
 	if err == nil {
 		p.log.Info("order paid", "order", id, "provider", pay.provider.Name(), "reference", pay.reference)
@@ -235,7 +243,7 @@ func (p *Payments) settle(ctx context.Context, pay refundable) error {
 		}
 		p.log.Info("late payment accepted: the order's stock was held again", "order", id, "provider", pay.provider.Name())
 	}
-	return p.settle(ctx, pay)
+	return p.settleTry(ctx, pay, try+1)
 }
 
 // refundWhole refunds a payment in full once: its refund's key is made of
