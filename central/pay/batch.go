@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/tixgate/tixgate/central/shop"
+	"github.com/tixgate/tixgate/central/store"
 )
 
 // batcher pays the orders of concurrent notifications together, in one
@@ -28,8 +29,10 @@ type settleReq struct {
 	done chan error
 }
 
-func (b *batcher) pay(ctx context.Context, order int64, provider string) error {
-	r := settleReq{paid: shop.Paid{Order: order, Provider: provider}, done: make(chan error, 1)}
+// pay pays an order by a provider in the next batch's transaction,
+// running within (when not nil) in it first: see shop.Paid.Within.
+func (b *batcher) pay(ctx context.Context, order int64, provider string, within func(*store.Tx) (bool, error)) error {
+	r := settleReq{paid: shop.Paid{Order: order, Provider: provider, Within: within}, done: make(chan error, 1)}
 	b.mu.Lock()
 	b.queue = append(b.queue, r)
 	lead := !b.leading

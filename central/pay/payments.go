@@ -95,7 +95,7 @@ func (p *Payments) Start(ctx context.Context, order int64, provider string, b Br
 	var in store.PayIntent
 	err = p.db.Update(ctx, func(tx *store.Tx) error {
 		var err error
-		in, err = tx.AddPayIntent(store.PayIntent{Key: intentKey(order, provider), Order: order, Provider: provider,
+		in, err = tx.AddPayIntent(store.PayIntent{Key: intentKey(order, provider), Order: order, Account: o.Account, Provider: provider,
 			Amount: o.Total, Currency: o.Currency, Created: p.cfg.Clock.Now()})
 		return err
 	})
@@ -153,38 +153,46 @@ func (p *Payments) Apply(ctx context.Context, pr Provider, ev Event) error {
 			"paid", ev.Amount.String(), "want", Money{in.Amount, in.Currency}.String(), "want_provider", in.Provider)
 		return fmt.Errorf("payment %s: paid %s with %s, asked for %s with %s: %w", ev.Key, ev.Amount, pr.Name(), Money{in.Amount, in.Currency}, in.Provider, ErrMismatch)
 	}
-	o, err := p.db.Order(ctx, in.Order)
-	if err != nil {
+	if done, err := p.db.PaidByClaim(ctx, in.Order, pr.Name(), ev.Reference); err != nil {
 		return err
+	} else if done {
+		p.log.Info("payment notification replayed", "provider", pr.Name(), "key", ev.Key, "reference", ev.Reference)
+		return nil
 	}
 	mu := &p.locks[in.Order%int64(len(p.locks))]
 	mu.Lock()
 	defer mu.Unlock()
-	var fresh bool
-	var winProvider, winRef string
-	err = p.db.Update(ctx, func(tx *store.Tx) error {
+	// The payment is recorded, claims its order and pays it in one
+	// transaction, shared with the other notifications of the moment.
+	var fresh, won bool
+	record := func(tx *store.Tx) (bool, error) {
 		var err error
 		fresh, err = tx.AddPayTransaction(store.PayTransaction{Kind: store.PayPayment, Provider: pr.Name(), Reference: ev.Reference,
-			Intent: in.Key, Order: in.Order, Account: o.Account, Amount: ev.Amount.Amount, Currency: ev.Amount.Currency,
+			Intent: in.Key, Order: in.Order, Account: in.Account, Amount: ev.Amount.Amount, Currency: ev.Amount.Currency,
 			At: p.at(ev), BuyerRef: ev.Buyer})
 		if err != nil {
-			return err
+			return false, err
 		}
-		winProvider, winRef, err = tx.ClaimOrder(in.Order, pr.Name(), ev.Reference, p.cfg.Clock.Now())
-		return err
-	})
-	if err != nil {
+		winProvider, winRef, err := tx.ClaimOrder(in.Order, pr.Name(), ev.Reference, p.cfg.Clock.Now())
+		won = winProvider == pr.Name() && winRef == ev.Reference
+		return won, err
+	}
+	err = p.batch.pay(ctx, in.Order, pr.Name(), record)
+	if err != nil && !errors.Is(err, shop.ErrExpired) && !errors.Is(err, shop.ErrState) {
 		return fmt.Errorf("record payment %s/%s: %w", pr.Name(), ev.Reference, err)
 	}
 	if !fresh {
 		p.log.Info("payment notification replayed", "provider", pr.Name(), "key", ev.Key, "reference", ev.Reference)
 	}
 	pay := refundable{provider: pr, intent: in, reference: ev.Reference, amount: ev.Amount}
-	if winProvider != pr.Name() || winRef != ev.Reference {
+	if !won {
 		return p.refundWhole(ctx, pay, "dup-", "a second payment of an order paid already")
 	}
-	if !fresh && o.Status == shop.StatusPaid {
-		return nil // paid by this payment, as the claim says: a replay
+	if err == nil {
+		if fresh {
+			p.log.Info("order paid", "order", in.Order, "provider", pr.Name(), "reference", ev.Reference)
+		}
+		return nil
 	}
 	return p.settle(ctx, pay)
 }
@@ -216,7 +224,7 @@ func (p *Payments) settleTry(ctx context.Context, pay refundable, try int) error
 		// settles it.
 		return fmt.Errorf("pay order %d: it kept changing under the payment", id)
 	}
-	err := p.batch.pay(ctx, id, pay.provider.Name())
+	err := p.batch.pay(ctx, id, pay.provider.Name(), nil)
 	if err == nil {
 		p.log.Info("order paid", "order", id, "provider", pay.provider.Name(), "reference", pay.reference)
 		return nil

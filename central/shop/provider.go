@@ -9,6 +9,9 @@ import (
 	"github.com/tixgate/tixgate/central/store"
 )
 
+// errNotPaid marks an order its Within left as it was.
+var errNotPaid = errors.New("left unpaid")
+
 // ProviderMethods are the payment providers central/pay may mark an order
 // paid by. They are not accepted by Pay or the API's pay route: only a
 // provider's verified notification, through PaidBy, pays with them.
@@ -69,6 +72,11 @@ func (s *Shop) Revive(ctx context.Context, id int64) error {
 type Paid struct {
 	Order    int64
 	Provider string
+	// Within, when set, runs in the transaction before the order is paid
+	// (the payment's own record), whatever state the order is in; false
+	// leaves the order as it is. It may run more than once (a retried
+	// transaction): it must only write through tx.
+	Within func(tx *store.Tx) (bool, error)
 }
 
 // PaidByAll marks several pending orders paid, each by its provider, in
@@ -77,7 +85,8 @@ type Paid struct {
 // event's serial counter and the venue's manifest sequence are rows each
 // payment locks until its commit). It returns an error per order, nil for
 // those paid: ErrExpired, ErrState (paid or cancelled meanwhile),
-// ErrBadRequest; the orders without an error commit together.
+// ErrBadRequest; the orders without an error commit together, with what
+// every Within wrote. An order a Within left unpaid has no error.
 func (s *Shop) PaidByAll(ctx context.Context, paid []Paid) ([]error, error) {
 	errs := make([]error, len(paid))
 	type todo struct {
@@ -139,8 +148,28 @@ func (s *Shop) PaidByAll(ctx context.Context, paid []Paid) ([]error, error) {
 	issued := make([][]store.Ticket, len(paid))
 	now := s.now()
 	err := s.db.Update(ctx, func(tx *store.Tx) error {
+		byIndex := make(map[int]todo, len(todos))
 		for _, t := range todos {
+			byIndex[t.i] = t
 			issued[t.i], errs[t.i] = nil, nil
+		}
+		for i, p := range paid {
+			if p.Within == nil {
+				continue
+			}
+			pay, err := p.Within(tx)
+			if err != nil {
+				return err
+			}
+			if _, ok := byIndex[i]; ok && !pay {
+				delete(byIndex, i)
+				errs[i] = errNotPaid
+			}
+		}
+		for _, t := range todos {
+			if _, ok := byIndex[t.i]; !ok {
+				continue
+			}
 			ok, err := tx.MoveOrder(t.o.ID, []string{StatusPending}, StatusPaid, paid[t.i].Provider, now, now)
 			if err != nil {
 				return err
@@ -170,6 +199,10 @@ func (s *Shop) PaidByAll(ctx context.Context, paid []Paid) ([]error, error) {
 		return nil, fmt.Errorf("pay %d orders: %w", len(todos), err)
 	}
 	for _, t := range todos {
+		if errors.Is(errs[t.i], errNotPaid) {
+			errs[t.i] = nil // left as it was, as its Within asked
+			continue
+		}
 		if errs[t.i] == nil {
 			o := t.o
 			o.Status, o.Method, o.PaidAt = StatusPaid, paid[t.i].Provider, now

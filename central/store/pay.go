@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -14,6 +16,7 @@ func init() {
 type PayIntent struct {
 	Key      string // the idempotency key and merchant order number the provider reports back
 	Order    int64
+	Account  int64 // the order's buyer
 	Provider string
 	Amount   int64 // minor units of Currency
 	Currency string
@@ -24,13 +27,13 @@ type PayIntent struct {
 // returns the stored one: asking twice for one order's payment is one
 // intent.
 func (t *Tx) AddPayIntent(in PayIntent) (PayIntent, error) {
-	if _, err := t.exec(`INSERT INTO pay_intents (key, order_id, provider, amount, currency, created) VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (key) DO NOTHING`, in.Key, in.Order, in.Provider, in.Amount, in.Currency, micros(in.Created)); err != nil {
+	if _, err := t.exec(`INSERT INTO pay_intents (key, order_id, account, provider, amount, currency, created) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (key) DO NOTHING`, in.Key, in.Order, in.Account, in.Provider, in.Amount, in.Currency, micros(in.Created)); err != nil {
 		return in, fmt.Errorf("add payment intent %s: %w", in.Key, err)
 	}
 	var c int64
-	err := t.queryRow(`SELECT key, order_id, provider, amount, currency, created FROM pay_intents WHERE key = $1`, in.Key).
-		Scan(&in.Key, &in.Order, &in.Provider, &in.Amount, &in.Currency, &c)
+	err := t.queryRow(`SELECT key, order_id, account, provider, amount, currency, created FROM pay_intents WHERE key = $1`, in.Key).
+		Scan(&in.Key, &in.Order, &in.Account, &in.Provider, &in.Amount, &in.Currency, &c)
 	in.Created = fromMicros(c)
 	return in, notFound(err, "payment intent "+in.Key)
 }
@@ -39,8 +42,8 @@ func (t *Tx) AddPayIntent(in PayIntent) (PayIntent, error) {
 func (d *DB) PayIntent(ctx context.Context, key string) (PayIntent, error) {
 	var in PayIntent
 	var c int64
-	err := d.db.QueryRowContext(ctx, `SELECT key, order_id, provider, amount, currency, created FROM pay_intents WHERE key = $1`, key).
-		Scan(&in.Key, &in.Order, &in.Provider, &in.Amount, &in.Currency, &c)
+	err := d.db.QueryRowContext(ctx, `SELECT key, order_id, account, provider, amount, currency, created FROM pay_intents WHERE key = $1`, key).
+		Scan(&in.Key, &in.Order, &in.Account, &in.Provider, &in.Amount, &in.Currency, &c)
 	in.Created = fromMicros(c)
 	return in, notFound(err, "payment intent "+key)
 }
@@ -137,4 +140,20 @@ func (d *DB) PayClaim(ctx context.Context, order int64) (string, string, error) 
 	var p, r string
 	err := d.db.QueryRowContext(ctx, `SELECT provider, reference FROM pay_claims WHERE order_id = $1`, order).Scan(&p, &r)
 	return p, r, notFound(err, fmt.Sprintf("payment of order %d", order))
+}
+
+// PaidByClaim reports whether an order is paid and its claim is the
+// payment's (provider and reference): a notification of that payment
+// told again has nothing left to do.
+func (d *DB) PaidByClaim(ctx context.Context, order int64, provider, reference string) (bool, error) {
+	var status string
+	err := d.db.QueryRowContext(ctx, `SELECT o.status FROM pay_claims c JOIN shop_orders o ON o.id = c.order_id
+		WHERE c.order_id = $1 AND c.provider = $2 AND c.reference = $3`, order, provider, reference).Scan(&status)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		return false, fmt.Errorf("claim of order %d: %w", order, err)
+	}
+	return status == "paid", nil
 }

@@ -4,6 +4,7 @@
 CREATE TABLE pay_intents (
     key          TEXT PRIMARY KEY,
     order_id     BIGINT NOT NULL REFERENCES shop_orders (id),
+    account      BIGINT NOT NULL,
     provider     TEXT NOT NULL,
     amount       BIGINT NOT NULL,
     currency     TEXT NOT NULL,
