@@ -16,6 +16,7 @@ import (
 	"github.com/tixgate/tixgate/central/backup"
 	"github.com/tixgate/tixgate/central/catalog"
 	"github.com/tixgate/tixgate/central/devices"
+	"github.com/tixgate/tixgate/central/pay"
 	"github.com/tixgate/tixgate/central/shop"
 	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
@@ -202,6 +203,7 @@ func runCentral(ctx context.Context, e *env, cl *cmdline) error {
 	mailFrom := cl.String("mail-from", "", "the sender of the box office's mails, e.g. tickets@example.com (needs --smtp)")
 	smtpInsecure := cl.Bool("smtp-insecure", false, "send to --smtp without TLS (a relay on this machine or a test server)")
 	publicURL := cl.String("public-url", "", "central's address as buyers reach it, for the links in mails (default: http:// and --listen)")
+	payFile := cl.String("pay-providers", "", "payment providers file (.toml or .yaml, docs/payments.md); none: no provider, buyers pay at the box office")
 	if _, err := cl.parseN(0, ""); err != nil {
 		return err
 	}
@@ -221,6 +223,15 @@ func runCentral(ctx context.Context, e *env, cl *cmdline) error {
 	cfg.ShutdownTimeout, cfg.Clock, cfg.Logger = *shutdown, clockFunc(e.now), e.log
 	cfg.PublicURL = strings.TrimRight(*publicURL, "/")
 	cfg.SetupQR = scanner.RenderPNG
+	if *payFile != "" {
+		base := cfg.PublicURL
+		if base == "" {
+			base = "http://" + *listen
+		}
+		if cfg.PayProviders, err = pay.LoadProviders(*payFile, base, cfg.Clock); err != nil {
+			return err
+		}
+	}
 	if mailer != nil {
 		cfg.Mailer = mailer
 	}

@@ -128,7 +128,7 @@ func TestLayout(t *testing.T) {
 		"central/conflicts": {"central/store", "central/reconcile", "ticket", "ledger/record", "ledger/replay", "ledger/manifest"},
 
 		// Payments: one adapter per provider, and their simulator (standard library only).
-		"central/pay":        {"central/store", "central/shop", "ticket"},
+		"central/pay":        {"central/store", "central/shop", "ticket", "ticket/strict"},
 		"central/pay/paysim": nil,
 	}
 	for pkg, ims := range imports {
