@@ -222,3 +222,30 @@ func TestTransactionsAppendOnly(t *testing.T) {
 		})
 	}
 }
+
+// An order paid at the box office while its Alipay payment was on the way
+// keeps the box office's payment; Alipay's is refunded.
+func TestPaidOtherwiseRefunded(t *testing.T) {
+	r, _ := alipayRig(t)
+	f := newFixture(t, store.SQLite, 10, r.bind(t))
+	o := f.place(t, 1)
+	r.start(t, f, o.ID)
+	if _, _, err := f.shop.Pay(t.Context(), o.ID, shop.MethodBoxOffice); err != nil {
+		t.Fatal(err)
+	}
+	n := r.pay(t, f, intentKey(o.ID, "alipay"))
+	for range 2 {
+		if st, body := f.notify(t, "alipay", n); !r.acked(st, body) {
+			t.Fatalf("notification: %d %s\n%s", st, body, f.logs)
+		}
+	}
+	if got, tickets := f.order(t, o.ID); got.Status != shop.StatusPaid || got.Method != shop.MethodBoxOffice || len(tickets) != 1 {
+		t.Errorf("order: %s by %s with %d tickets", got.Status, got.Method, len(tickets))
+	}
+	if got := r.refunded(t, intentKey(o.ID, "alipay")); got != 12800 {
+		t.Errorf("alipay refunded %d, want 12800", got)
+	}
+	if m := f.money(t, o.ID); m["payments"] != 1 || m["refunds"] != 1 {
+		t.Errorf("transactions: %v", m)
+	}
+}

@@ -238,7 +238,10 @@ func (p *Payments) settleTry(ctx context.Context, pay refundable, try int) error
 	}
 	switch o.Status {
 	case shop.StatusPaid:
-		return nil // by this payment: the claim says so
+		if o.Method == pay.provider.Name() {
+			return nil // by this payment: only a claim's payment pays by a provider
+		}
+		return p.refundWhole(ctx, pay, "late-", "the order was paid otherwise ("+o.Method+") before this payment arrived")
 	case shop.StatusCancelled:
 		return p.refundWhole(ctx, pay, "late-", "the order was cancelled before its payment arrived")
 	case shop.StatusExpired:

@@ -110,12 +110,13 @@ func (d *DB) PayTransactions(ctx context.Context, order int64) ([]PayTransaction
 // ClaimOrder makes a payment the one that pays an order unless another
 // did first, and returns the provider and reference of the one that did.
 func (t *Tx) ClaimOrder(order int64, provider, reference string, now time.Time) (string, string, error) {
-	if _, err := t.exec(`INSERT INTO pay_claims (order_id, provider, reference, at) VALUES ($1, $2, $3, $4) ON CONFLICT (order_id) DO NOTHING`,
-		order, provider, reference, micros(now)); err != nil {
-		return "", "", fmt.Errorf("claim order %d: %w", order, err)
-	}
+	// One statement: on a conflict the no-op update returns the row that
+	// is there.
 	var p, r string
-	if err := t.queryRow(`SELECT provider, reference FROM pay_claims WHERE order_id = $1`, order).Scan(&p, &r); err != nil {
+	err := t.queryRow(`INSERT INTO pay_claims (order_id, provider, reference, at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (order_id) DO UPDATE SET order_id = pay_claims.order_id RETURNING provider, reference`,
+		order, provider, reference, micros(now)).Scan(&p, &r)
+	if err != nil {
 		return "", "", fmt.Errorf("claim order %d: %w", order, err)
 	}
 	return p, r, nil
@@ -142,18 +143,18 @@ func (d *DB) PayClaim(ctx context.Context, order int64) (string, string, error) 
 	return p, r, notFound(err, fmt.Sprintf("payment of order %d", order))
 }
 
-// PaidByClaim reports whether an order is paid and its claim is the
-// payment's (provider and reference): a notification of that payment
-// told again has nothing left to do.
+// PaidByClaim reports whether an order is paid by a provider and its
+// claim is that provider's payment of reference: a notification of that
+// payment told again has nothing left to do.
 func (d *DB) PaidByClaim(ctx context.Context, order int64, provider, reference string) (bool, error) {
-	var status string
-	err := d.db.QueryRowContext(ctx, `SELECT o.status FROM pay_claims c JOIN shop_orders o ON o.id = c.order_id
-		WHERE c.order_id = $1 AND c.provider = $2 AND c.reference = $3`, order, provider, reference).Scan(&status)
+	var status, method string
+	err := d.db.QueryRowContext(ctx, `SELECT o.status, o.method FROM pay_claims c JOIN shop_orders o ON o.id = c.order_id
+		WHERE c.order_id = $1 AND c.provider = $2 AND c.reference = $3`, order, provider, reference).Scan(&status, &method)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, nil
 		}
 		return false, fmt.Errorf("claim of order %d: %w", order, err)
 	}
-	return status == "paid", nil
+	return status == "paid" && method == provider, nil
 }
