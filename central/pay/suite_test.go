@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/tixgate/tixgate/central/shop"
-	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/ticket"
 )
 
@@ -187,5 +186,3 @@ func suite(t *testing.T, r rig) {
 func (r rig) bind(tb testing.TB) func(string, ticket.Clock) []Provider {
 	return func(base string, clock ticket.Clock) []Provider { return r.providers(tb, base, clock) }
 }
-
-var _ = store.PayPayment
