@@ -21,8 +21,12 @@ type batcher struct {
 
 	mu      sync.Mutex
 	queue   []settleReq
-	leading bool
+	leaders int
 }
+
+// maxLeaders is how many batches run at once: a second one prepares and
+// writes its orders while the first holds the event's counters.
+const maxLeaders = 2
 
 type settleReq struct {
 	paid shop.Paid
@@ -35,8 +39,10 @@ func (b *batcher) pay(ctx context.Context, order int64, provider string, within 
 	r := settleReq{paid: shop.Paid{Order: order, Provider: provider, Within: within}, done: make(chan error, 1)}
 	b.mu.Lock()
 	b.queue = append(b.queue, r)
-	lead := !b.leading
-	b.leading = true
+	lead := b.leaders < maxLeaders
+	if lead {
+		b.leaders++
+	}
 	b.mu.Unlock()
 	if lead {
 		b.lead(context.WithoutCancel(ctx))
@@ -49,7 +55,7 @@ func (b *batcher) lead(ctx context.Context) {
 		b.mu.Lock()
 		n := min(len(b.queue), b.max)
 		if n == 0 {
-			b.leading = false
+			b.leaders--
 			b.mu.Unlock()
 			return
 		}

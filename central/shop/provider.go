@@ -1,6 +1,7 @@
 package shop
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -145,6 +146,9 @@ func (s *Shop) PaidByAll(ctx context.Context, paid []Paid) ([]error, error) {
 		}
 		todos = append(todos, t)
 	}
+	// By event, so that concurrent batches take the events' counters in
+	// one order and never deadlock.
+	slices.SortStableFunc(todos, func(a, b todo) int { return cmp.Compare(a.o.Event, b.o.Event) })
 	issued := make([][]store.Ticket, len(paid))
 	now := s.now()
 	err := s.db.Update(ctx, func(tx *store.Tx) error {
@@ -166,6 +170,10 @@ func (s *Shop) PaidByAll(ctx context.Context, paid []Paid) ([]error, error) {
 				errs[i] = errNotPaid
 			}
 		}
+		// Every order moved first, the tickets issued last: issuing locks
+		// the event's serial counter and the venue's manifest sequence
+		// until the commit, so the less comes after them, the less
+		// another batch waits.
 		for _, t := range todos {
 			if _, ok := byIndex[t.i]; !ok {
 				continue
@@ -175,7 +183,12 @@ func (s *Shop) PaidByAll(ctx context.Context, paid []Paid) ([]error, error) {
 				return err
 			}
 			if !ok {
+				delete(byIndex, t.i)
 				errs[t.i] = fmt.Errorf("order %d: %w", t.o.ID, ErrState)
+			}
+		}
+		for _, t := range todos {
+			if _, ok := byIndex[t.i]; !ok {
 				continue
 			}
 			for _, it := range t.o.Items {
