@@ -185,10 +185,6 @@ func (s *Shop) Pay(ctx context.Context, id int64, method string) (store.ShopOrde
 	if method != MethodTest && method != MethodBoxOffice {
 		return store.ShopOrder{}, nil, fmt.Errorf("payment method %q: want test or box_office: %w", method, ErrBadRequest)
 	}
-	return s.pay(ctx, id, method)
-}
-
-func (s *Shop) pay(ctx context.Context, id int64, method string) (store.ShopOrder, []store.Ticket, error) {
 	o, _, err := s.Order(ctx, id)
 	if err != nil {
 		return o, nil, err

@@ -15,17 +15,8 @@ var errNotPaid = errors.New("left unpaid")
 
 // ProviderMethods are the payment providers central/pay may mark an order
 // paid by. They are not accepted by Pay or the API's pay route: only a
-// provider's verified notification, through PaidBy, pays with them.
+// provider's verified notification, through PaidByAll, pays with them.
 var ProviderMethods = []string{"alipay", "wechat", "unionpay", "stripe"}
-
-// PaidBy marks a pending order paid by a provider whose payment central/pay
-// verified, as Pay does for the test and box office methods.
-func (s *Shop) PaidBy(ctx context.Context, id int64, provider string) (store.ShopOrder, []store.Ticket, error) {
-	if !slices.Contains(ProviderMethods, provider) {
-		return store.ShopOrder{}, nil, fmt.Errorf("payment provider %q: want one of %v: %w", provider, ProviderMethods, ErrBadRequest)
-	}
-	return s.pay(ctx, id, provider)
-}
 
 // Revive puts an expired order back to pending_payment for another hold,
 // taking its stock again in one transaction: a payment that arrived after
