@@ -53,6 +53,9 @@ deps:
 	@# minute), found there, on PATH or in GOPATH's bin afterwards.
 	@command -v mailpit >/dev/null 2>&1 || [ -x bin/mailpit ] || [ -x "$$($(GO) env GOPATH)/bin/mailpit" ] || \
 		{ echo "installing mailpit into bin/"; GOBIN="$$(pwd)/bin" $(GO) install github.com/axllent/mailpit@v1.33.1; }
+	@# The payments' Stripe tests run against stripe-mock (central/pay).
+	@command -v stripe-mock >/dev/null 2>&1 || [ -x bin/stripe-mock ] || [ -x "$$($(GO) env GOPATH)/bin/stripe-mock" ] || \
+		{ echo "installing stripe-mock into bin/"; GOBIN="$$(pwd)/bin" $(GO) install github.com/stripe/stripe-mock@v0.203.0; }
 
 ## test: every test, with the race detector where it is affordable, and the
 ## fuzz targets' seed corpora.

@@ -20,6 +20,7 @@ import (
 	"github.com/tixgate/tixgate/central/devices"
 	"github.com/tixgate/tixgate/central/intake"
 	"github.com/tixgate/tixgate/central/ops"
+	"github.com/tixgate/tixgate/central/pay"
 	"github.com/tixgate/tixgate/central/quota"
 	"github.com/tixgate/tixgate/central/sales"
 	"github.com/tixgate/tixgate/central/shop"
@@ -55,6 +56,10 @@ type Config struct {
 	// PublicURL is central's address as buyers reach it, for the links in
 	// mails; empty: the listen address over plain HTTP.
 	PublicURL string
+	// PayProviders are the payment providers buyers pay with (their
+	// notifications come to /api/v1/pay/notify/{provider}); none: the
+	// payment routes are not mounted.
+	PayProviders []pay.Provider
 	// ReconcileEvery is how often the server reconciles every ticket with
 	// records, for the conflicts no upload brings (a ticket revoked after
 	// its entries arrived); 0 never. Each pass reads every stored record:
@@ -174,6 +179,9 @@ func (s *Server) routes() {
 	s.Shop = shop.New(shop.Config{Store: s.cfg.Store, Catalog: s.Catalog, Mailer: s.cfg.Mailer, SMSSender: s.cfg.SMSSender, CaptchaBits: s.cfg.CaptchaBits,
 		BaseURL: base, Clock: s.cfg.Clock, Logger: s.cfg.Logger})
 	s.Shop.Mount(m)
+	if len(s.cfg.PayProviders) > 0 {
+		pay.New(pay.Config{Store: s.cfg.Store, Shop: s.Shop, Providers: s.cfg.PayProviders, Clock: s.cfg.Clock, Logger: s.cfg.Logger}).Mount(m)
+	}
 	s.salesRoutes(m)
 	s.reportRoutes(m)
 	m.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {

@@ -17,6 +17,7 @@ import (
 	"github.com/tixgate/tixgate/central/backup"
 	"github.com/tixgate/tixgate/central/catalog"
 	"github.com/tixgate/tixgate/central/devices"
+	"github.com/tixgate/tixgate/central/pay"
 	"github.com/tixgate/tixgate/central/shop"
 	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
@@ -209,6 +210,7 @@ func runCentral(ctx context.Context, e *env, cl *cmdline) error {
 	smsOffer := cl.String("sms-offer-template", "", "the approved template of waiting-list offers, with ${order} and ${minutes} (aliyun); none: offers go by mail only")
 	smsEndpoint := cl.String("sms-endpoint", shop.DefaultAliyunEndpoint, "the SMS API's address (aliyun)")
 	captchaBits := cl.Int("captcha-bits", 0, "proof-of-work captcha on registration and checkout: leading zero bits a buyer's browser must find (16 is about a second on a phone); 0: off")
+	payFile := cl.String("pay-providers", "", "payment providers file (.toml or .yaml, docs/payments.md); none: no provider, buyers pay at the box office")
 	if _, err := cl.parseN(0, ""); err != nil {
 		return err
 	}
@@ -235,6 +237,15 @@ func runCentral(ctx context.Context, e *env, cl *cmdline) error {
 	cfg.ShutdownTimeout, cfg.Clock, cfg.Logger = *shutdown, clockFunc(e.now), e.log
 	cfg.PublicURL = strings.TrimRight(*publicURL, "/")
 	cfg.SetupQR = scanner.RenderPNG
+	if *payFile != "" {
+		base := cfg.PublicURL
+		if base == "" {
+			base = "http://" + *listen
+		}
+		if cfg.PayProviders, err = pay.LoadProviders(*payFile, base, cfg.Clock); err != nil {
+			return err
+		}
+	}
 	if mailer != nil {
 		cfg.Mailer = mailer
 	}

@@ -82,6 +82,7 @@ func TestLayout(t *testing.T) {
 		"github.com/pressly/goose/v3":         {"central/store"},
 		"golang.org/x/perf/":                  {"cmd/benchtable"},
 		"codeberg.org/go-pdf/fpdf":            {"edge/receipt"},
+		"github.com/stripe/stripe-go/v82":     {"central/pay"},
 	}
 	may := map[string][]string{ // packages of ours each may import
 		"ticket":            nil,
@@ -118,13 +119,17 @@ func TestLayout(t *testing.T) {
 		"central/shop":     {"central/store", "central/catalog", "central/password", "pricing", "ticket", "ticket/strict"},
 		"central/password": nil,
 		"central/backup":   {"central/store", "ticket", "ticket/keyfile"},
-		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "central/conflicts", "central/reconcile", "central/staff", "central/ops", "central/quota", "central/sales", "central/shop", "ticket", "ticket/keyfile",
+		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "central/conflicts", "central/reconcile", "central/staff", "central/ops", "central/quota", "central/sales", "central/shop", "central/pay", "ticket", "ticket/keyfile",
 			"ledger/manifest", "ledger/record", "ledger/rules", "uplink"},
 		"central/reconcile": {"ticket", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest"},
 		"central/staff":     {"central/store", "central/password", "ticket"},
 		"central/web":       nil,
 		"central/ops":       {"central/store", "central/staff", "central/conflicts", "central/reconcile", "central/catalog", "central/devices", "central/web", "ticket", "ledger/record", "ledger/manifest", "ledger/rules"},
 		"central/conflicts": {"central/store", "central/reconcile", "ticket", "ledger/record", "ledger/replay", "ledger/manifest"},
+
+		// Payments: one adapter per provider, and their simulator (standard library only).
+		"central/pay":        {"central/store", "central/shop", "ticket", "ticket/strict"},
+		"central/pay/paysim": nil,
 	}
 	for pkg, ims := range imports {
 		if docs[pkg] != 1 {
