@@ -18,6 +18,7 @@ import (
 	"github.com/tixgate/tixgate/central/catalog"
 	"github.com/tixgate/tixgate/central/conflicts"
 	"github.com/tixgate/tixgate/central/devices"
+	"github.com/tixgate/tixgate/central/help"
 	"github.com/tixgate/tixgate/central/intake"
 	"github.com/tixgate/tixgate/central/ops"
 	"github.com/tixgate/tixgate/central/pay"
@@ -216,6 +217,9 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 		ready(l.Addr().String())
 	}
 	s.cfg.Logger.Info("central serving", "addr", l.Addr().String())
+	if err := help.Seed(ctx, s.cfg.Store, s.cfg.Clock.Now()); err != nil {
+		s.cfg.Logger.Error("help pages: the default articles could not be written", "err", err)
+	}
 	if s.cfg.ReconcileEvery > 0 {
 		go s.reconcileLoop(ctx)
 	}

@@ -116,6 +116,9 @@ func New(cfg Config) (*UI, error) {
 	u.route("GET /ops/audit", read, u.auditLog)
 	u.route("GET /ops/sales", read, u.salesPage)
 	u.route("GET /ops/sales.csv", read, u.salesPage)
+	u.route("GET /ops/help", read, u.helpList)
+	u.route("GET /ops/help/{slug}", read, u.helpEdit)
+	u.route("POST /ops/help/{slug}", venue, u.helpSave)
 	return u, nil
 }
 
@@ -193,8 +196,8 @@ func (u *UI) internal(w http.ResponseWriter, r *http.Request, err error) {
 // page fills the layout's part of a logged-in screen.
 func (u *UI) page(s staff.Session, name, title string, data any) web.Page {
 	nav := []web.NavItem{{Href: "/ops/", Label: "nav.dashboard"}, {Href: "/ops/events", Label: "nav.events"}, {Href: "/ops/venue", Label: "nav.venue"},
-		{Href: "/ops/tickets", Label: "nav.tickets"}, {Href: "/ops/devices", Label: "nav.devices"}, {Href: "/ops/conflicts", Label: "nav.conflicts"}, {Href: "/ops/sales", Label: "nav.sales"}, {Href: "/ops/audit", Label: "nav.audit"}}
-	section := map[string]string{"event": "events", "type": "events", "setup": "devices", "issued": "tickets"}[name]
+		{Href: "/ops/tickets", Label: "nav.tickets"}, {Href: "/ops/devices", Label: "nav.devices"}, {Href: "/ops/conflicts", Label: "nav.conflicts"}, {Href: "/ops/sales", Label: "nav.sales"}, {Href: "/ops/help", Label: "nav.help"}, {Href: "/ops/audit", Label: "nav.audit"}}
+	section := map[string]string{"event": "events", "type": "events", "setup": "devices", "issued": "tickets", "helpdesk": "help", "helpedit": "help"}[name]
 	if section == "" {
 		section = name
 	}
