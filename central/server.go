@@ -25,6 +25,7 @@ import (
 	"github.com/tixgate/tixgate/central/shop"
 	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
+	"github.com/tixgate/tixgate/central/storefront"
 	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/ticket/keyfile"
 	"github.com/tixgate/tixgate/uplink"
@@ -65,9 +66,10 @@ type Config struct {
 	// while and a scanner try 20 a minute; 0 turns the limit off.
 	OpsRefusalBurst int
 	OpsRefusalEvery time.Duration
-	// SetupQR draws a device's setup code as a PNG for the ops screens
-	// (the scanner's renderer, given by the command: central imports no
-	// device package); nil shows the code as text.
+	// SetupQR draws a QR code as a PNG: a device's setup code on the ops
+	// screens, a buyer's tickets on the storefront (the scanner's
+	// renderer, given by the command: central imports no device package);
+	// nil shows the codes as text.
 	SetupQR func(text string, size int) ([]byte, error)
 	// OpsRefresh is how often the ops dashboard fetches its figures
 	// (5 s when 0).
@@ -96,6 +98,9 @@ type Server struct {
 	UI       *ops.UI
 	Quotas   *quota.Quotas
 	Sales    *sales.Sales
+	// Shop is the box office's API, and Storefront its buyers' pages at /.
+	Shop       *shop.Shop
+	Storefront *storefront.Front
 	mux      *http.ServeMux
 	metrics  *metrics
 	refused  *refusals
@@ -142,6 +147,16 @@ func New(cfg Config) *Server {
 		cfg.OpsRefusalEvery = 3 * time.Second
 	}
 	s.refused = newRefusals(cfg.OpsRefusalBurst, cfg.OpsRefusalEvery)
+	base := cfg.PublicURL
+	if base == "" {
+		base = "http://" + cfg.Listen
+	}
+	s.Shop = shop.New(shop.Config{Store: cfg.Store, Catalog: cat, Mailer: cfg.Mailer, BaseURL: base, Clock: cfg.Clock, Logger: cfg.Logger})
+	front, err := storefront.New(storefront.Config{Shop: s.Shop, Store: cfg.Store, QR: cfg.SetupQR, Secure: cfg.TLSCert != "", Clock: cfg.Clock, Logger: cfg.Logger})
+	if err != nil {
+		panic("central: the storefront does not parse: " + err.Error()) // a broken build, caught by every test
+	}
+	s.Storefront = front
 	s.routes()
 	return s
 }
@@ -157,13 +172,22 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/events", s.ops("read", s.events))
 	s.conflictRoutes(m)
 	m.Handle("/ops/", s.UI.Handler())
-	m.Handle("GET /{$}", http.RedirectHandler("/ops/", http.StatusSeeOther))
-	m.Handle("GET /metrics", s.ops("read", s.metrics.handler().ServeHTTP))
-	base := s.cfg.PublicURL
-	if base == "" {
-		base = "http://" + s.cfg.Listen
+	for _, p := range storefront.Patterns {
+		m.Handle(p, s.Storefront.Handler())
 	}
-	shop.New(shop.Config{Store: s.cfg.Store, Catalog: s.Catalog, Mailer: s.cfg.Mailer, BaseURL: base, Clock: s.cfg.Clock, Logger: s.cfg.Logger}).Mount(m)
+	m.Handle("GET /metrics", s.ops("read", s.metrics.handler().ServeHTTP))
+	shopAPI := http.NewServeMux()
+	s.Shop.Mount(shopAPI)
+	m.Handle(shop.PathPrefix, shopAPI)
+	// The mailed verification link is the API's: a browser that opens it
+	// gets the storefront's page, a program the JSON.
+	m.HandleFunc("GET "+shop.PathPrefix+"verify", func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.Header.Get("Accept"), "text/html") {
+			s.Storefront.Verify(w, r)
+			return
+		}
+		shopAPI.ServeHTTP(w, r)
+	})
 	s.salesRoutes(m)
 	m.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		if bearer(r) == "" {

@@ -118,13 +118,14 @@ func TestLayout(t *testing.T) {
 		"central/shop":     {"central/store", "central/catalog", "central/password", "pricing", "ticket", "ticket/strict"},
 		"central/password": nil,
 		"central/backup":   {"central/store", "ticket", "ticket/keyfile"},
-		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "central/conflicts", "central/reconcile", "central/staff", "central/ops", "central/quota", "central/sales", "central/shop", "ticket", "ticket/keyfile",
+		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "central/conflicts", "central/reconcile", "central/staff", "central/ops", "central/quota", "central/sales", "central/shop", "central/storefront", "ticket", "ticket/keyfile",
 			"ledger/manifest", "ledger/record", "ledger/rules", "uplink"},
-		"central/reconcile": {"ticket", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest"},
-		"central/staff":     {"central/store", "central/password", "ticket"},
-		"central/web":       nil,
-		"central/ops":       {"central/store", "central/staff", "central/conflicts", "central/reconcile", "central/catalog", "central/devices", "central/web", "ticket", "ledger/record", "ledger/manifest", "ledger/rules"},
-		"central/conflicts": {"central/store", "central/reconcile", "ticket", "ledger/record", "ledger/replay", "ledger/manifest"},
+		"central/reconcile":  {"ticket", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest"},
+		"central/staff":      {"central/store", "central/password", "ticket"},
+		"central/web":        nil,
+		"central/storefront": {"central/shop", "central/store", "central/web", "pricing", "ticket"},
+		"central/ops":        {"central/store", "central/staff", "central/conflicts", "central/reconcile", "central/catalog", "central/devices", "central/web", "ticket", "ledger/record", "ledger/manifest", "ledger/rules"},
+		"central/conflicts":  {"central/store", "central/reconcile", "ticket", "ledger/record", "ledger/replay", "ledger/manifest"},
 	}
 	for pkg, ims := range imports {
 		if docs[pkg] != 1 {
