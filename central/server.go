@@ -101,9 +101,9 @@ type Server struct {
 	// Shop is the box office's API, and Storefront its buyers' pages at /.
 	Shop       *shop.Shop
 	Storefront *storefront.Front
-	mux      *http.ServeMux
-	metrics  *metrics
-	refused  *refusals
+	mux        *http.ServeMux
+	metrics    *metrics
+	refused    *refusals
 }
 
 // New wires a server.
