@@ -105,7 +105,7 @@ func TestLayout(t *testing.T) {
 		"sim": {"ticket", "ticket/keyfile", "ledger", "ledger/manifest", "ledger/decision", "cluster", "scanner", "edge",
 			"edge/deviceapi", "firmware", "ticket/strict", "ledger/record", "ledger/rules",
 			// The demo's venue: central in the same process, wired as `tixgate central` wires it.
-			"central", "central/store", "central/catalog", "central/devices", "central/quota", "central/staff"},
+			"central", "central/store", "central/catalog", "central/devices", "central/quota", "central/staff", "central/shop", "pricing"},
 		"central/store":           nil,
 		"central/store/storetest": nil, // tests only; standard library
 		// The protocol both sides share: the ledger's pure wire packages only.
