@@ -31,6 +31,9 @@ type Config struct {
 	// renderer, given by the command: central imports no device package);
 	// nil shows the codes as text only, which no gate can scan.
 	QR func(text string, size int) ([]byte, error)
+	// Fonts draw the tickets' PDF; zero: DefaultFonts. Missing fonts
+	// leave the PDF out (the page says so), nothing else.
+	Fonts Fonts
 	// Secure marks cookies Secure: central serves HTTPS.
 	Secure bool
 	Clock  ticket.Clock
@@ -39,10 +42,11 @@ type Config struct {
 
 // Front is the storefront.
 type Front struct {
-	cfg  Config
-	site *web.Site
-	mux  *http.ServeMux
-	sw   []byte // the service worker's script
+	cfg   Config
+	site  *web.Site
+	mux   *http.ServeMux
+	sw    []byte // the service worker's script
+	fonts *pdfFonts
 }
 
 // New parses the pages; it fails only on a broken build.
@@ -68,7 +72,10 @@ func New(cfg Config) (*Front, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &Front{cfg: cfg, site: site, mux: http.NewServeMux(), sw: sw}
+	if cfg.Fonts == (Fonts{}) {
+		cfg.Fonts = DefaultFonts()
+	}
+	f := &Front{cfg: cfg, site: site, mux: http.NewServeMux(), sw: sw, fonts: &pdfFonts{paths: cfg.Fonts}}
 	f.routes()
 	return f, nil
 }
@@ -89,6 +96,7 @@ func (f *Front) routes() {
 	m.HandleFunc("POST /orders", f.action(f.place))
 	m.HandleFunc("GET /orders", f.page(f.orderList))
 	m.HandleFunc("GET /orders/{id}", f.page(f.orderPage))
+	m.HandleFunc("GET /orders/{id}/tickets.pdf", f.page(f.ticketsPDF))
 	m.HandleFunc("POST /orders/{id}/pay", f.action(f.pay))
 	m.HandleFunc("POST /orders/{id}/cancel", f.action(f.cancel))
 	m.HandleFunc("GET /tickets/{$}", f.page(f.tickets))

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/ledger/manifest"
 	"github.com/tixgate/tixgate/pricing"
+	"github.com/tixgate/tixgate/scanner"
 	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/ticket/keyfile"
 )
@@ -87,8 +89,7 @@ func newFixture(tb testing.TB, quota int64) *fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	front, err := New(Config{Shop: sh, Store: db, Clock: clock, Logger: quiet(),
-		QR: func(text string, size int) ([]byte, error) { return []byte("png of " + text), nil }})
+	front, err := New(Config{Shop: sh, Store: db, Clock: clock, Logger: quiet(), QR: scanner.RenderPNG})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -218,6 +219,11 @@ func TestBuyByPhone(t *testing.T) {
 	if _, _, body := other.get("/tickets/"); strings.Contains(body, `<article class="ticket"`) {
 		t.Error("another buyer sees the tickets")
 	}
+	if st, _, _ := other.get(loc + "/tickets.pdf"); st != 404 {
+		t.Errorf("another buyer's PDF: %d, want 404", st)
+	}
+	checkPDF(t, c, loc+"/tickets.pdf?lang=zh", "Summer Concert", "票种", "Standing")
+
 	// Logging out ends the session on the server, not only the cookie.
 	c.post("/logout", url.Values{"csrf": {tok}})
 	if st, _, _ := c.get("/tickets/"); st != 303 {
@@ -258,5 +264,56 @@ func TestEventPageStock(t *testing.T) {
 	tok = c.csrf("/orders")
 	if st, _, body := c.post("/orders", url.Values{"csrf": {tok}, "event": {"1042"}, "q1": {"1"}}); st != 403 || !strings.Contains(body, "Confirm your email first") {
 		t.Errorf("an unverified buyer ordering: %d %s", st, body)
+	}
+}
+
+// checkPDF reads a tickets PDF back with poppler: its text has each of
+// want, and its first page's QR code decodes to a tixgate code.
+func checkPDF(t *testing.T, c *client, path string, want ...string) {
+	t.Helper()
+	st, _, body := c.get(path)
+	if st != 200 || !strings.HasPrefix(body, "%PDF-") {
+		t.Fatalf("%s: %d %.80q", path, st, body)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tickets.pdf")
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		t.Fatal("no pdftotext: install poppler-utils (make deps does)")
+	}
+	text, err := exec.Command("pdftotext", "-layout", file, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range want {
+		if !strings.Contains(string(text), w) {
+			t.Errorf("the PDF's text lacks %q:\n%s", w, text)
+		}
+	}
+	if pages := strings.Count(string(text), "\f"); pages != 2 {
+		t.Errorf("the PDF has %d pages, want one a ticket (2)", pages)
+	}
+	if out, err := exec.Command("pdftoppm", "-r", "150", "-f", "1", "-l", "1", "-png", file, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v %s", err, out)
+	}
+	pngs, _ := filepath.Glob(filepath.Join(dir, "page*.png"))
+	if d := os.Getenv("TIXGATE_SCREENS"); d != "" && len(pngs) == 1 {
+		os.MkdirAll(d, 0o755)
+		if b, err := os.ReadFile(pngs[0]); err == nil {
+			os.WriteFile(filepath.Join(d, "storefront-tickets-pdf-page1.png"), b, 0o644)
+		}
+	}
+	if len(pngs) != 1 {
+		t.Fatalf("pdftoppm made %v", pngs)
+	}
+	img, err := os.ReadFile(pngs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := scanner.DecodeBytes(img)
+	if err != nil || !strings.HasPrefix(code, "TG1:") {
+		t.Errorf("the PDF's QR code reads %q, %v", code, err)
 	}
 }

@@ -18,6 +18,7 @@ func (f *Front) tickets(w http.ResponseWriter, r *http.Request, b *buyer) {
 	}
 	lang := langOf(r)
 	var all []ticketView
+	tz := "UTC"
 	for _, o := range os {
 		if o.Status != shop.StatusPaid {
 			continue
@@ -27,7 +28,8 @@ func (f *Front) tickets(w http.ResponseWriter, r *http.Request, b *buyer) {
 			f.internal(w, r, err)
 			return
 		}
-		name, tz := f.eventName(r, o.Event)
+		var name string
+		name, tz = f.eventName(r, o.Event)
 		evWhen := ""
 		if ev, err := f.cfg.Store.Event(r.Context(), o.Event); err == nil {
 			evWhen = when(ev.Starts, tz, lang)
@@ -38,7 +40,14 @@ func (f *Front) tickets(w http.ResponseWriter, r *http.Request, b *buyer) {
 			}
 		}
 	}
-	f.render(w, r, http.StatusOK, b, "tickets", "tickets.title", data{Page: all})
+	// The copy on the phone says when it was made: offline, that is
+	// how old what it shows is.
+	f.render(w, r, http.StatusOK, b, "tickets", "tickets.title", data{Page: ticketsData{Tickets: all, Saved: when(f.now(), tz, lang)}})
+}
+
+type ticketsData struct {
+	Tickets []ticketView
+	Saved   string // when the page was made, in the last event's zone
 }
 
 // manifest is the web app manifest: the tickets page installs as an app
