@@ -220,7 +220,21 @@ func TestStorefrontInBrowser(t *testing.T) {
 	run, js := br.run, br.js
 	br.screens(base, [3]string{"home", "/", "#events"}, [3]string{"event", "/events/1042", "#choose"},
 		[3]string{"checkout-anonymous", "/checkout?event=1042&q1=2&q2=1&promo=FRIENDS", "#total"},
-		[3]string{"register", "/register", "#register"}, [3]string{"login", "/login", "#login"}, [3]string{"login-phone", "/login?with=phone", "#send-code"})
+		[3]string{"register", "/register", "#register"}, [3]string{"login", "/login", "#login"}, [3]string{"login-phone", "/login?with=phone", "#send-code"},
+		[3]string{"verify-unknown", "/verify?token=tgv_unknown", "#error"})
+	// The SMS login's second step: the code is asked for (one number a
+	// shot: a number gets one code a minute).
+	n := 0
+	for _, lang := range []string{"zh", "en"} {
+		for _, s := range screenSizes {
+			n++
+			run("send a code", chromedp.EmulateViewport(s.w, s.h, s.opts...), chromedp.Navigate(base+"/login?with=phone&lang="+lang),
+				chromedp.WaitVisible(chromedp.ID("phone")), chromedp.SendKeys(chromedp.ID("phone"), fmt.Sprintf("1380013800%d", n)),
+				chromedp.Click(chromedp.ID("send-code")), chromedp.WaitVisible(chromedp.ID("code")))
+			br.shot(lang, s.name, "login-code")
+		}
+	}
+	run("viewport", chromedp.EmulateViewport(1280, 800))
 
 	const email, pw = "li.wei@example.org", "correct horse battery"
 	run("register", chromedp.Navigate(base+"/register?lang=en"), chromedp.WaitVisible(chromedp.ID("register")),
