@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tixgate/tixgate/central/shop"
@@ -278,14 +279,27 @@ func (f *Front) t(r *http.Request) func(string, ...any) string {
 
 // when says a time in the event's zone as a reader of lang expects it.
 func when(t time.Time, tz, lang string) string {
-	loc, err := time.LoadLocation(tz)
-	if err != nil {
-		loc = time.UTC
-	}
-	t = t.In(loc)
+	t = t.In(location(tz))
 	if lang == "zh" {
 		wd := []string{"日", "一", "二", "三", "四", "五", "六"}[t.Weekday()]
 		return fmt.Sprintf("%d年%d月%d日（周%s）%s", t.Year(), t.Month(), t.Day(), wd, t.Format("15:04"))
 	}
 	return t.Format("Mon 2 Jan 2006, 15:04")
+}
+
+// zones caches the events' time zones: time.LoadLocation reads the zone
+// database from disk on every call. A venue has one zone; the map grows
+// by the venues' zones only.
+var zones sync.Map
+
+func location(tz string) *time.Location {
+	if l, ok := zones.Load(tz); ok {
+		return l.(*time.Location)
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return time.UTC // not cached: the zone is the store's, not a visitor's
+	}
+	zones.Store(tz, loc)
+	return loc
 }
