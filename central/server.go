@@ -131,7 +131,12 @@ func New(cfg Config) *Server {
 	acfg := staff.DefaultConfig(cfg.Store)
 	acfg.Clock, acfg.Logger = cfg.Clock, cfg.Logger
 	s.Accounts = staff.New(acfg)
-	ui, err := ops.New(ops.Config{Store: cfg.Store, Accounts: s.Accounts, Conflicts: keeper, Catalog: cat, Devices: reg, QR: cfg.SetupQR,
+	base := cfg.PublicURL
+	if base == "" {
+		base = "http://" + cfg.Listen
+	}
+	s.Shop = shop.New(shop.Config{Store: cfg.Store, Catalog: cat, Mailer: cfg.Mailer, BaseURL: base, Clock: cfg.Clock, Logger: cfg.Logger})
+	ui, err := ops.New(ops.Config{Store: cfg.Store, Accounts: s.Accounts, Conflicts: keeper, Catalog: cat, Devices: reg, Shop: s.Shop, QR: cfg.SetupQR,
 		PublicURL: cfg.PublicURL, Refresh: cfg.OpsRefresh, Secure: cfg.TLSCert != "", Clock: cfg.Clock, Logger: cfg.Logger})
 	if err != nil {
 		panic("central: the ops screens do not parse: " + err.Error()) // a broken build, caught by every test
@@ -147,11 +152,6 @@ func New(cfg Config) *Server {
 		cfg.OpsRefusalEvery = 3 * time.Second
 	}
 	s.refused = newRefusals(cfg.OpsRefusalBurst, cfg.OpsRefusalEvery)
-	base := cfg.PublicURL
-	if base == "" {
-		base = "http://" + cfg.Listen
-	}
-	s.Shop = shop.New(shop.Config{Store: cfg.Store, Catalog: cat, Mailer: cfg.Mailer, BaseURL: base, Clock: cfg.Clock, Logger: cfg.Logger})
 	front, err := storefront.New(storefront.Config{Shop: s.Shop, Store: cfg.Store, QR: cfg.SetupQR, Secure: cfg.TLSCert != "", Clock: cfg.Clock, Logger: cfg.Logger})
 	if err != nil {
 		panic("central: the storefront does not parse: " + err.Error()) // a broken build, caught by every test

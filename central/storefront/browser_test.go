@@ -24,6 +24,7 @@ import (
 
 	"github.com/tixgate/tixgate/central"
 	"github.com/tixgate/tixgate/central/shop"
+	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/ledger"
 	"github.com/tixgate/tixgate/ledger/manifest"
@@ -147,8 +148,12 @@ func newBrowser(t *testing.T) *browser {
 
 func (b *browser) run(what string, acts ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
+	t0 := time.Now()
 	if err := chromedp.Do(b.ctx, acts...); err != nil {
 		b.t.Fatalf("%s: %v", what, err)
+	}
+	if d := time.Since(t0); d > 5*time.Second {
+		b.t.Logf("%s took %s", what, d.Round(time.Millisecond))
 	}
 }
 
@@ -300,10 +305,34 @@ func TestStorefrontInBrowser(t *testing.T) {
 	br.screens(base, [3]string{"checkout", "/checkout?event=1042&q1=2&promo=FRIENDS", "#place"},
 		[3]string{"checkout-refused", "/checkout?event=1042&q1=1&promo=NOPE", "#refused"},
 		[3]string{"order-pending", pendingURL, "#pay-test"}, [3]string{"order-counter", pendingURL + "?pay=counter", "#counter"},
-		[3]string{"order-paid", orderURL, "#order-tickets"}, [3]string{"orders", "/orders", "#orders"}, [3]string{"tickets", "/tickets/", "#tickets img.qr"})
+		[3]string{"order-paid", orderURL, "#order-tickets"}, [3]string{"orders", "/orders", "#orders"})
+
+	// The buyer pays the pending one at the box office: the clerk finds it
+	// by its number on the ops screens and marks it paid.
+	if err := v.srv.Accounts.Add(context.Background(), "clerk", staff.BoxOffice, "correct horse staple", "test"); err != nil {
+		t.Fatal(err)
+	}
+	run("clerk logs in", chromedp.Navigate(base+"/ops/login?lang=en"), chromedp.WaitVisible(chromedp.ID("login")),
+		chromedp.SendKeys(chromedp.ID("name"), "clerk"), chromedp.SendKeys(chromedp.ID("password"), "correct horse staple"),
+		chromedp.Click(chromedp.ID("login")), chromedp.WaitNotPresent(chromedp.ID("login")))
+	run("find the order", chromedp.Navigate(base+"/ops/orders"), chromedp.WaitVisible(chromedp.ID("order")),
+		chromedp.SendKeys(chromedp.ID("order"), strconv.FormatInt(pending.ID, 10)), chromedp.Click(chromedp.ID("find")),
+		chromedp.WaitVisible(chromedp.ID("mark-paid")))
+	br.screens(base, [3]string{"ops-boxoffice-pending", fmt.Sprintf("/ops/orders?order=%d", pending.ID), "#mark-paid"})
+	run("mark paid", chromedp.Navigate(base+fmt.Sprintf("/ops/orders?order=%d", pending.ID)), chromedp.WaitVisible(chromedp.ID("mark-paid")),
+		chromedp.Click(chromedp.ID("mark-paid")), chromedp.WaitVisible(chromedp.ID("done")))
+	if st := js(`document.getElementById("status").dataset.status`); st != "paid" {
+		t.Errorf("after the box office marked it paid: %s", st)
+	}
+	br.screens(base, [3]string{"ops-boxoffice-paid", fmt.Sprintf("/ops/orders?order=%d&done=boxoffice.paid", pending.ID), "#done"})
+	run("the buyer's order", chromedp.Navigate(base+pendingURL+"?lang=en"), chromedp.WaitVisible(chromedp.CSS("#order-tickets img.qr")))
+	if audit, _ := v.db.AuditLog(context.Background(), 5); len(audit) == 0 || audit[0].Action != "order.paid_at_box_office" || audit[0].Actor != "clerk" {
+		t.Errorf("the audit log does not say the clerk marked it paid: %+v", audit)
+	}
 
 	// The tickets page, once loaded, is kept on the phone by the service
 	// worker; then the network goes.
+	br.screens(base, [3]string{"tickets", "/tickets/", "#tickets img.qr"})
 	run("tickets", chromedp.Navigate(base+"/tickets/?lang=en"), chromedp.WaitVisible(chromedp.CSS("#tickets img.qr")))
 	kept := false
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && !kept; time.Sleep(100 * time.Millisecond) {
@@ -324,10 +353,10 @@ func TestStorefrontInBrowser(t *testing.T) {
 		t.Fatal("the server still answers")
 	}
 	run("tickets offline", chromedp.Navigate(base+"/tickets/?lang=en"), chromedp.WaitVisible(chromedp.CSS("#tickets img.qr")))
-	if n := js(`String(document.querySelectorAll("#tickets img.qr").length)`); n != "2" {
-		t.Errorf("offline: %s QR codes, want 2", n)
+	if n := js(`String(document.querySelectorAll("#tickets img.qr").length)`); n != "3" {
+		t.Errorf("offline: %s QR codes, want 3 (two bought online, one paid at the box office)", n)
 	}
-	if got := decodeQR(t, js(`document.querySelector("#tickets img.qr").src`)); got != tickets[0].Code {
+	if got := decodeQR(t, js(fmt.Sprintf(`document.querySelector('#tickets article[data-serial="%d"] img.qr').src`, tickets[0].Serial))); got != tickets[0].Code {
 		t.Errorf("offline, the first QR reads %q", got)
 	}
 	for _, s := range screenSizes {

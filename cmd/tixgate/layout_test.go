@@ -124,7 +124,7 @@ func TestLayout(t *testing.T) {
 		"central/staff":      {"central/store", "central/password", "ticket"},
 		"central/web":        nil,
 		"central/storefront": {"central/shop", "central/store", "central/web", "pricing", "ticket"},
-		"central/ops":        {"central/store", "central/staff", "central/conflicts", "central/reconcile", "central/catalog", "central/devices", "central/web", "ticket", "ledger/record", "ledger/manifest", "ledger/rules"},
+		"central/ops":        {"central/store", "central/staff", "central/conflicts", "central/reconcile", "central/catalog", "central/devices", "central/shop", "central/web", "pricing", "ticket", "ledger/record", "ledger/manifest", "ledger/rules"},
 		"central/conflicts":  {"central/store", "central/reconcile", "ticket", "ledger/record", "ledger/replay", "ledger/manifest"},
 	}
 	for pkg, ims := range imports {
