@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -316,4 +317,64 @@ func checkPDF(t *testing.T, c *client, path string, want ...string) {
 	if err != nil || !strings.HasPrefix(code, "TG1:") {
 		t.Errorf("the PDF's QR code reads %q, %v", code, err)
 	}
+}
+
+// Every form of the storefront refuses a post without its CSRF token, or
+// with another session's, whoever sends it; the forms of a logged-in
+// buyer send a visitor without a session to the login.
+func TestFormsNeedTheirToken(t *testing.T) {
+	f := newFixture(t, 100)
+	buyer := f.client(t)
+	tok := buyer.csrf("/login")
+	if _, err := f.shop.AddVerifiedBuyer(context.Background(), shop.Registration{Email: "a@example.org", Password: "a long password"}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _, _ := buyer.post("/login", url.Values{"csrf": {tok}, "email": {"a@example.org"}, "password": {"a long password"}}); st != 303 {
+		t.Fatalf("login: %d", st)
+	}
+	session := buyer.csrf("/orders")
+	o, err := f.shop.Place(context.Background(), mustAccount(t, f, "a@example.org"), shop.OrderRequest{Event: 1042, Items: []pricing.Item{{Type: 1, Quantity: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	order := "/orders/" + strconv.FormatInt(o.ID, 10)
+	anon := f.client(t)
+	anonTok := anon.csrf("/login")
+	for _, tc := range []struct {
+		path   string
+		buyers bool // a logged-in buyer's form
+	}{
+		{"/register", false}, {"/login", false}, {"/login/sms", false}, {"/login/sms/verify", false},
+		{"/logout", true}, {"/orders", true}, {order + "/pay", true}, {order + "/cancel", true},
+	} {
+		form := url.Values{"event": {"1042"}, "q1": {"1"}, "method": {"test"}, "email": {"x@example.org"}, "password": {"a long password"}, "password2": {"a long password"}, "phone": {"+8613800138000"}, "code": {"123456"}}
+		if st, _, _ := buyer.post(tc.path, form); st != 403 {
+			t.Errorf("POST %s without a token: %d, want 403", tc.path, st)
+		}
+		form.Set("csrf", "forged-"+session)
+		if st, _, _ := buyer.post(tc.path, form); st != 403 {
+			t.Errorf("POST %s with a forged token: %d, want 403", tc.path, st)
+		}
+		if tc.buyers {
+			form.Set("csrf", anonTok)
+			if st, loc, _ := anon.post(tc.path, form); st != 303 || !strings.HasPrefix(loc, "/login") {
+				t.Errorf("POST %s without a session: %d %s, want the login", tc.path, st, loc)
+			}
+		}
+	}
+	if got, _, _ := f.shop.Order(context.Background(), o.ID); got.Status != shop.StatusPending {
+		t.Errorf("the refused forms changed the order: %s", got.Status)
+	}
+	if len(f.sms.Outbox()) != 0 {
+		t.Error("a refused form sent an SMS")
+	}
+}
+
+func mustAccount(t *testing.T, f *fixture, email string) store.Account {
+	t.Helper()
+	a, err := f.db.AccountByEmail(context.Background(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
