@@ -332,7 +332,8 @@ func TestStorefrontInBrowser(t *testing.T) {
 
 	// The tickets page, once loaded, is kept on the phone by the service
 	// worker; then the network goes.
-	br.screens(base, [3]string{"tickets", "/tickets/", "#tickets img.qr"})
+	br.screens(base, [3]string{"tickets", "/tickets/", "#tickets img.qr"}, [3]string{"tickets-dark", "/tickets/?theme=dark", "#tickets img.qr"},
+		[3]string{"order-dark", orderURL + "?theme=dark", "#timeline"}, [3]string{"event-light", "/events/1042?theme=light", "#choose"})
 	run("tickets", chromedp.Navigate(base+"/tickets/?lang=en"), chromedp.WaitVisible(chromedp.CSS("#tickets img.qr")))
 	kept := false
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && !kept; time.Sleep(100 * time.Millisecond) {
