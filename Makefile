@@ -76,12 +76,13 @@ bench: deps
 	$(GO) test -run '^$$' -bench 'System' -benchtime 1x -count 1 -timeout 60m ./... >> bin/bench.txt
 	$(GO) run ./cmd/benchtable -o BENCHMARKS.md < bin/bench.txt
 
-## screens: every screen of the gate's web UI and of central's ops pages at phone and desktop size, in
+## screens: every screen of the gate's web UI, of central's ops pages and of its storefront at phone and desktop size, in
 ## Chinese and English, as PNGs in SCREENS (outside the repo by default).
 SCREENS ?= $${TMPDIR:-/tmp}/tixgate-screens
 screens: deps
 	TIXGATE_SCREENS="$(SCREENS)" $(GO) test -count 1 -run '^TestScreens' ./edge
 	TIXGATE_SCREENS="$(SCREENS)" $(GO) test -count 1 -run '^TestOpsScreens$$' ./central
+	TIXGATE_SCREENS="$(SCREENS)" $(GO) test -count 1 -run '^TestStorefrontInBrowser$$|^TestBuyByPhone$$' ./central/storefront
 	@echo "screenshots in $(SCREENS)"
 
 ## demo: the whole venue on this machine (central, gates G1-G4 on 8081-8084,

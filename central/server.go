@@ -27,6 +27,7 @@ import (
 	"github.com/tixgate/tixgate/central/shop"
 	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
+	"github.com/tixgate/tixgate/central/storefront"
 	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/ticket/keyfile"
 	"github.com/tixgate/tixgate/uplink"
@@ -77,9 +78,10 @@ type Config struct {
 	// while and a scanner try 20 a minute; 0 turns the limit off.
 	OpsRefusalBurst int
 	OpsRefusalEvery time.Duration
-	// SetupQR draws a device's setup code as a PNG for the ops screens
-	// (the scanner's renderer, given by the command: central imports no
-	// device package); nil shows the code as text.
+	// SetupQR draws a QR code as a PNG: a device's setup code on the ops
+	// screens, a buyer's tickets on the storefront (the scanner's
+	// renderer, given by the command: central imports no device package);
+	// nil shows the codes as text.
 	SetupQR func(text string, size int) ([]byte, error)
 	// OpsRefresh is how often the ops dashboard fetches its figures
 	// (5 s when 0).
@@ -108,11 +110,12 @@ type Server struct {
 	UI       *ops.UI
 	Quotas   *quota.Quotas
 	Sales    *sales.Sales
-	// Shop is the box office under /api/v1/shop/ (its Go API for pages).
-	Shop    *shop.Shop
-	mux     *http.ServeMux
-	metrics *metrics
-	refused *refusals
+	// Shop is the box office's API, and Storefront its buyers' pages at /.
+	Shop       *shop.Shop
+	Storefront *storefront.Front
+	mux        *http.ServeMux
+	metrics    *metrics
+	refused    *refusals
 }
 
 // New wires a server.
@@ -140,7 +143,13 @@ func New(cfg Config) *Server {
 	acfg := staff.DefaultConfig(cfg.Store)
 	acfg.Clock, acfg.Logger = cfg.Clock, cfg.Logger
 	s.Accounts = staff.New(acfg)
-	ui, err := ops.New(ops.Config{Store: cfg.Store, Accounts: s.Accounts, Conflicts: keeper, Catalog: cat, Devices: reg, QR: cfg.SetupQR,
+	base := cfg.PublicURL
+	if base == "" {
+		base = "http://" + cfg.Listen
+	}
+	s.Shop = shop.New(shop.Config{Store: cfg.Store, Catalog: cat, Mailer: cfg.Mailer, SMSSender: cfg.SMSSender, CaptchaBits: cfg.CaptchaBits,
+		BaseURL: base, Clock: cfg.Clock, Logger: cfg.Logger})
+	ui, err := ops.New(ops.Config{Store: cfg.Store, Accounts: s.Accounts, Conflicts: keeper, Catalog: cat, Devices: reg, Shop: s.Shop, QR: cfg.SetupQR,
 		PublicURL: cfg.PublicURL, Refresh: cfg.OpsRefresh, Secure: cfg.TLSCert != "", Clock: cfg.Clock, Logger: cfg.Logger})
 	if err != nil {
 		panic("central: the ops screens do not parse: " + err.Error()) // a broken build, caught by every test
@@ -156,6 +165,11 @@ func New(cfg Config) *Server {
 		cfg.OpsRefusalEvery = 3 * time.Second
 	}
 	s.refused = newRefusals(cfg.OpsRefusalBurst, cfg.OpsRefusalEvery)
+	front, err := storefront.New(storefront.Config{Shop: s.Shop, Store: cfg.Store, QR: cfg.SetupQR, Secure: cfg.TLSCert != "", Clock: cfg.Clock, Logger: cfg.Logger})
+	if err != nil {
+		panic("central: the storefront does not parse: " + err.Error()) // a broken build, caught by every test
+	}
+	s.Storefront = front
 	s.routes()
 	return s
 }
@@ -171,15 +185,22 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/events", s.ops("read", s.events))
 	s.conflictRoutes(m)
 	m.Handle("/ops/", s.UI.Handler())
-	m.Handle("GET /{$}", http.RedirectHandler("/ops/", http.StatusSeeOther))
-	m.Handle("GET /metrics", s.ops("read", s.metrics.handler().ServeHTTP))
-	base := s.cfg.PublicURL
-	if base == "" {
-		base = "http://" + s.cfg.Listen
+	for _, p := range storefront.Patterns {
+		m.Handle(p, s.Storefront.Handler())
 	}
-	s.Shop = shop.New(shop.Config{Store: s.cfg.Store, Catalog: s.Catalog, Mailer: s.cfg.Mailer, SMSSender: s.cfg.SMSSender, CaptchaBits: s.cfg.CaptchaBits,
-		BaseURL: base, Clock: s.cfg.Clock, Logger: s.cfg.Logger})
-	s.Shop.Mount(m)
+	m.Handle("GET /metrics", s.ops("read", s.metrics.handler().ServeHTTP))
+	shopAPI := http.NewServeMux()
+	s.Shop.Mount(shopAPI)
+	m.Handle(shop.PathPrefix, shopAPI)
+	// The mailed verification link is the API's: a browser that opens it
+	// gets the storefront's page, a program the JSON.
+	m.HandleFunc("GET "+shop.PathPrefix+"verify", func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.Header.Get("Accept"), "text/html") {
+			s.Storefront.Verify(w, r)
+			return
+		}
+		shopAPI.ServeHTTP(w, r)
+	})
 	if len(s.cfg.PayProviders) > 0 {
 		pay.New(pay.Config{Store: s.cfg.Store, Shop: s.Shop, Providers: s.cfg.PayProviders, Clock: s.cfg.Clock, Logger: s.cfg.Logger}).Mount(m)
 	}

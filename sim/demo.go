@@ -29,6 +29,7 @@ import (
 	"github.com/tixgate/tixgate/ledger"
 	"github.com/tixgate/tixgate/ledger/manifest"
 	"github.com/tixgate/tixgate/ledger/rules"
+	"github.com/tixgate/tixgate/scanner"
 	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/ticket/keyfile"
 )
@@ -106,6 +107,7 @@ type DemoInfo struct {
 	Event   DemoEventRef `json:"event"`
 	Types   []DemoType   `json:"types"`
 	Samples DemoSamples  `json:"samples"`
+	Buyer   DemoBuyer    `json:"buyer"` // the storefront's demo buyer
 }
 
 // DemoCentral is central in demo.json.
@@ -338,6 +340,7 @@ func (d *Demo) startCentral(ctx context.Context) error {
 	}
 	ccfg := central.DefaultConfig(d.listen(0), d.DB, keys)
 	ccfg.Logger = d.cfg.Logger
+	ccfg.SetupQR = scanner.RenderPNG // as `tixgate central` draws setup codes and the storefront's tickets
 	d.Central = central.New(ccfg)
 	sctx, stop := context.WithCancel(context.Background())
 	d.stop, d.served = stop, make(chan error, 1)
@@ -479,6 +482,10 @@ func (d *Demo) create(ctx context.Context) error {
 		t.SellerQuota, t.Price = q.SerialMax-q.SerialMin+1, fmt.Sprintf("%d.%02d CNY", prices[t.ID]/100, prices[t.ID]%100)
 	}
 
+	if err := d.putOnSale(ctx, &info); err != nil {
+		return err
+	}
+
 	// Staff on the devices.
 	for _, l := range []DemoLogin{
 		{Name: "gate", Role: edge.RoleGate, What: "scans tickets", Devices: []string{"G1", "G2", "G3", "G4"}},
@@ -586,6 +593,9 @@ func (d *Demo) fillURLs() {
 	d.info.Central.Live = d.url + "/ops/live.json"
 	d.info.Central.TokenFile = filepath.Join(d.centralDir(), edge.TokenFile)
 	d.info.Central.Data = d.centralDir()
+	if d.info.Buyer.Email != "" {
+		d.info.Buyer.URL = d.url + "/"
+	}
 	d.info.Devices = nil
 	for _, n := range d.Nodes {
 		d.info.Devices = append(d.info.Devices, DemoDevice{Name: n.Name, Role: string(n.Role), Gate: n.Gate, URL: n.Node.URL() + "/",

@@ -82,6 +82,9 @@ func (i DemoInfo) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 	fmt.Fprintf(tw, "\n  WHAT\tURL\tLOGIN\n")
 	fmt.Fprintf(tw, "  ops dashboard (central)\t%s\tuser %s, password %s\n", i.Central.Dashboard, i.Central.User, i.Central.Password)
+	if i.Buyer.Email != "" {
+		fmt.Fprintf(tw, "  storefront (central)\t%s\temail %s, password %s (voucher %s)\n", i.Buyer.URL, i.Buyer.Email, i.Buyer.Password, i.Buyer.Promo)
+	}
 	for _, d := range i.Devices {
 		what := "gate " + d.Gate
 		if d.Role == string(ticket.RoleSeller) {

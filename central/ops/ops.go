@@ -11,6 +11,7 @@ import (
 	"github.com/tixgate/tixgate/central/catalog"
 	"github.com/tixgate/tixgate/central/conflicts"
 	"github.com/tixgate/tixgate/central/devices"
+	"github.com/tixgate/tixgate/central/shop"
 	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/central/web"
@@ -32,6 +33,9 @@ type Config struct {
 	// types, tickets), each a signed manifest change with its audit entry.
 	Catalog *catalog.Catalog
 	Devices *devices.Registry
+	// Shop is the online box office: the counter finds an order by its
+	// number, marks it paid or cancels it; nil leaves the screen empty.
+	Shop *shop.Shop
 	// QR draws a device's setup code as a PNG size pixels wide; nil shows
 	// the code as text only. Central is given the scanner's renderer: it
 	// imports no device package itself.
@@ -119,6 +123,9 @@ func New(cfg Config) (*UI, error) {
 	u.route("GET /ops/help", read, u.helpList)
 	u.route("GET /ops/help/{slug}", read, u.helpEdit)
 	u.route("POST /ops/help/{slug}", venue, u.helpSave)
+	u.route("GET /ops/orders", read, u.boxOffice)
+	u.route("POST /ops/orders/{id}/paid", issue, u.boxOfficePaid)
+	u.route("POST /ops/orders/{id}/cancel", issue, u.boxOfficeCancel)
 	return u, nil
 }
 
@@ -196,7 +203,7 @@ func (u *UI) internal(w http.ResponseWriter, r *http.Request, err error) {
 // page fills the layout's part of a logged-in screen.
 func (u *UI) page(s staff.Session, name, title string, data any) web.Page {
 	nav := []web.NavItem{{Href: "/ops/", Label: "nav.dashboard"}, {Href: "/ops/events", Label: "nav.events"}, {Href: "/ops/venue", Label: "nav.venue"},
-		{Href: "/ops/tickets", Label: "nav.tickets"}, {Href: "/ops/devices", Label: "nav.devices"}, {Href: "/ops/conflicts", Label: "nav.conflicts"}, {Href: "/ops/sales", Label: "nav.sales"}, {Href: "/ops/help", Label: "nav.help"}, {Href: "/ops/audit", Label: "nav.audit"}}
+		{Href: "/ops/tickets", Label: "nav.tickets"}, {Href: "/ops/orders", Label: "nav.boxoffice"}, {Href: "/ops/devices", Label: "nav.devices"}, {Href: "/ops/conflicts", Label: "nav.conflicts"}, {Href: "/ops/sales", Label: "nav.sales"}, {Href: "/ops/help", Label: "nav.help"}, {Href: "/ops/audit", Label: "nav.audit"}}
 	section := map[string]string{"event": "events", "type": "events", "setup": "devices", "issued": "tickets", "helpdesk": "help", "helpedit": "help"}[name]
 	if section == "" {
 		section = name

@@ -260,42 +260,10 @@ type TypeView struct {
 }
 
 func (s *Shop) apiEvents(w http.ResponseWriter, r *http.Request, c caller) {
-	evs, err := s.db.Events(r.Context(), "")
+	out, err := s.Events(r.Context(), c.role)
 	if err != nil {
 		s.internal(w, r, err)
 		return
-	}
-	now := s.now()
-	out := []EventView{}
-	for _, e := range evs {
-		sl, err := s.sale(r.Context(), e.ID)
-		if err != nil {
-			s.internal(w, r, err)
-			return
-		}
-		v := EventView{ID: e.ID, Venue: e.Venue, Name: e.Name, Starts: e.Starts, Ends: e.Ends, Days: e.Days}
-		waiting, err := s.db.WaitingCounts(r.Context(), e.ID)
-		if err != nil {
-			s.internal(w, r, err)
-			return
-		}
-		if room, err := s.db.Room(r.Context(), e.ID); err == nil {
-			v.WaitingRoom = room.Active
-		}
-		for _, t := range sl.catalog.Types {
-			o := sl.offers[uint64(t.ID)]
-			// A role-restricted type (VIP only) is shown only to its roles
-			// and to staff.
-			if len(o.Roles) > 0 && !slices.Contains(o.Roles, c.role) && c.role != roleBoxOffice {
-				continue
-			}
-			v.Types = append(v.Types, TypeView{ID: uint64(t.ID), Name: t.Name, Price: t.Prices[0].Price, Left: sl.left(uint64(t.ID)),
-				OnSale:   (o.SaleFrom.IsZero() || !now.Before(o.SaleFrom)) && (o.SaleUntil.IsZero() || now.Before(o.SaleUntil)),
-				SaleFrom: o.SaleFrom, SaleUntil: o.SaleUntil, Roles: o.Roles, Waiting: waiting[uint64(t.ID)]})
-		}
-		if len(v.Types) > 0 {
-			out = append(out, v)
-		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"events": out})
 }

@@ -256,11 +256,12 @@ type Account struct {
 }
 
 // AddAccount creates an account and returns its id; a taken email is
-// ErrExists.
+// ErrExists. VerifiedAt is kept: an account made by a phone's SMS code is
+// verified by it.
 func (t *Tx) AddAccount(a Account) (int64, error) {
 	var id int64
-	err := t.queryRow(`INSERT INTO shop_accounts (email, phone, password_hash, role, name, created) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-		nullable(a.Email), nullable(a.Phone), a.PasswordHash, a.Role, a.Name, micros(a.Created)).Scan(&id)
+	err := t.queryRow(`INSERT INTO shop_accounts (email, phone, password_hash, role, name, created, verified_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		nullable(a.Email), nullable(a.Phone), a.PasswordHash, a.Role, a.Name, micros(a.Created), micros(a.VerifiedAt)).Scan(&id)
 	if uniqueViolation(err) {
 		return 0, fmt.Errorf("account %s: %w", a.Email, ErrExists)
 	}

@@ -46,6 +46,7 @@ type Site struct {
 	scripts  map[string]template.JS // by name: the pages' scripts, allowed by hash
 	// Secure marks cookies Secure: set when served over HTTPS.
 	Secure bool
+	app    bool // AllowApp was called
 }
 
 // New parses the layout with the pages' templates (patterns in pages) and
@@ -110,6 +111,16 @@ func (s *Site) setCSP() {
 	if script != "" {
 		s.csp += "; script-src" + script + "; connect-src 'self'"
 	}
+	if s.app {
+		s.csp += "; manifest-src 'self'; worker-src 'self'"
+	}
+}
+
+// AllowApp lets the pages name a web app manifest and register a service
+// worker, both from this site. Call it before serving.
+func (s *Site) AllowApp() {
+	s.app = true
+	s.setCSP()
 }
 
 // AddScript registers a script a page may carry inline (Page.Script names
@@ -163,6 +174,7 @@ type Page struct {
 	LogoutPath        string
 	Data              any
 	Script            string // the name of a script of AddScript the page carries, or ""
+	Manifest          string // the path of a web app manifest the page links, or ""
 
 	ScriptJS                                        template.JS
 	Lang, HTMLLang, OtherLang, OtherLangName, Theme string

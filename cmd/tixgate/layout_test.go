@@ -81,7 +81,7 @@ func TestLayout(t *testing.T) {
 		"github.com/jackc/pgx/v5":             {"central/store"},
 		"github.com/pressly/goose/v3":         {"central/store"},
 		"golang.org/x/perf/":                  {"cmd/benchtable"},
-		"codeberg.org/go-pdf/fpdf":            {"edge/receipt"},
+		"codeberg.org/go-pdf/fpdf":            {"edge/receipt", "central/storefront"},
 		"github.com/stripe/stripe-go/v82":     {"central/pay"},
 	}
 	may := map[string][]string{ // packages of ours each may import
@@ -106,7 +106,9 @@ func TestLayout(t *testing.T) {
 		"sim": {"ticket", "ticket/keyfile", "ledger", "ledger/manifest", "ledger/decision", "cluster", "scanner", "edge",
 			"edge/deviceapi", "firmware", "ticket/strict", "ledger/record", "ledger/rules",
 			// The demo's venue: central in the same process, wired as `tixgate central` wires it.
-			"central", "central/store", "central/catalog", "central/devices", "central/quota", "central/staff"},
+			"central", "central/store", "central/catalog", "central/devices", "central/quota", "central/staff", "central/shop", "pricing",
+			// The simulation's gates sync with its central through the uplink.
+			"uplink"},
 		"central/store":           nil,
 		"central/store/storetest": nil, // tests only; standard library
 		// The protocol both sides share: the ledger's pure wire packages only.
@@ -119,13 +121,16 @@ func TestLayout(t *testing.T) {
 		"central/shop":     {"central/store", "central/catalog", "central/password", "pricing", "ticket", "ticket/strict"},
 		"central/password": nil,
 		"central/backup":   {"central/store", "ticket", "ticket/keyfile"},
-		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "central/conflicts", "central/reconcile", "central/staff", "central/ops", "central/quota", "central/sales", "central/shop", "central/pay", "ticket", "ticket/keyfile",
+		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "central/conflicts", "central/reconcile", "central/staff", "central/ops", "central/quota", "central/sales", "central/shop", "central/storefront", "central/pay", "central/report", "central/help", "ticket", "ticket/keyfile",
 			"ledger/manifest", "ledger/record", "ledger/rules", "uplink"},
-		"central/reconcile": {"ticket", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest"},
-		"central/staff":     {"central/store", "central/password", "ticket"},
-		"central/web":       nil,
-		"central/ops":       {"central/store", "central/staff", "central/conflicts", "central/reconcile", "central/catalog", "central/devices", "central/web", "ticket", "ledger/record", "ledger/manifest", "ledger/rules"},
-		"central/conflicts": {"central/store", "central/reconcile", "ticket", "ledger/record", "ledger/replay", "ledger/manifest"},
+		"central/reconcile":  {"ticket", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest"},
+		"central/staff":      {"central/store", "central/password", "ticket"},
+		"central/web":        nil,
+		"central/storefront": {"central/shop", "central/store", "central/web", "pricing", "ticket"},
+		"central/ops":        {"central/store", "central/staff", "central/conflicts", "central/reconcile", "central/catalog", "central/devices", "central/shop", "central/web", "central/report", "central/help", "pricing", "ticket", "ledger/record", "ledger/manifest", "ledger/rules"},
+		"central/conflicts":  {"central/store", "central/reconcile", "ticket", "ledger/record", "ledger/replay", "ledger/manifest"},
+		"central/report":     {"central/store"},
+		"central/help":       {"central/store", "ledger/rules"},
 
 		// Payments: one adapter per provider, and their simulator (standard library only).
 		"central/pay":        {"central/store", "central/shop", "ticket", "ticket/strict"},
