@@ -291,6 +291,11 @@ func TestStorefrontInBrowser(t *testing.T) {
 		t.Fatalf("the first QR reads %q, want ticket %d's code %q", code, tickets[0].Serial, tickets[0].Code)
 	}
 	gateSays(t, v, code, ticket.ReasonOK)
+	// The funnel counted this browser at every step, once.
+	if fun, err := v.db.Funnel(context.Background(), 1042, time.Time{}, time.Time{}); err != nil ||
+		fun["view"] != 1 || fun["cart"] != 1 || fun["checkout"] != 1 || fun["payment"] != 1 {
+		t.Errorf("funnel %v, %v: want this browser once at each step", fun, err)
+	}
 
 	// Another order left pending, for its screens.
 	a, err := v.db.AccountByEmail(context.Background(), email)

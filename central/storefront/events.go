@@ -125,6 +125,7 @@ func (f *Front) eventPage(w http.ResponseWriter, r *http.Request) {
 		f.message(w, r, http.StatusNotFound, b, "error.no_event")
 		return
 	}
+	f.step(w, r, c.ID, "view")
 	f.render(w, r, http.StatusOK, b, "event", "event.title", data{Page: eventData{Event: c}})
 }
 
@@ -270,6 +271,7 @@ func (f *Front) checkout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Quote, d.OK = quoteOf(q, langOf(r), f.t(r)), q.OK()
+	f.step(w, r, c.ID, "cart")
 	f.render(w, r, http.StatusOK, b, "checkout", "checkout.title", data{Page: d, Next: r.URL.RequestURI()})
 }
 

@@ -31,6 +31,7 @@ func (f *Front) place(w http.ResponseWriter, r *http.Request, b *buyer) {
 	req, fields, back := orderForm(r.PostFormValue, c)
 	o, err := f.cfg.Shop.Place(r.Context(), b.Account, req)
 	if err == nil {
+		f.step(w, r, c.ID, "checkout")
 		http.Redirect(w, r, fmt.Sprintf("/orders/%d", o.ID), http.StatusSeeOther)
 		return
 	}
@@ -168,6 +169,11 @@ func (f *Front) orderPage(w http.ResponseWriter, r *http.Request, b *buyer) {
 	if !ok {
 		f.message(w, r, http.StatusNotFound, b, "error.no_order")
 		return
+	}
+	if o.Status == shop.StatusPaid {
+		// However it was paid (here, at a provider, at the box office),
+		// the buyer seeing it paid ends the funnel.
+		f.step(w, r, o.Event, "payment")
 	}
 	f.showOrder(w, r, b, http.StatusOK, o, tickets, "")
 }
