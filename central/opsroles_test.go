@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tixgate/tixgate/central/help"
 	"github.com/tixgate/tixgate/central/ops"
 	"github.com/tixgate/tixgate/central/staff"
 )
@@ -69,7 +70,7 @@ func (c *opsClient) login(name, password string) {
 // concrete fills a route's pattern with the fixture's ids.
 func concrete(pattern string) (method, path string) {
 	method, path, _ = strings.Cut(pattern, " ")
-	path = strings.NewReplacer("{$}", "", "{event}", "1042", "{type}", "1", "{serial}", "999999", "{name}", "nobody", "{id}", "1").Replace(path)
+	path = strings.NewReplacer("{$}", "", "{event}", "1042", "{type}", "1", "{serial}", "999999", "{name}", "nobody", "{id}", "1", "{slug}", "how-to-buy").Replace(path)
 	return method, path
 }
 
@@ -83,6 +84,9 @@ var postForm = regexp.MustCompile(`(?s)<form[^>]*method="post"[^>]*>.*?</form>`)
 func TestOpsRoles(t *testing.T) {
 	f := newFixture(t, "")
 	ctx := context.Background()
+	if err := help.Seed(ctx, f.db, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
 	routes := f.srv.UI.Routes()
 	if len(routes) < 20 {
 		t.Fatalf("%d routes: the walk would miss some", len(routes))

@@ -88,6 +88,7 @@ func Seed(ctx context.Context, db *store.DB, now time.Time) error {
 
 // TypeRules is one ticket type's entry rule, written out.
 type TypeRules struct {
+	ID    uint64
 	Name  string
 	Lines []string
 }
@@ -114,7 +115,7 @@ func EntryRules(ctx context.Context, db *store.DB, event uint64, zones map[int]s
 				names = append(names, n)
 			}
 		}
-		out = append(out, TypeRules{Name: t.Name, Lines: describe(r, names, lang)})
+		out = append(out, TypeRules{ID: t.ID, Name: t.Name, Lines: describe(r, names, lang)})
 	}
 	return out, nil
 }
@@ -161,7 +162,14 @@ func describe(r rules.Rule, zones []string, lang string) []string {
 		out = append(out, say("Valid on %s only.", "仅限 %s 使用。", strings.Join(r.Weekdays, sep)))
 	}
 	for _, w := range r.Windows {
-		out = append(out, say("Entry from %s until %s.", "入场时间：%s 至 %s。", orDash(w.From), orDash(w.Until)))
+		switch {
+		case w.Until == "":
+			out = append(out, say("Entry from %s on.", "%s起可入场。", bound(w.From, lang)))
+		case w.From == "":
+			out = append(out, say("Entry until %s.", "入场截止：%s。", bound(w.Until, lang)))
+		default:
+			out = append(out, say("Entry from %s until %s.", "入场时间：%s 至 %s。", bound(w.From, lang), bound(w.Until, lang)))
+		}
 	}
 	if r.MinMinutesBetween > 0 {
 		out = append(out, say("At least %d minutes between two entries.", "两次入场至少间隔 %d 分钟。", r.MinMinutesBetween))
@@ -178,9 +186,37 @@ func describe(r rules.Rule, zones []string, lang string) []string {
 	return out
 }
 
-func orDash(s string) string {
+var boundRE = regexp.MustCompile(`^(admission|event_start|event_end)(?:([+-])(\d+))?$`)
+
+// bound says a window's end as people would: a time of day as it is, the
+// event's moments by name, N minutes before or after them.
+func bound(s, lang string) string {
+	zh := lang == "zh"
 	if s == "" {
 		return "—"
 	}
-	return s
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.Format("2006-01-02 15:04")
+	}
+	m := boundRE.FindStringSubmatch(s)
+	if m == nil {
+		return s // a time of day, 18:00
+	}
+	names := map[string][2]string{"admission": {"the doors open", "开门"}, "event_start": {"the start", "开始"}, "event_end": {"the end", "结束"}}
+	name := names[m[1]][0]
+	if zh {
+		name = names[m[1]][1]
+	}
+	if m[3] == "" || m[3] == "0" {
+		return name
+	}
+	switch {
+	case zh && m[2] == "+":
+		return name + "后 " + m[3] + " 分钟"
+	case zh:
+		return name + "前 " + m[3] + " 分钟"
+	case m[2] == "+":
+		return m[3] + " minutes after " + name
+	}
+	return m[3] + " minutes before " + name
 }

@@ -104,6 +104,8 @@ func TestDescribe(t *testing.T) {
 			"You may go out and come back in; scan the ticket on the way out.|Valid on 2 days of your choice.|Valid on 2026-07-01, 2026-07-02, 2026-07-03 only."},
 		{rules.Rule{MultiEntry: true, MaxEntries: 3, Windows: []rules.Window{{From: "10:00", Until: "18:00"}}}, "zh", []string{"北区", "VIP"},
 			"可进入：北区、VIP。|最多入场 3 次，无需先出场。|入场时间：10:00 至 18:00。"},
+		{rules.Rule{Windows: []rules.Window{{From: "admission", Until: "event_end+60"}, {From: "event_start-30"}}}, "en", nil,
+			"One entry: once the ticket has been scanned in, it does not open a gate again.|Entry from the doors open until 60 minutes after the end.|Entry from 30 minutes before the start on."},
 	} {
 		if got := strings.Join(describe(tc.r, tc.zones, tc.lang), "|"); got != tc.want {
 			t.Errorf("%+v in %s:\n got %s\nwant %s", tc.r, tc.lang, got, tc.want)

@@ -104,6 +104,8 @@ func (f *Front) routes() {
 	m.HandleFunc("GET /app.webmanifest", f.manifest)
 	m.HandleFunc("GET /sw.js", f.serviceWorker)
 	m.HandleFunc("GET /icon.svg", f.icon)
+	m.HandleFunc("GET /help", f.helpPage)
+	m.HandleFunc("GET /help/{slug}", f.articlePage)
 }
 
 // Handler serves the storefront's paths.
@@ -114,7 +116,7 @@ func (f *Front) Site() *web.Site { return f.site }
 
 // Patterns are the paths the storefront serves, for central's mux.
 var Patterns = []string{"/{$}", "/events/", "/checkout", "/register", "/verify", "/login", "/login/", "/logout", "/orders", "/orders/",
-	"/tickets", "/tickets/", "/app.webmanifest", "/sw.js", "/icon.svg"}
+	"/tickets", "/tickets/", "/app.webmanifest", "/sw.js", "/icon.svg", "/help", "/help/"}
 
 // buyer is who is logged in.
 type buyer struct {
@@ -239,7 +241,8 @@ func (f *Front) render(w http.ResponseWriter, r *http.Request, status int, b *bu
 		p.LogoutPath = "/logout"
 		p.Nav = []web.NavItem{{Href: "/", Label: "nav.events", Current: name == "home" || name == "event" || name == "checkout"},
 			{Href: "/orders", Label: "nav.orders", Current: name == "orders" || name == "order"},
-			{Href: "/tickets/", Label: "nav.tickets", Current: name == "tickets"}}
+			{Href: "/tickets/", Label: "nav.tickets", Current: name == "tickets"},
+			{Href: "/help", Label: "nav.help", Current: name == "help" || name == "article"}}
 	} else {
 		p.CSRF = f.site.FormToken(w, r)
 	}

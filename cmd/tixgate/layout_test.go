@@ -126,7 +126,7 @@ func TestLayout(t *testing.T) {
 		"central/reconcile":  {"ticket", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest"},
 		"central/staff":      {"central/store", "central/password", "ticket"},
 		"central/web":        nil,
-		"central/storefront": {"central/shop", "central/store", "central/web", "pricing", "ticket"},
+		"central/storefront": {"central/shop", "central/store", "central/web", "central/help", "pricing", "ticket"},
 		"central/ops":        {"central/store", "central/staff", "central/conflicts", "central/reconcile", "central/catalog", "central/devices", "central/shop", "central/web", "central/report", "central/help", "pricing", "ticket", "ledger/record", "ledger/manifest", "ledger/rules"},
 		"central/conflicts":  {"central/store", "central/reconcile", "ticket", "ledger/record", "ledger/replay", "ledger/manifest"},
 		"central/report":     {"central/store"},
