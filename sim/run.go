@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -30,6 +31,15 @@ type Options struct {
 	// to hold every record.
 	Converge time.Duration
 	Logger   *slog.Logger
+	// Progress gets a line at each stage of the run (the venue set up, the
+	// doors open, the crowd through, the end); nil says nothing.
+	Progress io.Writer
+}
+
+func (o Options) say(format string, a ...any) {
+	if o.Progress != nil {
+		fmt.Fprintf(o.Progress, "sim: "+format+"\n", a...)
+	}
 }
 
 type decisionOf struct {
@@ -94,6 +104,8 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 	rnd := rand.New(rand.NewPCG(s.Seed, s.Seed+1))
 	doors := time.Now().UTC().Truncate(time.Minute)
 	plan := newPlan(s, doors)
+	t0 := time.Now()
+	opt.say("setting up: central issues %d tickets; %d gates and %d sellers enroll and pull its manifest", s.Tickets, s.Gates, s.Sellers)
 	st, err := startSite(ctx, filepath.Join(opt.Dir, "central"), doors, opt.Logger)
 	if err != nil {
 		return nil, err
@@ -125,13 +137,16 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 	r := newRecorder(s)
 	faults := cluster.NewFaults(s.Seed)
 	clk := &clock{sim0: doors, speed: s.Speed}
-	env := &nodeEnv{venue: v, clock: clk, faults: faults, log: opt.Logger, onRecord: r.stored}
+	env := &nodeEnv{venue: v, clock: clk, faults: faults, log: opt.Logger, onRecord: r.stored, ctx: ctx}
 	if s.Days > 1 {
 		env.days = &dayClock{}
 	}
 	gates := make([]*gate, s.Gates)
 	for i := range gates {
 		gates[i] = &gate{i: i, name: GateName(i), zone: v.zoneOf[i], dir: filepath.Join(opt.Dir, GateName(i))}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		if err := st.enroll(ctx, gates[i], env); err != nil {
 			return nil, err
 		}
@@ -158,6 +173,9 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 		env.days.startDay(plan, 0)
 	}
 	for i, g := range nodes {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		var join []string
 		if i > 0 {
 			join = []string{gates[0].mesh.Addr()}
@@ -171,11 +189,12 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 			return nil, fmt.Errorf("sim: %s: %w", sl.name, err)
 		}
 	}
-	if !waitMesh(nodes, 30*time.Second) {
+	if !waitMesh(ctx, nodes, 30*time.Second) {
 		return nil, errors.New("sim: the gates and sellers did not all see and prove each other within 30 s")
 	}
 	// The crowd's clock starts once every gate is up and knows the others.
 	clk.wall0 = time.Now()
+	opt.say("the venue is up in %v; doors open: %v of arrivals at %gx, about %.0f s", time.Since(t0).Round(time.Second), s.span(), s.Speed, s.span().Seconds()/s.Speed)
 
 	lanes := newLanes(s, gates, clk, r)
 	var wg sync.WaitGroup
@@ -253,6 +272,7 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 	}
 	walking.Wait()
 	lanes.close()
+	opt.say("the crowd is through; the gates and central catch up")
 	wg.Wait()
 	close(stopSampling)
 	<-sampled
@@ -274,10 +294,14 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 			}
 		}
 	}
-	converged := waitConverged(nodes, opt.Converge)
+	converged := waitConverged(ctx, nodes, opt.Converge)
 	// Central: every gate syncs until it holds what the gates hold.
 	st.link.set(false)
 	synced := waitCentral(ctx, st, gates, opt.Converge)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	opt.say("the gates converged (%v) and central holds their records (%v); reconciling", converged, synced)
 	return r.result(ctx, s, gates, st, converged, synced)
 }
 
@@ -285,7 +309,7 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 // holds, waking the gates' uplinks now and then.
 func waitCentral(ctx context.Context, st *site, gates []*gate, limit time.Duration) bool {
 	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
+	for time.Now().Before(deadline) && ctx.Err() == nil {
 		vv, err := gates[0].ledger.VersionVector()
 		if err != nil {
 			return false
@@ -470,9 +494,9 @@ func gateIndex(name string) int {
 }
 
 // waitMesh waits until every gate holds every other as a proven member.
-func waitMesh(gates []*gate, limit time.Duration) bool {
+func waitMesh(ctx context.Context, gates []*gate, limit time.Duration) bool {
 	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
+	for time.Now().Before(deadline) && ctx.Err() == nil {
 		all := true
 		for _, g := range gates {
 			alive := 0
@@ -492,9 +516,9 @@ func waitMesh(gates []*gate, limit time.Duration) bool {
 }
 
 // waitConverged waits until every gate holds the same records.
-func waitConverged(gates []*gate, limit time.Duration) bool {
+func waitConverged(ctx context.Context, gates []*gate, limit time.Duration) bool {
 	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
+	for time.Now().Before(deadline) && ctx.Err() == nil {
 		same := true
 		var first map[ticket.KeyID]uint64
 		for i, g := range gates {

@@ -197,6 +197,8 @@ type nodeEnv struct {
 	days *dayClock
 	// onRecord is told of every record a gate stores.
 	onRecord func(g *gate, raw []byte, local bool)
+	// ctx is the run's: a repair or a manifest pull ends with it.
+	ctx context.Context
 }
 
 func (g *gate) ledgerConfig(env *nodeEnv) ledger.Config {
@@ -259,7 +261,7 @@ func (g *gate) start(env *nodeEnv, join []string, load bool) error {
 	l, err := ledger.Open(g.ledgerConfig(env))
 	g.repaired = 0
 	if errors.Is(err, ledger.ErrUnsound) && len(join) > 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		ctx, cancel := context.WithTimeout(env.ctx, 2*time.Minute)
 		id, ierr := ledger.LoadIdentity(g.dir)
 		if ierr != nil {
 			cancel()
@@ -279,7 +281,7 @@ func (g *gate) start(env *nodeEnv, join []string, load bool) error {
 	}
 	dev := edge.UplinkDevice(l, g.clock(env))
 	if load {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		ctx, cancel := context.WithTimeout(env.ctx, 5*time.Minute)
 		err := cl.Pull(ctx, dev)
 		cancel()
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"github.com/tixgate/tixgate/sim"
 	"github.com/tixgate/tixgate/ticket/keyfile"
@@ -23,7 +24,7 @@ func runSim(ctx context.Context, e *env, cl *cmdline) error {
 	}
 	s, err := sim.Load(pos[0])
 	if err != nil {
-		return err
+		return &exitError{code: 2, err: err} // the scenario, not the run: 1 says the run broke something
 	}
 	// A flag not given keeps the scenario's value; a given one must be in
 	// range (0 is not "the default").
@@ -49,9 +50,13 @@ func runSim(ctx context.Context, e *env, cl *cmdline) error {
 		return fmt.Errorf("sim: %w", err)
 	}
 	defer os.RemoveAll(work)
-	fmt.Fprintf(e.stderr, "%s: %d gates, %d tickets, %v of arrivals at %gx: about %.0f s\n",
-		s.Name, s.Gates, s.Tickets, s.Arrivals.Window, s.Speed, s.Arrivals.Window.Seconds()/s.Speed)
-	res, err := sim.Run(ctx, s, sim.Options{Dir: work, Logger: e.log})
+	nodes := s.Gates + s.Sellers + 1
+	fmt.Fprintf(e.stderr, "%s: %d gates, %d sellers and central, %d tickets, %v of arrivals at %gx: about %.0f s once the venue is set up\n",
+		s.Name, s.Gates, s.Sellers, s.Tickets, s.Arrivals.Window, s.Speed, s.Arrivals.Window.Seconds()/s.Speed)
+	if cores := runtime.NumCPU(); nodes > 12*cores {
+		fmt.Fprintf(e.stderr, "sim: %d nodes on %d cores: the mesh's timers will run late and the run take longer; a lower --speed keeps its figures honest\n", nodes, cores)
+	}
+	res, err := sim.Run(ctx, s, sim.Options{Dir: work, Logger: e.log, Progress: e.stderr})
 	if err != nil {
 		return err
 	}

@@ -39,13 +39,18 @@ func TestSimFlags(t *testing.T) {
 			}
 		})
 	}
+	// A scenario that cannot be read is the caller's to fix (2), not a run
+	// that broke something (1).
+	if _, errs, code := cli(t, "", "sim", filepath.Join(dir, "missing.yaml")); code != 2 || !strings.Contains(errs, "no such file") {
+		t.Errorf("a missing scenario: exit %d, %q; want 2", code, errs)
+	}
 	for _, c := range []struct {
 		name string
 		args []string
 		want string
 	}{
-		{"flags left out", nil, "tiny: 1 gates, 20 tickets, 1m0s of arrivals at 5000x"},
-		{"flags given", []string{"--speed", "4000", "--tickets", "10"}, "tiny: 1 gates, 10 tickets, 1m0s of arrivals at 4000x"},
+		{"flags left out", nil, "tiny: 1 gates, 0 sellers and central, 20 tickets, 1m0s of arrivals at 5000x"},
+		{"flags given", []string{"--speed", "4000", "--tickets", "10"}, "tiny: 1 gates, 0 sellers and central, 10 tickets, 1m0s of arrivals at 4000x"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "report")
