@@ -180,7 +180,7 @@ func TestBrowserThreeGates(t *testing.T) {
 
 	ta := newTab(t, "http://"+a.APIAddr())
 	ta.login("Li Wei", "2468")
-	ta.waitJS("green at gate A", `document.getElementById("answer").dataset.result === "ok"`, 10*time.Second)
+	ta.waitJS("green at gate A", `document.getElementById("answer").dataset.result === "ok"`, 30*time.Second) // the camera starting in a loaded browser
 	ta.do("leave the scan screen", chromedp.Navigate("about:blank"))
 	origin := a.Ledger().Identity().ID()
 	for _, n := range []*Node{b, cn} {

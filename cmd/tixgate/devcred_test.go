@@ -126,18 +126,25 @@ ticket_types: [{event: 1042, id: 1, name: Standing, zones: [0]}]
 	if h, _ := db.ManifestHead(ctx, "arena"); h != head {
 		t.Errorf("the suspension changed the manifest: head %d, was %d", h, head)
 	}
-	// The device's own status API says so.
+	// The device's own status API says so (between its retries: while one
+	// runs it says syncing).
 	var st struct{ Uplink uplink.State }
-	req, _ := http.NewRequest(http.MethodGet, nodes[1].URL()+"/api/v1/status", nil)
-	req.Header.Set("Authorization", "Bearer "+nodes[1].Token())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	status := func() error {
+		req, _ := http.NewRequest(http.MethodGet, nodes[1].URL()+"/api/v1/status", nil)
+		req.Header.Set("Authorization", "Bearer "+nodes[1].Token())
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		return json.NewDecoder(resp.Body).Decode(&st)
 	}
-	err = json.NewDecoder(resp.Body).Decode(&st)
-	resp.Body.Close()
-	if err != nil || st.Uplink.State != uplink.StateSuspended || !strings.Contains(st.Uplink.LastError, "under investigation") {
-		t.Errorf("gate-2's status while suspended: %+v, %v", st.Uplink, err)
+	deadline := time.Now().Add(10 * time.Second)
+	for err := status(); err == nil && st.Uplink.State != uplink.StateSuspended && time.Now().Before(deadline); err = status() {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st.Uplink.State != uplink.StateSuspended || !strings.Contains(st.Uplink.LastError, "under investigation") {
+		t.Errorf("gate-2's status while suspended: %+v", st.Uplink)
 	}
 
 	// Roll gate-1's credential.
