@@ -12,61 +12,26 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tixgate/tixgate/central/testsrv"
 	"github.com/tixgate/tixgate/ticket"
 )
-
-var (
-	stripeMockOnce sync.Once
-	stripeMockBin  string
-	stripeMockErr  error
-)
-
-// stripeMockPath finds stripe-mock on PATH, in the module's bin/ or
-// GOPATH's bin, and else builds it into the module's bin/ with go install
-// (seconds, once).
-func stripeMockPath() (string, error) {
-	stripeMockOnce.Do(func() {
-		root, _ := filepath.Abs(filepath.Join("..", ".."))
-		gopath, _ := exec.Command("go", "env", "GOPATH").Output()
-		for _, p := range []string{filepath.Join(root, "bin", "stripe-mock"), filepath.Join(strings.TrimSpace(string(gopath)), "bin", "stripe-mock")} {
-			if _, err := os.Stat(p); err == nil {
-				stripeMockBin = p
-				return
-			}
-		}
-		if p, err := exec.LookPath("stripe-mock"); err == nil {
-			stripeMockBin = p
-			return
-		}
-		cmd := exec.Command("go", "install", "github.com/stripe/stripe-mock@v0.203.0")
-		cmd.Env = append(os.Environ(), "GOBIN="+filepath.Join(root, "bin"))
-		if out, err := cmd.CombinedOutput(); err != nil {
-			stripeMockErr = fmt.Errorf("go install stripe-mock: %v: %s", err, out)
-			return
-		}
-		stripeMockBin = filepath.Join(root, "bin", "stripe-mock")
-	})
-	return stripeMockBin, stripeMockErr
-}
 
 // startStripeMock runs a stripe-mock on loopback ports until the test
 // ends and returns its URL.
 func startStripeMock(tb testing.TB) string {
 	tb.Helper()
-	bin, err := stripeMockPath()
+	bin, err := testsrv.Tool("stripe-mock", "github.com/stripe/stripe-mock@v0.203.0")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	port, tls := freePort(tb), freePort(tb)
+	port, tls := testsrv.FreePort(tb), testsrv.FreePort(tb)
 	cmd := exec.Command(bin, "-http-addr", fmt.Sprintf("127.0.0.1:%d", port), "-https-addr", fmt.Sprintf("127.0.0.1:%d", tls))
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
@@ -82,16 +47,6 @@ func startStripeMock(tb testing.TB) string {
 	}
 	tb.Fatalf("stripe-mock did not start: %s", log.String())
 	return ""
-}
-
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // stripeLog records the requests sent to stripe-mock and its answers.

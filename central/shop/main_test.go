@@ -4,24 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tixgate/tixgate/central/catalog"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/central/store/storetest"
+	"github.com/tixgate/tixgate/central/testsrv"
 	"github.com/tixgate/tixgate/ledger/manifest"
 	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/ticket/keyfile"
@@ -128,125 +124,17 @@ func (f *fixture) call(tb testing.TB, method, path, token string, body, out any)
 	return resp.StatusCode
 }
 
-// mailpit is a running mailpit: SMTP on one port, its REST API on another.
-type mailpit struct {
-	smtp int
-	api  string
-}
+// mailpit is a running mailpit (package testsrv).
+type mailpit struct{ *testsrv.Mailpit }
 
-var (
-	mailpitOnce sync.Once
-	mailpitBin  string
-	mailpitErr  error
-)
-
-// mailpitPath finds mailpit on PATH, in the module's bin/ or GOPATH's bin,
-// and else builds it into the module's bin/ with go install (about a
-// minute, once).
-func mailpitPath() (string, error) {
-	mailpitOnce.Do(func() {
-		root, _ := filepath.Abs(filepath.Join("..", ".."))
-		gopath, _ := exec.Command("go", "env", "GOPATH").Output()
-		for _, p := range []string{filepath.Join(root, "bin", "mailpit"), filepath.Join(strings.TrimSpace(string(gopath)), "bin", "mailpit")} {
-			if _, err := os.Stat(p); err == nil {
-				mailpitBin = p
-				return
-			}
-		}
-		if p, err := exec.LookPath("mailpit"); err == nil {
-			mailpitBin = p
-			return
-		}
-		cmd := exec.Command("go", "install", "github.com/axllent/mailpit@v1.33.1")
-		cmd.Env = append(os.Environ(), "GOBIN="+filepath.Join(root, "bin"))
-		if out, err := cmd.CombinedOutput(); err != nil {
-			mailpitErr = fmt.Errorf("go install mailpit: %v: %s", err, out)
-			return
-		}
-		mailpitBin = filepath.Join(root, "bin", "mailpit")
-	})
-	return mailpitBin, mailpitErr
-}
-
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func startMailpit(tb testing.TB) *mailpit {
-	tb.Helper()
-	bin, err := mailpitPath()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	smtp, web := freePort(tb), freePort(tb)
-	cmd := exec.Command(bin, "--smtp", fmt.Sprintf("127.0.0.1:%d", smtp), "--listen", fmt.Sprintf("127.0.0.1:%d", web),
-		"--database", filepath.Join(tb.TempDir(), "mail.db"))
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	mp := &mailpit{smtp: smtp, api: fmt.Sprintf("http://127.0.0.1:%d", web)}
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		resp, err := http.Get(mp.api + "/api/v1/messages")
-		if err == nil {
-			resp.Body.Close()
-			if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", smtp)); err == nil {
-				c.Close()
-				return mp
-			}
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("mailpit did not start: %s", log.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+func startMailpit(tb testing.TB) *mailpit { return &mailpit{testsrv.StartMailpit(tb)} }
 
 func (mp *mailpit) mailer() Mailer {
-	return &SMTP{Host: "127.0.0.1", Port: mp.smtp, From: "box-office@example.org", Insecure: true}
+	return &SMTP{Host: "127.0.0.1", Port: mp.SMTP, From: "box-office@example.org", Insecure: true}
 }
 
-// message waits for the latest mail to addr whose subject has subject and
-// returns its text.
 func (mp *mailpit) message(tb testing.TB, addr, subject string) string {
-	tb.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		var list struct {
-			Messages []struct {
-				ID      string
-				Subject string
-				To      []struct{ Address string }
-			} `json:"messages"`
-		}
-		resp, err := http.Get(mp.api + "/api/v1/messages")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		json.NewDecoder(resp.Body).Decode(&list)
-		resp.Body.Close()
-		for _, m := range list.Messages {
-			if len(m.To) == 1 && m.To[0].Address == addr && strings.Contains(m.Subject, subject) {
-				resp, err := http.Get(mp.api + "/api/v1/message/" + m.ID)
-				if err != nil {
-					tb.Fatal(err)
-				}
-				var msg struct{ Text string }
-				json.NewDecoder(resp.Body).Decode(&msg)
-				resp.Body.Close()
-				return msg.Text
-			}
-		}
-	}
-	tb.Fatalf("no mail to %s about %q", addr, subject)
-	return ""
+	return mp.Message(tb, addr, subject)
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

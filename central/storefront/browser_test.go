@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -26,6 +24,7 @@ import (
 	"github.com/tixgate/tixgate/central/shop"
 	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
+	"github.com/tixgate/tixgate/central/testsrv"
 	"github.com/tixgate/tixgate/ledger"
 	"github.com/tixgate/tixgate/ledger/manifest"
 	"github.com/tixgate/tixgate/ledger/rules"
@@ -70,7 +69,7 @@ func newVenue(t *testing.T) *venue {
 	cfg.Clock, cfg.Logger = ticket.NewManualClock(concert.Add(-7*24*time.Hour)), quiet()
 	cfg.PublicURL = "http://" + hs.Listener.Addr().String()
 	cfg.SetupQR = scanner.RenderPNG
-	cfg.Mailer = &shop.SMTP{Host: "127.0.0.1", Port: mp.smtp, From: "box-office@example.org", Insecure: true}
+	cfg.Mailer = &shop.SMTP{Host: "127.0.0.1", Port: mp.SMTP, From: "box-office@example.org", Insecure: true}
 	cfg.ReconcileEvery = 0
 	srv := central.New(cfg)
 	hs.Config.Handler = srv.Handler()
@@ -415,94 +414,11 @@ func gateSays(t *testing.T, v *venue, code string, want ticket.Reason) {
 	}
 }
 
-// mailpit is a running mailpit: SMTP on one port, its REST API on another.
-type mailpit struct {
-	smtp int
-	api  string
-}
+// mailpit is a running mailpit (package testsrv).
+type mailpit struct{ *testsrv.Mailpit }
 
-// startMailpit runs the mailpit the shop's tests install in the module's
-// bin/ (or one on PATH), building it there when neither exists.
-func startMailpit(t *testing.T) *mailpit {
-	t.Helper()
-	root, _ := filepath.Abs(filepath.Join("..", ".."))
-	bin := filepath.Join(root, "bin", "mailpit")
-	if _, err := os.Stat(bin); err != nil {
-		if p, err := exec.LookPath("mailpit"); err == nil {
-			bin = p
-		} else {
-			cmd := exec.Command("go", "install", "github.com/axllent/mailpit@v1.33.1")
-			cmd.Env = append(os.Environ(), "GOBIN="+filepath.Join(root, "bin"))
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("go install mailpit: %v: %s", err, out)
-			}
-		}
-	}
-	smtp, web := freePort(t), freePort(t)
-	cmd := exec.Command(bin, "--smtp", fmt.Sprintf("127.0.0.1:%d", smtp), "--listen", fmt.Sprintf("127.0.0.1:%d", web),
-		"--database", filepath.Join(t.TempDir(), "mail.db"))
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	mp := &mailpit{smtp: smtp, api: fmt.Sprintf("http://127.0.0.1:%d", web)}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(mp.api + "/api/v1/messages"); err == nil {
-			resp.Body.Close()
-			if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", smtp)); err == nil {
-				c.Close()
-				return mp
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mailpit did not start: %s", log.String())
-		}
-	}
-}
+func startMailpit(t *testing.T) *mailpit { return &mailpit{testsrv.StartMailpit(t)} }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// message waits for the latest mail to addr whose subject has subject and
-// returns its text.
 func (mp *mailpit) message(t *testing.T, addr, subject string) string {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		var list struct {
-			Messages []struct {
-				ID      string
-				Subject string
-				To      []struct{ Address string }
-			} `json:"messages"`
-		}
-		resp, err := http.Get(mp.api + "/api/v1/messages")
-		if err != nil {
-			t.Fatal(err)
-		}
-		json.NewDecoder(resp.Body).Decode(&list)
-		resp.Body.Close()
-		for _, m := range list.Messages {
-			if len(m.To) == 1 && m.To[0].Address == addr && strings.Contains(m.Subject, subject) {
-				resp, err := http.Get(mp.api + "/api/v1/message/" + m.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var msg struct{ Text string }
-				json.NewDecoder(resp.Body).Decode(&msg)
-				resp.Body.Close()
-				return msg.Text
-			}
-		}
-	}
-	t.Fatalf("no mail to %s about %q", addr, subject)
-	return ""
+	return mp.Message(t, addr, subject)
 }

@@ -111,6 +111,7 @@ func TestLayout(t *testing.T) {
 			"uplink"},
 		"central/store":           nil,
 		"central/store/storetest": nil, // tests only; standard library
+		"central/testsrv":         nil, // tests only; standard library
 		// The protocol both sides share: the ledger's pure wire packages only.
 		"uplink":           {"ticket", "ticket/keyfile", "ledger/manifest", "ledger/record"},
 		"central/catalog":  {"central/store", "ticket", "ticket/keyfile", "ledger/manifest", "ledger/rules"},
