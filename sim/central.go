@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -44,12 +43,11 @@ const (
 	uplinkMaxBackoff = 5 * time.Second
 )
 
-// site is the venue's central in a run: its keys, its store (SQLite under
+// site is the venue's central in a run: its store (SQLite under
 // the run's folder) and its server on loopback. The gates enroll with it
 // through setup tokens, pull its manifest and push their records through
 // the uplink as devices do, over a link that a scenario can cut (link).
 type site struct {
-	keys   *keyfile.Keys
 	db     *store.DB
 	srv    *central.Server
 	url    string
@@ -73,7 +71,7 @@ func startSite(ctx context.Context, dir string, doors time.Time, log *slog.Logge
 	ccfg := central.DefaultConfig("127.0.0.1:0", db, keys)
 	ccfg.Logger = log
 	ccfg.ReconcileEvery = 0 // the run reconciles at its end (site.conflicts)
-	s := &site{keys: keys, db: db, srv: central.New(ccfg), served: make(chan error, 1), link: &uplinkLink{}}
+	s := &site{db: db, srv: central.New(ccfg), served: make(chan error, 1), link: &uplinkLink{}}
 	sctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	ready := make(chan string, 1)
@@ -300,6 +298,3 @@ func (c *linkConn) Write(p []byte) (int, error) {
 	}
 	return c.Conn.Write(p)
 }
-
-// isLinkDown reports whether err is the link's.
-func isLinkDown(err error) bool { return errors.Is(err, errLinkDown) }

@@ -119,7 +119,7 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Result, error) {
 	if err := st.revoke(ctx, revokedSerials); err != nil {
 		return nil, err
 	}
-	v := &venue{keys: st.keys, site: st, plan: plan}
+	v := &venue{site: st, plan: plan}
 	// Codes as central signed them; forged ones with a stranger's key.
 	_, stranger, _ := ed25519.GenerateKey(nil)
 	for _, p := range crowd {

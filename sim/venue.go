@@ -21,7 +21,6 @@ import (
 	"github.com/tixgate/tixgate/ledger/record"
 	"github.com/tixgate/tixgate/ledger/rules"
 	"github.com/tixgate/tixgate/ticket"
-	"github.com/tixgate/tixgate/ticket/keyfile"
 	"github.com/tixgate/tixgate/uplink"
 )
 
@@ -45,10 +44,9 @@ func (c *clock) since() time.Duration { return c.Now().Sub(c.sim0) }
 // wall is how long the wall clock takes for d of scenario time.
 func (c *clock) wall(d time.Duration) time.Duration { return time.Duration(float64(d) / c.speed) }
 
-// venue is the scenario's venue at central: central's keys and site, and
-// the plan it was made from.
+// venue is the scenario's venue at central: its site, and the plan it was
+// made from.
 type venue struct {
-	keys *keyfile.Keys
 	site *site
 	*plan
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"html/template"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,7 +35,7 @@ func Check(a store.HelpArticle) error {
 		return fmt.Errorf("address %q: lower-case letters, digits and dashes, up to 63", a.Slug)
 	case a.Lang != "en" && a.Lang != "zh":
 		return fmt.Errorf("language %q: en or zh", a.Lang)
-	case !validTopic(a.Topic):
+	case !slices.Contains(Topics, a.Topic):
 		return fmt.Errorf("topic %q: one of %s", a.Topic, strings.Join(Topics, ", "))
 	case strings.TrimSpace(a.Title) == "" || len(a.Title) > 200:
 		return fmt.Errorf("title: 1 to 200 bytes")
@@ -42,15 +43,6 @@ func Check(a store.HelpArticle) error {
 		return fmt.Errorf("text: 1 to 20,000 bytes")
 	}
 	return nil
-}
-
-func validTopic(t string) bool {
-	for _, x := range Topics {
-		if x == t {
-			return true
-		}
-	}
-	return false
 }
 
 var md = goldmark.New() // raw HTML in the text is left out (goldmark's default)
