@@ -10,6 +10,7 @@ import (
 
 	"github.com/tixgate/tixgate/ledger"
 	"github.com/tixgate/tixgate/ledger/rules"
+	"github.com/tixgate/tixgate/ticket"
 )
 
 // recorder keeps what the run saw: arrivals, decisions, the fault state
@@ -298,18 +299,17 @@ func (r *recorder) result(ctx context.Context, s *Scenario, gates []*gate, st *s
 
 	// Anything lost: an answered decision's or a sale's record missing
 	// at a gate.
-	acked := r.acknowledged()
+	acked, err := r.acknowledged()
+	if err != nil {
+		return nil, err
+	}
 	for _, g := range gates {
 		vv, err := g.ledger.VersionVector()
 		if err != nil {
 			return nil, err
 		}
-		for _, id := range acked {
-			origin, seq, err := recordID(id)
-			if err != nil {
-				return nil, err
-			}
-			if vv[origin] < seq {
+		for _, a := range acked {
+			if vv[a.origin] < a.seq {
 				res.Lost++
 			}
 		}
@@ -318,7 +318,7 @@ func (r *recorder) result(ctx context.Context, s *Scenario, gates []*gate, st *s
 	slices.Sort(r.saleTook)
 	res.Sales.Decision = percentiles(r.saleTook)
 
-	if err := r.central(ctx, res, st, doubled, synced); err != nil {
+	if err := r.central(ctx, res, st, doubled, synced, acked); err != nil {
 		return nil, err
 	}
 	for g, took := range r.repairs {
@@ -370,7 +370,7 @@ func (r *recorder) result(ctx context.Context, s *Scenario, gates []*gate, st *s
 // central fills in central's side: the records it holds, those of
 // answered decisions it lacks, its conflicts against the double entries,
 // and how long records took to reach it.
-func (r *recorder) central(ctx context.Context, res *Result, st *site, doubled map[uint64]bool, synced bool) error {
+func (r *recorder) central(ctx context.Context, res *Result, st *site, doubled map[uint64]bool, synced bool, acked []recordRef) error {
 	c := &res.Central
 	c.Synced = synced
 	acks, err := st.db.Acks(ctx)
@@ -380,12 +380,8 @@ func (r *recorder) central(ctx context.Context, res *Result, st *site, doubled m
 	for _, n := range acks {
 		c.Records += int(n)
 	}
-	for _, id := range r.acknowledged() {
-		origin, seq, err := recordID(id)
-		if err != nil {
-			return err
-		}
-		if acks[origin.String()] < seq {
+	for _, a := range acked {
+		if acks[a.origin.String()] < a.seq {
 			c.Lost++
 		}
 	}
@@ -429,12 +425,25 @@ func (r *recorder) central(ctx context.Context, res *Result, st *site, doubled m
 }
 
 // acknowledged are the records of every answered decision and every sale.
-func (r *recorder) acknowledged() []string {
+func (r *recorder) acknowledged() ([]recordRef, error) {
 	ids := slices.Clone(r.sales)
 	for _, o := range r.outcomes {
 		if o.d.Record != "" {
 			ids = append(ids, o.d.Record)
 		}
 	}
-	return ids
+	refs := make([]recordRef, len(ids))
+	for i, id := range ids {
+		var err error
+		if refs[i].origin, refs[i].seq, err = recordID(id); err != nil {
+			return nil, err
+		}
+	}
+	return refs, nil
+}
+
+// recordRef is a record's place: its origin and sequence.
+type recordRef struct {
+	origin ticket.KeyID
+	seq    uint64
 }
