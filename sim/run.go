@@ -458,9 +458,16 @@ func applyFault(f *Fault, gates []*gate, env *nodeEnv, r *recorder, lanes *laneS
 		g.stop()
 		lanes.down(g.i)
 	case f.Damage != "":
+		// The gate's store is found damaged when it next starts (a card
+		// that fails at boot): it stops scanning, its peers catch up on
+		// what it recorded, and it goes down. A record lost with a disk
+		// before any peer held it is another fault, and the repair would
+		// wait for it forever, as a gate must.
 		g := gates[gateIndex(f.Damage)]
-		g.stop()
+		g.pause()
 		lanes.down(g.i)
+		waitPeersHold(g, gates, 10*time.Second)
+		g.stop()
 		// The store's MANIFEST lost: the gate must not open it as it is.
 		if err := os.Remove(filepath.Join(g.dir, "db", "MANIFEST")); err != nil {
 			return fmt.Errorf("sim: damage %s: %w", g.name, err)
@@ -485,6 +492,38 @@ func applyFault(f *Fault, gates []*gate, env *nodeEnv, r *recorder, lanes *laneS
 		lanes.upAgain(g.i)
 	}
 	return nil
+}
+
+// waitPeersHold waits until every other gate that is up holds g's own
+// records.
+func waitPeersHold(g *gate, gates []*gate, limit time.Duration) {
+	g.mu.Lock()
+	l := g.ledger
+	g.mu.Unlock()
+	if l == nil {
+		return
+	}
+	origin := l.Identity().ID()
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		own, err := l.VersionVector()
+		if err != nil {
+			return
+		}
+		all := true
+		for _, o := range gates {
+			if o == g || !o.isUp() {
+				continue
+			}
+			o.mu.Lock()
+			ol := o.ledger
+			o.mu.Unlock()
+			vv, err := ol.VersionVector()
+			all = all && err == nil && vv[origin] >= own[origin]
+		}
+		if all {
+			return
+		}
+	}
 }
 
 func gateIndex(name string) int {

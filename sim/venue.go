@@ -173,6 +173,7 @@ type gate struct {
 	port int
 
 	mu       sync.Mutex
+	deciding sync.RWMutex // held for reading by each decision
 	up       bool
 	ledger   *ledger.Ledger
 	mesh     *cluster.Mesh
@@ -349,6 +350,8 @@ func (g *gate) stop() {
 // decide scans text at the gate, going dir; ok is false when the gate is
 // down.
 func (g *gate) decide(text string, dir rules.Direction) (d decisionOf, ok bool) {
+	g.deciding.RLock() // before reading up: pause waits for what passed it
+	defer g.deciding.RUnlock()
 	g.mu.Lock()
 	l, up := g.ledger, g.up
 	g.mu.Unlock()
@@ -364,6 +367,16 @@ func (g *gate) decide(text string, dir rules.Direction) (d decisionOf, ok bool) 
 	}
 	d.Decision = dec
 	return d, true
+}
+
+// pause stops the gate taking scans, its mesh and uplink still running,
+// and returns once no decision is under way.
+func (g *gate) pause() {
+	g.mu.Lock()
+	g.up = false
+	g.mu.Unlock()
+	g.deciding.Lock()
+	g.deciding.Unlock()
 }
 
 // wakeUplink makes the gate sync with central now.
