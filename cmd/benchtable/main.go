@@ -58,7 +58,7 @@ func run(in io.Reader, out io.Writer, now time.Time) error {
 		if !ok {
 			continue // syntax errors: lines of test output, not results
 		}
-		for _, k := range []string{"cpu", "goos", "goarch"} {
+		for _, k := range []string{"cpu", "cores", "goos", "goarch", "load"} {
 			if v := res.GetConfig(k); v != "" && !slices.Contains(machine, k+": "+v) {
 				machine = append(machine, k+": "+v)
 			}
