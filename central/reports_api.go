@@ -1,8 +1,10 @@
 package central
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/tixgate/tixgate/central/report"
 	"github.com/tixgate/tixgate/uplink"
@@ -53,4 +55,26 @@ func (s *Server) funnelReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, rep)
+}
+
+// rollUpLoop keeps the sales reports' hourly roll-up current: at start,
+// then every half minute.
+func (s *Server) rollUpLoop(ctx context.Context) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		start := time.Now()
+		hours, err := s.cfg.Store.RollUpSales(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.cfg.Logger.Error("sales roll-up", "err", err)
+		case hours > 0:
+			s.cfg.Logger.Debug("sales roll-up", "hours", hours, "took", time.Since(start).Round(time.Millisecond))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

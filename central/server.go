@@ -245,6 +245,7 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 		go s.reconcileLoop(ctx)
 	}
 	go s.Shop.Sweep(ctx, 30*time.Second)
+	go s.rollUpLoop(ctx)
 	select {
 	case err := <-done:
 		return fmt.Errorf("central: serve: %w", err)

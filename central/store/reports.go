@@ -2,8 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -52,120 +53,34 @@ func (t *Tx) AddSaleFact(f SaleFact) error {
 	if err != nil {
 		return fmt.Errorf("sale of ticket %d/%d: %w", f.Event, f.Serial, err)
 	}
-	return nil
+	return t.markRolledUpChanged(f.Event, micros(f.SoldAt))
 }
 
 // RefundFact records that a sold ticket was refunded, amount paid back
 // (minor units), at at; a ticket refunded again keeps the first refund.
 func (t *Tx) RefundFact(event, serial uint64, amount int64, at time.Time) error {
-	_, err := t.exec(`UPDATE sales_facts SET refunded_at = $3, refund = $4 WHERE event = $1 AND serial = $2 AND refunded_at = 0`,
-		int64(event), int64(serial), micros(at), amount)
-	if err != nil {
-		return fmt.Errorf("refund of ticket %d/%d: %w", event, serial, err)
-	}
-	return nil
+	return t.refundFact(`UPDATE sales_facts SET refunded_at = $3, refund = $4 WHERE event = $1 AND serial = $2 AND refunded_at = 0 RETURNING sold_at`,
+		event, serial, micros(at), amount)
 }
 
 // RefundFactFully records that a sold ticket was refunded in full at at.
 func (t *Tx) RefundFactFully(event, serial uint64, at time.Time) error {
-	_, err := t.exec(`UPDATE sales_facts SET refunded_at = $3, refund = amount WHERE event = $1 AND serial = $2 AND refunded_at = 0`,
-		int64(event), int64(serial), micros(at))
+	return t.refundFact(`UPDATE sales_facts SET refunded_at = $3, refund = amount WHERE event = $1 AND serial = $2 AND refunded_at = 0 RETURNING sold_at`,
+		event, serial, micros(at))
+}
+
+// refundFact runs one of the refunds' updates, and tells the roll-up when
+// the ticket's hour of sale is already rolled up.
+func (t *Tx) refundFact(update string, event, serial uint64, args ...any) error {
+	var soldAt int64
+	err := t.queryRow(update, append([]any{int64(event), int64(serial)}, args...)...).Scan(&soldAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // not sold through a channel that counts, or refunded already
+	}
 	if err != nil {
 		return fmt.Errorf("refund of ticket %d/%d: %w", event, serial, err)
 	}
-	return nil
-}
-
-// SalesDimensions are what a sales report groups by, and the column each
-// one is.
-var SalesDimensions = map[string]string{
-	"type":    "event, type",
-	"event":   "event",
-	"day":     "day",
-	"hour":    "hour",
-	"channel": "channel",
-	"method":  "method",
-	"region":  "region",
-	"age":     "age",
-}
-
-// SalesFilter selects the tickets a report counts: sold from From
-// (inclusive) until Until (exclusive), of Event when not 0.
-type SalesFilter struct {
-	From, Until time.Time
-	Event       uint64
-}
-
-// SalesRow is one group of a sales report, per currency.
-type SalesRow struct {
-	Event, Type uint64 // by type (both) or event
-	Key         string // by day, hour, channel, method, region or age
-	Currency    string
-	Tickets     int64
-	Revenue     int64 // what they sold for, minor units
-	Refunded    int64 // tickets refunded
-	Refunds     int64 // paid back, minor units
-	// Entered is how many of them, not refunded, a gate admitted (by
-	// type or event; the others not refunded are no-shows so far).
-	Entered int64
-}
-
-// SalesReport sums the tickets sold by the dimension by (a key of
-// SalesDimensions), in its order.
-func (d *DB) SalesReport(ctx context.Context, by string, f SalesFilter) ([]SalesRow, error) {
-	cols, ok := SalesDimensions[by]
-	if !ok {
-		return nil, fmt.Errorf("sales report: no dimension %q", by)
-	}
-	entered, join := "0", ""
-	if by == "type" || by == "event" {
-		// An entry or a supervisor's override admitted the ticket: the
-		// admitted tickets once, joined to the sales (one hash join, not
-		// a look-up per ticket).
-		entered = `SUM(CASE WHEN f.refunded_at = 0 AND e.serial IS NOT NULL THEN 1 ELSE 0 END)`
-		join = `LEFT JOIN (SELECT DISTINCT event, serial FROM records WHERE kind IN (1, 3)) e ON e.event = f.event AND e.serial = f.serial`
-	}
-	// Ordered by the columns themselves (an hour as a number), not by the
-	// text the key is made of.
-	qualified := "f." + strings.ReplaceAll(cols, ", ", ", f.")
-	key := "''"
-	switch by {
-	case "hour":
-		key = "CAST(f.hour AS TEXT)"
-	case "type", "event":
-	default:
-		key = qualified
-	}
-	selEvent, selType := "0", "0"
-	if by == "type" || by == "event" {
-		selEvent = "f.event"
-	}
-	if by == "type" {
-		selType = "f.type"
-	}
-	q := fmt.Sprintf(`SELECT %s, %s, %s, f.currency, COUNT(*), SUM(f.amount), SUM(CASE WHEN f.refunded_at > 0 THEN 1 ELSE 0 END), SUM(f.refund), %s
-		FROM sales_facts f %s WHERE f.sold_at >= $1 AND f.sold_at < $2 AND ($3 = 0 OR f.event = $3)
-		GROUP BY %s, f.currency ORDER BY %s, f.currency`, selEvent, selType, key, entered, join, qualified, qualified)
-	until := f.Until
-	if until.IsZero() {
-		until = time.Unix(1<<40, 0)
-	}
-	rows, err := d.db.QueryContext(ctx, q, micros(f.From), micros(until), int64(f.Event))
-	if err != nil {
-		return nil, fmt.Errorf("sales report by %s: %w", by, err)
-	}
-	defer rows.Close()
-	var out []SalesRow
-	for rows.Next() {
-		var r SalesRow
-		var ev, typ int64
-		if err := rows.Scan(&ev, &typ, &r.Key, &r.Currency, &r.Tickets, &r.Revenue, &r.Refunded, &r.Refunds, &r.Entered); err != nil {
-			return nil, err
-		}
-		r.Event, r.Type = uint64(ev), uint64(typ)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return t.markRolledUpChanged(event, soldAt)
 }
 
 // The steps of the storefront's funnel, in order.
