@@ -1,6 +1,7 @@
 package shop
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -64,6 +65,11 @@ type Config struct {
 	Profile ProfileConfig
 	// Waitlist is how waiting-list offers are made.
 	Waitlist WaitlistConfig
+	// Settled, when set, is told of each order after a commit that paid
+	// or cancelled it (the invoices: package invoice). It must not block
+	// for long and must be safe to call again for one order; a crash
+	// before the call is made good by its own sweep.
+	Settled func(ctx context.Context, order int64)
 	Clock    ticket.Clock
 	Logger   *slog.Logger
 }

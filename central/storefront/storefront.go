@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tixgate/tixgate/central/pdftext"
 	"github.com/tixgate/tixgate/central/shop"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/central/web"
@@ -46,7 +47,7 @@ type Front struct {
 	site  *web.Site
 	mux   *http.ServeMux
 	sw    []byte // the service worker's script
-	fonts *pdfFonts
+	fonts *pdftext.Loader
 }
 
 // New parses the pages; it fails only on a broken build.
@@ -75,7 +76,7 @@ func New(cfg Config) (*Front, error) {
 	if cfg.Fonts == (Fonts{}) {
 		cfg.Fonts = DefaultFonts()
 	}
-	f := &Front{cfg: cfg, site: site, mux: http.NewServeMux(), sw: sw, fonts: &pdfFonts{paths: cfg.Fonts}}
+	f := &Front{cfg: cfg, site: site, mux: http.NewServeMux(), sw: sw, fonts: pdftext.NewLoader(cfg.Fonts)}
 	f.routes()
 	return f, nil
 }
