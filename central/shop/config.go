@@ -70,8 +70,8 @@ type Config struct {
 	// for long and must be safe to call again for one order; a crash
 	// before the call is made good by its own sweep.
 	Settled func(ctx context.Context, order int64)
-	Clock    ticket.Clock
-	Logger   *slog.Logger
+	Clock   ticket.Clock
+	Logger  *slog.Logger
 }
 
 // DefaultConfig is a box office over db issuing through cat.
