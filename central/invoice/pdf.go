@@ -86,11 +86,10 @@ func (is *Issuer) PDF(ctx context.Context, w io.Writer, inv store.Invoice, e sto
 	pdf.SetAuthor(inv.Seller.Name, true)
 	pdf.SetCreator("tixgate", false)
 	d := is.fonts.New(pdf)
-	pdf.AliasNbPages("{nb}")
 	pdf.SetFooterFunc(func() {
 		pdf.SetY(-15)
 		pdf.SetTextColor(110, 110, 110)
-		d.Right(right, pdf.GetY(), inv.Number+" · "+pageLabel(lang, pdf.PageNo()), 8, 5)
+		d.Text(left, pdf.GetY(), inv.Number+" · "+pageLabel(lang, pdf.PageNo()), 8, 5)
 		pdf.SetTextColor(0, 0, 0)
 	})
 	pdf.AddPage()
@@ -221,9 +220,9 @@ func (is *Issuer) PDF(ctx context.Context, w io.Writer, inv store.Invoice, e sto
 
 func pageLabel(lang string, n int) string {
 	if lang == "zh" {
-		return fmt.Sprintf("第 %d 页，共 {nb} 页", n)
+		return fmt.Sprintf("第 %d 页", n)
 	}
-	return fmt.Sprintf("Page %d of {nb}", n)
+	return fmt.Sprintf("Page %d", n)
 }
 
 // clip shortens s with an ellipsis until it fits width mm at size.
