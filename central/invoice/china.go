@@ -179,6 +179,15 @@ func (c *ChinaPlatform) call(ctx context.Context, path string, req cnRequest) (R
 	// verified before a byte of it is read.
 	want := cnSign(c.Secret, strconv.Itoa(resp.StatusCode), path, resp.Header.Get("X-Timestamp"), resp.Header.Get("X-Nonce"), raw)
 	if !hmac.Equal([]byte(want), []byte(resp.Header.Get("X-Signature"))) {
+		if resp.StatusCode != http.StatusOK {
+			// A refusal unsigned under our secret (the platform refuses a
+			// wrong one so): believed as a refusal, since nothing is
+			// recorded on it.
+			var a cnAnswer
+			json.Unmarshal(raw, &a)
+			return Receipt{}, fmt.Errorf("e-invoice %s: HTTP %d, code %q %q (the answer is not signed under our secret: is it the platform's?): %w",
+				req.SerialNo, resp.StatusCode, a.Code, a.Msg, ErrRefused)
+		}
 		return Receipt{}, fmt.Errorf("e-invoice %s: the answer (HTTP %d) is not signed by the platform", req.SerialNo, resp.StatusCode)
 	}
 	var a cnAnswer
