@@ -158,3 +158,6 @@ func (is *Issuer) reverseEInvoices(ctx context.Context, order int64, docs []stor
 	}
 	return nil
 }
+
+// EInvoicing reports whether buyers may ask for e-invoices.
+func (is *Issuer) EInvoicing() bool { return is.cfg.EInvoice != nil }
