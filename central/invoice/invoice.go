@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -432,4 +433,27 @@ func ValidTaxID(s string) bool {
 	}
 	c := (31 - sum%31) % 31
 	return s[17] == creditCodeChars[c]
+}
+
+var prefixRE = regexp.MustCompile(`^[A-Z][A-Z0-9]{0,11}$`)
+
+// PutSettings checks and stores how an organizer invoices: prefixes of 1
+// to 12 capitals and digits (a letter first), different for the two
+// series; a tax rate from 0 to 100% (basis points).
+func (is *Issuer) PutSettings(ctx context.Context, s store.InvoiceSettings) error {
+	if s.Organizer == "" {
+		return errors.New("invoice settings: no organizer")
+	}
+	if !prefixRE.MatchString(s.InvoicePrefix) || !prefixRE.MatchString(s.CreditPrefix) || s.InvoicePrefix == s.CreditPrefix {
+		return fmt.Errorf("invoice settings of %s: prefixes %q and %q: want two different ones of 1 to 12 capitals and digits", s.Organizer, s.InvoicePrefix, s.CreditPrefix)
+	}
+	if s.TaxRate < 0 || s.TaxRate > 10000 {
+		return fmt.Errorf("invoice settings of %s: tax rate %d basis points: want 0 to 10000", s.Organizer, s.TaxRate)
+	}
+	for _, f := range []string{s.SellerName, s.SellerTaxID, s.SellerAddress} {
+		if len(f) > 200 || strings.ContainsAny(f, "\r\n") {
+			return fmt.Errorf("invoice settings of %s: seller fields: one line of at most 200 bytes each", s.Organizer)
+		}
+	}
+	return is.db.Update(ctx, func(tx *store.Tx) error { return tx.PutInvoiceSettings(s) })
 }
