@@ -1,9 +1,13 @@
 package invoice
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -114,13 +118,17 @@ func TestInvoiceLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := f.buyers(t, 1, "Lena")[0]
+	a.Language = "en"
+	if err := f.db.Update(ctx, func(tx *store.Tx) error { return tx.UpdateProfile(a) }); err != nil {
+		t.Fatal(err)
+	}
 	o := f.buy(t, a, "FRIENDS", pricing.Item{Type: 1, Quantity: 2}, pricing.Item{Type: 2, Quantity: 1})
 	docs, err := f.db.OrderInvoices(ctx, o.ID)
 	if err != nil || len(docs) != 1 {
 		t.Fatalf("documents %+v, %v", docs, err)
 	}
 	inv := docs[0]
-	if inv.Number != "AR-2026-000001" || inv.Seller.Name != "Arena Live GmbH" || inv.BuyerTitle != "Lena 0" || inv.Language != "zh" {
+	if inv.Number != "AR-2026-000001" || inv.Seller.Name != "Arena Live GmbH" || inv.BuyerTitle != "Lena 0" || inv.Language != "en" {
 		t.Errorf("invoice %s seller %+v buyer %q lang %s", inv.Number, inv.Seller, inv.BuyerTitle, inv.Language)
 	}
 	want := []store.InvoiceLine{
@@ -135,6 +143,20 @@ func TestInvoiceLines(t *testing.T) {
 	}
 	if inv.TaxRate != 700 || inv.Tax != 3329 { // 50880 × 7/107 = 3328.6
 		t.Errorf("tax %d at %d", inv.Tax, inv.TaxRate)
+	}
+	// In English, as the buyer's profile asks.
+	var buf bytes.Buffer
+	if err := f.inv.PDF(ctx, &buf, inv, store.EInvoice{}); err != nil {
+		t.Fatal(err)
+	}
+	if dir := os.Getenv("TIXGATE_SCREENS"); dir != "" {
+		os.WriteFile(filepath.Join(dir, "invoice-en.pdf"), buf.Bytes(), 0o644)
+	}
+	text := pdfText(t, buf.Bytes())
+	for _, want := range []string{"Invoice", "AR-2026-000001", "Arena Live GmbH", "DE123456789", "Balcony seat", "-CN¥76.00", "CN¥508.80", "of which tax 7%", "CN¥33.29"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the English PDF lacks %q:\n%s", want, text)
+		}
 	}
 }
 
