@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tixgate/tixgate/central/pdftext"
@@ -47,6 +48,10 @@ type Issuer struct {
 	db    *store.DB
 	fonts *pdftext.Loader
 	log   *slog.Logger
+	// queue carries the orders the shop's hook told of to Sweep, while
+	// it runs (sweeping): then a payment does not wait for its invoice.
+	queue    chan int64
+	sweeping atomic.Bool
 }
 
 // New is an issuer.
@@ -57,16 +62,26 @@ func New(cfg Config) *Issuer {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Issuer{cfg: cfg, db: cfg.Store, fonts: pdftext.NewLoader(cfg.Fonts), log: cfg.Logger}
+	return &Issuer{cfg: cfg, db: cfg.Store, fonts: pdftext.NewLoader(cfg.Fonts), log: cfg.Logger, queue: make(chan int64, 4096)}
 }
 
 // ErrNotInvoiced is an order nothing was invoiced for (not paid).
 var ErrNotInvoiced = errors.New("not invoiced")
 
 // Settled is the shop's hook (shop.Config.Settled): an order was paid or
-// cancelled. It issues what the order lacks; a failure is logged, and
-// Sweep issues it later.
+// cancelled. While Sweep runs it hands the order to it and returns at
+// once (a payment notification's batch does not wait for invoices; a full
+// queue drops it, and the sweep's scan finds it); otherwise it issues
+// what the order lacks before it returns. A failure is logged, and Sweep
+// issues it later.
 func (is *Issuer) Settled(ctx context.Context, order int64) {
+	if is.sweeping.Load() {
+		select {
+		case is.queue <- order:
+		default:
+		}
+		return
+	}
 	if _, err := is.Ensure(ctx, order); err != nil {
 		is.log.Warn("invoice: not issued yet; the sweep retries", "order", order, "err", err)
 	}
@@ -356,15 +371,26 @@ func (is *Issuer) IssueDue(ctx context.Context, limit int) int {
 // after a crash between a payment's commit and its invoice, a refund
 // recorded by the payment layer, a failure. Nothing is missed, since it
 // reads what is stored, and nothing is issued twice (see Ensure).
+// It also issues, at once, what the shop's hook hands it.
 func (is *Issuer) Sweep(ctx context.Context, every time.Duration) {
+	is.sweeping.Store(true)
+	defer is.sweeping.Store(false)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		is.IssueDue(ctx, 256)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case id := <-is.queue:
+				if _, err := is.Ensure(ctx, id); err != nil {
+					is.log.Warn("invoice: not issued yet; the sweep retries", "order", id, "err", err)
+				}
+			case <-t.C:
+				break wait
+			}
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tixgate/tixgate/central/shop"
 	"github.com/tixgate/tixgate/central/store"
@@ -252,4 +253,28 @@ func TestValidTaxID(t *testing.T) {
 			t.Errorf("ValidTaxID(%s) = %v, want %v", tc.id, got, tc.want)
 		}
 	}
+}
+
+// While the sweep runs, the shop's hook hands it the order and returns:
+// the invoice follows without the payment waiting for it.
+func TestSweepTakesTheHook(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f := newFixture(t, store.SQLite, nil)
+	done := make(chan struct{})
+	go func() { f.inv.Sweep(ctx, time.Hour); close(done) }()
+	for !f.inv.sweeping.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	o := f.buy(t, f.buyers(t, 1, "buyer")[0], "", pricing.Item{Type: 1, Quantity: 1})
+	var docs []store.Invoice
+	for i := 0; i < 2000 && len(docs) == 0; i++ {
+		docs, _ = f.db.OrderInvoices(ctx, o.ID)
+		time.Sleep(5 * time.Millisecond)
+	}
+	if len(docs) != 1 || docs[0].Number != "INV-2026-000001" {
+		t.Errorf("documents %+v", docs)
+	}
+	cancel()
+	<-done
 }
