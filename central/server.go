@@ -159,7 +159,7 @@ func New(cfg Config) *Server {
 	s.Invoices = invoice.New(icfg)
 	s.Shop = shop.New(shop.Config{Store: cfg.Store, Catalog: cat, Mailer: cfg.Mailer, SMSSender: cfg.SMSSender, CaptchaBits: cfg.CaptchaBits,
 		BaseURL: base, Clock: cfg.Clock, Logger: cfg.Logger, Settled: s.Invoices.Settled})
-	ui, err := ops.New(ops.Config{Store: cfg.Store, Accounts: s.Accounts, Conflicts: keeper, Catalog: cat, Devices: reg, Shop: s.Shop, QR: cfg.SetupQR,
+	ui, err := ops.New(ops.Config{Store: cfg.Store, Accounts: s.Accounts, Conflicts: keeper, Catalog: cat, Devices: reg, Shop: s.Shop, Invoices: s.Invoices, QR: cfg.SetupQR,
 		PublicURL: cfg.PublicURL, Refresh: cfg.OpsRefresh, Secure: cfg.TLSCert != "", Clock: cfg.Clock, Logger: cfg.Logger})
 	if err != nil {
 		panic("central: the ops screens do not parse: " + err.Error()) // a broken build, caught by every test

@@ -13,6 +13,7 @@ import (
 	"github.com/tixgate/tixgate/central/invoice"
 	"github.com/tixgate/tixgate/central/invoice/einvsim"
 	"github.com/tixgate/tixgate/central/shop"
+	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/pricing"
 )
@@ -88,4 +89,23 @@ func TestInvoicesInBrowser(t *testing.T) {
 		t.Errorf("the platform issued %d e-invoices, want 2", n)
 	}
 	br.screens(base, [3]string{"order-einvoice", order, "#einvoice-no"})
+
+	// An auditor finds the order at the ops screens' box office and gets
+	// its documents there.
+	if err := v.srv.Accounts.Add(ctx, "auditor", staff.Auditor, "correct horse staple", "test"); err != nil {
+		t.Fatal(err)
+	}
+	run("auditor logs in", chromedp.Navigate(base+"/ops/login?lang=en"), chromedp.WaitVisible(chromedp.ID("login")),
+		chromedp.SendKeys(chromedp.ID("name"), "auditor"), chromedp.SendKeys(chromedp.ID("password"), "correct horse staple"),
+		chromedp.Click(chromedp.ID("login")), chromedp.WaitNotPresent(chromedp.ID("login")))
+	ops := fmt.Sprintf("/ops/orders?order=%d", o.ID)
+	br.screens(base, [3]string{"ops-boxoffice-invoices", ops, "#order-docs"})
+	run("the ops order", chromedp.Navigate(base+ops+"&lang=en"), chromedp.WaitVisible(chromedp.ID("order-docs")))
+	if got := js(`document.getElementById("order-docs").textContent`); !strings.Contains(got, "INV-2026-000001") || !strings.Contains(got, "CN-2026-000001 · credit note") {
+		t.Errorf("the ops order lists %q", got)
+	}
+	got = js(`fetch(document.querySelector("#order-docs a").href).then(r => r.status + " " + r.headers.get("content-type"))`)
+	if got != "200 application/pdf" {
+		t.Errorf("the ops invoice link answers %q", got)
+	}
 }

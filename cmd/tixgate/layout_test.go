@@ -128,7 +128,7 @@ func TestLayout(t *testing.T) {
 		"central/staff":      {"central/store", "central/password", "ticket"},
 		"central/web":        nil,
 		"central/storefront": {"central/shop", "central/store", "central/web", "central/help", "central/invoice", "central/pdftext", "pricing", "ticket"},
-		"central/ops":        {"central/store", "central/staff", "central/conflicts", "central/reconcile", "central/catalog", "central/devices", "central/shop", "central/web", "central/report", "central/help", "pricing", "ticket", "ledger/record", "ledger/manifest", "ledger/rules"},
+		"central/ops":        {"central/store", "central/staff", "central/conflicts", "central/reconcile", "central/catalog", "central/devices", "central/shop", "central/invoice", "central/web", "central/report", "central/help", "pricing", "ticket", "ledger/record", "ledger/manifest", "ledger/rules"},
 		"central/conflicts":  {"central/store", "central/reconcile", "ticket", "ledger/record", "ledger/replay", "ledger/manifest"},
 		"central/report":     {"central/store"},
 		"central/help":       {"central/store", "ledger/rules"},
