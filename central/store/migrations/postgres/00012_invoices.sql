@@ -55,6 +55,7 @@ CREATE TABLE invoices (
     UNIQUE (organizer, number)
 );
 CREATE INDEX invoices_order ON invoices (order_id);
+CREATE INDEX invoices_refund ON invoices (refund_tx);
 -- +goose StatementBegin
 CREATE FUNCTION invoices_append_only() RETURNS trigger AS $$
 BEGIN

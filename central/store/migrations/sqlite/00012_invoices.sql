@@ -44,6 +44,7 @@ CREATE TABLE invoices (
     UNIQUE (organizer, number)
 );
 CREATE INDEX invoices_order ON invoices (order_id);
+CREATE INDEX invoices_refund ON invoices (refund_tx);
 -- +goose StatementBegin
 CREATE TRIGGER invoices_no_update BEFORE UPDATE ON invoices
 BEGIN
