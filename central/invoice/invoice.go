@@ -418,8 +418,12 @@ func (is *Issuer) Title(ctx context.Context, buyer store.Account) (store.Invoice
 	return t, err
 }
 
-// ErrBadTitle is an invoice title or tax number refused.
-var ErrBadTitle = errors.New("bad invoice title")
+// ErrBadTitle and ErrBadTaxID are an invoice title and a tax number
+// refused.
+var (
+	ErrBadTitle = errors.New("bad invoice title")
+	ErrBadTaxID = errors.New("bad tax number")
+)
 
 // SetTitle checks and stores a buyer's invoice title (1 to 100
 // characters) and tax number ("" for a person, else an 18-character
@@ -430,7 +434,7 @@ func (is *Issuer) SetTitle(ctx context.Context, buyer int64, title, taxID string
 		return fmt.Errorf("invoice title: want 1 to 100 characters on one line: %w", ErrBadTitle)
 	}
 	if taxID != "" && !ValidTaxID(taxID) {
-		return fmt.Errorf("tax number %q: want an 18-character unified social credit code: %w", taxID, ErrBadTitle)
+		return fmt.Errorf("tax number %q: want an 18-character unified social credit code: %w", taxID, ErrBadTaxID)
 	}
 	return is.db.Update(ctx, func(tx *store.Tx) error {
 		return tx.PutInvoiceTitle(store.InvoiceTitle{Account: buyer, Title: title, TaxID: taxID, Updated: is.cfg.Clock.Now()})

@@ -123,9 +123,9 @@ func (f *Front) invoiceTitle(w http.ResponseWriter, r *http.Request, b *buyer) {
 		return
 	}
 	err = f.cfg.Invoices.SetTitle(r.Context(), b.ID, r.PostFormValue("title"), r.PostFormValue("tax_id"))
-	if errors.Is(err, invoice.ErrBadTitle) {
+	if errors.Is(err, invoice.ErrBadTitle) || errors.Is(err, invoice.ErrBadTaxID) {
 		key := "error.invoice_title"
-		if strings.Contains(err.Error(), "tax number") {
+		if errors.Is(err, invoice.ErrBadTaxID) {
 			key = "error.tax_id"
 		}
 		f.showOrder(w, r, b, http.StatusBadRequest, o, tickets, key)

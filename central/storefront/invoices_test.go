@@ -78,6 +78,9 @@ func TestInvoiceDownload(t *testing.T) {
 	if st != 400 || !strings.Contains(body, `id="error"`) || !strings.Contains(body, "统一社会信用代码") {
 		t.Errorf("a bad tax number: %d", st)
 	}
+	if st, _, body := c.post(order+"/invoice-title?lang=en", url.Values{"csrf": {tok}, "title": {"  "}}); st != 400 || !strings.Contains(body, "Enter the invoice title") {
+		t.Errorf("an empty title: %d", st)
+	}
 	if len(f.einv.Issued()) != 0 {
 		t.Error("an e-invoice was issued with a bad tax number")
 	}

@@ -358,6 +358,7 @@ func TestFormsNeedTheirToken(t *testing.T) {
 	}{
 		{"/register", false}, {"/login", false}, {"/login/sms", false}, {"/login/sms/verify", false},
 		{"/logout", true}, {"/orders", true}, {order + "/pay", true}, {order + "/cancel", true},
+		{order + "/invoice-title", true}, {order + "/einvoice", true},
 	} {
 		form := url.Values{"event": {"1042"}, "q1": {"1"}, "method": {"test"}, "email": {"x@example.org"}, "password": {"a long password"}, "password2": {"a long password"}, "phone": {"+8613800138000"}, "code": {"123456"}}
 		if st, _, _ := buyer.post(tc.path, form); st != 403 {
