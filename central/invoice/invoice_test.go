@@ -278,3 +278,50 @@ func TestSweepTakesTheHook(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// Twenty processes issuing the same document at once store one, all
+// get its number, and the number no one kept is not lost: the next
+// document takes the one after it.
+func TestIssueSameSourceRace(t *testing.T) {
+	for _, dialect := range dialects() {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixture(t, dialect, nil)
+			doc := func(src string) store.Invoice {
+				return store.Invoice{Kind: store.InvoiceKind, Source: src, Organizer: "arena", Series: "INV-2026", Order: 1, Account: 1, Currency: "CNY",
+					Total: 100, Seller: store.Seller{Name: "arena"}, Language: "zh", Issued: f.clock.Now()}
+			}
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			numbers, fresh := map[string]int{}, 0
+			start := make(chan struct{})
+			for range 20 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					got, isNew, err := f.db.IssueInvoice(ctx, doc("order:1"))
+					mu.Lock()
+					defer mu.Unlock()
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					numbers[got.Number]++
+					if isNew {
+						fresh++
+					}
+				}()
+			}
+			close(start)
+			wg.Wait()
+			if len(numbers) != 1 || numbers["INV-2026-000001"] != 20 || fresh != 1 {
+				t.Errorf("numbers %v, %d new; want INV-2026-000001 for all, one new", numbers, fresh)
+			}
+			next, _, err := f.db.IssueInvoice(ctx, doc("order:2"))
+			if err != nil || next.Number != "INV-2026-000002" {
+				t.Errorf("the next document: %s, %v", next.Number, err)
+			}
+		})
+	}
+}
