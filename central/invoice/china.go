@@ -33,11 +33,17 @@ type ChinaPlatform struct {
 	Clock   ticket.Clock
 }
 
-var _ Provider = (*ChinaPlatform)(nil)
+var (
+	_ Provider   = (*ChinaPlatform)(nil)
+	_ Currencies = (*ChinaPlatform)(nil)
+)
 
 // ErrRefused is a document the platform refused; its code and message
 // follow.
 var ErrRefused = errors.New("refused by the e-invoicing platform")
+
+// Currencies are CNY only.
+func (c *ChinaPlatform) Currencies() []string { return []string{"CNY"} }
 
 // Name is "cn-einvoice".
 func (c *ChinaPlatform) Name() string { return "cn-einvoice" }

@@ -138,3 +138,36 @@ func TestEInvoiceForgedSignature(t *testing.T) {
 		t.Errorf("a request and its replay: HTTP %d and %d, want 200 and 401", first, second)
 	}
 }
+
+// The platform is idempotent by our number: a document sent again (a
+// retry after central crashed before recording the answer) gets the same
+// official number; another document under a used number is refused; a
+// red invoice larger than what is left of the blue one is refused.
+func TestChinaPlatformIdempotent(t *testing.T) {
+	f := newFixture(t, store.SQLite, nil)
+	sim, url := platform(t, f)
+	p := &ChinaPlatform{BaseURL: url, AppID: "tixgate-test", Secret: "test-secret-0123456789", Clock: f.clock}
+	ctx := context.Background()
+	d := Document{Key: "INV-2026-000042", Seller: store.Seller{Name: "北京演出票务有限公司"}, Buyer: Buyer{Title: "张敏"}, Currency: "CNY", Total: 25600,
+		Lines: []store.InvoiceLine{{Name: "Standing", Quantity: 2, Unit: 12800, Total: 25600}}}
+	first, err := p.Issue(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := p.Issue(ctx, d)
+	if err != nil || again.Number != first.Number || len(sim.Issued()) != 1 {
+		t.Errorf("sent again: %+v, %v; want %s and one invoice", again, err, first.Number)
+	}
+	other := d
+	other.Total, other.Lines = 12800, []store.InvoiceLine{{Name: "Standing", Quantity: 1, Unit: 12800, Total: 12800}}
+	if _, err := p.Issue(ctx, other); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "3003") {
+		t.Errorf("another document under a used number: %v", err)
+	}
+	red := Document{Key: "CN-2026-000042", Currency: "CNY", Total: -30000, Lines: []store.InvoiceLine{{Name: "Refund", Quantity: 1, Unit: -30000, Total: -30000}}}
+	if _, err := p.Reverse(ctx, red, first); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "3002") {
+		t.Errorf("reversing more than the blue invoice: %v", err)
+	}
+	if _, err := p.Issue(ctx, Document{Key: "INV-2026-000043", Currency: "USD", Total: 100}); err == nil || !strings.Contains(err.Error(), "CNY") {
+		t.Errorf("an invoice in dollars: %v", err)
+	}
+}

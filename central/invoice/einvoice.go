@@ -90,6 +90,9 @@ func (is *Issuer) RequestEInvoice(ctx context.Context, order int64) (store.EInvo
 	if e, ok := have[inv.ID]; ok {
 		return e, nil
 	}
+	if !is.EInvoicing(inv.Currency) {
+		return store.EInvoice{}, fmt.Errorf("order %d: not in %s: %w", order, inv.Currency, ErrNoProvider)
+	}
 	if creditable(inv, docs) <= 0 {
 		return store.EInvoice{}, fmt.Errorf("order %d is refunded in full: %w", order, ErrNotPaid)
 	}
@@ -159,5 +162,18 @@ func (is *Issuer) reverseEInvoices(ctx context.Context, order int64, docs []stor
 	return nil
 }
 
-// EInvoicing reports whether buyers may ask for e-invoices.
-func (is *Issuer) EInvoicing() bool { return is.cfg.EInvoice != nil }
+// Currencies is what a Provider may also have: the currencies it
+// invoices in (a national platform invoices in its own); without it, any.
+type Currencies interface{ Currencies() []string }
+
+// EInvoicing reports whether buyers may ask for e-invoices of documents
+// in currency.
+func (is *Issuer) EInvoicing(currency string) bool {
+	if is.cfg.EInvoice == nil {
+		return false
+	}
+	if c, ok := is.cfg.EInvoice.(Currencies); ok {
+		return contains(c.Currencies(), currency)
+	}
+	return true
+}

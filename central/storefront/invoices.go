@@ -43,7 +43,7 @@ func (f *Front) invoicesOf(r *http.Request, b *buyer, o store.ShopOrder, tz stri
 		return nil
 	}
 	lang := langOf(r)
-	v := &invoicesView{OrderID: o.ID, CSRF: b.csrf(), EInvoicing: is.EInvoicing()}
+	v := &invoicesView{OrderID: o.ID, CSRF: b.csrf(), EInvoicing: is.EInvoicing(o.Currency)}
 	if t, err := is.Title(r.Context(), b.Account); err == nil {
 		v.Title, v.TaxID = t.Title, t.TaxID
 	}
