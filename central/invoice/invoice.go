@@ -99,8 +99,8 @@ func (is *Issuer) Ensure(ctx context.Context, order int64) ([]store.Invoice, err
 	if err != nil {
 		return nil, err
 	}
-	if o.PaidAt.IsZero() {
-		return nil, nil
+	if o.PaidAt.IsZero() || o.Total <= 0 {
+		return nil, nil // not paid, or nothing sold (a sponsor's complimentary tickets)
 	}
 	docs, err := is.db.OrderInvoices(ctx, order)
 	if err != nil {

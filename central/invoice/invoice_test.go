@@ -325,3 +325,31 @@ func TestIssueSameSourceRace(t *testing.T) {
 		})
 	}
 }
+
+// A sponsor's complimentary tickets sell nothing: no invoice, and no
+// number used.
+func TestNoInvoiceForComplimentary(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, store.SQLite, nil)
+	sp := f.buyers(t, 1, "sponsor")[0]
+	sp.Role = shop.RoleSponsor
+	if err := f.db.Update(ctx, func(tx *store.Tx) error { return tx.SetAccountRole(sp.ID, sp.Role) }); err != nil {
+		t.Fatal(err)
+	}
+	al, err := f.shop.Grant(ctx, "staff", sp.ID, 1042, 1, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	comp, _, err := f.shop.IssueComp(ctx, sp, al.ID, "A Guest", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.inv.IssueDue(ctx, 10)
+	if docs, _ := f.db.OrderInvoices(ctx, comp.ID); len(docs) != 0 {
+		t.Errorf("a complimentary order has %+v", docs)
+	}
+	o := f.buy(t, f.buyers(t, 1, "buyer")[0], "", pricing.Item{Type: 1, Quantity: 1})
+	if docs, _ := f.db.OrderInvoices(ctx, o.ID); len(docs) != 1 || docs[0].Number != "INV-2026-000001" {
+		t.Errorf("the next paid order's documents %+v", docs)
+	}
+}

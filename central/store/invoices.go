@@ -223,7 +223,8 @@ func (d *DB) invoices(ctx context.Context, where string, args ...any) ([]Invoice
 }
 
 // InvoiceTodo lists up to limit orders that lack an invoice or a credit
-// note: paid without an invoice; with a refund (not of a second or late
+// note (orders of nothing sold, complimentary ones, have none): paid
+// without an invoice; with a refund (not of a second or late
 // payment, which no invoice counted) without a credit note; cancelled
 // after a payment at the counter or in test without a credit note.
 // counterMethods are the payment methods whose refunds are not recorded
@@ -242,11 +243,11 @@ func (d *DB) InvoiceTodo(ctx context.Context, counterMethods []string, limit int
 		in = "''"
 	}
 	rows, err := d.db.QueryContext(ctx, `SELECT id FROM (
-		SELECT o.id FROM shop_orders o WHERE o.paid_at > 0 AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = o.id AND i.kind = 'invoice')
+		SELECT o.id FROM shop_orders o WHERE o.paid_at > 0 AND o.total > 0 AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = o.id AND i.kind = 'invoice')
 		UNION SELECT t.order_id FROM pay_transactions t JOIN shop_orders o ON o.id = t.order_id
-			WHERE t.kind = 'refund' AND o.paid_at > 0 AND t.reference NOT LIKE 'dup-%' AND t.reference NOT LIKE 'late-%'
+			WHERE t.kind = 'refund' AND o.paid_at > 0 AND o.total > 0 AND t.reference NOT LIKE 'dup-%' AND t.reference NOT LIKE 'late-%'
 			AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.refund_tx = t.id)
-		UNION SELECT o.id FROM shop_orders o WHERE o.status = 'cancelled' AND o.paid_at > 0 AND o.method IN (`+in+`)
+		UNION SELECT o.id FROM shop_orders o WHERE o.status = 'cancelled' AND o.paid_at > 0 AND o.total > 0 AND o.method IN (`+in+`)
 			AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = o.id AND i.kind = 'credit_note' AND i.refund_tx = 0)
 	) todo ORDER BY id LIMIT $1`, args...)
 	if err != nil {
