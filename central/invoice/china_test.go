@@ -171,3 +171,38 @@ func TestChinaPlatformIdempotent(t *testing.T) {
 		t.Errorf("an invoice in dollars: %v", err)
 	}
 }
+
+// A refund while the platform is down gets its credit note at once and
+// its red e-invoice from the sweep once the platform is back.
+func TestRedEInvoiceRetried(t *testing.T) {
+	f := newFixture(t, store.SQLite, nil)
+	sim, url := platform(t, f)
+	up := &ChinaPlatform{BaseURL: url, AppID: "tixgate-test", Secret: "test-secret-0123456789", Clock: f.clock}
+	f.inv.cfg.EInvoice = up
+	ctx := context.Background()
+	a := f.buyers(t, 1, "buyer")[0]
+	o := f.buy(t, a, "", pricing.Item{Type: 1, Quantity: 2})
+	if _, err := f.inv.RequestEInvoice(ctx, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	f.inv.cfg.EInvoice = &ChinaPlatform{BaseURL: down.URL, AppID: "tixgate-test", Secret: "test-secret-0123456789", Clock: f.clock}
+	if _, err := f.shop.Cancel(ctx, o.ID, "refunded at the counter"); err != nil {
+		t.Fatal(err)
+	}
+	docs, e, _ := f.inv.Documents(ctx, o.ID)
+	if len(docs) != 2 || len(e) != 1 {
+		t.Fatalf("while the platform is down: %d documents, %d e-invoices; want the credit note without its red e-invoice", len(docs), len(e))
+	}
+	f.inv.cfg.EInvoice = up
+	if n := f.inv.IssueDue(ctx, 10); n != 1 {
+		t.Errorf("the sweep found %d orders to finish, want 1", n)
+	}
+	if e, _ := f.db.OrderEInvoices(ctx, o.ID); len(e) != 2 || len(sim.Issued()) != 2 {
+		t.Errorf("after the sweep: %d e-invoices here, %d at the platform; want 2", len(e), len(sim.Issued()))
+	}
+	if n := f.inv.IssueDue(ctx, 10); n != 0 {
+		t.Errorf("a second sweep found %d orders", n)
+	}
+}

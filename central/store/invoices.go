@@ -226,8 +226,9 @@ func (d *DB) invoices(ctx context.Context, where string, args ...any) ([]Invoice
 // note (orders of nothing sold, complimentary ones, have none): paid
 // without an invoice; with a refund (not of a second or late
 // payment, which no invoice counted) without a credit note; cancelled
-// after a payment at the counter or in test without a credit note.
-// counterMethods are the payment methods whose refunds are not recorded
+// after a payment at the counter or in test without a credit note; with
+// a credit note of an e-invoiced invoice whose reversal is not issued yet
+// (the platform was down). counterMethods are the payment methods whose refunds are not recorded
 // as transactions.
 func (d *DB) InvoiceTodo(ctx context.Context, counterMethods []string, limit int) ([]int64, error) {
 	args := []any{limit}
@@ -249,6 +250,8 @@ func (d *DB) InvoiceTodo(ctx context.Context, counterMethods []string, limit int
 			AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.refund_tx = t.id)
 		UNION SELECT o.id FROM shop_orders o WHERE o.status = 'cancelled' AND o.paid_at > 0 AND o.total > 0 AND o.method IN (`+in+`)
 			AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = o.id AND i.kind = 'credit_note' AND i.refund_tx = 0)
+		UNION SELECT c.order_id FROM invoices c JOIN einvoices b ON b.invoice_id = c.original
+			WHERE c.kind = 'credit_note' AND NOT EXISTS (SELECT 1 FROM einvoices r WHERE r.invoice_id = c.id)
 	) todo ORDER BY id LIMIT $1`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("orders to invoice: %w", err)
