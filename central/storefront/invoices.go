@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tixgate/tixgate/central/invoice"
+	"github.com/tixgate/tixgate/central/shop"
 	"github.com/tixgate/tixgate/central/store"
 )
 
@@ -21,6 +22,7 @@ type invoicesView struct {
 	Title      string
 	TaxID      string
 	EInvoicing bool // the buyer may ask for a 数电票
+	Pending    bool // not paid yet: only the title can be set
 	Asked      bool // and did
 }
 
@@ -34,7 +36,19 @@ type docView struct {
 // when invoicing is off or the order was never paid.
 func (f *Front) invoicesOf(r *http.Request, b *buyer, o store.ShopOrder, tz string) *invoicesView {
 	is := f.cfg.Invoices
-	if is == nil || o.PaidAt.IsZero() {
+	if is == nil {
+		return nil
+	}
+	if o.Status == shop.StatusPending {
+		// The invoice is issued as the order is paid: its title can be
+		// set now.
+		v := &invoicesView{OrderID: o.ID, CSRF: b.csrf(), Pending: true}
+		if t, err := is.Title(r.Context(), b.Account); err == nil {
+			v.Title, v.TaxID = t.Title, t.TaxID
+		}
+		return v
+	}
+	if o.PaidAt.IsZero() {
 		return nil
 	}
 	docs, e, err := is.Documents(r.Context(), o.ID)

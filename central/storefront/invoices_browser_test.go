@@ -68,7 +68,11 @@ func TestInvoicesInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("email"), email), chromedp.SendKeys(chromedp.ID("password"), pw),
 		chromedp.Click(chromedp.ID("login")), chromedp.WaitVisible(chromedp.ID("events")))
 	order := fmt.Sprintf("/orders/%d", o.ID)
-	br.screens(base, [3]string{"order-invoices", order, "#invoice-pdf"})
+	pending, err := v.srv.Shop.Place(ctx, a, shop.OrderRequest{Event: 1042, Items: []pricing.Item{{Type: 1, Quantity: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	br.screens(base, [3]string{"order-invoices", order, "#invoice-pdf"}, [3]string{"order-pending-title", fmt.Sprintf("/orders/%d", pending.ID), "#invoice-title-form"})
 	run("the English page", chromedp.Navigate(base+order+"?lang=en"), chromedp.WaitVisible(chromedp.ID("invoice-pdf")))
 	if got := js(`document.getElementById("invoice-pdf").textContent`); got != "Invoice (PDF)" {
 		t.Errorf("the invoice link says %q", got)

@@ -55,8 +55,9 @@ func TestInvoiceDownload(t *testing.T) {
 		t.Fatal(err)
 	}
 	order := "/orders/" + strconv.FormatInt(o.ID, 10)
-	if _, body := get2(c, order+"?lang=en"); strings.Contains(body, `id="invoices"`) {
-		t.Error("an unpaid order shows invoices")
+	if _, body := get2(c, order+"?lang=en"); strings.Contains(body, `id="invoice-pdf"`) || strings.Contains(body, `id="request-einvoice"`) ||
+		!strings.Contains(body, `id="invoice-title-form"`) {
+		t.Error("an unpaid order shows an invoice, or offers no title for the invoice to come")
 	}
 	if st, _, _ := c.get(order + "/invoice.pdf"); st != 404 {
 		t.Errorf("the invoice of an unpaid order: %d, want 404", st)
@@ -138,6 +139,24 @@ func TestInvoiceDownload(t *testing.T) {
 	}
 	if st, _, _ := c.get(order + "/credit-notes/CN-2026-000009.pdf"); st != 404 {
 		t.Errorf("an unknown credit note: %d", st)
+	}
+
+	// A title set before paying is the invoice's.
+	o2, err := f.shop.Place(ctx, mustAccount(t, f, "wang@example.org"), shop.OrderRequest{Event: 1042, Items: []pricing.Item{{Type: 1, Quantity: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	order2 := "/orders/" + strconv.FormatInt(o2.ID, 10)
+	if st, loc, _ := c.post(order2+"/invoice-title", url.Values{"csrf": {tok}, "title": {"北京演出票务有限公司"}, "tax_id": {"91110108551385082Q"}}); st != 303 ||
+		!strings.Contains(loc, "done=title") {
+		t.Fatalf("the title of a pending order: %d %s", st, loc)
+	}
+	if _, _, err := f.shop.Pay(ctx, o2.ID, shop.MethodTest); err != nil {
+		t.Fatal(err)
+	}
+	_, _, pdf = c.get(order2 + "/invoice.pdf")
+	if text := pdfTextOf(t, pdf); !strings.Contains(text, "INV-2026-000002") || !strings.Contains(text, "北京演出票务有限公司") || !strings.Contains(text, "91110108551385082Q") {
+		t.Errorf("the invoice of an order whose title was set before paying:\n%s", text)
 	}
 }
 
