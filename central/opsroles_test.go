@@ -12,7 +12,9 @@ import (
 
 	"github.com/tixgate/tixgate/central/help"
 	"github.com/tixgate/tixgate/central/ops"
+	"github.com/tixgate/tixgate/central/shop"
 	"github.com/tixgate/tixgate/central/staff"
+	"github.com/tixgate/tixgate/pricing"
 )
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
@@ -70,7 +72,8 @@ func (c *opsClient) login(name, password string) {
 // concrete fills a route's pattern with the fixture's ids.
 func concrete(pattern string) (method, path string) {
 	method, path, _ = strings.Cut(pattern, " ")
-	path = strings.NewReplacer("{$}", "", "{event}", "1042", "{type}", "1", "{serial}", "999999", "{name}", "nobody", "{id}", "1", "{slug}", "how-to-buy").Replace(path)
+	path = strings.NewReplacer("{$}", "", "{event}", "1042", "{type}", "1", "{serial}", "999999", "{name}", "nobody", "{id}", "1", "{slug}", "how-to-buy",
+		"{file}", "INV-2026-000001.pdf").Replace(path)
 	return method, path
 }
 
@@ -85,6 +88,20 @@ func TestOpsRoles(t *testing.T) {
 	f := newFixture(t, "")
 	ctx := context.Background()
 	if err := help.Seed(ctx, f.db, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// Order 1, paid, with its invoice INV-2026-000001.
+	if err := f.srv.Shop.PutOffer(ctx, shop.Offer{Event: 1042, Type: 1, Price: pricing.New(12800, pricing.CNY), Quota: 10}); err != nil {
+		t.Fatal(err)
+	}
+	buyer, err := f.srv.Shop.AddVerifiedBuyer(ctx, shop.Registration{Email: "buyer@example.org", Password: "a long password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, err := f.srv.Shop.Place(ctx, buyer, shop.OrderRequest{Event: 1042, Items: []pricing.Item{{Type: 1, Quantity: 1}}}); err != nil || o.ID != 1 {
+		t.Fatalf("order %d: %v", o.ID, err)
+	}
+	if _, _, err := f.srv.Shop.Pay(ctx, 1, shop.MethodBoxOffice); err != nil {
 		t.Fatal(err)
 	}
 	routes := f.srv.UI.Routes()

@@ -20,6 +20,7 @@ import (
 	"github.com/tixgate/tixgate/central/devices"
 	"github.com/tixgate/tixgate/central/help"
 	"github.com/tixgate/tixgate/central/intake"
+	"github.com/tixgate/tixgate/central/invoice"
 	"github.com/tixgate/tixgate/central/ops"
 	"github.com/tixgate/tixgate/central/pay"
 	"github.com/tixgate/tixgate/central/quota"
@@ -62,6 +63,9 @@ type Config struct {
 	// notifications come to /api/v1/pay/notify/{provider}); none: the
 	// payment routes are not mounted.
 	PayProviders []pay.Provider
+	// EInvoice issues e-invoices (invoice.ChinaPlatform for 数电票) when
+	// buyers ask; nil offers none (the PDF invoices are issued anyway).
+	EInvoice invoice.Provider
 	// ReconcileEvery is how often the server reconciles every ticket with
 	// records, for the conflicts no upload brings (a ticket revoked after
 	// its entries arrived); 0 never. Each pass reads every stored record:
@@ -116,6 +120,9 @@ type Server struct {
 	mux        *http.ServeMux
 	metrics    *metrics
 	refused    *refusals
+
+	// Invoices issues every paid order's invoice and its credit notes.
+	Invoices *invoice.Issuer
 }
 
 // New wires a server.
@@ -147,9 +154,12 @@ func New(cfg Config) *Server {
 	if base == "" {
 		base = "http://" + cfg.Listen
 	}
+	icfg := invoice.DefaultConfig(cfg.Store)
+	icfg.EInvoice, icfg.Clock, icfg.Logger = cfg.EInvoice, cfg.Clock, cfg.Logger
+	s.Invoices = invoice.New(icfg)
 	s.Shop = shop.New(shop.Config{Store: cfg.Store, Catalog: cat, Mailer: cfg.Mailer, SMSSender: cfg.SMSSender, CaptchaBits: cfg.CaptchaBits,
-		BaseURL: base, Clock: cfg.Clock, Logger: cfg.Logger})
-	ui, err := ops.New(ops.Config{Store: cfg.Store, Accounts: s.Accounts, Conflicts: keeper, Catalog: cat, Devices: reg, Shop: s.Shop, QR: cfg.SetupQR,
+		BaseURL: base, Clock: cfg.Clock, Logger: cfg.Logger, Settled: s.Invoices.Settled})
+	ui, err := ops.New(ops.Config{Store: cfg.Store, Accounts: s.Accounts, Conflicts: keeper, Catalog: cat, Devices: reg, Shop: s.Shop, Invoices: s.Invoices, QR: cfg.SetupQR,
 		PublicURL: cfg.PublicURL, Refresh: cfg.OpsRefresh, Secure: cfg.TLSCert != "", Clock: cfg.Clock, Logger: cfg.Logger})
 	if err != nil {
 		panic("central: the ops screens do not parse: " + err.Error()) // a broken build, caught by every test
@@ -165,7 +175,7 @@ func New(cfg Config) *Server {
 		cfg.OpsRefusalEvery = 3 * time.Second
 	}
 	s.refused = newRefusals(cfg.OpsRefusalBurst, cfg.OpsRefusalEvery)
-	front, err := storefront.New(storefront.Config{Shop: s.Shop, Store: cfg.Store, QR: cfg.SetupQR, Secure: cfg.TLSCert != "", Clock: cfg.Clock, Logger: cfg.Logger})
+	front, err := storefront.New(storefront.Config{Shop: s.Shop, Store: cfg.Store, QR: cfg.SetupQR, Invoices: s.Invoices, Secure: cfg.TLSCert != "", Clock: cfg.Clock, Logger: cfg.Logger})
 	if err != nil {
 		panic("central: the storefront does not parse: " + err.Error()) // a broken build, caught by every test
 	}
@@ -206,6 +216,7 @@ func (s *Server) routes() {
 	}
 	s.salesRoutes(m)
 	s.reportRoutes(m)
+	s.invoiceRoutes(m)
 	m.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		if bearer(r) == "" {
 			s.fail(w, http.StatusUnauthorized, uplink.ErrCodeUnauthorized, "credentials required: Authorization: Bearer TOKEN")
@@ -246,6 +257,7 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	}
 	go s.Shop.Sweep(ctx, 30*time.Second)
 	go s.rollUpLoop(ctx)
+	go s.Invoices.Sweep(ctx, 30*time.Second)
 	select {
 	case err := <-done:
 		return fmt.Errorf("central: serve: %w", err)
@@ -355,7 +367,8 @@ func (s *Server) ops(scope string, h http.HandlerFunc) http.HandlerFunc {
 			s.internal(w, r, err)
 			return
 		}
-		if !slices.Contains(t.Scopes, scope) && !slices.Contains(t.Scopes, "admin") {
+		// scope may name several, "box_office|read": any of them will do.
+		if !slices.ContainsFunc(strings.Split(scope, "|"), func(sc string) bool { return slices.Contains(t.Scopes, sc) }) && !slices.Contains(t.Scopes, "admin") {
 			refuse(http.StatusForbidden, "forbidden", "the token lacks the "+scope+" scope")
 			return
 		}

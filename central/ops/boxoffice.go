@@ -38,6 +38,7 @@ type boxOfficeData struct {
 	PaidAt     string
 	Lines      []orderLine
 	Tickets    []ticketRow
+	Docs       []orderDoc
 	Error      string
 	Done       string
 	HasShopAPI bool
@@ -102,6 +103,7 @@ func (u *UI) fillOrder(r *http.Request, d *boxOfficeData, o store.ShopOrder, tic
 			d.Lines = append(d.Lines, orderLine{Name: l.Name, Quantity: l.Quantity, Total: l.Total.Display(lang)})
 		}
 	}
+	d.Docs = u.orderDocs(r, o, loc)
 	for _, t := range tickets {
 		d.Tickets = append(d.Tickets, ticketRow{Event: t.Event, Serial: t.Serial, Status: t.Status, Issued: when(t.IssuedAt, loc), Code: t.Code})
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/tixgate/tixgate/central/catalog"
 	"github.com/tixgate/tixgate/central/conflicts"
 	"github.com/tixgate/tixgate/central/devices"
+	"github.com/tixgate/tixgate/central/invoice"
 	"github.com/tixgate/tixgate/central/shop"
 	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
@@ -36,6 +37,9 @@ type Config struct {
 	// Shop is the online box office: the counter finds an order by its
 	// number, marks it paid or cancels it; nil leaves the screen empty.
 	Shop *shop.Shop
+	// Invoices are the orders' invoices and credit notes, listed and
+	// downloaded with the order at the counter; nil lists none.
+	Invoices *invoice.Issuer
 	// QR draws a device's setup code as a PNG size pixels wide; nil shows
 	// the code as text only. Central is given the scanner's renderer: it
 	// imports no device package itself.
@@ -126,6 +130,7 @@ func New(cfg Config) (*UI, error) {
 	u.route("GET /ops/orders", read, u.boxOffice)
 	u.route("POST /ops/orders/{id}/paid", issue, u.boxOfficePaid)
 	u.route("POST /ops/orders/{id}/cancel", issue, u.boxOfficeCancel)
+	u.route("GET /ops/orders/{id}/invoices/{file}", read, u.invoicePDF)
 	return u, nil
 }
 

@@ -1,10 +1,15 @@
 package pay
 
 import (
+	"context"
+	"io"
+	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tixgate/tixgate/central/invoice"
 	"github.com/tixgate/tixgate/central/shop"
 	"github.com/tixgate/tixgate/ticket"
 )
@@ -90,6 +95,17 @@ func suite(t *testing.T, r rig) {
 				}
 				if m := f.money(t, o.ID); m["refund"] != 25600 || m["refunds"] != 2 {
 					t.Errorf("transactions: %v, want two refunds making 25600", m)
+				}
+				// Each refund has its credit note against the invoice.
+				icfg := invoice.DefaultConfig(f.db)
+				icfg.Clock, icfg.Logger = f.clock, quietLog()
+				docs, err := invoice.New(icfg).Ensure(context.Background(), o.ID)
+				var totals []int64
+				for _, d := range docs {
+					totals = append(totals, d.Total)
+				}
+				if err != nil || !slices.Equal(totals, []int64{25600, -5000, -20600}) || docs[2].Number != "CN-2026-000002" {
+					t.Errorf("invoice and credit notes: %v, %v", totals, err)
 				}
 			})
 			t.Run("forged callback", func(t *testing.T) {
@@ -186,3 +202,5 @@ func suite(t *testing.T, r rig) {
 func (r rig) bind(tb testing.TB) func(string, ticket.Clock) []Provider {
 	return func(base string, clock ticket.Clock) []Provider { return r.providers(tb, base, clock) }
 }
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

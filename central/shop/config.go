@@ -1,6 +1,7 @@
 package shop
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -66,6 +67,12 @@ type Config struct {
 	Waitlist WaitlistConfig
 	Clock    ticket.Clock
 	Logger   *slog.Logger
+
+	// Settled, when set, is told of each order after a commit that paid
+	// or cancelled it (the invoices: package invoice). It must not block
+	// for long and must be safe to call again for one order; a crash
+	// before the call is made good by its own sweep.
+	Settled func(ctx context.Context, order int64)
 }
 
 // DefaultConfig is a box office over db issuing through cat.

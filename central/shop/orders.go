@@ -342,6 +342,7 @@ func (s *Shop) PayWith(ctx context.Context, id int64, p Payment) (store.ShopOrde
 		return o, nil, fmt.Errorf("pay order %d: %w", id, err)
 	}
 	o.Status, o.Method, o.PaidAt = StatusPaid, method, now
+	s.settled(ctx, id)
 	s.confirm(ctx, buyer, o, ev.Name, tickets)
 	return o, tickets, nil
 }
@@ -406,8 +407,16 @@ func (s *Shop) Cancel(ctx context.Context, id int64, reason string) (store.ShopO
 	if err != nil {
 		return o, fmt.Errorf("cancel order %d: %w", id, err)
 	}
+	s.settled(ctx, id)
 	s.offerFreed(ctx, o.Event)
 	return s.db.Order(ctx, id)
+}
+
+// settled tells Config.Settled of an order paid or cancelled.
+func (s *Shop) settled(ctx context.Context, id int64) {
+	if s.cfg.Settled != nil {
+		s.cfg.Settled(ctx, id)
+	}
 }
 
 // expire ends a pending order whose hold ran out and returns its stock.

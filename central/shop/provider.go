@@ -213,6 +213,7 @@ func (s *Shop) PaidByAll(ctx context.Context, paid []Paid) ([]error, error) {
 		if errs[t.i] == nil {
 			o := t.o
 			o.Status, o.Method, o.PaidAt = StatusPaid, paid[t.i].Provider, now
+			s.settled(ctx, o.ID)
 			s.confirm(ctx, t.buyer, o, t.ev.Name, issued[t.i])
 		}
 	}

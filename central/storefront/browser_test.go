@@ -49,7 +49,10 @@ type venue struct {
 	mail *mailpit
 }
 
-func newVenue(t *testing.T) *venue {
+func newVenue(t *testing.T) *venue { t.Helper(); return newVenueWith(t, nil) }
+
+// newVenueWith is newVenue with its configuration changed by configure.
+func newVenueWith(t *testing.T, configure func(*central.Config)) *venue {
 	t.Helper()
 	dir := t.TempDir()
 	mp := startMailpit(t)
@@ -71,6 +74,9 @@ func newVenue(t *testing.T) *venue {
 	cfg.SetupQR = scanner.RenderPNG
 	cfg.Mailer = &shop.SMTP{Host: "127.0.0.1", Port: mp.SMTP, From: "box-office@example.org", Insecure: true}
 	cfg.ReconcileEvery = 0
+	if configure != nil {
+		configure(&cfg)
+	}
 	srv := central.New(cfg)
 	hs.Config.Handler = srv.Handler()
 	hs.Start()

@@ -130,6 +130,7 @@ type orderData struct {
 	Tickets          []ticketView
 	Revoked          bool
 	EventID          uint64
+	Invoices         *invoicesView
 }
 
 // ticketView is an issued ticket as the order and tickets pages show it.
@@ -214,6 +215,7 @@ func (f *Front) showOrder(w http.ResponseWriter, r *http.Request, b *buyer, stat
 		d.Steps = append(d.Steps, step{Key: "status.cancelled", At: at(o.ClosedAt), State: "bad"})
 	}
 	d.Tickets = f.ticketViews(r, o, tickets, name, d.EventWhen)
+	d.Invoices = f.invoicesOf(r, b, o, tz)
 	for _, t := range d.Tickets {
 		d.Revoked = d.Revoked || t.Status != "valid"
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tixgate/tixgate/central/invoice"
+	"github.com/tixgate/tixgate/central/pdftext"
 	"github.com/tixgate/tixgate/central/shop"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/central/web"
@@ -34,6 +36,9 @@ type Config struct {
 	// Fonts draw the tickets' PDF; zero: DefaultFonts. Missing fonts
 	// leave the PDF out (the page says so), nothing else.
 	Fonts Fonts
+	// Invoices are the orders' invoices and credit notes, shown and
+	// downloaded from the order page; nil shows none.
+	Invoices *invoice.Issuer
 	// Secure marks cookies Secure: central serves HTTPS.
 	Secure bool
 	Clock  ticket.Clock
@@ -46,7 +51,7 @@ type Front struct {
 	site  *web.Site
 	mux   *http.ServeMux
 	sw    []byte // the service worker's script
-	fonts *pdfFonts
+	fonts *pdftext.Loader
 }
 
 // New parses the pages; it fails only on a broken build.
@@ -75,7 +80,7 @@ func New(cfg Config) (*Front, error) {
 	if cfg.Fonts == (Fonts{}) {
 		cfg.Fonts = DefaultFonts()
 	}
-	f := &Front{cfg: cfg, site: site, mux: http.NewServeMux(), sw: sw, fonts: &pdfFonts{paths: cfg.Fonts}}
+	f := &Front{cfg: cfg, site: site, mux: http.NewServeMux(), sw: sw, fonts: pdftext.NewLoader(cfg.Fonts)}
 	f.routes()
 	return f, nil
 }
@@ -98,6 +103,10 @@ func (f *Front) routes() {
 	m.HandleFunc("GET /orders/{id}", f.page(f.orderPage))
 	m.HandleFunc("GET /orders/{id}/tickets.pdf", f.page(f.ticketsPDF))
 	m.HandleFunc("POST /orders/{id}/pay", f.action(f.pay))
+	m.HandleFunc("GET /orders/{id}/invoice.pdf", f.page(f.invoicePDF))
+	m.HandleFunc("GET /orders/{id}/credit-notes/{file}", f.page(f.invoicePDF))
+	m.HandleFunc("POST /orders/{id}/invoice-title", f.action(f.invoiceTitle))
+	m.HandleFunc("POST /orders/{id}/einvoice", f.action(f.requestEInvoice))
 	m.HandleFunc("POST /orders/{id}/cancel", f.action(f.cancel))
 	m.HandleFunc("GET /tickets/{$}", f.page(f.tickets))
 	m.Handle("GET /tickets", http.RedirectHandler("/tickets/", http.StatusMovedPermanently))

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/tixgate/tixgate/central/catalog"
+	"github.com/tixgate/tixgate/central/invoice"
+	"github.com/tixgate/tixgate/central/invoice/einvsim"
 	"github.com/tixgate/tixgate/central/shop"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/ledger/manifest"
@@ -33,6 +35,8 @@ var concert = time.Date(2026, 6, 12, 19, 0, 0, 0, time.UTC)
 type fixture struct {
 	db    *store.DB
 	shop  *shop.Shop
+	inv   *invoice.Issuer
+	einv  *einvsim.Server
 	front *Front
 	sms   *shop.DevSender
 	clock *ticket.ManualClock
@@ -74,8 +78,16 @@ func newFixture(tb testing.TB, quota int64) *fixture {
 		tb.Fatal(err)
 	}
 	sms := &shop.DevSender{}
+	einv := einvsim.New("tixgate-test", "test-secret-0123456789")
+	einv.Now = clock.Now
+	esrv := httptest.NewServer(einv.Handler())
+	tb.Cleanup(esrv.Close)
+	icfg := invoice.DefaultConfig(db)
+	icfg.Clock, icfg.Logger = clock, quiet()
+	icfg.EInvoice = &invoice.ChinaPlatform{BaseURL: esrv.URL, AppID: "tixgate-test", Secret: "test-secret-0123456789", Clock: clock}
+	inv := invoice.New(icfg)
 	cfg := shop.TestConfig(db, cat)
-	cfg.Clock, cfg.Logger, cfg.SMSSender = clock, quiet(), sms
+	cfg.Clock, cfg.Logger, cfg.SMSSender, cfg.Settled = clock, quiet(), sms, inv.Settled
 	sh := shop.New(cfg)
 	ctx := context.Background()
 	for _, o := range []shop.Offer{
@@ -90,13 +102,13 @@ func newFixture(tb testing.TB, quota int64) *fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	front, err := New(Config{Shop: sh, Store: db, Clock: clock, Logger: quiet(), QR: scanner.RenderPNG})
+	front, err := New(Config{Shop: sh, Store: db, Clock: clock, Logger: quiet(), QR: scanner.RenderPNG, Invoices: inv})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	srv := httptest.NewServer(front.Handler())
 	tb.Cleanup(srv.Close)
-	return &fixture{db: db, shop: sh, front: front, sms: sms, clock: clock, url: srv.URL}
+	return &fixture{db: db, shop: sh, inv: inv, einv: einv, front: front, sms: sms, clock: clock, url: srv.URL}
 }
 
 // client is a browser without a script: a cookie jar that does not follow
@@ -346,6 +358,7 @@ func TestFormsNeedTheirToken(t *testing.T) {
 	}{
 		{"/register", false}, {"/login", false}, {"/login/sms", false}, {"/login/sms/verify", false},
 		{"/logout", true}, {"/orders", true}, {order + "/pay", true}, {order + "/cancel", true},
+		{order + "/invoice-title", true}, {order + "/einvoice", true},
 	} {
 		form := url.Values{"event": {"1042"}, "q1": {"1"}, "method": {"test"}, "email": {"x@example.org"}, "password": {"a long password"}, "password2": {"a long password"}, "phone": {"+8613800138000"}, "code": {"123456"}}
 		if st, _, _ := buyer.post(tc.path, form); st != 403 {

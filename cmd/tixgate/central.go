@@ -34,6 +34,9 @@ func centralCommands() *command {
 		{name: "shop", summary: "the box office", subs: []*command{
 			{name: "offer", usage: "--db DSN --data DIR --event N --type N --price 128.00 [--currency CNY] --quota N [--vip] [--from T] [--until T] [--max-per-order N]", summary: "put a ticket type on sale online, or change its offer", run: runCentralShopOffer},
 		}},
+		{name: "invoice", summary: "invoices and credit notes", subs: []*command{
+			{name: "settings", usage: "--db DSN --data DIR --organizer NAME [--invoice-prefix INV] [--credit-prefix CN] [--seller-name N] [--seller-tax-id ID] [--seller-address A] [--tax-rate 6]", summary: "set how an organizer's invoices are numbered and what they print as the seller", run: runCentralInvoiceSettings},
+		}},
 		{name: "backup", usage: "--db DSN --data DIR --out FILE", summary: "write a consistent backup of central's database while central runs (the keys under --data are backed up apart: see docs/operations.md)", run: runCentralBackup},
 		{name: "restore", usage: "--db DSN --data DIR [--force] FILE", summary: "restore a backup into a fresh database, the keys already in place under --data", run: runCentralRestore},
 		{name: "keys", summary: "the organizer's keys under --data", subs: []*command{
@@ -211,6 +214,8 @@ func runCentral(ctx context.Context, e *env, cl *cmdline) error {
 	smsEndpoint := cl.String("sms-endpoint", shop.DefaultAliyunEndpoint, "the SMS API's address (aliyun)")
 	captchaBits := cl.Int("captcha-bits", 0, "proof-of-work captcha on registration and checkout: leading zero bits a buyer's browser must find (16 is about a second on a phone); 0: off")
 	payFile := cl.String("pay-providers", "", "payment providers file (.toml or .yaml, docs/payments.md); none: no provider, buyers pay at the box office")
+	einvURL := cl.String("einvoice-url", "", "the e-invoicing platform (China's 数电票) buyers' e-invoices are issued through, https://…; its secret in TIXGATE_EINVOICE_SECRET; none: PDF invoices only")
+	einvApp := cl.String("einvoice-app-id", "", "the app id at --einvoice-url")
 	if _, err := cl.parseN(0, ""); err != nil {
 		return err
 	}
@@ -219,6 +224,10 @@ func runCentral(ctx context.Context, e *env, cl *cmdline) error {
 		return err
 	}
 	sms, err := smsSender(*smsProvider, *smsSign, *smsTemplate, *smsOffer, *smsEndpoint, e.log)
+	if err != nil {
+		return err
+	}
+	einv, err := eInvoicer(*einvURL, *einvApp, e)
 	if err != nil {
 		return err
 	}
@@ -253,6 +262,7 @@ func runCentral(ctx context.Context, e *env, cl *cmdline) error {
 		cfg.SMSSender = sms
 	}
 	cfg.CaptchaBits = *captchaBits
+	cfg.EInvoice = einv
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usageError("central: --tls-cert and --tls-key go together")
 	}

@@ -81,7 +81,7 @@ func TestLayout(t *testing.T) {
 		"github.com/jackc/pgx/v5":             {"central/store"},
 		"github.com/pressly/goose/v3":         {"central/store"},
 		"golang.org/x/perf/":                  {"cmd/benchtable"},
-		"codeberg.org/go-pdf/fpdf":            {"edge/receipt", "central/storefront"},
+		"codeberg.org/go-pdf/fpdf":            {"edge/receipt", "central/storefront", "central/pdftext", "central/invoice"},
 		"github.com/stripe/stripe-go/v82":     {"central/pay"},
 	}
 	may := map[string][]string{ // packages of ours each may import
@@ -122,13 +122,13 @@ func TestLayout(t *testing.T) {
 		"central/shop":     {"central/store", "central/catalog", "central/password", "pricing", "ticket", "ticket/strict"},
 		"central/password": nil,
 		"central/backup":   {"central/store", "ticket", "ticket/keyfile"},
-		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "central/conflicts", "central/reconcile", "central/staff", "central/ops", "central/quota", "central/sales", "central/shop", "central/storefront", "central/pay", "central/report", "central/help", "ticket", "ticket/keyfile",
+		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "central/conflicts", "central/reconcile", "central/staff", "central/ops", "central/quota", "central/sales", "central/shop", "central/storefront", "central/pay", "central/report", "central/help", "central/invoice", "ticket", "ticket/keyfile",
 			"ledger/manifest", "ledger/record", "ledger/rules", "uplink"},
 		"central/reconcile":  {"ticket", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest"},
 		"central/staff":      {"central/store", "central/password", "ticket"},
 		"central/web":        nil,
-		"central/storefront": {"central/shop", "central/store", "central/web", "central/help", "pricing", "ticket"},
-		"central/ops":        {"central/store", "central/staff", "central/conflicts", "central/reconcile", "central/catalog", "central/devices", "central/shop", "central/web", "central/report", "central/help", "pricing", "ticket", "ledger/record", "ledger/manifest", "ledger/rules"},
+		"central/storefront": {"central/shop", "central/store", "central/web", "central/help", "central/invoice", "central/pdftext", "pricing", "ticket"},
+		"central/ops":        {"central/store", "central/staff", "central/conflicts", "central/reconcile", "central/catalog", "central/devices", "central/shop", "central/invoice", "central/web", "central/report", "central/help", "pricing", "ticket", "ledger/record", "ledger/manifest", "ledger/rules"},
 		"central/conflicts":  {"central/store", "central/reconcile", "ticket", "ledger/record", "ledger/replay", "ledger/manifest"},
 		"central/report":     {"central/store"},
 		"central/help":       {"central/store", "ledger/rules"},
@@ -136,6 +136,10 @@ func TestLayout(t *testing.T) {
 		// Payments: one adapter per provider, and their simulator (standard library only).
 		"central/pay":        {"central/store", "central/shop", "ticket", "ticket/strict"},
 		"central/pay/paysim": nil,
+
+		"central/invoice":         {"central/store", "central/shop", "central/pdftext", "pricing", "ticket"},
+		"central/invoice/einvsim": nil,
+		"central/pdftext":         nil,
 	}
 	for pkg, ims := range imports {
 		if docs[pkg] != 1 {
