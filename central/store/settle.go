@@ -192,8 +192,8 @@ func (d *DB) SettleRuns(ctx context.Context, provider, day string) ([]SettleRun,
 }
 
 // ResolveSettleItem closes an open item with a note.
-func (d *DB) ResolveSettleItem(ctx context.Context, id int64, by, note string, at time.Time) error {
-	res, err := d.db.ExecContext(ctx, `UPDATE settle_items SET resolved = $1, resolved_by = $2, note = $3 WHERE id = $4 AND resolved = 0`,
+func (t *Tx) ResolveSettleItem(id int64, by, note string, at time.Time) error {
+	res, err := t.exec(`UPDATE settle_items SET resolved = $1, resolved_by = $2, note = $3 WHERE id = $4 AND resolved = 0`,
 		micros(at), by, note, id)
 	if err != nil {
 		return fmt.Errorf("settlement item %d: %w", id, err)
