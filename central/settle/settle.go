@@ -119,12 +119,8 @@ func Reconcile(ctx context.Context, db *store.DB, provider string, day time.Time
 			return err
 		}
 		run.ID = id
-		for _, f := range fees {
-			if _, err := tx.AddPayTransaction(f); err != nil { // a fee told twice is stored once
-				return err
-			}
-		}
-		return nil
+		_, err = tx.AddPayTransactions(fees) // a fee told twice is stored once
+		return err
 	})
 	if err != nil {
 		return Result{}, err

@@ -203,3 +203,32 @@ func (t *Tx) ResolveSettleItem(id int64, by, note string, at time.Time) error {
 	}
 	return nil
 }
+
+// AddPayTransactions appends many transactions at once, those already
+// held (the same provider, kind and reference) left as they are, and
+// returns how many were new.
+func (t *Tx) AddPayTransactions(ps []PayTransaction) (int64, error) {
+	const batch = 500
+	var added int64
+	for i := 0; i < len(ps); i += batch {
+		var q strings.Builder
+		q.WriteString(`INSERT INTO pay_transactions (kind, provider, reference, intent, order_id, account, amount, currency, at, buyer_ref, note) VALUES `)
+		var args []any
+		for j, p := range ps[i:min(i+batch, len(ps))] {
+			if j > 0 {
+				q.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11)
+			args = append(args, p.Kind, p.Provider, p.Reference, p.Intent, p.Order, p.Account, p.Amount, p.Currency, micros(p.At), p.BuyerRef, p.Note)
+		}
+		q.WriteString(` ON CONFLICT (provider, kind, reference) DO NOTHING`)
+		res, err := t.exec(q.String(), args...)
+		if err != nil {
+			return added, fmt.Errorf("add transactions: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		added += n
+	}
+	return added, nil
+}
