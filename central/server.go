@@ -117,9 +117,11 @@ type Server struct {
 	// Shop is the box office's API, and Storefront its buyers' pages at /.
 	Shop       *shop.Shop
 	Storefront *storefront.Front
-	mux        *http.ServeMux
-	metrics    *metrics
-	refused    *refusals
+	// Pay takes payments through the providers configured (nil: none).
+	Pay     *pay.Payments
+	mux     *http.ServeMux
+	metrics *metrics
+	refused *refusals
 
 	// Invoices issues every paid order's invoice and its credit notes.
 	Invoices *invoice.Issuer
@@ -212,8 +214,10 @@ func (s *Server) routes() {
 		shopAPI.ServeHTTP(w, r)
 	})
 	if len(s.cfg.PayProviders) > 0 {
-		pay.New(pay.Config{Store: s.cfg.Store, Shop: s.Shop, Providers: s.cfg.PayProviders, Clock: s.cfg.Clock, Logger: s.cfg.Logger}).Mount(m)
+		s.Pay = pay.New(pay.Config{Store: s.cfg.Store, Shop: s.Shop, Providers: s.cfg.PayProviders, Clock: s.cfg.Clock, Logger: s.cfg.Logger})
+		s.Pay.Mount(m)
 	}
+	s.settleRoutes(m)
 	s.salesRoutes(m)
 	s.reportRoutes(m)
 	s.invoiceRoutes(m)

@@ -40,6 +40,11 @@ type Alipay struct {
 	nextNo  int
 	calls   map[string]int // method → requests that verified
 	refused int            // requests that did not verify
+
+	// BillEdit, when set, changes a day's bill before it is served:
+	// tests plant what reconciliation must find.
+	BillEdit   func([]BillRow) []BillRow
+	billTokens map[string]string // download token → day
 }
 
 // AlipayTrade is a trade the simulator keeps.
@@ -51,6 +56,7 @@ type AlipayTrade struct {
 	Refunds                      map[string]int64 // out_request_no → fen
 	Refunded                     int64
 	PaidAt                       time.Time
+	RefundedAt                   map[string]time.Time // out_request_no → when
 }
 
 // NewAlipay makes a simulator for app appID whose requests appKey
@@ -77,6 +83,7 @@ func (a *Alipay) Start() (string, error) {
 	mux.HandleFunc("/gateway.do", a.gateway)
 	mux.HandleFunc("POST /cashier/pay", a.cashierPay)
 	mux.HandleFunc("GET /qr/{no}", a.scan)
+	mux.HandleFunc("GET /bills/{day}", a.billFile)
 	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go a.srv.Serve(l)
 	a.url = "http://" + l.Addr().String()
@@ -214,6 +221,8 @@ func (a *Alipay) gateway(w http.ResponseWriter, r *http.Request) {
 		a.answer(w, method, map[string]any{"code": "10000", "msg": "Success", "out_trade_no": t.OutTradeNo, "qr_code": a.url + "/qr/" + url.PathEscape(t.OutTradeNo)})
 	case "alipay.trade.refund":
 		a.refund(w, method, biz)
+	case "alipay.data.dataservice.bill.downloadurl.query":
+		a.billURL(w, method, biz)
 	case "alipay.trade.query":
 		a.mu.Lock()
 		t := a.trades[biz["out_trade_no"]]
@@ -285,6 +294,10 @@ func (a *Alipay) refund(w http.ResponseWriter, method string, biz map[string]str
 		} else {
 			t.Refunds[req] = amount
 			t.Refunded += amount
+			if t.RefundedAt == nil {
+				t.RefundedAt = map[string]time.Time{}
+			}
+			t.RefundedAt[req] = a.now()
 			if t.Refunded == t.Total {
 				t.Status = "TRADE_CLOSED"
 			}

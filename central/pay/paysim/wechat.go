@@ -41,6 +41,11 @@ type WeChat struct {
 	trades  map[string]*WeChatTrade
 	next    int
 	refused int
+
+	// BillEdit, when set, changes a day's bill before it is served:
+	// tests plant what reconciliation must find.
+	BillEdit   func([]BillRow) []BillRow
+	billTokens map[string][]byte // download token → bill
 }
 
 // WeChatTrade is a payment the simulator keeps.
@@ -51,6 +56,7 @@ type WeChatTrade struct {
 	Refunds                                            map[string]int64 // out_refund_no → fen
 	Refunded                                           int64
 	PaidAt                                             time.Time
+	RefundedAt                                         map[string]time.Time // out_refund_no → when
 }
 
 // NewWeChat makes a simulator for a merchant, with a fresh platform key.
@@ -78,6 +84,8 @@ func (w *WeChat) Start() (string, error) {
 	mux.HandleFunc("POST /v3/pay/transactions/{kind}", w.create)
 	mux.HandleFunc("GET /v3/pay/transactions/out-trade-no/{no}", w.query)
 	mux.HandleFunc("POST /v3/refund/domestic/refunds", w.refund)
+	mux.HandleFunc("GET /v3/bill/tradebill", w.tradeBill)
+	mux.HandleFunc("GET /v3/billdownload/file", w.billFile)
 	w.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go w.srv.Serve(l)
 	w.url = "http://" + l.Addr().String()
@@ -271,6 +279,10 @@ func (w *WeChat) refund(rw http.ResponseWriter, r *http.Request) {
 			if !seen {
 				t.Refunds[req.OutRefundNo] = req.Amount.Refund
 				t.Refunded += req.Amount.Refund
+				if t.RefundedAt == nil {
+					t.RefundedAt = map[string]time.Time{}
+				}
+				t.RefundedAt[req.OutRefundNo] = w.now()
 				t.State = "REFUND"
 			}
 			status, out = 200, map[string]any{"refund_id": "50000" + req.OutRefundNo, "out_refund_no": req.OutRefundNo, "out_trade_no": t.OutTradeNo,
