@@ -13,6 +13,7 @@ import (
 func (s *Server) reportRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/v1/reports/sales", s.ops("read", s.salesReport))
 	m.HandleFunc("GET /api/v1/reports/funnel", s.ops("read", s.funnelReport))
+	s.savedReportRoutes(m)
 }
 
 // salesReport is GET /api/v1/reports/sales (report.Sales), as JSON or,
