@@ -2,7 +2,6 @@ package central
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -17,11 +16,9 @@ func (s *Server) reportRoutes(m *http.ServeMux) {
 }
 
 // salesReport is GET /api/v1/reports/sales (report.Sales), as JSON or,
-// with format=csv, CSV.
+// with format=csv, xlsx or pdf, a file.
 func (s *Server) salesReport(w http.ResponseWriter, r *http.Request) {
-	format := r.URL.Query().Get("format")
-	if format != "" && format != "json" && format != "csv" {
-		s.fail(w, http.StatusBadRequest, uplink.ErrCodeBadRequest, fmt.Sprintf("format %q: json or csv", format))
+	if !validFormat(w, r, s) {
 		return
 	}
 	q, err := report.ParseQuery(r.URL.Query(), s.cfg.Clock.Now())
@@ -34,13 +31,7 @@ func (s *Server) salesReport(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	if format == "csv" {
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, rep.FileName()))
-		rep.WriteCSV(w)
-		return
-	}
-	writeJSON(w, http.StatusOK, rep)
+	s.writeSales(w, r, rep, "Sales")
 }
 
 // funnelReport is GET /api/v1/reports/funnel (report.Funnel).

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tixgate/tixgate/central/pdftext"
 	"github.com/tixgate/tixgate/central/report"
 	"github.com/tixgate/tixgate/central/shop"
 	"github.com/tixgate/tixgate/central/store"
@@ -19,7 +20,7 @@ import (
 
 // Saved reports: ops save a sales report (a dimension, an event, a
 // period of the last days), preview it, and have it mailed daily or
-// weekly as XLSX and CSV to the managers who asked. Reading needs the
+// weekly as PDF, XLSX and CSV to the managers who asked. Reading needs the
 // read scope (an auditor reads); saving, changing, deleting and sending
 // the ops scope, audited.
 //
@@ -27,7 +28,7 @@ import (
 //	POST   /api/v1/reports/saved             {"name", "by", "event", "days", "schedule", "recipients"}
 //	PUT    /api/v1/reports/saved/{id}
 //	DELETE /api/v1/reports/saved/{id}
-//	GET    /api/v1/reports/saved/{id}/run?format=json|csv|xlsx
+//	GET    /api/v1/reports/saved/{id}/run?format=json|csv|xlsx|pdf
 //	POST   /api/v1/reports/saved/{id}/send   mail it now
 func (s *Server) savedReportRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/v1/reports/saved", s.ops("read", s.savedList))
@@ -200,9 +201,7 @@ func (s *Server) savedRun(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	format := r.URL.Query().Get("format")
-	if format != "" && format != "json" && format != "csv" && format != "xlsx" {
-		s.fail(w, http.StatusBadRequest, uplink.ErrCodeBadRequest, fmt.Sprintf("format %q: json, csv or xlsx", format))
+	if !validFormat(w, r, s) {
 		return
 	}
 	rep, err := s.runSaved(r.Context(), sr, s.cfg.Clock.Now())
@@ -210,21 +209,48 @@ func (s *Server) savedRun(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	switch format {
-	case "csv":
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, rep.FileName()))
-		rep.WriteCSV(w)
-	case "xlsx":
-		w.Header().Set("Content-Type", xlsxType)
-		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, rep.XLSXName()))
-		if err := rep.WriteXLSX(w); err != nil {
-			s.cfg.Logger.Error("saved report as xlsx", "report", sr.ID, "err", err)
-		}
+	s.writeSales(w, r, rep, sr.Name)
+}
+
+// validFormat checks a report's format parameter.
+func validFormat(w http.ResponseWriter, r *http.Request, s *Server) bool {
+	switch f := r.URL.Query().Get("format"); f {
+	case "", "json", "csv", "xlsx", "pdf":
+		return true
 	default:
-		writeJSON(w, http.StatusOK, rep)
+		s.fail(w, http.StatusBadRequest, uplink.ErrCodeBadRequest, fmt.Sprintf("format %q: json, csv, xlsx or pdf", f))
+		return false
 	}
 }
+
+// writeSales answers a sales report in the format asked: JSON, CSV, an
+// XLSX workbook or a PDF titled title.
+func (s *Server) writeSales(w http.ResponseWriter, r *http.Request, rep report.Sales, title string) {
+	var buf bytes.Buffer
+	var err error
+	var name, typ string
+	switch r.URL.Query().Get("format") {
+	case "csv":
+		name, typ, err = rep.FileName(), "text/csv; charset=utf-8", rep.WriteCSV(&buf)
+	case "xlsx":
+		name, typ, err = rep.XLSXName(), xlsxType, rep.WriteXLSX(&buf)
+	case "pdf":
+		name, typ, err = rep.PDFName(), "application/pdf", rep.WritePDF(&buf, reportFonts, title)
+	default:
+		writeJSON(w, http.StatusOK, rep)
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", typ)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, name))
+	w.Write(buf.Bytes())
+}
+
+// reportFonts draw the reports' PDFs (Debian's fonts).
+var reportFonts = pdftext.NewLoader(pdftext.Fonts{})
 
 const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -255,8 +281,11 @@ func (s *Server) mailSaved(ctx context.Context, sr store.SavedReport, now time.T
 	if err != nil {
 		return err
 	}
-	var xlsx, csv bytes.Buffer
+	var xlsx, csv, pdf bytes.Buffer
 	if err := rep.WriteXLSX(&xlsx); err != nil {
+		return err
+	}
+	if err := rep.WritePDF(&pdf, reportFonts, sr.Name); err != nil {
 		return err
 	}
 	if err := rep.WriteCSV(&csv); err != nil {
@@ -272,7 +301,7 @@ func (s *Server) mailSaved(ctx context.Context, sr store.SavedReport, now time.T
 	for cur, t := range totals {
 		fmt.Fprintf(&body, "%s: %d tickets, %s\n", cur, t[0], report.Amount(t[1], cur))
 	}
-	fmt.Fprintf(&body, "\nThe rows are in the attached workbook (%s) and CSV.\nThis report was saved by %s; ops change or stop it in central.\n", rep.XLSXName(), sr.CreatedBy)
+	fmt.Fprintf(&body, "\nThe rows are in the attached PDF, workbook (%s) and CSV.\nThis report was saved by %s; ops change or stop it in central.\n", rep.XLSXName(), sr.CreatedBy)
 	mailer := s.cfg.Mailer
 	if mailer == nil {
 		return errors.New("no mail relay is configured (start central with --smtp HOST:PORT --mail-from ADDR)")
@@ -280,6 +309,7 @@ func (s *Server) mailSaved(ctx context.Context, sr store.SavedReport, now time.T
 	var errs []error
 	for _, to := range sr.Recipients {
 		err := mailer.Send(ctx, shop.Message{To: to, Subject: "tixgate report: " + sr.Name, Body: body.String(), Attachments: []shop.Attachment{
+			{Name: rep.PDFName(), ContentType: "application/pdf", Data: pdf.Bytes()},
 			{Name: rep.XLSXName(), ContentType: xlsxType, Data: xlsx.Bytes()},
 			{Name: rep.FileName(), ContentType: "text/csv", Data: csv.Bytes()},
 		}})

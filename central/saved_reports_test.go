@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -91,12 +94,23 @@ func TestSavedReportScheduled(t *testing.T) {
 			t.Errorf("mail text:\n%s", text)
 		}
 		files := mp.Attachments(t, manager, "Channels, last 30 days")
-		var gotXLSX, gotCSV bool
+		var gotXLSX, gotCSV, gotPDF bool
 		for name, data := range files {
 			switch {
 			case strings.HasSuffix(name, ".xlsx"):
 				checkWorkbook(t, data)
 				gotXLSX = true
+			case strings.HasSuffix(name, ".pdf"):
+				if dir := os.Getenv("TIXGATE_SCREENS"); dir != "" {
+					os.WriteFile(filepath.Join(dir, "report-"+name), data, 0o644)
+				}
+				text := pdfText(t, data)
+				for _, w := range []string{"Channels, last 30 days", "online", "seller", "¥384.00"} {
+					if !strings.Contains(text, w) {
+						t.Errorf("the PDF lacks %q:\n%s", w, text)
+					}
+				}
+				gotPDF = true
 			case strings.HasSuffix(name, ".csv"):
 				rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
 				if err != nil || len(rows) != 3 || rows[1][0] != "online" || rows[1][3] != "2" || rows[2][0] != "seller" {
@@ -105,8 +119,8 @@ func TestSavedReportScheduled(t *testing.T) {
 				gotCSV = true
 			}
 		}
-		if !gotXLSX || !gotCSV {
-			t.Errorf("attachments: %d files, xlsx %v csv %v", len(files), gotXLSX, gotCSV)
+		if !gotXLSX || !gotCSV || !gotPDF {
+			t.Errorf("attachments: %d files, pdf %v xlsx %v csv %v", len(files), gotPDF, gotXLSX, gotCSV)
 		}
 		req, _ := http.NewRequest(http.MethodDelete, fmt.Sprintf("%s/api/v1/reports/saved/%d", f.http.URL, saved.ID), nil)
 		for tok, want := range map[string]int{auditor: http.StatusForbidden, ops: http.StatusNoContent} {
@@ -143,4 +157,16 @@ func checkWorkbook(t *testing.T, data []byte) {
 			t.Errorf("row %d: %q, want %q", 4+i, got, w)
 		}
 	}
+}
+
+// pdfText is a PDF's text, as poppler's pdftotext reads it.
+func pdfText(t *testing.T, data []byte) string {
+	t.Helper()
+	cmd := exec.Command("pdftotext", "-layout", "-", "-")
+	cmd.Stdin = bytes.NewReader(data)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pdftotext (poppler-utils; make deps installs it): %v", err)
+	}
+	return string(out)
 }
