@@ -12,7 +12,23 @@ import (
 func (s *Server) reportRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/v1/reports/sales", s.ops("read", s.salesReport))
 	m.HandleFunc("GET /api/v1/reports/funnel", s.ops("read", s.funnelReport))
+	m.HandleFunc("GET /api/v1/reports/buyers", s.ops("read", s.buyersReport))
 	s.savedReportRoutes(m)
+}
+
+// buyersReport is GET /api/v1/reports/buyers (report.Buyers).
+func (s *Server) buyersReport(w http.ResponseWriter, r *http.Request) {
+	q, err := report.ParseQuery(r.URL.Query(), s.cfg.Clock.Now())
+	if err != nil {
+		s.fail(w, http.StatusBadRequest, uplink.ErrCodeBadRequest, err.Error())
+		return
+	}
+	rep, err := report.BuyersOf(r.Context(), s.cfg.Store, q)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
 }
 
 // salesReport is GET /api/v1/reports/sales (report.Sales), as JSON or,

@@ -16,6 +16,9 @@ CREATE TABLE saved_reports (
     updated    BIGINT NOT NULL,
     last_sent  BIGINT NOT NULL DEFAULT 0
 );
+-- The buyers' analytics read a buyer's purchases across events.
+CREATE INDEX sales_facts_buyer ON sales_facts (buyer, event);
 
 -- +goose Down
+DROP INDEX sales_facts_buyer;
 DROP TABLE saved_reports;
