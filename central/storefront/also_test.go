@@ -141,3 +141,20 @@ func shootAlso(t *testing.T, f *fixture, email, path string) {
 		}
 	}
 }
+
+// An event page carries its share card (Open Graph, which Weibo and
+// WeChat's link cards read): the event's name, when and where, its
+// address; and nothing of the visitor.
+func TestEventShareCard(t *testing.T) {
+	f := newFixture(t, 10)
+	_, _, body := f.client(t).get("/events/1042?lang=en")
+	for _, want := range []string{`<meta property="og:title" content="Summer Concert">`, `<meta property="og:url" content="http://` + strings.TrimPrefix(f.url, "http://") + `/events/1042">`,
+		`<meta property="og:description" content="Fri 12 Jun 2026, 20:00 · arena · CN¥128.00">`, `<meta itemprop="name" content="Summer Concert">`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the event page lacks %s", want)
+		}
+	}
+	if _, _, home := f.client(t).get("/?lang=en"); strings.Contains(home, "og:title") {
+		t.Error("the home page has an event's share card")
+	}
+}

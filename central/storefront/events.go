@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tixgate/tixgate/central/shop"
+	"github.com/tixgate/tixgate/central/web"
 	"github.com/tixgate/tixgate/pricing"
 )
 
@@ -133,7 +134,21 @@ func (f *Front) eventPage(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		f.cfg.Logger.Warn("event page: recommendations left out", "event", c.ID, "err", err)
 	}
-	f.render(w, r, http.StatusOK, b, "event", "event.title", data{Page: eventData{Event: c, Also: also}})
+	f.render(w, r, http.StatusOK, b, "event", "event.title", data{Page: eventData{Event: c, Also: also}, Share: shareOf(r, c)})
+}
+
+// shareOf is an event page's share card: its name, when and where, the
+// lowest price, and the page's address without anything personal in it.
+func shareOf(r *http.Request, c eventCard) *web.Share {
+	scheme := "http"
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	desc := c.When + " · " + c.Venue
+	if c.From != "" && !c.SoldOut {
+		desc += " · " + c.From
+	}
+	return &web.Share{Title: c.Name, Description: desc, URL: fmt.Sprintf("%s://%s/events/%d", scheme, r.Host, c.ID)}
 }
 
 // alsoMinBuyers is how many buyers of an event must have bought for
