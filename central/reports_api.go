@@ -2,7 +2,6 @@ package central
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -13,14 +12,29 @@ import (
 func (s *Server) reportRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/v1/reports/sales", s.ops("read", s.salesReport))
 	m.HandleFunc("GET /api/v1/reports/funnel", s.ops("read", s.funnelReport))
+	m.HandleFunc("GET /api/v1/reports/buyers", s.ops("read", s.buyersReport))
+	s.savedReportRoutes(m)
+}
+
+// buyersReport is GET /api/v1/reports/buyers (report.Buyers).
+func (s *Server) buyersReport(w http.ResponseWriter, r *http.Request) {
+	q, err := report.ParseQuery(r.URL.Query(), s.cfg.Clock.Now())
+	if err != nil {
+		s.fail(w, http.StatusBadRequest, uplink.ErrCodeBadRequest, err.Error())
+		return
+	}
+	rep, err := report.BuyersOf(r.Context(), s.cfg.Store, q)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
 }
 
 // salesReport is GET /api/v1/reports/sales (report.Sales), as JSON or,
-// with format=csv, CSV.
+// with format=csv, xlsx or pdf, a file.
 func (s *Server) salesReport(w http.ResponseWriter, r *http.Request) {
-	format := r.URL.Query().Get("format")
-	if format != "" && format != "json" && format != "csv" {
-		s.fail(w, http.StatusBadRequest, uplink.ErrCodeBadRequest, fmt.Sprintf("format %q: json or csv", format))
+	if !validFormat(w, r, s) {
 		return
 	}
 	q, err := report.ParseQuery(r.URL.Query(), s.cfg.Clock.Now())
@@ -33,13 +47,7 @@ func (s *Server) salesReport(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	if format == "csv" {
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, rep.FileName()))
-		rep.WriteCSV(w)
-		return
-	}
-	writeJSON(w, http.StatusOK, rep)
+	s.writeSales(w, r, rep, "Sales")
 }
 
 // funnelReport is GET /api/v1/reports/funnel (report.Funnel).

@@ -133,7 +133,7 @@ func TestSalesReport(t *testing.T) {
 			{"?from=yesterday", "from \\\"yesterday\\\": give a date"},
 			{"?from=2026-06-12&until=2026-06-01", "is not before until"},
 			{"?tz=Mars/Olympus", "not an IANA time zone"},
-			{"?format=xls", "json or csv"},
+			{"?format=xls", "json, csv, xlsx or pdf"},
 			{"?event=x", "an event id"},
 		} {
 			if code, b := f.get("/api/v1/reports/sales"+tc.query, tok); code != http.StatusBadRequest || !strings.Contains(string(b), tc.want) {

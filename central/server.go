@@ -262,6 +262,7 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	go s.Shop.Sweep(ctx, 30*time.Second)
 	go s.rollUpLoop(ctx)
 	go s.Invoices.Sweep(ctx, 30*time.Second)
+	go s.scheduleLoop(ctx)
 	select {
 	case err := <-done:
 		return fmt.Errorf("central: serve: %w", err)

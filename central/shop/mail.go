@@ -1,6 +1,7 @@
 package shop
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -8,9 +9,16 @@ import (
 	"github.com/wneessen/go-mail"
 )
 
-// Message is one mail to a buyer.
+// Message is one mail to a buyer (or to staff).
 type Message struct {
 	To, Subject, Body string
+	Attachments       []Attachment
+}
+
+// Attachment is a file sent with a message.
+type Attachment struct {
+	Name, ContentType string
+	Data              []byte
 }
 
 // Mailer sends mail. Send must return only once the message is accepted
@@ -44,6 +52,11 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	}
 	msg.Subject(m.Subject)
 	msg.SetBodyString(mail.TypeTextPlain, m.Body)
+	for _, a := range m.Attachments {
+		if err := msg.AttachReader(a.Name, bytes.NewReader(a.Data), mail.WithFileContentType(mail.ContentType(a.ContentType))); err != nil {
+			return fmt.Errorf("mail attachment %s: %w", a.Name, err)
+		}
+	}
 	opts := []mail.Option{mail.WithPort(s.Port)}
 	if s.Insecure {
 		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))

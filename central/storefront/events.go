@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tixgate/tixgate/central/shop"
+	"github.com/tixgate/tixgate/central/web"
 	"github.com/tixgate/tixgate/pricing"
 )
 
@@ -108,6 +109,9 @@ func doneKey(r *http.Request) string {
 type eventData struct {
 	Event eventCard
 	Promo string
+	// Also are events on sale that buyers of this one also bought for,
+	// shown to a buyer who consented to marketing.
+	Also []eventCard
 }
 
 func (f *Front) eventPage(w http.ResponseWriter, r *http.Request) {
@@ -126,7 +130,68 @@ func (f *Front) eventPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.step(w, r, c.ID, "view")
-	f.render(w, r, http.StatusOK, b, "event", "event.title", data{Page: eventData{Event: c}})
+	also, err := f.alsoBought(r, b, c.ID)
+	if err != nil {
+		f.cfg.Logger.Warn("event page: recommendations left out", "event", c.ID, "err", err)
+	}
+	f.render(w, r, http.StatusOK, b, "event", "event.title", data{Page: eventData{Event: c, Also: also}, Share: shareOf(r, c)})
+}
+
+// shareOf is an event page's share card: its name, when and where, the
+// lowest price, and the page's address without anything personal in it.
+func shareOf(r *http.Request, c eventCard) *web.Share {
+	scheme := "http"
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	desc := c.When + " · " + c.Venue
+	if c.From != "" && !c.SoldOut {
+		desc += " · " + c.From
+	}
+	return &web.Share{Title: c.Name, Description: desc, URL: fmt.Sprintf("%s://%s/events/%d", scheme, r.Host, c.ID)}
+}
+
+// alsoMinBuyers is how many buyers of an event must have bought for
+// another before the storefront names it: fewer would tell about persons.
+const alsoMinBuyers = 3
+
+// alsoBought is up to three events on sale that buyers of event also
+// bought for, from the sales central recorded itself (no tracker), for a
+// logged-in buyer who consented to marketing; none for anyone else.
+func (f *Front) alsoBought(r *http.Request, b *buyer, event uint64) ([]eventCard, error) {
+	if b == nil {
+		return nil, nil
+	}
+	consents, err := f.cfg.Store.Consents(r.Context(), b.ID)
+	if err != nil {
+		return nil, err
+	}
+	granted := false
+	for _, c := range consents { // the latest marketing consent decides
+		if c.Kind == "marketing" {
+			granted = c.Granted
+		}
+	}
+	if !granted {
+		return nil, nil
+	}
+	others, err := f.cfg.Store.AlsoBought(r.Context(), event, alsoMinBuyers, 10)
+	if err != nil || len(others) == 0 {
+		return nil, err
+	}
+	cards, err := f.cards(r, b)
+	if err != nil {
+		return nil, err
+	}
+	var out []eventCard
+	for _, o := range others {
+		for _, c := range cards {
+			if c.ID == o.Event && len(out) < 3 {
+				out = append(out, c)
+			}
+		}
+	}
+	return out, nil
 }
 
 // card is one event's card; ok is false when it is not on sale.

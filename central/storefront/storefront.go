@@ -237,13 +237,14 @@ type data struct {
 	Error string // a catalog key, or a sentence
 	Done  string // a catalog key
 	Page  any
+	Share *web.Share // the page's share card, or nil
 }
 
 // render shows a page: the buyer's navigation, their CSRF token (or the
 // login forms' one), the page's data.
 func (f *Front) render(w http.ResponseWriter, r *http.Request, status int, b *buyer, name, title string, d data) {
 	d.Buyer, d.Lang = b, web.LangOf(r)
-	p := web.Page{Page: name, Title: title, Area: "area.shop", Data: d, Script: "app", Manifest: "/app.webmanifest"}
+	p := web.Page{Page: name, Title: title, Area: "area.shop", Data: d, Script: "app", Manifest: "/app.webmanifest", Share: d.Share}
 	if b != nil {
 		p.User = b.label()
 		p.CSRF = b.csrf()

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -125,6 +126,49 @@ func StartMailpit(tb testing.TB) *Mailpit {
 // returns its text.
 func (mp *Mailpit) Message(tb testing.TB, addr, subject string) string {
 	tb.Helper()
+	var msg struct{ Text string }
+	mp.get(tb, "/api/v1/message/"+mp.find(tb, addr, subject), &msg)
+	return msg.Text
+}
+
+// Attachments waits for the latest mail to addr whose subject has
+// subject and returns its attachments by file name.
+func (mp *Mailpit) Attachments(tb testing.TB, addr, subject string) map[string][]byte {
+	tb.Helper()
+	id := mp.find(tb, addr, subject)
+	var msg struct {
+		Attachments []struct{ PartID, FileName string }
+	}
+	mp.get(tb, "/api/v1/message/"+id, &msg)
+	out := map[string][]byte{}
+	for _, a := range msg.Attachments {
+		resp, err := http.Get(mp.API + "/api/v1/message/" + id + "/part/" + a.PartID)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		out[a.FileName] = b
+	}
+	return out
+}
+
+func (mp *Mailpit) get(tb testing.TB, path string, out any) {
+	tb.Helper()
+	resp, err := http.Get(mp.API + path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		tb.Fatalf("mailpit %s: %v", path, err)
+	}
+}
+
+// find waits for the latest mail to addr whose subject has subject and
+// returns its id.
+func (mp *Mailpit) find(tb testing.TB, addr, subject string) string {
+	tb.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		var list struct {
 			Messages []struct {
@@ -133,22 +177,10 @@ func (mp *Mailpit) Message(tb testing.TB, addr, subject string) string {
 				To      []struct{ Address string }
 			} `json:"messages"`
 		}
-		resp, err := http.Get(mp.API + "/api/v1/messages")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		json.NewDecoder(resp.Body).Decode(&list)
-		resp.Body.Close()
+		mp.get(tb, "/api/v1/messages", &list)
 		for _, m := range list.Messages {
 			if len(m.To) == 1 && m.To[0].Address == addr && strings.Contains(m.Subject, subject) {
-				resp, err := http.Get(mp.API + "/api/v1/message/" + m.ID)
-				if err != nil {
-					tb.Fatal(err)
-				}
-				var msg struct{ Text string }
-				json.NewDecoder(resp.Body).Decode(&msg)
-				resp.Body.Close()
-				return msg.Text
+				return m.ID
 			}
 		}
 	}

@@ -175,10 +175,20 @@ type Page struct {
 	Data              any
 	Script            string // the name of a script of AddScript the page carries, or ""
 	Manifest          string // the path of a web app manifest the page links, or ""
+	// Share is what a link to the page shows where it is shared (Open
+	// Graph, read by Weibo, WeChat's link cards, and most others); nil:
+	// nothing beyond the title.
+	Share *Share
 
 	ScriptJS                                        template.JS
 	Lang, HTMLLang, OtherLang, OtherLangName, Theme string
 	CSS                                             template.CSS
+}
+
+// Share is a page's share card: a title, a summary, its address, and an
+// image's address ("" for none).
+type Share struct {
+	Title, Description, URL, Image string
 }
 
 // LangOf is a request's language: ?lang=, the remembered choice, or the
