@@ -11,6 +11,9 @@ import (
 // Message is one mail to a buyer.
 type Message struct {
 	To, Subject, Body string
+	// ReplyTo, when set, is where the buyer's answer goes (the support
+	// desk's address of the conversation).
+	ReplyTo string
 }
 
 // Mailer sends mail. Send must return only once the message is accepted
@@ -41,6 +44,11 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	}
 	if err := msg.To(m.To); err != nil {
 		return fmt.Errorf("mail to %q: %w", m.To, err)
+	}
+	if m.ReplyTo != "" {
+		if err := msg.ReplyTo(m.ReplyTo); err != nil {
+			return fmt.Errorf("mail reply-to %q: %w", m.ReplyTo, err)
+		}
 	}
 	msg.Subject(m.Subject)
 	msg.SetBodyString(mail.TypeTextPlain, m.Body)
