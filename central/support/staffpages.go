@@ -124,6 +124,7 @@ type buyerOrder struct {
 type staffConvData struct {
 	store.Conversation
 	Buyer, Contact, Created string
+	ContactShown            bool // the buyer's name has the address already
 	Messages                []messageView
 	Orders                  []buyerOrder
 	MayAnswer, MayIssue     bool
@@ -159,6 +160,7 @@ func (d *Desk) showStaffConversation(w http.ResponseWriter, r *http.Request, s s
 	data := staffConvData{Conversation: c, Buyer: d.buyerName(r, c), Contact: d.contact(r.Context(), c), Created: c.Created.In(loc).Format("2006-01-02 15:04"),
 		MayAnswer: mayAnswer(s.Role), MayIssue: s.Role.MayIssue(), Statuses: []string{store.ConversationOpen, store.ConversationPending, store.ConversationSolved},
 		Error: errKey, Draft: draft}
+	data.ContactShown = strings.Contains(data.Buyer, data.Contact)
 	if v := r.URL.Query().Get("done"); slices.Contains([]string{"support.replied", "support.assigned", "support.status_set"}, v) {
 		data.Done = v
 	}
