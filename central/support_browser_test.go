@@ -130,7 +130,7 @@ func TestSupportInBrowser(t *testing.T) {
 	if len(log) == 0 || log[0].Action != "support.reply" || log[0].Actor != "mei" || log[0].Target != fmt.Sprintf("conversation %d", conv.ID) {
 		t.Errorf("audit: %+v", log)
 	}
-	buyer.screens(base, [3]string{"/support/chat", "#chat-log .k-staff", "support-chat"})
+	buyer.screens(base, [3]string{"/support/chat", "#chat-log .k-staff", "support-chat"}, [3]string{"/help", "#contact", "help-contact"})
 	ops.run("solve", chromedp.SetValue(chromedp.ID("status-pick"), "solved"), chromedp.Click(chromedp.ID("set-status")), chromedp.WaitVisible(chromedp.ID("done")))
 	if c, _ := f.db.Conversation(ctx, conv.ID); c.Status != store.ConversationSolved {
 		t.Errorf("status %s, want solved", c.Status)

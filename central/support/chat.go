@@ -171,6 +171,7 @@ func (d *Desk) buyerSocket(w http.ResponseWriter, r *http.Request) {
 	if b != nil {
 		account = b.ID
 	}
+	limit := bucket{burst: d.cfg.ChatBurst, every: d.cfg.ChatEvery}
 	for {
 		_, data, err := c.Read(ctx)
 		if err != nil {
@@ -179,6 +180,10 @@ func (d *Desk) buyerSocket(w http.ResponseWriter, r *http.Request) {
 		var in incoming
 		if json.Unmarshal(data, &in) != nil {
 			d.Hub.send(p, encode(event{Type: "error", Error: "support.bad_message"}))
+			continue
+		}
+		if !limit.take(d.now()) {
+			d.Hub.send(p, encode(event{Type: "error", Error: "support.slow_down", Ref: in.Ref}))
 			continue
 		}
 		if conv.ID == 0 {
@@ -254,4 +259,30 @@ func (d *Desk) staffSocket(w http.ResponseWriter, r *http.Request, s staff.Sessi
 func pathID(r *http.Request) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	return id, err == nil && id > 0
+}
+
+// bucket is a token bucket: burst tokens, one more every every (off when
+// every is negative).
+type bucket struct {
+	burst  int
+	every  time.Duration
+	tokens float64
+	last   time.Time
+}
+
+func (b *bucket) take(now time.Time) bool {
+	if b.every < 0 {
+		return true
+	}
+	if b.last.IsZero() {
+		b.tokens = float64(b.burst)
+	} else {
+		b.tokens = min(float64(b.burst), b.tokens+float64(now.Sub(b.last))/float64(b.every))
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }

@@ -3,6 +3,7 @@ package support
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -121,6 +122,19 @@ func TestChat(t *testing.T) {
 			send(t, ops, incoming{Conv: mine.Conv, Body: "   "})
 			if e := next(t, ops, "error"); e.Error != "support.empty" {
 				t.Errorf("empty reply: %+v", e)
+			}
+
+			// A flood from one socket is told to slow down, not stored.
+			before, _ := f.db.SupportMessages(ctx, mine.Conv, 0)
+			for i := range 12 {
+				send(t, again, incoming{Body: fmt.Sprint("flood ", i)})
+			}
+			if e := next(t, again, "error"); e.Error != "support.slow_down" {
+				t.Errorf("flood: %+v", e)
+			}
+			time.Sleep(100 * time.Millisecond)
+			if after, _ := f.db.SupportMessages(ctx, mine.Conv, 0); len(after)-len(before) != 10 {
+				t.Errorf("%d of 12 flooded messages stored, want the burst of 10", len(after)-len(before))
 			}
 
 			dctx, cancel := context.WithTimeout(ctx, 5*time.Second)

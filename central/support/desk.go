@@ -63,6 +63,12 @@ type Config struct {
 	MaxMessage int
 	// MaxMailBytes bounds an incoming mail; 0: 1 MiB.
 	MaxMailBytes int64
+	// ChatBurst messages a buyer's socket may send at once, and one more
+	// every ChatEvery: a person types far slower, a script gone wrong is
+	// told to wait instead of filling the inbox. 0: 10 and 1 s; a negative
+	// ChatEvery turns the limit off (benchmarks).
+	ChatBurst int
+	ChatEvery time.Duration
 	// SendQueue is how many events a socket may have waiting before it is
 	// dropped as too slow (it reconnects and reloads); 0: 256.
 	SendQueue int
@@ -91,6 +97,12 @@ func New(cfg Config) (*Desk, error) {
 	}
 	if cfg.MaxMailBytes <= 0 {
 		cfg.MaxMailBytes = 1 << 20
+	}
+	if cfg.ChatBurst <= 0 {
+		cfg.ChatBurst = 10
+	}
+	if cfg.ChatEvery == 0 {
+		cfg.ChatEvery = time.Second
 	}
 	if cfg.SendQueue <= 0 {
 		cfg.SendQueue = 256
