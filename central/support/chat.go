@@ -70,6 +70,14 @@ func (d *Desk) chatOf(r *http.Request) (*buyer, string, store.Conversation, erro
 		return nil, "", store.Conversation{}, nil
 	}
 	c, err := d.cfg.Store.ChatConversation(r.Context(), account, key)
+	if errors.Is(err, store.ErrNotFound) && account != 0 && key != "" {
+		// A chat begun before the buyer logged in becomes their account's.
+		c, err = d.cfg.Store.ChatConversation(r.Context(), 0, key)
+		if err == nil {
+			err = d.cfg.Store.Update(r.Context(), func(tx *store.Tx) error { return tx.AttachConversation(c.ID, account) })
+			c.Account = account
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return b, key, store.Conversation{}, nil
 	}

@@ -153,6 +153,19 @@ func TestPagesAndRoles(t *testing.T) {
 			if code, _, body := f.do(t, "GET", path, liCookie, nil); code != http.StatusOK || !strings.Contains(body, "Yes, within 7 days.") {
 				t.Errorf("the buyer does not see the answer: %d", code)
 			}
+
+			// A chat begun before logging in becomes the account's.
+			visitor := ChatCookie + "=a-visitor-who-logs-in-later-forty-chars-003"
+			code, _, _ = f.do(t, "POST", "/support/chat", visitor+"; tixgate_csrf=form-token-of-thirty-two-chars-000", url.Values{"csrf": {"form-token-of-thirty-two-chars-000"}, "body": {"Before I log in"}})
+			if code != http.StatusSeeOther {
+				t.Fatalf("the chat's form without the script: %d", code)
+			}
+			if code, _, body := f.do(t, "GET", "/support/chat", visitor+"; "+liCookie, nil); code != http.StatusOK || !strings.Contains(body, "Before I log in") {
+				t.Errorf("after logging in the chat is gone: %d", code)
+			}
+			if cs, _ := f.db.Conversations(ctx, store.ConversationFilter{Account: li.ID}); len(cs) != 2 || cs[0].Channel != "chat" {
+				t.Errorf("li's conversations after the chat: %+v", cs)
+			}
 		})
 	}
 }
