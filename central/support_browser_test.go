@@ -121,6 +121,7 @@ func TestSupportInBrowser(t *testing.T) {
 
 	buyer.run("write live", chromedp.SendKeys(chromedp.ID("chat-input"), "Which gate is it?"), chromedp.Click(chromedp.ID("chat-send")))
 	ops.poll("the buyer's message live", `document.getElementById("chat-log").textContent.includes("Which gate is it?")`)
+	f.clock.Advance(4 * time.Minute)
 	ops.run("answer", chromedp.SendKeys(chromedp.ID("chat-input"), "Gate B has a ramp and a lift."), chromedp.Click(chromedp.ID("chat-send")))
 	buyer.poll("the answer live", `document.querySelector("#chat-log .k-staff") && document.querySelector("#chat-log .k-staff").textContent.includes("Gate B has a ramp")`)
 	if got := len(mails.to("visitor@example.org")); got != 0 {
@@ -177,6 +178,7 @@ func TestSupportInBrowser(t *testing.T) {
 	if !strings.Contains(ops.js(`document.getElementById("buyer-orders").innerHTML`), fmt.Sprintf(`/ops/orders?order=%d`, order.ID)) {
 		t.Error("the buyer's order is not beside the conversation with its box-office link")
 	}
+	f.clock.Advance(10 * time.Minute)
 	ops.run("answer by form", chromedp.SendKeys(chromedp.ID("chat-input"), "Yes, tickets are not named."), chromedp.Click(chromedp.ID("chat-send")))
 	buyer.run("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("messages")))
 	buyer.poll("the answer on the page", `document.getElementById("messages").textContent.includes("not named")`)
@@ -186,5 +188,9 @@ func TestSupportInBrowser(t *testing.T) {
 
 	buyer.screens(base, [3]string{fmt.Sprintf("/support/%d", cs[0].ID), "#messages", "support-conversation"},
 		[3]string{"/support", "#conversations", "support-list"}, [3]string{fmt.Sprintf("/support/new?order=%d", order.ID), "#support-form", "support-new"})
+	ops.run("inbox", chromedp.Navigate(base+"/ops/support?status=all&lang=en"), chromedp.WaitVisible(chromedp.ID("median")))
+	if m := ops.js(`document.getElementById("median").textContent`); m != "7 min" {
+		t.Errorf("median first response %q, want 7 min (4 and 10)", m)
+	}
 	ops.screens(base, [3]string{"/ops/support?status=all", "#conversations", "ops-support"}, [3]string{fmt.Sprintf("/ops/support/%d", cs[0].ID), "#chat-log", "ops-support-conversation"})
 }
