@@ -269,11 +269,15 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 			srv.Close()
 			return fmt.Errorf("central: support mail: listen: %w", err)
 		}
+		mctx, stop := context.WithCancel(ctx)
+		mailDone := make(chan struct{})
 		go func() {
-			if err := s.Support.ServeSMTP(ctx, sl); err != nil {
+			defer close(mailDone)
+			if err := s.Support.ServeSMTP(mctx, sl); err != nil {
 				s.cfg.Logger.Error("support mail stopped", "err", err)
 			}
 		}()
+		defer func() { stop(); <-mailDone }()
 	}
 	select {
 	case err := <-done:
@@ -282,6 +286,9 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
+	// The chat's sockets are hijacked connections, which Shutdown does not
+	// wait for: they are told to go away.
+	s.Support.Close()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("central: shut down: %w", err)
 	}

@@ -148,6 +148,19 @@ func TestChat(t *testing.T) {
 			if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 				t.Errorf("a staff socket without a session: %v, %v", resp, err)
 			}
+
+			// A stopping server tells every socket to go away.
+			f.desk.Close()
+			for _, c := range []*websocket.Conn{buyer, ops, other} {
+				for {
+					if _, _, err := c.Read(dctx); err != nil {
+						if websocket.CloseStatus(err) != websocket.StatusGoingAway {
+							t.Errorf("socket ended with %v, want going away", err)
+						}
+						break
+					}
+				}
+			}
 		})
 	}
 }

@@ -167,6 +167,9 @@ func (d *Desk) Mount(m *http.ServeMux) {
 	m.HandleFunc("GET /ops/support/ws", d.staff(mayRead, d.staffSocket))
 }
 
+// Close ends every chat socket, for a server that stops.
+func (d *Desk) Close() { d.Hub.closeAll() }
+
 // Sites are the parsed pages, for tests: the buyers' and the staff's.
 func (d *Desk) Sites() (shopSite, opsSite *web.Site) { return d.shopSite, d.opsSite }
 

@@ -168,3 +168,18 @@ func (h *Hub) presence(online bool) {
 		}
 	}
 }
+
+// closeAll drops every socket: each is closed with "going away" and its
+// browser reconnects (to another replica, or once this one is back).
+func (h *Hub) closeAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for p := range h.staff {
+		p.drop()
+	}
+	for _, ps := range h.buyers {
+		for p := range ps {
+			p.drop()
+		}
+	}
+}
