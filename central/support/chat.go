@@ -232,10 +232,19 @@ func (d *Desk) staffSocket(w http.ResponseWriter, r *http.Request, s staff.Sessi
 	defer c.CloseNow()
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
+	// A conversation's screen asks for its history with each connection,
+	// so what came while it was reconnecting is not missed.
+	hello := event{Type: "hello"}
+	if id, err := strconv.ParseInt(r.URL.Query().Get("conv"), 10, 64); err == nil && id > 0 {
+		if hello.History, err = d.history(ctx, id); err != nil {
+			d.cfg.Logger.Error("support: history", "conversation", id, "err", err)
+		}
+		hello.Conv = id
+	}
 	p := d.Hub.newPeer(s.User, 0)
 	d.Hub.addStaff(p)
 	defer d.Hub.remove(p)
-	d.Hub.send(p, encode(event{Type: "hello"}))
+	d.Hub.send(p, encode(hello))
 	go func() { pump(ctx, c, p); cancel() }()
 	for {
 		_, data, err := c.Read(ctx)

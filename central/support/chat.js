@@ -58,7 +58,10 @@
           if (ev.conv) conv = ev.conv;
           (ev.history || []).forEach(add);
           staffOnline(!!ev.staff_online);
-        } else say(t("online"), "ok");
+        } else {
+          if (mode === "staff") (ev.history || []).forEach(add);
+          say(t("online"), "ok");
+        }
       } else if (ev.type === "presence" && mode === "buyer") {
         staffOnline(!!ev.staff_online);
       } else if (ev.type === "offline") {

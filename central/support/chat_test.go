@@ -112,6 +112,12 @@ func TestChat(t *testing.T) {
 				t.Errorf("another browser's hello: %+v", h)
 			}
 
+			// A conversation's screen gets its history with the hello.
+			view := f.dial(t, fmt.Sprintf("/ops/support/ws?conv=%d", mine.Conv), OpsSessionCookie+"="+tok)
+			if h := next(t, view, "hello"); h.Conv != mine.Conv || len(h.History) != 3 || h.History[2].Author != "mei" {
+				t.Errorf("the conversation screen's hello: %+v", h)
+			}
+
 			au := f.staffToken(t, "au", staff.Auditor)
 			aud := f.dial(t, "/ops/support/ws", OpsSessionCookie+"="+au)
 			next(t, aud, "hello")
