@@ -124,6 +124,15 @@ func TestSupportInBrowser(t *testing.T) {
 	f.clock.Advance(4 * time.Minute)
 	ops.run("answer", chromedp.SendKeys(chromedp.ID("chat-input"), "Gate B has a ramp and a lift."), chromedp.Click(chromedp.ID("chat-send")))
 	buyer.poll("the answer live", `document.querySelector("#chat-log .k-staff") && document.querySelector("#chat-log .k-staff").textContent.includes("Gate B has a ramp")`)
+	// Both sockets cut by the server: both pages reconnect by themselves
+	// and the chat goes on.
+	connects := func(b *browser) string { return b.js(`document.getElementById("chat").getAttribute("data-connects")`) }
+	bc, oc := connects(buyer), connects(ops)
+	f.srv.Support.Close()
+	buyer.poll("reconnected", `document.getElementById("chat").getAttribute("data-connects") !== "`+bc+`" && document.getElementById("chat-state").className.includes("ok")`)
+	ops.poll("reconnected", `document.getElementById("chat").getAttribute("data-connects") !== "`+oc+`" && document.getElementById("chat-state").className.includes("ok")`)
+	buyer.run("write after the cut", chromedp.SendKeys(chromedp.ID("chat-input"), "Still there?"), chromedp.Click(chromedp.ID("chat-send")))
+	ops.poll("the message after the cut", `document.getElementById("chat-log").textContent.includes("Still there?")`)
 	if got := len(mails.to("visitor@example.org")); got != 0 {
 		t.Errorf("%d mails to a buyer who was in the chat, want none", got)
 	}

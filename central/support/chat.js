@@ -49,7 +49,11 @@
   function connect() {
     say(t("connecting"));
     ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + root.getAttribute("data-ws"));
-    ws.onopen = function () { open = true; delay = 500; };
+    ws.onopen = function () {
+      open = true;
+      delay = 500;
+      root.setAttribute("data-connects", String(Number(root.getAttribute("data-connects") || 0) + 1));
+    };
     ws.onmessage = function (e) {
       var ev;
       try { ev = JSON.parse(e.data); } catch (x) { return; }
