@@ -171,7 +171,7 @@ func TestSupportInBrowser(t *testing.T) {
 	}
 	buyer.run("log in", chromedp.Navigate(base+"/login?lang=en"), chromedp.WaitVisible(chromedp.ID("email")),
 		chromedp.SendKeys(chromedp.ID("email"), "li.wei@example.org"), chromedp.SendKeys(chromedp.ID("password"), "correct horse battery"),
-		chromedp.Click(chromedp.ID("login")), chromedp.Sleep(300*time.Millisecond),
+		chromedp.Click(chromedp.ID("login")), chromedp.WaitVisible(chromedp.ID("logout")),
 		chromedp.Navigate(fmt.Sprintf("%s/orders/%d", base, order.ID)), chromedp.WaitVisible(chromedp.ID("contact")),
 		chromedp.Click(chromedp.ID("contact")), chromedp.WaitVisible(chromedp.ID("support-form")))
 	if v := buyer.js(`document.getElementById("order").value`); v != fmt.Sprint(order.ID) {
