@@ -189,9 +189,16 @@ func TestSupportInBrowser(t *testing.T) {
 	}
 	f.clock.Advance(10 * time.Minute)
 	ops.run("answer by form", chromedp.SendKeys(chromedp.ID("chat-input"), "Yes, tickets are not named."), chromedp.Click(chromedp.ID("chat-send")))
+	ops.poll("the answer sent", `document.getElementById("chat-log").textContent.includes("not named")`)
 	buyer.run("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("messages")))
-	buyer.poll("the answer on the page", `document.getElementById("messages").textContent.includes("not named")`)
-	if m := mails.to("li.wei@example.org"); len(m) < 2 || !strings.Contains(m[len(m)-1].Subject, "[ref:"+cs[0].Token+"]") {
+	if !strings.Contains(buyer.js(`document.getElementById("messages").textContent`), "not named") {
+		t.Error("the buyer's conversation page does not show the answer")
+	}
+	m := mails.to("li.wei@example.org")
+	for deadline := time.Now().Add(5 * time.Second); len(m) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		m = mails.to("li.wei@example.org")
+	}
+	if len(m) < 2 || !strings.Contains(m[len(m)-1].Subject, "[ref:"+cs[0].Token+"]") {
 		t.Errorf("the answer was not mailed with the conversation's token: %+v", m)
 	}
 
