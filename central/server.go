@@ -29,6 +29,7 @@ import (
 	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/central/storefront"
+	"github.com/tixgate/tixgate/central/support"
 	"github.com/tixgate/tixgate/ticket"
 	"github.com/tixgate/tixgate/ticket/keyfile"
 	"github.com/tixgate/tixgate/uplink"
@@ -87,6 +88,13 @@ type Config struct {
 	// renderer, given by the command: central imports no device package);
 	// nil shows the codes as text.
 	SetupQR func(text string, size int) ([]byte, error)
+	// SupportSMTP is the address the support desk takes buyers' mail on
+	// (host:port, behind the domain's MX or a forwarding relay); "": no
+	// incoming mail, answers come through the pages and the chat only.
+	SupportSMTP string
+	// SupportAddress is the desk's mail address (support@example.com):
+	// the Reply-To of its answers, with the conversation's token.
+	SupportAddress string
 	// OpsRefresh is how often the ops dashboard fetches its figures
 	// (5 s when 0).
 	OpsRefresh time.Duration
@@ -118,7 +126,9 @@ type Server struct {
 	Shop       *shop.Shop
 	Storefront *storefront.Front
 	// Pay takes payments through the providers configured (nil: none).
-	Pay     *pay.Payments
+	Pay *pay.Payments
+	// Support is the support inbox and the live chat (/support, /ops/support).
+	Support *support.Desk
 	mux     *http.ServeMux
 	metrics *metrics
 	refused *refusals
@@ -182,6 +192,13 @@ func New(cfg Config) *Server {
 		panic("central: the storefront does not parse: " + err.Error()) // a broken build, caught by every test
 	}
 	s.Storefront = front
+	desk, err := support.New(support.Config{Store: cfg.Store, Shop: s.Shop, Accounts: s.Accounts, Mailer: cfg.Mailer, BaseURL: base, Address: cfg.SupportAddress,
+		ShopWords: front.Site().Catalogs, OpsWords: ui.Site().Catalogs, BuyerCSRF: storefront.CSRF, OpsNav: ops.Nav,
+		Secure: cfg.TLSCert != "", Clock: cfg.Clock, Logger: cfg.Logger})
+	if err != nil {
+		panic("central: the support desk does not parse: " + err.Error()) // a broken build, caught by every test
+	}
+	s.Support = desk
 	s.routes()
 	return s
 }
@@ -200,6 +217,7 @@ func (s *Server) routes() {
 	for _, p := range storefront.Patterns {
 		m.Handle(p, s.Storefront.Handler())
 	}
+	s.Support.Mount(m)
 	m.Handle("GET /metrics", s.ops("read", s.metrics.handler().ServeHTTP))
 	shopAPI := http.NewServeMux()
 	s.Shop.Mount(shopAPI)
@@ -263,6 +281,22 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	go s.rollUpLoop(ctx)
 	go s.Invoices.Sweep(ctx, 30*time.Second)
 	go s.scheduleLoop(ctx)
+	if s.cfg.SupportSMTP != "" {
+		sl, err := net.Listen("tcp", s.cfg.SupportSMTP)
+		if err != nil {
+			srv.Close()
+			return fmt.Errorf("central: support mail: listen: %w", err)
+		}
+		mctx, stop := context.WithCancel(ctx)
+		mailDone := make(chan struct{})
+		go func() {
+			defer close(mailDone)
+			if err := s.Support.ServeSMTP(mctx, sl); err != nil {
+				s.cfg.Logger.Error("support mail stopped", "err", err)
+			}
+		}()
+		defer func() { stop(); <-mailDone }()
+	}
 	select {
 	case err := <-done:
 		return fmt.Errorf("central: serve: %w", err)
@@ -270,6 +304,9 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
+	// The chat's sockets are hijacked connections, which Shutdown does not
+	// wait for: they are told to go away.
+	s.Support.Close()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("central: shut down: %w", err)
 	}

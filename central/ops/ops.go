@@ -205,10 +205,20 @@ func (u *UI) internal(w http.ResponseWriter, r *http.Request, err error) {
 	http.Error(w, "central could not show this page; it is logged", http.StatusInternalServerError)
 }
 
+// Nav is the bar's links, the section's marked current: for the screens
+// of other packages under /ops/ (the support desk's).
+func Nav(section string) []web.NavItem {
+	nav := []web.NavItem{{Href: "/ops/", Label: "nav.dashboard"}, {Href: "/ops/events", Label: "nav.events"}, {Href: "/ops/venue", Label: "nav.venue"},
+		{Href: "/ops/tickets", Label: "nav.tickets"}, {Href: "/ops/orders", Label: "nav.boxoffice"}, {Href: "/ops/support", Label: "nav.support"}, {Href: "/ops/devices", Label: "nav.devices"}, {Href: "/ops/conflicts", Label: "nav.conflicts"}, {Href: "/ops/sales", Label: "nav.sales"}, {Href: "/ops/help", Label: "nav.help"}, {Href: "/ops/audit", Label: "nav.audit"}}
+	for i := range nav {
+		nav[i].Current = strings.TrimPrefix(nav[i].Label, "nav.") == section
+	}
+	return nav
+}
+
 // page fills the layout's part of a logged-in screen.
 func (u *UI) page(s staff.Session, name, title string, data any) web.Page {
-	nav := []web.NavItem{{Href: "/ops/", Label: "nav.dashboard"}, {Href: "/ops/events", Label: "nav.events"}, {Href: "/ops/venue", Label: "nav.venue"},
-		{Href: "/ops/tickets", Label: "nav.tickets"}, {Href: "/ops/orders", Label: "nav.boxoffice"}, {Href: "/ops/devices", Label: "nav.devices"}, {Href: "/ops/conflicts", Label: "nav.conflicts"}, {Href: "/ops/sales", Label: "nav.sales"}, {Href: "/ops/help", Label: "nav.help"}, {Href: "/ops/audit", Label: "nav.audit"}}
+	nav := Nav("")
 	section := map[string]string{"event": "events", "type": "events", "setup": "devices", "issued": "tickets", "helpdesk": "help", "helpedit": "help"}[name]
 	if section == "" {
 		section = name

@@ -13,6 +13,9 @@ import (
 type Message struct {
 	To, Subject, Body string
 	Attachments       []Attachment
+	// ReplyTo, when set, is where the buyer's answer goes (the support
+	// desk's address of the conversation).
+	ReplyTo string
 }
 
 // Attachment is a file sent with a message.
@@ -49,6 +52,11 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	}
 	if err := msg.To(m.To); err != nil {
 		return fmt.Errorf("mail to %q: %w", m.To, err)
+	}
+	if m.ReplyTo != "" {
+		if err := msg.ReplyTo(m.ReplyTo); err != nil {
+			return fmt.Errorf("mail reply-to %q: %w", m.ReplyTo, err)
+		}
 	}
 	msg.Subject(m.Subject)
 	msg.SetBodyString(mail.TypeTextPlain, m.Body)

@@ -260,7 +260,8 @@ var Tables = []string{"counters", "organizers", "venues", "zones", "gates", "eve
 	"seller_shifts",
 	"shop_pools", "shop_offers", "shop_promotions", "shop_accounts", "shop_tokens", "shop_orders", "shop_order_items", "shop_holds", "shop_order_tickets",
 	"shop_consents", "shop_secrets", "shop_captcha_spent", "shop_blocked", "shop_waitlist", "shop_rooms", "shop_queue", "shop_allocations",
-	"shop_sms_codes", "shop_sms_sent", "sales_facts", "funnel_steps", "help_articles"}
+	"shop_sms_codes", "shop_sms_sent", "sales_facts", "funnel_steps", "help_articles",
+	"support_conversations", "support_messages"}
 
 // micros and fromMicros store times as microseconds since the epoch; the
 // zero time is 0.

@@ -135,8 +135,12 @@ type buyer struct {
 
 // csrf is the token a logged-in buyer's forms carry: derived from the
 // session token, which no other site can read, so nothing is stored.
-func (b *buyer) csrf() string {
-	sum := sha256.Sum256([]byte("tixgate storefront csrf\x00" + b.token))
+func (b *buyer) csrf() string { return CSRF(b.token) }
+
+// CSRF is the token the forms of the buyer with the session token carry,
+// for pages of other packages on the storefront's paths.
+func CSRF(session string) string {
+	sum := sha256.Sum256([]byte("tixgate storefront csrf\x00" + session))
 	return base64.RawURLEncoding.EncodeToString(sum[:24])
 }
 

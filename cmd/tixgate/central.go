@@ -30,7 +30,7 @@ import (
 const centralKeysDir = "keys"
 
 func centralCommands() *command {
-	return &command{name: "central", summary: "the ops server", run: runCentral, usage: "--listen ADDR --db DSN --data DIR [--tls-cert FILE --tls-key FILE] [--smtp HOST:PORT --mail-from ADDR] [--public-url URL] [--shutdown-timeout D]", subs: []*command{
+	return &command{name: "central", summary: "the ops server", run: runCentral, usage: "--listen ADDR --db DSN --data DIR [--tls-cert FILE --tls-key FILE] [--smtp HOST:PORT --mail-from ADDR] [--support-smtp HOST:PORT --support-address ADDR] [--public-url URL] [--shutdown-timeout D]", subs: []*command{
 		{name: "shop", summary: "the box office", subs: []*command{
 			{name: "offer", usage: "--db DSN --data DIR --event N --type N --price 128.00 [--currency CNY] --quota N [--vip] [--from T] [--until T] [--max-per-order N]", summary: "put a ticket type on sale online, or change its offer", run: runCentralShopOffer},
 		}},
@@ -213,6 +213,8 @@ func runCentral(ctx context.Context, e *env, cl *cmdline) error {
 	smsOffer := cl.String("sms-offer-template", "", "the approved template of waiting-list offers, with ${order} and ${minutes} (aliyun); none: offers go by mail only")
 	smsEndpoint := cl.String("sms-endpoint", shop.DefaultAliyunEndpoint, "the SMS API's address (aliyun)")
 	captchaBits := cl.Int("captcha-bits", 0, "proof-of-work captcha on registration and checkout: leading zero bits a buyer's browser must find (16 is about a second on a phone); 0: off")
+	supportSMTP := cl.String("support-smtp", "", "take buyers' mail to the support desk on this address, HOST:PORT (behind the domain's MX or a forwarding relay); none: off")
+	supportAddress := cl.String("support-address", "", "the support desk's mail address, e.g. support@example.com: the Reply-To of its answers, with each conversation's token")
 	payFile := cl.String("pay-providers", "", "payment providers file (.toml or .yaml, docs/payments.md); none: no provider, buyers pay at the box office")
 	einvURL := cl.String("einvoice-url", "", "the e-invoicing platform (China's 数电票) buyers' e-invoices are issued through, https://…; its secret in TIXGATE_EINVOICE_SECRET; none: PDF invoices only")
 	einvApp := cl.String("einvoice-app-id", "", "the app id at --einvoice-url")
@@ -263,6 +265,7 @@ func runCentral(ctx context.Context, e *env, cl *cmdline) error {
 	}
 	cfg.CaptchaBits = *captchaBits
 	cfg.EInvoice = einv
+	cfg.SupportSMTP, cfg.SupportAddress = *supportSMTP, *supportAddress
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usageError("central: --tls-cert and --tls-key go together")
 	}

@@ -77,6 +77,8 @@ func TestLayout(t *testing.T) {
 		"golang.org/x/crypto/argon2":          {"edge", "central/password"},
 		"golang.org/x/time/rate":              {"central"},
 		"github.com/wneessen/go-mail":         {"central/shop"},
+		"github.com/emersion/go-smtp":         {"central/support"},
+		"github.com/coder/websocket":          {"central/support"},
 		"modernc.org/sqlite":                  {"central/store"},
 		"github.com/jackc/pgx/v5":             {"central/store"},
 		"github.com/pressly/goose/v3":         {"central/store"},
@@ -124,7 +126,7 @@ func TestLayout(t *testing.T) {
 		"central/shop":     {"central/store", "central/catalog", "central/password", "pricing", "ticket", "ticket/strict"},
 		"central/password": nil,
 		"central/backup":   {"central/store", "ticket", "ticket/keyfile"},
-		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "central/conflicts", "central/reconcile", "central/staff", "central/ops", "central/quota", "central/sales", "central/shop", "central/storefront", "central/pay", "central/settle", "central/report", "central/pdftext", "central/help", "central/invoice", "ticket", "ticket/keyfile",
+		"central": {"central/store", "central/catalog", "central/devices", "central/intake", "central/conflicts", "central/reconcile", "central/staff", "central/ops", "central/quota", "central/sales", "central/shop", "central/storefront", "central/pay", "central/settle", "central/report", "central/pdftext", "central/help", "central/invoice", "central/support", "ticket", "ticket/keyfile",
 			"ledger/manifest", "ledger/record", "ledger/rules", "uplink"},
 		"central/reconcile":  {"ticket", "ledger/record", "ledger/rules", "ledger/replay", "ledger/manifest"},
 		"central/staff":      {"central/store", "central/password", "ticket"},
@@ -134,6 +136,7 @@ func TestLayout(t *testing.T) {
 		"central/conflicts":  {"central/store", "central/reconcile", "ticket", "ledger/record", "ledger/replay", "ledger/manifest"},
 		"central/report":     {"central/store", "central/pdftext", "pricing"},
 		"central/help":       {"central/store", "ledger/rules"},
+		"central/support":    {"central/store", "central/shop", "central/staff", "central/web", "pricing", "ticket"},
 
 		// Payments: one adapter per provider, and their simulator (none of
 		// ours); reconciliation with the providers' bills.
