@@ -202,7 +202,9 @@ func (s *Server) routes() {
 		shopAPI.ServeHTTP(w, r)
 	})
 	if len(s.cfg.PayProviders) > 0 {
-		pay.New(pay.Config{Store: s.cfg.Store, Shop: s.Shop, Providers: s.cfg.PayProviders, Clock: s.cfg.Clock, Logger: s.cfg.Logger}).Mount(m)
+		payments := pay.New(pay.Config{Store: s.cfg.Store, Shop: s.Shop, Providers: s.cfg.PayProviders, Clock: s.cfg.Clock, Logger: s.cfg.Logger})
+		payments.Mount(m)
+		s.Shop.SetRefunder(payments) // refunds of tickets go back through the order's provider
 	}
 	s.salesRoutes(m)
 	s.reportRoutes(m)
