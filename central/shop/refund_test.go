@@ -381,7 +381,10 @@ func TestRefundThroughProviderRetried(t *testing.T) {
 	}
 	o, tickets := f.buy(t, f.buyer(t, "provider@example.org"), 1, 2)
 	// As though a provider had paid it.
-	if err := f.db.Update(ctx, func(tx *store.Tx) error { _, err := tx.MoveOrder(o.ID, []string{StatusPaid}, StatusPaid, "alipay", f.clock.Now(), time.Time{}); return err }); err != nil {
+	if err := f.db.Update(ctx, func(tx *store.Tx) error {
+		_, err := tx.MoveOrder(o.ID, []string{StatusPaid}, StatusPaid, "alipay", f.clock.Now(), time.Time{})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	m := &moneyBack{fail: true, sent: map[string]int64{}}
