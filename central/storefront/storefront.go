@@ -99,6 +99,8 @@ func (f *Front) routes() {
 	m.HandleFunc("GET /orders/{id}/tickets.pdf", f.page(f.ticketsPDF))
 	m.HandleFunc("POST /orders/{id}/pay", f.action(f.pay))
 	m.HandleFunc("POST /orders/{id}/cancel", f.action(f.cancel))
+	m.HandleFunc("GET /orders/{id}/refund", f.page(f.refundQuote))
+	m.HandleFunc("POST /orders/{id}/refund", f.action(f.refundConfirm))
 	m.HandleFunc("GET /tickets/{$}", f.page(f.tickets))
 	m.Handle("GET /tickets", http.RedirectHandler("/tickets/", http.StatusMovedPermanently))
 	m.HandleFunc("GET /app.webmanifest", f.manifest)
