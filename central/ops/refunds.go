@@ -306,8 +306,19 @@ func (u *UI) refundRows(r *http.Request, o store.ShopOrder, loc *time.Location) 
 	var out []string
 	for _, x := range rs {
 		c, _ := pricing.ParseCurrency(x.Currency)
-		line := fmt.Sprintf("%s · %s · %d × · %s (%s) · %s", when(x.Created, loc), x.Actor, len(x.Tickets), pricing.New(x.Amount, c).Display(lang),
-			pricing.New(x.Fee, c).Display(lang), x.Reason)
+		var serials []string
+		for _, tk := range x.Tickets {
+			serials = append(serials, strconv.FormatUint(tk.Serial, 10))
+		}
+		actor, reason := x.Actor, x.Reason
+		if actor == "buyer" {
+			actor, reason = u.site.T(r, "boxoffice.refund_by_buyer"), ""
+		}
+		line := u.site.T(r, "boxoffice.refund_row", "at", when(x.Created, loc), "actor", actor, "serials", strings.Join(serials, ", "),
+			"back", pricing.New(x.Amount, c).Display(lang), "fee", pricing.New(x.Fee, c).Display(lang))
+		if reason != "" {
+			line += " · " + reason
+		}
 		if x.State == store.RefundPending {
 			line += " · " + u.site.T(r, "boxoffice.refund_pending")
 		}

@@ -101,6 +101,9 @@ func span(d time.Duration, t func(string, ...any) string) string {
 	if d == 0 {
 		return t("refund.span.start")
 	}
+	if d == 24*time.Hour {
+		return t("refund.span.day")
+	}
 	if d%(24*time.Hour) == 0 {
 		return t("refund.span.days", "n", int64(d/(24*time.Hour)))
 	}

@@ -43,9 +43,9 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 // mailpit for its mail, the scanner's QR renderer and types 1 (¥128) and 2
 // (¥380) of event 1042 on sale with the voucher FRIENDS (20% off).
 type venue struct {
-	srv  *central.Server
-	http *httptest.Server
-	db   *store.DB
+	srv   *central.Server
+	http  *httptest.Server
+	db    *store.DB
 	keys  *keyfile.Keys
 	mail  *mailpit
 	clock *ticket.ManualClock

@@ -78,7 +78,7 @@ func TestRefundInBrowser(t *testing.T) {
 	if back := js(`document.getElementById("refund-back").textContent`); back != "CN¥64.00" {
 		t.Errorf("the quote pays back %q, want CN¥64.00 (50%% of ¥128.00)", back)
 	}
-	if why := js(`document.querySelector("#refund-quote .why").textContent`); !strings.Contains(why, "50%") || !strings.Contains(why, "1 days") {
+	if why := js(`document.querySelector("#refund-quote .why").textContent`); !strings.Contains(why, "50%") || !strings.Contains(why, "1 day or more") {
 		t.Errorf("the quote says why %q, want the 50%% step", why)
 	}
 	if n := js(`String(document.querySelectorAll("#refund-quote tbody tr[data-serial]").length)`); n != "1" {

@@ -154,7 +154,7 @@ func (f *Front) refundConfirm(w http.ResponseWriter, r *http.Request, b *buyer) 
 // refundRow is a refund made, in the order page.
 type refundRow struct {
 	At      string
-	Tickets int
+	Serials string // the tickets' numbers
 	Back    string
 	Fee     string
 	Pending bool
@@ -169,7 +169,11 @@ func (f *Front) refundRows(r *http.Request, o store.ShopOrder, tz string) []refu
 	lang := langOf(r)
 	var out []refundRow
 	for _, x := range rs {
-		out = append(out, refundRow{At: when(x.Created, tz, lang), Tickets: len(x.Tickets), Back: money(x.Amount, x.Currency, lang),
+		var serials []string
+		for _, tk := range x.Tickets {
+			serials = append(serials, strconv.FormatUint(tk.Serial, 10))
+		}
+		out = append(out, refundRow{At: when(x.Created, tz, lang), Serials: strings.Join(serials, ", "), Back: money(x.Amount, x.Currency, lang),
 			Fee: money(x.Fee, x.Currency, lang), Pending: x.State == store.RefundPending})
 	}
 	return out
