@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -405,5 +406,88 @@ func TestRefundThroughProviderRetried(t *testing.T) {
 	}
 	if m.sent[res.Refund.Key] != 12800 || len(m.sent) != 1 {
 		t.Errorf("sent %v, want 128.00 once", m.sent)
+	}
+}
+
+// The refund API: the rules set and read in hours and percentages, a
+// buyer's quote and refund (one key, one refund), the box office's refund
+// that needs a reason, and a supervisor's approval only with the admin
+// scope.
+func TestRefundAPI(t *testing.T) {
+	f := newFixture(t, store.SQLite, nil)
+	ctx := context.Background()
+	f.clock.Set(start.Add(-40 * day))
+	f.onSale(t, 10)
+	clerk, err := addStaffToken(ctx, f, "clerk", []string{"box_office"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	boss, err := addStaffToken(ctx, f, "boss", []string{"admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := map[string]any{"free_within_hours": 48, "refund_used": false, "ladder": []map[string]any{
+		{"hours_before": 720, "fee": "20%"}, {"hours_before": 168, "fee": "30%"}, {"hours_before": 24, "fee": "50%"}}}
+	var e apiError
+	if st := f.call(t, "PUT", "events/1042/refund-policy", "", doc, &e); st != 401 {
+		t.Errorf("rules without credentials: %d", st)
+	}
+	bad := map[string]any{"ladder": []map[string]any{{"hours_before": 24, "fee": "20%"}, {"hours_before": 720, "fee": "30%"}}}
+	if st := f.call(t, "PUT", "events/1042/refund-policy", clerk, bad, &e); st != 400 || e.Code != "bad_request" {
+		t.Errorf("a ladder out of order: %d %+v", st, e)
+	}
+	var got PolicyDoc
+	if st := f.call(t, "PUT", "events/1042/refund-policy", clerk, doc, &got); st != 200 || len(got.Ladder) != 3 || got.Ladder[1].Fee != "30%" {
+		t.Fatalf("set the rules: %d %+v", st, got)
+	}
+	if p, _ := f.shop.RefundPolicy(ctx, 1042); p.FreeWithin != 48*time.Hour || p.Ladder[0].Before != 30*day || p.Ladder[2].Fee != pricing.Percent(50) {
+		t.Errorf("stored %+v", p)
+	}
+	if st := f.call(t, "GET", "events/1042/refund-policy", "", nil, &got); st != 200 || got.FreeWithinHours != 48 {
+		t.Errorf("read the rules: %d %+v", st, got)
+	}
+
+	a := f.buyer(t, "api@example.org")
+	o, tickets := f.buy(t, a, 1, 3)
+	f.clock.Set(start.Add(-10 * day))
+	tok, _, err := f.shop.Login(ctx, "api@example.org", "a long password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q RefundQuoteView
+	path := "orders/" + itoa(o.ID) + "/refund"
+	if st := f.call(t, "GET", path+"?ticket="+strconv.FormatUint(tickets[0].Serial, 10), tok, nil, &q); st != 200 || !q.OK || q.Back != pricing.New(8960, pricing.CNY) || q.Fee != pricing.New(3840, pricing.CNY) {
+		t.Fatalf("quote: %d %+v", st, q)
+	}
+	other := f.buyer(t, "other@example.org")
+	otherTok, _, _ := f.shop.Login(ctx, other.Email, "a long password")
+	if st := f.call(t, "GET", path, otherTok, nil, &e); st != 404 {
+		t.Errorf("another buyer's quote: %d", st)
+	}
+	body := map[string]any{"tickets": []uint64{tickets[0].Serial}}
+	var made RefundMade
+	for i := range 2 {
+		if st := f.callKey(t, "POST", path, tok, "key-1", body, &made); st != 200 || made.Back != pricing.New(8960, pricing.CNY) || made.State != "done" {
+			t.Fatalf("refund %d: %d %+v", i, st, made)
+		}
+	}
+	if rs, _ := f.db.Refunds(ctx, o.ID); len(rs) != 1 {
+		t.Errorf("one key twice made %d refunds", len(rs))
+	}
+	if st := f.call(t, "POST", path, tok, map[string]any{"supervisor": true}, &e); st != 403 {
+		t.Errorf("a buyer as supervisor: %d", st)
+	}
+	if st := f.call(t, "POST", path, clerk, map[string]any{"tickets": []uint64{tickets[1].Serial}}, &e); st != 400 {
+		t.Errorf("the box office without a reason: %d %+v", st, e)
+	}
+	if st := f.call(t, "POST", path, clerk, map[string]any{"tickets": []uint64{tickets[1].Serial}, "reason": "x", "supervisor": true}, &e); st != 403 {
+		t.Errorf("box_office scope as supervisor: %d %+v", st, e)
+	}
+	if st := f.call(t, "POST", path, boss, map[string]any{"tickets": []uint64{tickets[1].Serial}, "reason": "goodwill", "supervisor": true}, &made); st != 200 || made.Actor != "boss" {
+		t.Errorf("the admin's refund: %d %+v", st, made)
+	}
+	f.clock.Set(start.Add(-12 * time.Hour))
+	if st := f.call(t, "POST", path, tok, map[string]any{}, &e); st != 409 || e.Code != "refund_refused" || len(e.Refused) != 1 || e.Refused[0].Reason != pricing.ReasonTooLate {
+		t.Errorf("a refund in the last day: %d %+v", st, e)
 	}
 }
