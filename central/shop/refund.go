@@ -191,7 +191,11 @@ func (s *Shop) PlanRefund(ctx context.Context, ask RefundAsk) (RefundPlan, error
 	if err != nil {
 		return RefundPlan{}, err
 	}
-	paid := paidPerTicket(o, tickets)
+	prices, err := s.db.TicketPrices(ctx, o.Event)
+	if err != nil {
+		return RefundPlan{}, err
+	}
+	paid := paidPerTicket(o, tickets, prices)
 	plan := RefundPlan{Order: o, Method: o.Method}
 	pts := make([]pricing.PaidTicket, 0, len(chosen))
 	var revoked []pricing.Refusal
@@ -216,9 +220,10 @@ func (s *Shop) PlanRefund(ctx context.Context, ask RefundAsk) (RefundPlan, error
 	return plan, nil
 }
 
-// paidPerTicket is what each ticket of an order paid: its type's prices in
-// the order's quote, given to the tickets of the type in serial order.
-func paidPerTicket(o store.ShopOrder, tickets []store.Ticket) map[uint64]pricing.Money {
+// paidPerTicket is what each ticket of an order paid: what an exchange
+// recorded for a ticket it issued (prices), else its type's prices in the
+// order's quote, given to the tickets of the type in serial order.
+func paidPerTicket(o store.ShopOrder, tickets []store.Ticket, prices map[uint64]int64) map[uint64]pricing.Money {
 	var q pricing.Quotation
 	json.Unmarshal(o.Quote, &q)
 	byType := map[uint64][]pricing.Money{}
@@ -235,8 +240,13 @@ func paidPerTicket(o store.ShopOrder, tickets []store.Ticket) map[uint64]pricing
 	tickets = slices.Clone(tickets)
 	slices.SortFunc(tickets, func(a, b store.Ticket) int { return int(a.Serial) - int(b.Serial) })
 	out := map[uint64]pricing.Money{}
-	zero := pricing.Zero(mustCurrency(o.Currency))
+	cur := mustCurrency(o.Currency)
+	zero := pricing.Zero(cur)
 	for _, t := range tickets {
+		if p, ok := prices[t.Serial]; ok {
+			out[t.Serial] = pricing.New(p, cur)
+			continue
+		}
 		switch {
 		case len(byType[t.Type]) > 0:
 			out[t.Serial], byType[t.Type] = byType[t.Type][0], byType[t.Type][1:]

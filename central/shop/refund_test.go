@@ -491,3 +491,77 @@ func TestRefundAPI(t *testing.T) {
 		t.Errorf("a refund in the last day: %d %+v", st, e)
 	}
 }
+
+// An exchange to a cheaper type pays the difference (less the exchange
+// fee) back and keeps the order; the old ticket is revoked at the gate
+// and the new one opens it. One to a dearer type is the box office's,
+// once the difference is paid at the counter.
+func TestExchange(t *testing.T) {
+	f := newFixture(t, store.SQLite, nil)
+	ctx := context.Background()
+	f.clock.Set(start.Add(-20 * day))
+	f.onSale(t, 10)
+	if err := f.shop.PutOffer(ctx, Offer{Event: 1042, Type: 3, Price: pricing.New(9800, pricing.CNY), Quota: 1}); err != nil {
+		t.Fatal(err)
+	}
+	policy := ladder
+	policy.ExchangeFee = pricing.New(1000, pricing.CNY)
+	if err := f.shop.SetRefundPolicy(ctx, "ops-ann", 1042, policy); err != nil {
+		t.Fatal(err)
+	}
+	a := f.buyer(t, "swap@example.org")
+	if err := f.shop.SetRole(ctx, a.ID, RoleVIP); err != nil {
+		t.Fatal(err)
+	}
+	a, _ = f.db.Account(ctx, a.ID)
+	o, tickets := f.buy(t, a, 1, 2)
+	if err := f.db.Update(ctx, func(tx *store.Tx) error {
+		_, err := tx.MoveOrder(o.ID, []string{StatusPaid}, StatusPaid, "alipay", f.clock.Now(), time.Time{})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	m := &moneyBack{sent: map[string]int64{}}
+	f.shop.SetRefunder(m)
+
+	plan, err := f.shop.PlanExchange(ctx, ExchangeAsk{Order: o.ID, Serial: tickets[0].Serial, To: 3})
+	if err != nil || !plan.OK() || plan.Quote.Difference != pricing.New(-2000, pricing.CNY) {
+		t.Fatalf("plan: %+v, %v; want ¥20.00 back (98 + 10 fee - 128)", plan.Quote, err)
+	}
+	res, issued, err := f.shop.Exchange(ctx, ExchangeAsk{Order: o.ID, Serial: tickets[0].Serial, To: 3})
+	if err != nil || res.Refund.Amount != 2000 || res.Refund.Kind != store.ExchangeKind || issued.Type != 3 {
+		t.Fatalf("exchange: %+v, %+v, %v", res.Refund, issued, err)
+	}
+	got, all, _ := f.shop.Order(ctx, o.ID)
+	if got.Status != StatusPaid || len(all) != 3 {
+		t.Errorf("after the exchange: %s with %d tickets, want paid with 3 (one revoked)", got.Status, len(all))
+	}
+	// Type 3 had one ticket: it is gone.
+	if _, _, err := f.shop.Exchange(ctx, ExchangeAsk{Order: o.ID, Serial: tickets[1].Serial, To: 3}); !errors.Is(err, ErrSoldOut) {
+		t.Errorf("exchange into a sold-out type: %v", err)
+	}
+	// A refund of the new ticket starts from what it cost (98).
+	f.clock.Advance(3 * day)
+	rp, err := f.shop.PlanRefund(ctx, RefundAsk{Order: o.ID, Serials: []uint64{issued.Serial}})
+	if b, _ := rp.Total(); err != nil || b != pricing.New(6860, pricing.CNY) {
+		t.Errorf("refund quote of the new ticket: %s, %v; want ¥68.60 (98 less 30%%, 17 days out)", b, err)
+	}
+	// Dearer: the buyer is sent to the counter, the box office does it.
+	if _, _, err := f.shop.Exchange(ctx, ExchangeAsk{Order: o.ID, Serial: tickets[1].Serial, To: 2}); !errors.Is(err, ErrPayDifference) {
+		t.Errorf("a dearer exchange by the buyer: %v", err)
+	}
+	res, vip, err := f.shop.Exchange(ctx, ExchangeAsk{Order: o.ID, Serial: tickets[1].Serial, To: 2, Actor: "box-li", Reason: "upgrade", PaidAtCounter: true})
+	if err != nil || vip.Type != 2 || res.Refund.Amount != 0 {
+		t.Fatalf("the box office's upgrade: %+v, %v", res.Refund, err)
+	}
+	if len(m.sent) != 1 {
+		t.Errorf("money sent back %v, want the first exchange's ¥20.00 only", m.sent)
+	}
+	g := f.gate(t, ticket.NewManualClock(start.Add(-time.Hour)))
+	g.pull(t)
+	for code, want := range map[string]ticket.Reason{tickets[0].Code: ticket.ReasonRevoked, issued.Code: ticket.ReasonOK, tickets[1].Code: ticket.ReasonRevoked} {
+		if r := g.scan(t, code); r != want {
+			t.Errorf("the gate: %s, want %s", r, want)
+		}
+	}
+}

@@ -53,7 +53,16 @@ type ShopRefund struct {
 	DoneAt   time.Time
 	Note     string
 	Tickets  []RefundedTicket
+	// Kind is RefundKind, or ExchangeKind: the tickets were given back for
+	// others.
+	Kind string
 }
+
+// Kinds of ShopRefund.
+const (
+	RefundKind   = "refund"
+	ExchangeKind = "exchange"
+)
 
 // RefundedTicket is a ticket a refund returned and what it paid back.
 type RefundedTicket struct {
@@ -83,9 +92,12 @@ func (t *Tx) AddRefund(r ShopRefund) (int64, error) {
 			return 0, fmt.Errorf("refund %s: %w", r.Key, err)
 		}
 	}
-	err = t.queryRow(`INSERT INTO shop_refunds (key, order_id, currency, amount, fee, method, actor, reason, quote, state, created, done_at, note)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
-		r.Key, r.Order, r.Currency, r.Amount, r.Fee, r.Method, r.Actor, r.Reason, string(r.Quote), r.State, micros(r.Created), micros(r.DoneAt), r.Note).Scan(&id)
+	if r.Kind == "" {
+		r.Kind = RefundKind
+	}
+	err = t.queryRow(`INSERT INTO shop_refunds (key, order_id, currency, amount, fee, method, actor, reason, quote, state, created, done_at, note, kind)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+		r.Key, r.Order, r.Currency, r.Amount, r.Fee, r.Method, r.Actor, r.Reason, string(r.Quote), r.State, micros(r.Created), micros(r.DoneAt), r.Note, r.Kind).Scan(&id)
 	if err != nil {
 		if uniqueViolation(err) {
 			return 0, fmt.Errorf("refund %s: %w", r.Key, ErrExists)
@@ -113,7 +125,7 @@ func (d *DB) FinishRefund(ctx context.Context, id int64, at time.Time, note stri
 	return nil
 }
 
-const refundCols = `id, key, order_id, currency, amount, fee, method, actor, reason, quote, state, created, done_at, note`
+const refundCols = `id, key, order_id, currency, amount, fee, method, actor, reason, quote, state, created, done_at, note, kind`
 
 func (d *DB) refunds(ctx context.Context, where string, args ...any) ([]ShopRefund, error) {
 	rows, err := d.db.QueryContext(ctx, `SELECT `+refundCols+` FROM shop_refunds `+where, args...)
@@ -125,7 +137,7 @@ func (d *DB) refunds(ctx context.Context, where string, args ...any) ([]ShopRefu
 		var r ShopRefund
 		var quote string
 		var created, done int64
-		if err := rows.Scan(&r.ID, &r.Key, &r.Order, &r.Currency, &r.Amount, &r.Fee, &r.Method, &r.Actor, &r.Reason, &quote, &r.State, &created, &done, &r.Note); err != nil {
+		if err := rows.Scan(&r.ID, &r.Key, &r.Order, &r.Currency, &r.Amount, &r.Fee, &r.Method, &r.Actor, &r.Reason, &quote, &r.State, &created, &done, &r.Note, &r.Kind); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("refunds: %w", err)
 		}
@@ -234,4 +246,33 @@ func (t *Tx) ReleaseSome(order int64, takes []Take) error {
 		return fmt.Errorf("release order %d: %w", order, err)
 	}
 	return nil
+}
+
+// PutTicketPrice records what a ticket issued by an exchange paid.
+func (t *Tx) PutTicketPrice(event, serial uint64, currency string, paid int64) error {
+	_, err := t.exec(`INSERT INTO shop_ticket_prices (event, serial, currency, paid) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (event, serial) DO UPDATE SET currency = $3, paid = $4`, int64(event), int64(serial), currency, paid)
+	if err != nil {
+		return fmt.Errorf("price of ticket %d/%d: %w", event, serial, err)
+	}
+	return nil
+}
+
+// TicketPrices reads what an event's tickets issued by exchanges paid,
+// by serial (minor units; the currency is the order's).
+func (d *DB) TicketPrices(ctx context.Context, event uint64) (map[uint64]int64, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT serial, paid FROM shop_ticket_prices WHERE event = $1`, int64(event))
+	if err != nil {
+		return nil, fmt.Errorf("ticket prices of event %d: %w", event, err)
+	}
+	defer rows.Close()
+	out := map[uint64]int64{}
+	for rows.Next() {
+		var s, p int64
+		if err := rows.Scan(&s, &p); err != nil {
+			return nil, err
+		}
+		out[uint64(s)] = p
+	}
+	return out, rows.Err()
 }

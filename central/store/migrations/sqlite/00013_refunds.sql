@@ -15,6 +15,8 @@ CREATE TABLE shop_refund_policies (
 -- (the buyer, or the staff member with the reason), and whether the money
 -- is back (state pending until the provider took the refund, then done).
 -- key is the idempotency key: the same confirmation twice is one refund.
+-- kind is refund, or exchange: the ticket given back for another (amount is
+-- then the difference paid back, fee the exchange fee).
 CREATE TABLE shop_refunds (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     key        TEXT NOT NULL UNIQUE,
@@ -29,7 +31,8 @@ CREATE TABLE shop_refunds (
     state      TEXT NOT NULL CHECK (state IN ('pending', 'done')),
     created    BIGINT NOT NULL,
     done_at    BIGINT NOT NULL DEFAULT 0,
-    note       TEXT NOT NULL DEFAULT ''
+    note       TEXT NOT NULL DEFAULT '',
+    kind       TEXT NOT NULL DEFAULT 'refund' CHECK (kind IN ('refund', 'exchange'))
 );
 CREATE INDEX shop_refunds_order ON shop_refunds (order_id);
 CREATE INDEX shop_refunds_state ON shop_refunds (state);
@@ -42,8 +45,18 @@ CREATE TABLE shop_refund_tickets (
     amount    BIGINT NOT NULL,
     PRIMARY KEY (event, serial)
 );
+-- What a ticket issued by an exchange paid (the order's quote priced the
+-- ticket it replaced), so a later refund or exchange starts from it.
+CREATE TABLE shop_ticket_prices (
+    event    BIGINT NOT NULL,
+    serial   BIGINT NOT NULL,
+    currency TEXT NOT NULL,
+    paid     BIGINT NOT NULL,
+    PRIMARY KEY (event, serial)
+);
 
 -- +goose Down
+DROP TABLE shop_ticket_prices;
 DROP TABLE shop_refund_tickets;
 DROP TABLE shop_refunds;
 DROP TABLE shop_refund_policies;
