@@ -50,7 +50,7 @@ type boxOfficeData struct {
 // (a refund), which revokes its tickets at the gates.
 func (u *UI) boxOffice(w http.ResponseWriter, r *http.Request, s staff.Session) {
 	d := boxOfficeData{Query: strings.TrimSpace(r.URL.Query().Get("order")), MayIssue: s.Role.MayIssue(), HasShopAPI: u.cfg.Shop != nil}
-	if v := r.URL.Query().Get("done"); v == "boxoffice.paid" || v == "boxoffice.cancelled" || v == "boxoffice.refunded" || v == "boxoffice.refund_pending" {
+	if v := r.URL.Query().Get("done"); v == "boxoffice.paid" || v == "boxoffice.cancelled" || v == "boxoffice.refunded" || v == "boxoffice.refund_pending" || v == "boxoffice.exchanged" {
 		d.Done = v
 	}
 	if d.Query != "" && u.cfg.Shop != nil {

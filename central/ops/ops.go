@@ -128,6 +128,8 @@ func New(cfg Config) (*UI, error) {
 	u.route("POST /ops/orders/{id}/cancel", issue, u.boxOfficeCancel)
 	u.route("GET /ops/orders/{id}/refund", issue, u.refundForm)
 	u.route("POST /ops/orders/{id}/refund", issue, u.refundSave)
+	u.route("GET /ops/orders/{id}/exchange", issue, u.exchangeForm)
+	u.route("POST /ops/orders/{id}/exchange", issue, u.exchangeSave)
 	u.route("GET /ops/events/{event}/refunds", read, u.policyForm)
 	u.route("POST /ops/events/{event}/refunds", venue, u.policySave)
 	return u, nil
@@ -208,7 +210,7 @@ func (u *UI) internal(w http.ResponseWriter, r *http.Request, err error) {
 func (u *UI) page(s staff.Session, name, title string, data any) web.Page {
 	nav := []web.NavItem{{Href: "/ops/", Label: "nav.dashboard"}, {Href: "/ops/events", Label: "nav.events"}, {Href: "/ops/venue", Label: "nav.venue"},
 		{Href: "/ops/tickets", Label: "nav.tickets"}, {Href: "/ops/orders", Label: "nav.boxoffice"}, {Href: "/ops/devices", Label: "nav.devices"}, {Href: "/ops/conflicts", Label: "nav.conflicts"}, {Href: "/ops/sales", Label: "nav.sales"}, {Href: "/ops/help", Label: "nav.help"}, {Href: "/ops/audit", Label: "nav.audit"}}
-	section := map[string]string{"event": "events", "type": "events", "setup": "devices", "issued": "tickets", "helpdesk": "help", "helpedit": "help", "refund": "boxoffice", "policy": "events"}[name]
+	section := map[string]string{"event": "events", "type": "events", "setup": "devices", "issued": "tickets", "helpdesk": "help", "helpedit": "help", "refund": "boxoffice", "exchange": "boxoffice", "policy": "events"}[name]
 	if section == "" {
 		section = name
 	}

@@ -246,3 +246,45 @@ func (s *Shop) Exchange(ctx context.Context, ask ExchangeAsk) (RefundResult, sto
 	res, err := s.payBack(ctx, r, RefundPlan{Order: o})
 	return res, issued, err
 }
+
+// ExchangeTarget is a type a ticket may be exchanged for.
+type ExchangeTarget struct {
+	Type  uint64
+	Name  string
+	Day   string // the event day it admits on, "" for every day
+	Price pricing.Money
+	Left  int64
+}
+
+// ExchangeTargets lists the types on sale that a ticket of an order may
+// be exchanged for (not its own, and open to the buyer's role).
+func (s *Shop) ExchangeTargets(ctx context.Context, order int64, serial uint64) ([]ExchangeTarget, error) {
+	o, tickets, err := s.Order(ctx, order)
+	if err != nil {
+		return nil, err
+	}
+	var own uint64
+	for _, t := range tickets {
+		if t.Serial == serial {
+			own = t.Type
+		}
+	}
+	buyer, err := s.db.Account(ctx, o.Account)
+	if err != nil {
+		return nil, err
+	}
+	sl, err := s.sale(ctx, o.Event)
+	if err != nil {
+		return nil, err
+	}
+	var out []ExchangeTarget
+	for _, t := range sl.catalog.Types {
+		id := uint64(t.ID)
+		off := sl.offers[id]
+		if id == own || len(off.Roles) > 0 && !containsRole(off.Roles, buyer.Role) {
+			continue
+		}
+		out = append(out, ExchangeTarget{Type: id, Name: t.Name, Day: off.Day, Price: pricing.New(off.Price, t.Currency), Left: sl.left(id)})
+	}
+	return out, nil
+}

@@ -109,3 +109,55 @@ func span(d time.Duration, t func(string, ...any) string) string {
 	}
 	return t("refund.span.hours", "n", int64(d/time.Hour))
 }
+
+// ExchangeView is an exchange quote as the pages show it.
+type ExchangeView struct {
+	From, To                  string // the types' names
+	Credit, Price, Fee, Total string
+	// Pay: the buyer pays Total more; Back: Total comes back; neither:
+	// the exchange is even.
+	Pay, Back bool
+	Refused   []string
+	OK        bool
+	SoldOut   bool
+	Method    string // the catalog key of how the money goes back
+}
+
+// DescribeExchange says an exchange plan in the reader's language.
+func DescribeExchange(p ExchangePlan, types map[uint64]string, lang string, t func(string, ...any) string) ExchangeView {
+	q := p.Quote
+	v := ExchangeView{From: types[uint64(q.From.Type)], Credit: q.Credit.Display(lang), Fee: q.Fee.Display(lang), OK: p.OK(), SoldOut: p.Left <= 0}
+	if len(q.To.Lines) == 1 {
+		v.To = types[uint64(q.To.Lines[0].Type)]
+	}
+	if tot, ok := q.To.Total(q.Credit.Currency()); ok {
+		v.Price = tot.Total.Display(lang)
+	}
+	d := q.Difference
+	switch d.Sign() {
+	case 1:
+		v.Pay, v.Total = true, d.Display(lang)
+	case -1:
+		neg, _ := d.Neg()
+		v.Back, v.Total = true, neg.Display(lang)
+	default:
+		v.Total = d.Display(lang)
+	}
+	for _, rf := range q.Refused {
+		key := "refund.refused." + string(rf.Reason)
+		msg := t(key, "ticket", rf.Ticket)
+		if msg == key {
+			msg = rf.Detail
+		}
+		v.Refused = append(v.Refused, msg)
+	}
+	switch p.Order.Method {
+	case MethodTest:
+		v.Method = "refund.method.test"
+	case MethodBoxOffice:
+		v.Method = "refund.method.box_office"
+	default:
+		v.Method = "refund.method.provider"
+	}
+	return v
+}

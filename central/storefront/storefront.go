@@ -101,6 +101,8 @@ func (f *Front) routes() {
 	m.HandleFunc("POST /orders/{id}/cancel", f.action(f.cancel))
 	m.HandleFunc("GET /orders/{id}/refund", f.page(f.refundQuote))
 	m.HandleFunc("POST /orders/{id}/refund", f.action(f.refundConfirm))
+	m.HandleFunc("GET /orders/{id}/exchange", f.page(f.exchangePage))
+	m.HandleFunc("POST /orders/{id}/exchange", f.action(f.exchangeConfirm))
 	m.HandleFunc("GET /tickets/{$}", f.page(f.tickets))
 	m.Handle("GET /tickets", http.RedirectHandler("/tickets/", http.StatusMovedPermanently))
 	m.HandleFunc("GET /app.webmanifest", f.manifest)
