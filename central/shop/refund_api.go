@@ -19,6 +19,8 @@ func (s *Shop) refundRoutes() []route {
 	return []route{
 		{"GET", "orders/{id}/refund", append([]string{roleBoxOffice}, BuyerRoles...), s.apiRefundQuote},
 		{"POST", "orders/{id}/refund", append([]string{roleBoxOffice}, BuyerRoles...), s.apiRefund},
+		{"GET", "orders/{id}/exchange", append([]string{roleBoxOffice}, BuyerRoles...), s.apiExchangeQuote},
+		{"POST", "orders/{id}/exchange", append([]string{roleBoxOffice}, BuyerRoles...), s.apiExchange},
 		{"GET", "events/{event}/refund-policy", public, s.apiRefundPolicy},
 		{"PUT", "events/{event}/refund-policy", staffRoles, s.apiPutRefundPolicy},
 	}
@@ -234,4 +236,65 @@ func (s *Shop) apiPutRefundPolicy(w http.ResponseWriter, r *http.Request, c call
 		return
 	}
 	writeJSON(w, http.StatusOK, policyDoc(p))
+}
+
+func (s *Shop) apiExchangeQuote(w http.ResponseWriter, r *http.Request, c caller) {
+	o, _, ok := s.order(w, r, c)
+	if !ok {
+		return
+	}
+	serial, err1 := strconv.ParseUint(r.URL.Query().Get("ticket"), 10, 64)
+	to, err2 := strconv.ParseUint(r.URL.Query().Get("to"), 10, 64)
+	if err1 != nil || err2 != nil {
+		fail(w, http.StatusBadRequest, "bad_request", "want ticket=SERIAL&to=TYPE")
+		return
+	}
+	p, err := s.PlanExchange(r.Context(), ExchangeAsk{Order: o.ID, Serial: serial, To: to})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"order": o.ID, "quote": p.Quote, "left": p.Left, "ok": p.OK()})
+}
+
+type exchangeRequest struct {
+	Ticket uint64 `json:"ticket"`
+	To     uint64 `json:"to"`
+	Reason string `json:"reason,omitempty"`
+	// PaidAtCounter: staff took the difference at the counter.
+	PaidAtCounter bool `json:"paid_at_counter,omitempty"`
+}
+
+func (s *Shop) apiExchange(w http.ResponseWriter, r *http.Request, c caller) {
+	var req exchangeRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	o, _, ok := s.order(w, r, c)
+	if !ok {
+		return
+	}
+	ask := ExchangeAsk{Order: o.ID, Serial: req.Ticket, To: req.To, Reason: req.Reason, Key: r.Header.Get("Idempotency-Key")}
+	if c.role == roleBoxOffice {
+		ask.Actor, ask.PaidAtCounter = c.staff, req.PaidAtCounter
+	} else if req.PaidAtCounter {
+		fail(w, http.StatusForbidden, "forbidden", "only the box office takes a difference at the counter")
+		return
+	}
+	res, tk, err := s.Exchange(r.Context(), ask)
+	var re *RefundRefusedError
+	switch {
+	case errors.As(err, &re):
+		writeJSON(w, http.StatusConflict, apiError{Code: "exchange_refused", Message: err.Error(), Refused: re.Refused})
+		return
+	case errors.Is(err, ErrPayDifference):
+		fail(w, http.StatusConflict, "pay_difference", said(err, ErrPayDifference)+": the box office exchanges it once the difference is paid")
+		return
+	case err != nil:
+		s.fail(w, r, err)
+		return
+	}
+	cur := mustCurrency(res.Refund.Currency)
+	writeJSON(w, http.StatusOK, map[string]any{"order": o.ID, "ticket": TicketView{Serial: tk.Serial, Type: tk.Type, Status: tk.Status, Code: tk.Code}, "back": pricing.New(res.Refund.Amount, cur),
+		"fee": pricing.New(res.Refund.Fee, cur), "state": res.Refund.State})
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tixgate/tixgate/central/shop"
 	"github.com/tixgate/tixgate/central/staff"
+	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/pricing"
 	"github.com/tixgate/tixgate/ticket"
 )
@@ -106,17 +107,54 @@ func TestRefundInBrowser(t *testing.T) {
 		t.Error("a refunded ticket's quote offers to refund it again")
 	}
 
-	// The box office refunds the rest, with a reason.
+	// The buyer exchanges the other ticket: for the dearer balcony they
+	// are sent to the box office; for a cheaper type they get ¥30.00 back.
+	if err := v.srv.Shop.PutOffer(ctx, shop.Offer{Event: 1042, Type: 3, Price: pricing.New(9800, pricing.CNY), Quota: 5}); err != nil {
+		t.Fatal(err)
+	}
+	second := tickets[1]
+	exURL := fmt.Sprintf("%s/exchange?ticket=%d", orderURL, second.Serial)
+	run("exchange", chromedp.Navigate(base+orderURL+"?lang=en"), chromedp.WaitVisible(chromedp.ID("refunds")),
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`#refund-tickets a.exchange[data-serial="%d"]`, second.Serial))), chromedp.WaitVisible(chromedp.ID("exchange-pick")))
+	run("pick", chromedp.Click(chromedp.CSS(`#exchange-pick input[name="to"][value="2"]`)), chromedp.Click(chromedp.ID("exchange-price")))
+	run("pick", chromedp.WaitVisible(chromedp.ID("pay-at-counter")))
+	if total := js(`document.getElementById("exchange-total").textContent`); total != "CN¥252.00" {
+		t.Errorf("the dearer exchange costs %q, want CN¥252.00", total)
+	}
+	br.screens(base, [3]string{"exchange-pick", exURL, "#exchange-price"}, [3]string{"exchange-dearer", exURL + "&to=2", "#pay-at-counter"},
+		[3]string{"exchange-cheaper", exURL + "&to=3", "#exchange-confirm"})
+	run("exchange cheaper", chromedp.Navigate(base+exURL+"&to=3&lang=en"), chromedp.WaitVisible(chromedp.ID("exchange-confirm")),
+		chromedp.Click(chromedp.ID("exchange-confirm")), chromedp.WaitVisible(chromedp.ID("done")))
+	_, after, _ := v.srv.Shop.Order(ctx, o.ID)
+	var swapped *store.Ticket
+	for i := range after {
+		if after[i].Type == 3 {
+			swapped = &after[i]
+		}
+	}
+	if swapped == nil || len(after) != 3 {
+		t.Fatalf("after the exchange the order holds %+v", after)
+	}
+	gateSays(t, v, second.Code, ticket.ReasonRevoked)
+	gateSays(t, v, swapped.Code, ticket.ReasonOK)
+
+	// The box office upgrades it to the balcony, taking the difference at
+	// the counter, then refunds the rest with a reason.
 	if err := v.srv.Accounts.Add(ctx, "clerk", staff.BoxOffice, "correct horse staple", "test"); err != nil {
 		t.Fatal(err)
 	}
 	run("clerk logs in", chromedp.Navigate(base+"/ops/login?lang=en"), chromedp.WaitVisible(chromedp.ID("login")),
 		chromedp.SendKeys(chromedp.ID("name"), "clerk"), chromedp.SendKeys(chromedp.ID("password"), "correct horse staple"),
 		chromedp.Click(chromedp.ID("login")), chromedp.WaitNotPresent(chromedp.ID("login")))
+	opsEx := fmt.Sprintf("/ops/orders/%d/exchange?ticket=%d&to=2", o.ID, swapped.Serial)
+	br.screens(base, [3]string{"ops-exchange", opsEx, "#exchange-submit"})
+	run("upgrade", chromedp.Navigate(base+opsEx+"&lang=en"), chromedp.WaitVisible(chromedp.ID("exchange-submit")),
+		chromedp.SendKeys(chromedp.ID("reason"), "upgrade at the counter"), chromedp.Click(chromedp.ID("exchange-submit")), chromedp.WaitVisible(chromedp.ID("error")))
+	run("upgrade paid", chromedp.Click(chromedp.ID("paid-at-counter")), chromedp.Click(chromedp.ID("exchange-submit")), chromedp.WaitVisible(chromedp.ID("done")))
 	run("find the order", chromedp.Navigate(base+fmt.Sprintf("/ops/orders?order=%d", o.ID)), chromedp.WaitVisible(chromedp.ID("refund-order")),
 		chromedp.Click(chromedp.ID("refund-order")), chromedp.WaitVisible(chromedp.ID("refund-quote")))
-	if back := js(`document.getElementById("refund-back").textContent`); back != "CN¥64.00" {
-		t.Errorf("the box office's quote pays back %q, want CN¥64.00", back)
+	if back := js(`document.getElementById("refund-back").textContent`); back != "CN¥190.00" {
+		t.Errorf("the box office's quote pays back %q, want CN¥190.00 (the balcony's ¥380.00 less 50%%)", back)
 	}
 	br.screens(base, [3]string{"ops-boxoffice-refundable", fmt.Sprintf("/ops/orders?order=%d", o.ID), "#refund-order"},
 		[3]string{"ops-refund", fmt.Sprintf("/ops/orders/%d/refund", o.ID), "#refund-submit"})
@@ -130,7 +168,9 @@ func TestRefundInBrowser(t *testing.T) {
 	if len(audit) == 0 || audit[0].Action != "order.refund" || audit[0].Actor != "clerk" || !strings.Contains(audit[0].Detail, "the buyer cannot come") {
 		t.Errorf("the audit log does not keep the clerk's refund: %+v", audit)
 	}
-	gateSays(t, v, tickets[1].Code, ticket.ReasonRevoked)
+	for _, tk := range after {
+		gateSays(t, v, tk.Code, ticket.ReasonRevoked)
+	}
 
 	// Ops edit the refund rules.
 	if err := v.srv.Accounts.Add(ctx, "boss", staff.Admin, "correct horse admin", "test"); err != nil {
