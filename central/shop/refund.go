@@ -114,6 +114,10 @@ type RefundAsk struct {
 	// Key makes the refund idempotent: asked twice with one key, it is
 	// one refund. Empty: a fresh key.
 	Key string
+	// Full refunds what was paid, fee-free, whenever it is asked and
+	// whether the tickets were used: the event was cancelled or moved
+	// (RefundEvent).
+	Full bool
 }
 
 // RefundPlan is a refund as it would be made now: the pricing package's
@@ -210,6 +214,16 @@ func (s *Shop) PlanRefund(ctx context.Context, ask RefundAsk) (RefundPlan, error
 		}
 		pts = append(pts, pricing.PaidTicket{ID: strconv.FormatUint(t.Serial, 10), Type: pricing.TypeID(t.Type), Paid: paid[t.Serial],
 			PurchasedAt: o.PaidAt, Used: used[t.Serial] && !ask.Supervisor})
+	}
+	if ask.Full {
+		// The event's own rules do not apply: no fee, no deadline.
+		cat.Refunds = pricing.RefundPolicy{RefundUsed: true, Rounding: pricing.RoundHalfEven, Ladder: []pricing.RefundStep{{Before: 0, Fee: 0}}}
+		for i := range cat.Types {
+			cat.Types[i].Starts = s.now().Add(time.Hour) // counted as before the start
+		}
+		for i := range pts {
+			pts[i].Used = false
+		}
 	}
 	q, err := pricing.Refund(cat, pts, s.now())
 	if err != nil {
@@ -412,7 +426,7 @@ func (s *Shop) Refund(ctx context.Context, ask RefundAsk) (RefundResult, error) 
 	}
 	s.offerFreed(ctx, o.Event)
 	s.log.Info("order refunded", "order", o.ID, "tickets", len(r.Tickets), "back", back.String(), "fee", fee.String(), "actor", actor)
-	s.mailRefund(ctx, o, ev.Name, r, back, fee)
+	s.mailRefund(context.WithoutCancel(ctx), o, ev.Name, r, back, fee)
 	return s.payBack(ctx, r, plan)
 }
 
@@ -466,6 +480,9 @@ func (s *Shop) mailRefund(ctx context.Context, o store.ShopOrder, event string, 
 		o.ID, event, len(r.Tickets), back.Format(), o.Currency, fee.Format(), o.ID, len(r.Tickets), back.Format(), o.Currency, fee.Format())
 	for _, t := range r.Tickets {
 		fmt.Fprintf(&b, "  %d/%d\n", t.Event, t.Serial)
+	}
+	if r.Actor != "buyer" {
+		fmt.Fprintf(&b, "\nReason / 原因: %s\n", r.Reason)
 	}
 	b.WriteString("\nThese tickets no longer open the gates. / 这些门票已不能入场。\n")
 	if err := s.cfg.Mailer.Send(ctx, Message{To: buyer.Email, Subject: fmt.Sprintf("Refund of order %d / 订单 %d 退款", o.ID, o.ID), Body: b.String()}); err != nil {

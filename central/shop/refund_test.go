@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -563,5 +565,58 @@ func TestExchange(t *testing.T) {
 		if r := g.scan(t, code); r != want {
 			t.Errorf("the gate: %s, want %s", r, want)
 		}
+	}
+}
+
+// An event cancelled: ops refund every buyer in one action, in full
+// (no fee, even in the last day when the ladder allows nothing), with
+// the progress shown, and every buyer mailed.
+func TestRefundEvent(t *testing.T) {
+	mp := startMailpit(t)
+	f := newFixture(t, store.SQLite, mp.mailer())
+	ctx := context.Background()
+	f.clock.Set(start.Add(-10 * day))
+	f.onSale(t, 100)
+	if err := f.shop.SetRefundPolicy(ctx, "ops-ann", 1042, ladder); err != nil {
+		t.Fatal(err)
+	}
+	var orders []store.ShopOrder
+	for i := range 3 {
+		o, _ := f.buy(t, f.buyer(t, fmt.Sprintf("fan%d@example.org", i)), 1, i+1)
+		orders = append(orders, o)
+	}
+	f.clock.Set(start.Add(-12 * time.Hour))
+	if _, err := f.shop.RefundEvent(ctx, 1042, "admin-wu", ""); !errors.Is(err, ErrBadRequest) {
+		t.Errorf("without a reason: %v", err)
+	}
+	p, err := f.shop.RefundEvent(ctx, 1042, "admin-wu", "the concert is cancelled")
+	if err != nil || p.Orders != 3 {
+		t.Fatalf("refund the event: %+v, %v", p, err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); p.Running && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		p, _ = f.shop.EventRefundProgress(1042)
+	}
+	if p.Running || p.Done != 3 || p.Failed != 0 {
+		t.Fatalf("progress %+v", p)
+	}
+	for i, o := range orders {
+		got, tickets, _ := f.shop.Order(ctx, o.ID)
+		rs, _ := f.db.Refunds(ctx, o.ID)
+		if got.Status != StatusCancelled || len(rs) != 1 || rs[0].Amount != int64(i+1)*12800 || rs[0].Fee != 0 {
+			t.Errorf("order %d: %s, refunds %+v", o.ID, got.Status, rs)
+		}
+		for _, tk := range tickets {
+			if tk.Status != "revoked" {
+				t.Errorf("order %d ticket %d is %s", o.ID, tk.Serial, tk.Status)
+			}
+		}
+		if mail := mp.message(t, fmt.Sprintf("fan%d@example.org", i), "Refund of order"); !strings.Contains(mail, "the concert is cancelled") {
+			t.Errorf("fan %d's mail: %q", i, mail)
+		}
+	}
+	// Again: nothing is left, nothing is refunded twice.
+	p, err = f.shop.RefundEvent(ctx, 1042, "admin-wu", "the concert is cancelled")
+	if err != nil || p.Orders != 0 {
+		t.Errorf("again: %+v, %v", p, err)
 	}
 }

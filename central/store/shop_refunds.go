@@ -276,3 +276,21 @@ func (d *DB) TicketPrices(ctx context.Context, event uint64) (map[uint64]int64, 
 	}
 	return out, rows.Err()
 }
+
+// PaidOrders lists the ids of an event's paid orders, oldest first.
+func (d *DB) PaidOrders(ctx context.Context, event uint64) ([]int64, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT id FROM shop_orders WHERE event = $1 AND status = 'paid' ORDER BY id`, int64(event))
+	if err != nil {
+		return nil, fmt.Errorf("paid orders of event %d: %w", event, err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
