@@ -132,6 +132,7 @@ func New(cfg Config) (*UI, error) {
 	u.route("POST /ops/orders/{id}/exchange", issue, u.exchangeSave)
 	u.route("GET /ops/events/{event}/refunds", read, u.policyForm)
 	u.route("POST /ops/events/{event}/refunds", venue, u.policySave)
+	u.route("POST /ops/events/{event}/refund-all", maySupervise, u.refundAll)
 	return u, nil
 }
 

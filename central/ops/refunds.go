@@ -162,13 +162,17 @@ func (u *UI) refundSave(w http.ResponseWriter, r *http.Request, s staff.Session)
 
 type policyData struct {
 	base
-	EventID     uint64
-	EventName   string
-	FreeWithin  string
-	Ladder      string
-	RefundUsed  bool
-	ExchangeFee string
-	Currency    string
+	// MayRefundAll: the role may refund the whole event (admin);
+	// Progress is the latest such refund, when there was one.
+	MayRefundAll bool
+	Progress     *shop.EventRefund
+	EventID      uint64
+	EventName    string
+	FreeWithin   string
+	Ladder       string
+	RefundUsed   bool
+	ExchangeFee  string
+	Currency     string
 }
 
 // policyForm shows an event's refund rules (GET /ops/events/{event}/refunds).
@@ -186,7 +190,7 @@ func (u *UI) policyForm(w http.ResponseWriter, r *http.Request, s staff.Session)
 		return
 	}
 	b.Venue, b.Done = e.Venue, r.FormValue("done")
-	if b.Done != "policy.saved" {
+	if b.Done != "policy.saved" && b.Done != "policy.refund_all_started" && b.Done != "policy.refund_all_incomplete" {
 		b.Done = ""
 	}
 	p, err := u.cfg.Shop.RefundPolicy(r.Context(), e.ID)
@@ -195,6 +199,10 @@ func (u *UI) policyForm(w http.ResponseWriter, r *http.Request, s staff.Session)
 		return
 	}
 	d := policyData{base: b, EventID: e.ID, EventName: e.Name, FreeWithin: strconv.FormatInt(int64(p.FreeWithin/time.Hour), 10), RefundUsed: p.RefundUsed}
+	d.MayRefundAll = maySupervise(s.Role)
+	if pr, ok := u.cfg.Shop.EventRefundProgress(e.ID); ok {
+		d.Progress = &pr
+	}
 	var lines []string
 	for _, st := range p.Ladder {
 		lines = append(lines, fmt.Sprintf("%s %s", formatDays(st.Before), st.Fee))
@@ -325,4 +333,28 @@ func (u *UI) refundRows(r *http.Request, o store.ShopOrder, loc *time.Location) 
 		out = append(out, line)
 	}
 	return out
+}
+
+// refundAll refunds every buyer of a cancelled or moved event (POST
+// /ops/events/{event}/refund-all, admin): in the background, each order
+// in full; the rules' page shows the progress.
+func (u *UI) refundAll(w http.ResponseWriter, r *http.Request, s staff.Session) {
+	e, ok := u.eventOf(w, r)
+	if !ok {
+		return
+	}
+	if u.cfg.Shop == nil {
+		http.Error(w, u.site.T(r, "boxoffice.unknown"), http.StatusNotFound)
+		return
+	}
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	if reason == "" || len(reason) > 200 || r.PostFormValue("confirm") != "on" {
+		http.Redirect(w, r, fmt.Sprintf("/ops/events/%d/refunds?done=policy.refund_all_incomplete", e.ID), http.StatusSeeOther)
+		return
+	}
+	if _, err := u.cfg.Shop.RefundEvent(r.Context(), e.ID, s.User, reason); err != nil && !errors.Is(err, shop.ErrState) {
+		u.internal(w, r, err)
+		return
+	}
+	http.Redirect(w, r, fmt.Sprintf("/ops/events/%d/refunds?done=policy.refund_all_started", e.ID), http.StatusSeeOther)
 }

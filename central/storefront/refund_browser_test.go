@@ -188,7 +188,33 @@ func TestRefundInBrowser(t *testing.T) {
 		p.Ladder[1] != (pricing.RefundStep{Before: 2 * day, Fee: pricing.Percent(40)}) {
 		t.Errorf("the rules saved: %+v, %v", p, err)
 	}
-	run("bad rules", chromedp.SetValue(chromedp.ID("p-ladder"), "2 10%\n14 40%"), chromedp.Click(chromedp.ID("save-policy")), chromedp.WaitVisible(chromedp.ID("error")))
+	// The event is cancelled: the admin refunds everyone at once.
+	o2, err := v.srv.Shop.Place(ctx, a, shop.OrderRequest{Event: 1042, Items: []pricing.Item{{Type: 1, Quantity: 3}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := v.srv.Shop.Pay(ctx, o2.ID, shop.MethodTest); err != nil {
+		t.Fatal(err)
+	}
+	run("refund everyone", chromedp.Navigate(base+"/ops/events/1042/refunds?lang=en"), chromedp.WaitVisible(chromedp.ID("ra-reason")),
+		chromedp.SendKeys(chromedp.ID("ra-reason"), "the concert is cancelled"), chromedp.Click(chromedp.ID("ra-confirm")),
+		chromedp.Click(chromedp.ID("refund-all")), chromedp.WaitVisible(chromedp.ID("refund-all-progress")))
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if p, _ := v.srv.Shop.EventRefundProgress(1042); !p.Running {
+			break
+		}
+	}
+	br.screens(base, [3]string{"ops-refund-all", "/ops/events/1042/refunds", "#refund-all-progress"})
+	if got := js(`document.getElementById("refund-all-progress").textContent`); !strings.Contains(got, "1 of 1 orders refunded") {
+		t.Errorf("the progress says %q", got)
+	}
+	if got, _, _ := v.srv.Shop.Order(ctx, o2.ID); got.Status != shop.StatusCancelled {
+		t.Errorf("after refunding everyone the order is %s", got.Status)
+	}
+	if rs, _ := v.db.Refunds(ctx, o2.ID); len(rs) != 1 || rs[0].Amount != 3*12800 || rs[0].Fee != 0 {
+		t.Errorf("the cancelled event's refund: %+v, want ¥384.00 in full", rs)
+	}
+	run("bad rules", chromedp.Navigate(base+"/ops/events/1042/refunds?lang=en"), chromedp.WaitVisible(chromedp.ID("p-ladder")), chromedp.SetValue(chromedp.ID("p-ladder"), "2 10%\n14 40%"), chromedp.Click(chromedp.ID("save-policy")), chromedp.WaitVisible(chromedp.ID("error")))
 	if msg := js(`document.getElementById("error").textContent`); !strings.Contains(msg, "not shorter") {
 		t.Errorf("a ladder out of order says %q", msg)
 	}
