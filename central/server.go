@@ -234,6 +234,7 @@ func (s *Server) routes() {
 	if len(s.cfg.PayProviders) > 0 {
 		s.Pay = pay.New(pay.Config{Store: s.cfg.Store, Shop: s.Shop, Providers: s.cfg.PayProviders, Clock: s.cfg.Clock, Logger: s.cfg.Logger})
 		s.Pay.Mount(m)
+		s.Shop.SetRefunder(s.Pay) // refunds of tickets go back through the order's provider
 	}
 	s.settleRoutes(m)
 	s.salesRoutes(m)

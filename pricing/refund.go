@@ -110,6 +110,11 @@ type RefundLine struct {
 	Refund Money  `json:"refund"`
 	// Why names the rule: "free within 48h0m0s of purchase", "20% fee, 720h0m0s or more before the start".
 	Why string `json:"why"`
+	// Step is the index of the ladder's step that applied, and Free that
+	// the fee was waived within FreeWithin of the purchase: for pages that
+	// say Why in the reader's language.
+	Step int  `json:"step"`
+	Free bool `json:"free,omitempty"`
 }
 
 // RefundTotal sums the refunds of one currency.
@@ -221,11 +226,12 @@ func refundTicket(cat Catalog, tk PaidTicket, at time.Time) (RefundLine, *Refusa
 		return no(ReasonTooLate, "no refunds within %s of the start", last)
 	}
 	s := p.Ladder[step]
-	line := RefundLine{Ticket: tk.ID, Type: tk.Type, Paid: tk.Paid, Fee: Zero(tk.Paid.cur)}
+	line := RefundLine{Ticket: tk.ID, Type: tk.Type, Paid: tk.Paid, Fee: Zero(tk.Paid.cur), Step: step}
 	since := at.Sub(tk.PurchasedAt)
 	switch {
 	case p.FreeWithin > 0 && since >= 0 && since < p.FreeWithin:
 		line.Why = fmt.Sprintf("free within %s of purchase", p.FreeWithin)
+		line.Free = true
 	case s.Fee == Whole:
 		return no(ReasonTooLate, "the fee %s before the start is the whole price", s.Before)
 	default:

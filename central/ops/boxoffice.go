@@ -42,6 +42,7 @@ type boxOfficeData struct {
 	Error      string
 	Done       string
 	HasShopAPI bool
+	Refunds    []string // the refunds made, one line each
 }
 
 // boxOffice finds an online order by its number, for the counter: a buyer
@@ -50,7 +51,7 @@ type boxOfficeData struct {
 // (a refund), which revokes its tickets at the gates.
 func (u *UI) boxOffice(w http.ResponseWriter, r *http.Request, s staff.Session) {
 	d := boxOfficeData{Query: strings.TrimSpace(r.URL.Query().Get("order")), MayIssue: s.Role.MayIssue(), HasShopAPI: u.cfg.Shop != nil}
-	if v := r.URL.Query().Get("done"); v == "boxoffice.paid" || v == "boxoffice.cancelled" {
+	if v := r.URL.Query().Get("done"); v == "boxoffice.paid" || v == "boxoffice.cancelled" || v == "boxoffice.refunded" || v == "boxoffice.refund_pending" || v == "boxoffice.exchanged" {
 		d.Done = v
 	}
 	if d.Query != "" && u.cfg.Shop != nil {
@@ -104,6 +105,7 @@ func (u *UI) fillOrder(r *http.Request, d *boxOfficeData, o store.ShopOrder, tic
 		}
 	}
 	d.Docs = u.orderDocs(r, o, loc)
+	d.Refunds = u.refundRows(r, o, loc)
 	for _, t := range tickets {
 		d.Tickets = append(d.Tickets, ticketRow{Event: t.Event, Serial: t.Serial, Status: t.Status, Issued: when(t.IssuedAt, loc), Code: t.Code})
 	}

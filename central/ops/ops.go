@@ -131,6 +131,13 @@ func New(cfg Config) (*UI, error) {
 	u.route("POST /ops/orders/{id}/paid", issue, u.boxOfficePaid)
 	u.route("POST /ops/orders/{id}/cancel", issue, u.boxOfficeCancel)
 	u.route("GET /ops/orders/{id}/invoices/{file}", read, u.invoicePDF)
+	u.route("GET /ops/orders/{id}/refund", issue, u.refundForm)
+	u.route("POST /ops/orders/{id}/refund", issue, u.refundSave)
+	u.route("GET /ops/orders/{id}/exchange", issue, u.exchangeForm)
+	u.route("POST /ops/orders/{id}/exchange", issue, u.exchangeSave)
+	u.route("GET /ops/events/{event}/refunds", read, u.policyForm)
+	u.route("POST /ops/events/{event}/refunds", venue, u.policySave)
+	u.route("POST /ops/events/{event}/refund-all", maySupervise, u.refundAll)
 	return u, nil
 }
 
@@ -219,7 +226,7 @@ func Nav(section string) []web.NavItem {
 // page fills the layout's part of a logged-in screen.
 func (u *UI) page(s staff.Session, name, title string, data any) web.Page {
 	nav := Nav("")
-	section := map[string]string{"event": "events", "type": "events", "setup": "devices", "issued": "tickets", "helpdesk": "help", "helpedit": "help"}[name]
+	section := map[string]string{"event": "events", "type": "events", "setup": "devices", "issued": "tickets", "helpdesk": "help", "helpedit": "help", "refund": "boxoffice", "exchange": "boxoffice", "policy": "events"}[name]
 	if section == "" {
 		section = name
 	}

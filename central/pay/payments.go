@@ -345,6 +345,23 @@ func (p *Payments) applyRefund(ctx context.Context, pr Provider, ev Event) error
 // one refund). An order refunded in full is cancelled: its tickets are
 // revoked at the gates and their stock returns.
 func (p *Payments) RefundOrder(ctx context.Context, order int64, amount int64, key, reason string) (Money, error) {
+	return p.refundOrder(ctx, order, amount, key, reason, true)
+}
+
+// RefundMoney sends amount (minor units) of an order's payment back under
+// key and leaves the order as it is: the shop's refunds of single tickets
+// revoke those tickets themselves (shop.Refunder).
+func (p *Payments) RefundMoney(ctx context.Context, order int64, amount int64, key, reason string) error {
+	if amount <= 0 {
+		return fmt.Errorf("refund amount %d: want a positive amount in minor units: %w", amount, ErrBadRequest)
+	}
+	_, err := p.refundOrder(ctx, order, amount, key, reason, false)
+	return err
+}
+
+var _ shop.Refunder = (*Payments)(nil)
+
+func (p *Payments) refundOrder(ctx context.Context, order int64, amount int64, key, reason string, cancel bool) (Money, error) {
 	if !validKey(key) {
 		return Money{}, fmt.Errorf("refund key %q: want 1 to 48 of 0-9 A-Z a-z _ -: %w", key, ErrBadRequest)
 	}
@@ -401,7 +418,7 @@ func (p *Payments) RefundOrder(ctx context.Context, order int64, amount int64, k
 	if err := p.refund(ctx, pay, "r-"+key, m, reason); err != nil {
 		return Money{}, err
 	}
-	if amount == left {
+	if amount == left && cancel {
 		if o, err := p.db.Order(ctx, order); err == nil && o.Status == shop.StatusPaid {
 			if _, err := p.shop.Cancel(ctx, order, "refunded: "+reason); err != nil {
 				return m, fmt.Errorf("order %d refunded, but not cancelled: %w", order, err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tixgate/tixgate/central/invoice"
 	"github.com/tixgate/tixgate/central/shop"
+	"github.com/tixgate/tixgate/pricing"
 	"github.com/tixgate/tixgate/ticket"
 )
 
@@ -106,6 +107,46 @@ func suite(t *testing.T, r rig) {
 				}
 				if err != nil || !slices.Equal(totals, []int64{25600, -5000, -20600}) || docs[2].Number != "CN-2026-000002" {
 					t.Errorf("invoice and credit notes: %v, %v", totals, err)
+				}
+			})
+			t.Run("ticket refunds by the event's ladder", func(t *testing.T) {
+				f := newFixture(t, dialect, 10, r.bind(t))
+				f.shop.SetRefunder(f.pay)
+				ladder := pricing.RefundPolicy{FreeWithin: 48 * time.Hour, Rounding: pricing.RoundHalfEven, Ladder: []pricing.RefundStep{
+					{Before: 7 * 24 * time.Hour, Fee: pricing.Percent(20)}, {Before: 24 * time.Hour, Fee: pricing.Percent(50)}}}
+				if err := f.shop.SetRefundPolicy(t.Context(), "ops", 1042, ladder); err != nil {
+					t.Fatal(err)
+				}
+				o := f.place(t, 2)
+				r.start(t, f, o.ID)
+				key := intentKey(o.ID, r.name)
+				if st, body := f.notify(t, r.name, r.pay(t, f, key)); !r.acked(st, body) {
+					t.Fatalf("notification refused: %d %s", st, body)
+				}
+				_, tickets := f.order(t, o.ID)
+				f.clock.Advance(3 * 24 * time.Hour) // past the free 48 hours: 50%
+				res, err := f.shop.Refund(t.Context(), shop.RefundAsk{Order: o.ID, Serials: []uint64{tickets[0].Serial}})
+				if err != nil || res.Pending || res.Refund.Amount != 6400 {
+					t.Fatalf("refund of one ticket: %+v, %v\n%s", res.Refund, err, f.logs)
+				}
+				if got := r.refunded(t, key); got != 6400 {
+					t.Errorf("the provider refunded %d for one ticket at 50%%, want 6400", got)
+				}
+				if got, tks := f.order(t, o.ID); got.Status != shop.StatusPaid || tks[1].Status != "valid" || tks[0].Status != "revoked" {
+					t.Errorf("after one ticket's refund: order %s, tickets %s and %s", got.Status, tks[0].Status, tks[1].Status)
+				}
+				res, err = f.shop.Refund(t.Context(), shop.RefundAsk{Order: o.ID})
+				if err != nil || res.Pending || res.Refund.Amount != 6400 {
+					t.Fatalf("refund of the rest: %+v, %v", res.Refund, err)
+				}
+				if got := r.refunded(t, key); got != 12800 {
+					t.Errorf("the provider refunded %d in all, want 12800", got)
+				}
+				if got, _ := f.order(t, o.ID); got.Status != shop.StatusCancelled {
+					t.Errorf("every ticket refunded: the order is %s, want cancelled", got.Status)
+				}
+				if m := f.money(t, o.ID); m["refund"] != 12800 || m["refunds"] != 2 {
+					t.Errorf("transactions: %v, want two refunds making 12800", m)
 				}
 			})
 			t.Run("forged callback", func(t *testing.T) {

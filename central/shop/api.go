@@ -50,7 +50,7 @@ type route struct {
 }
 
 func (s *Shop) routes() []route {
-	return []route{
+	return append([]route{
 		{"POST", "accounts", []string{roleAnonymous}, s.apiRegister},
 		{"GET", "verify", public, s.apiVerify},
 		{"POST", "login", []string{roleAnonymous}, s.apiLogin},
@@ -78,7 +78,7 @@ func (s *Shop) routes() []route {
 		{"POST", "allocations", staffRoles, s.apiGrant},
 		{"GET", "allocations", append([]string{RoleSponsor}, staffRoles...), s.apiAllocations},
 		{"POST", "allocations/{id}/issue", []string{RoleSponsor}, s.apiIssueComp},
-	}
+	}, s.refundRoutes()...)
 }
 
 // Mount registers the API's routes on mux.

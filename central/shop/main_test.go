@@ -97,6 +97,24 @@ func newFixture(tb testing.TB, dialect store.Dialect, mailer Mailer) *fixture {
 	return &fixture{db: db, keys: keys, cat: cat, shop: sh, clock: clock, url: srv.URL}
 }
 
+// callKey is call with an Idempotency-Key.
+func (f *fixture) callKey(tb testing.TB, method, path, token, key string, body, out any) int {
+	tb.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, f.url+PathPrefix+path, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Idempotency-Key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		tb.Fatalf("%s %s: %d: %v", method, path, resp.StatusCode, err)
+	}
+	return resp.StatusCode
+}
+
 // call sends a JSON request and decodes the answer into out (when not nil),
 // returning the status.
 func (f *fixture) call(tb testing.TB, method, path, token string, body, out any) int {

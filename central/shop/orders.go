@@ -489,6 +489,7 @@ func (s *Shop) Sweep(ctx context.Context, every time.Duration) {
 		}
 		for s.ExpireDue(ctx, 256) == 256 && ctx.Err() == nil {
 		}
+		s.RetryRefunds(ctx, 64)
 	}
 }
 

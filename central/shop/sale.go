@@ -235,6 +235,9 @@ func (s *Shop) sale(ctx context.Context, event uint64) (*sale, error) {
 			Sold: sl.pools[typePool(event, o.Type)].Taken,
 		})
 	}
+	if sl.catalog.Refunds, err = s.RefundPolicy(ctx, event); err != nil {
+		return nil, err
+	}
 	rows, err := s.db.Promotions(ctx, event)
 	if err != nil {
 		return nil, err

@@ -55,8 +55,10 @@ type Shop struct {
 	dummy     string
 	ckey      captchaKey
 	rates     rateCounts
-	blocked   rateCounts   // refusals recorded this minute, by what
-	lastSweep atomic.Int64 // when ExpireDue last ran, Unix nanoseconds of the clock
+	blocked   rateCounts               // refusals recorded this minute, by what
+	lastSweep atomic.Int64             // when ExpireDue last ran, Unix nanoseconds of the clock
+	refunder  atomic.Pointer[Refunder] // set after New: payments are made over the shop
+	evRefunds eventRefunds
 }
 
 // New makes a box office.

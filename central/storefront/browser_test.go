@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,11 +43,12 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 // mailpit for its mail, the scanner's QR renderer and types 1 (¥128) and 2
 // (¥380) of event 1042 on sale with the voucher FRIENDS (20% off).
 type venue struct {
-	srv  *central.Server
-	http *httptest.Server
-	db   *store.DB
-	keys *keyfile.Keys
-	mail *mailpit
+	srv   *central.Server
+	http  *httptest.Server
+	db    *store.DB
+	keys  *keyfile.Keys
+	mail  *mailpit
+	clock *ticket.ManualClock
 }
 
 func newVenue(t *testing.T) *venue { t.Helper(); return newVenueWith(t, nil) }
@@ -69,7 +71,8 @@ func newVenueWith(t *testing.T, configure func(*central.Config)) *venue {
 	t.Cleanup(func() { db.Close() })
 	hs := httptest.NewUnstartedServer(nil)
 	cfg := central.DefaultConfig(hs.Listener.Addr().String(), db, keys)
-	cfg.Clock, cfg.Logger = ticket.NewManualClock(concert.Add(-7*24*time.Hour)), quiet()
+	clock := ticket.NewManualClock(concert.Add(-7 * 24 * time.Hour))
+	cfg.Clock, cfg.Logger = clock, quiet()
 	cfg.PublicURL = "http://" + hs.Listener.Addr().String()
 	cfg.SetupQR = scanner.RenderPNG
 	cfg.Mailer = &shop.SMTP{Host: "127.0.0.1", Port: mp.SMTP, From: "box-office@example.org", Insecure: true}
@@ -105,7 +108,7 @@ func newVenueWith(t *testing.T, configure func(*central.Config)) *venue {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &venue{srv: srv, http: hs, db: db, keys: keys, mail: mp}
+	return &venue{srv: srv, http: hs, db: db, keys: keys, mail: mp, clock: clock}
 }
 
 var screenSizes = []struct {
@@ -394,6 +397,9 @@ func decodeQR(t *testing.T, src string) string {
 	return text
 }
 
+// gates numbers the gates gateSays provisions: each is a new device.
+var gates atomic.Int64
+
 // gateSays checks what a gate of the venue that pulled central's manifest
 // decides for code at the concert.
 func gateSays(t *testing.T, v *venue, code string, want ticket.Reason) {
@@ -403,7 +409,7 @@ func gateSays(t *testing.T, v *venue, code string, want ticket.Reason) {
 	dir := t.TempDir()
 	lcfg := ledger.TestConfig(dir)
 	lcfg.Clock, lcfg.Logger = ticket.NewManualClock(concert), quiet()
-	if err := ledger.Init(ledger.Provision{Dir: dir, Keys: v.keys, Device: "gate-1", Venue: "arena", Now: concert.Add(-time.Hour)}, lcfg); err != nil {
+	if err := ledger.Init(ledger.Provision{Dir: dir, Keys: v.keys, Device: fmt.Sprintf("gate-%d", gates.Add(1)), Venue: "arena", Now: concert.Add(-time.Hour)}, lcfg); err != nil {
 		t.Fatal(err)
 	}
 	l, err := ledger.Open(lcfg)

@@ -100,7 +100,7 @@ func (f *Front) home(w http.ResponseWriter, r *http.Request) {
 // one of the storefront's.
 func doneKey(r *http.Request) string {
 	switch v := r.URL.Query().Get("done"); v {
-	case "verified", "registered", "logged_out", "cancelled", "paid", "title", "einvoice":
+	case "verified", "registered", "logged_out", "cancelled", "paid", "title", "einvoice", "refunded", "refund_pending", "exchanged":
 		return "done." + v
 	}
 	return ""

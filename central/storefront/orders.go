@@ -131,6 +131,10 @@ type orderData struct {
 	Revoked          bool
 	EventID          uint64
 	Invoices         *invoicesView
+	// Refundable: the order is paid; its valid tickets may be asked a
+	// refund quote for. Refunds are the ones made.
+	Refundable bool
+	Refunds    []refundRow
 }
 
 // ticketView is an issued ticket as the order and tickets pages show it.
@@ -219,6 +223,8 @@ func (f *Front) showOrder(w http.ResponseWriter, r *http.Request, b *buyer, stat
 	for _, t := range d.Tickets {
 		d.Revoked = d.Revoked || t.Status != "valid"
 	}
+	d.Refundable = o.Status == shop.StatusPaid
+	d.Refunds = f.refundRows(r, o, tz)
 	f.render(w, r, status, b, "order", "order.title", data{Page: d, Error: errKey, Done: doneKey(r)})
 }
 
