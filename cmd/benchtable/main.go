@@ -206,6 +206,8 @@ var bars = []struct {
 	{`^SystemScenario`, "lost", "0"},
 	{`^SystemScenario`, "lost-central", "0"},
 	{`^SystemSalesDashboard`, "p99-ms", "≤ 500 ms on PostgreSQL"},
+	{`^PayNotify`, "notifications/s", "≥ 1,000/s on PostgreSQL"},
+	{`^SystemSettleDay`, "day-100k-s", "seconds"},
 }
 
 func barOf(f *figure) string {
