@@ -172,7 +172,7 @@ func fill(t *testing.T, db *store.DB, rows int) {
 // checked are the columns whose CHECK takes only some values, and one of
 // them.
 var checked = map[string]string{"pay_transactions.kind": "payment", "invoices.kind": "invoice", "settle_items.status": "missing_ours",
-	"saved_reports.schedule": "daily"}
+	"saved_reports.schedule": "daily", "shop_refunds.state": "done", "shop_refunds.kind": "refund"}
 
 type column struct{ name, typ string }
 
