@@ -77,7 +77,9 @@ func (u *UI) showRefundForm(w http.ResponseWriter, r *http.Request, s staff.Sess
 	for _, n := range serials {
 		d.Serials = append(d.Serials, strconv.FormatUint(n, 10))
 	}
-	plan, err := u.cfg.Shop.PlanRefund(r.Context(), shop.RefundAsk{Order: d.ID, Serials: serials, Supervisor: d.Supervisor && d.MaySupervise})
+	// A supervisor sees what the refund would pay with their approval;
+	// the checkbox still has to be ticked.
+	plan, err := u.cfg.Shop.PlanRefund(r.Context(), shop.RefundAsk{Order: d.ID, Serials: serials, Supervisor: d.MaySupervise})
 	switch {
 	case errors.Is(err, shop.ErrNotFound), errors.Is(err, shop.ErrState):
 		// As the box office's search does: the page says so.

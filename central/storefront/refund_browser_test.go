@@ -1,6 +1,7 @@
 package storefront_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/url"
@@ -14,6 +15,9 @@ import (
 	"github.com/tixgate/tixgate/central/shop"
 	"github.com/tixgate/tixgate/central/staff"
 	"github.com/tixgate/tixgate/central/store"
+	"github.com/tixgate/tixgate/ledger"
+	"github.com/tixgate/tixgate/ledger/record"
+	"github.com/tixgate/tixgate/ledger/rules"
 	"github.com/tixgate/tixgate/pricing"
 	"github.com/tixgate/tixgate/ticket"
 )
@@ -151,34 +155,59 @@ func TestRefundInBrowser(t *testing.T) {
 	run("upgrade", chromedp.Navigate(base+opsEx+"&lang=en"), chromedp.WaitVisible(chromedp.ID("exchange-submit")),
 		chromedp.SendKeys(chromedp.ID("reason"), "upgrade at the counter"), chromedp.Click(chromedp.ID("exchange-submit")), chromedp.WaitVisible(chromedp.ID("error")))
 	run("upgrade paid", chromedp.Click(chromedp.ID("paid-at-counter")), chromedp.Click(chromedp.ID("exchange-submit")), chromedp.WaitVisible(chromedp.ID("done")))
-	run("find the order", chromedp.Navigate(base+fmt.Sprintf("/ops/orders?order=%d", o.ID)), chromedp.WaitVisible(chromedp.ID("refund-order")),
+	// The clerk's refund form shows the same quote the buyer sees.
+	run("find the order", chromedp.Navigate(base+fmt.Sprintf("/ops/orders?order=%d&lang=en", o.ID)), chromedp.WaitVisible(chromedp.ID("refund-order")),
 		chromedp.Click(chromedp.ID("refund-order")), chromedp.WaitVisible(chromedp.ID("refund-quote")))
 	if back := js(`document.getElementById("refund-back").textContent`); back != "CN¥190.00" {
 		t.Errorf("the box office's quote pays back %q, want CN¥190.00 (the balcony's ¥380.00 less 50%%)", back)
 	}
 	br.screens(base, [3]string{"ops-boxoffice-refundable", fmt.Sprintf("/ops/orders?order=%d", o.ID), "#refund-order"},
 		[3]string{"ops-refund", fmt.Sprintf("/ops/orders/%d/refund", o.ID), "#refund-submit"})
-	run("refund", chromedp.Navigate(base+fmt.Sprintf("/ops/orders/%d/refund?lang=en", o.ID)), chromedp.WaitVisible(chromedp.ID("reason")),
-		chromedp.SendKeys(chromedp.ID("reason"), "the buyer cannot come"), chromedp.Click(chromedp.ID("refund-submit")), chromedp.WaitVisible(chromedp.ID("done")))
-	if st := js(`document.getElementById("status").dataset.status`); st != "cancelled" {
-		t.Errorf("after the box office refunded the rest: %s, want cancelled", st)
-	}
-	br.screens(base, [3]string{"ops-boxoffice-refunded", fmt.Sprintf("/ops/orders?order=%d&done=boxoffice.refunded", o.ID), "#refunds"})
-	audit, _ := v.db.AuditLog(ctx, 5)
-	if len(audit) == 0 || audit[0].Action != "order.refund" || audit[0].Actor != "clerk" || !strings.Contains(audit[0].Detail, "the buyer cannot come") {
-		t.Errorf("the audit log does not keep the clerk's refund: %+v", audit)
-	}
+	// The balcony ticket is scanned in at a gate and reconciled: now the
+	// clerk may not refund it; an admin (the supervisor) may approve it.
+	_, after, _ = v.srv.Shop.Order(ctx, o.ID)
+	var balcony store.Ticket
 	for _, tk := range after {
-		gateSays(t, v, tk.Code, ticket.ReasonRevoked)
+		if tk.Type == 2 && tk.Status == "valid" {
+			balcony = tk
+		}
 	}
-
-	// Ops edit the refund rules.
+	scanAndPush(t, v, balcony.Code, "B1") // the balcony's gate
+	run("scanned in", chromedp.Navigate(base+fmt.Sprintf("/ops/orders/%d/refund?lang=en", o.ID)), chromedp.WaitVisible(chromedp.ID("supervisor-needed")))
+	if js(`String(!!document.getElementById("refund-submit"))`) != "false" {
+		t.Error("the clerk is offered to refund a scanned-in ticket")
+	}
+	br.screens(base, [3]string{"ops-refund-used", fmt.Sprintf("/ops/orders/%d/refund", o.ID), "#supervisor-needed"})
 	if err := v.srv.Accounts.Add(ctx, "boss", staff.Admin, "correct horse admin", "test"); err != nil {
 		t.Fatal(err)
 	}
 	run("admin logs in", chromedp.Navigate(base+"/ops/login?lang=en"), chromedp.WaitVisible(chromedp.ID("login")),
 		chromedp.SendKeys(chromedp.ID("name"), "boss"), chromedp.SendKeys(chromedp.ID("password"), "correct horse admin"),
 		chromedp.Click(chromedp.ID("login")), chromedp.WaitNotPresent(chromedp.ID("login")))
+	br.screens(base, [3]string{"ops-refund-supervisor", fmt.Sprintf("/ops/orders/%d/refund", o.ID), "#supervisor"})
+	run("without approval", chromedp.Navigate(base+fmt.Sprintf("/ops/orders/%d/refund?lang=en", o.ID)), chromedp.WaitVisible(chromedp.ID("supervisor")),
+		chromedp.SendKeys(chromedp.ID("reason"), "the buyer cannot come"), chromedp.Click(chromedp.ID("refund-submit")), chromedp.WaitVisible(chromedp.ID("error")))
+	run("with approval", chromedp.Click(chromedp.ID("supervisor")), chromedp.Click(chromedp.ID("refund-submit")), chromedp.WaitVisible(chromedp.ID("done")))
+	if st := js(`document.getElementById("status").dataset.status`); st != "cancelled" {
+		t.Errorf("after the box office refunded the rest: %s, want cancelled", st)
+	}
+	br.screens(base, [3]string{"ops-boxoffice-refunded", fmt.Sprintf("/ops/orders?order=%d&done=boxoffice.refunded", o.ID), "#refunds"})
+	audit, _ := v.db.AuditLog(ctx, 5)
+	if len(audit) == 0 || audit[0].Action != "order.refund" || audit[0].Actor != "boss" || !strings.Contains(audit[0].Detail, "the buyer cannot come") ||
+		!strings.Contains(audit[0].Detail, "approved by a supervisor") {
+		t.Errorf("the audit log does not keep the supervisor's refund: %+v", audit)
+	}
+	for _, tk := range after {
+		if tk.Type == 2 {
+			if got, _ := v.db.Ticket(ctx, tk.Event, tk.Serial); got.Status != "revoked" {
+				t.Errorf("the balcony ticket is %s after its refund", got.Status)
+			}
+			continue // its gate is the balcony's, which gateSays does not play
+		}
+		gateSays(t, v, tk.Code, ticket.ReasonRevoked)
+	}
+
+	// Ops edit the refund rules.
 	br.screens(base, [3]string{"ops-refund-rules", "/ops/events/1042/refunds", "#save-policy"})
 	run("edit the rules", chromedp.Navigate(base+"/ops/events/1042/refunds?lang=en"), chromedp.WaitVisible(chromedp.ID("p-ladder")),
 		chromedp.SetValue(chromedp.ID("p-ladder"), "14 10%\n2 40%"), chromedp.SetValue(chromedp.ID("p-free"), "24"),
@@ -217,5 +246,52 @@ func TestRefundInBrowser(t *testing.T) {
 	run("bad rules", chromedp.Navigate(base+"/ops/events/1042/refunds?lang=en"), chromedp.WaitVisible(chromedp.ID("p-ladder")), chromedp.SetValue(chromedp.ID("p-ladder"), "2 10%\n14 40%"), chromedp.Click(chromedp.ID("save-policy")), chromedp.WaitVisible(chromedp.ID("error")))
 	if msg := js(`document.getElementById("error").textContent`); !strings.Contains(msg, "not shorter") {
 		t.Errorf("a ladder out of order says %q", msg)
+	}
+}
+
+// scanAndPush scans code at gate (a device of the venue that pulled central's
+// manifest), and hands the gate's records to central as an upload does
+// after intake verified them: central then knows the ticket was used.
+func scanAndPush(t *testing.T, v *venue, code, gate string) {
+	t.Helper()
+	var buf bytes.Buffer
+	v.db.Changes(context.Background(), "arena", 0, 0, func(c store.Change) error { buf.Write(c.Line); buf.WriteByte('\n'); return nil })
+	dir := t.TempDir()
+	lcfg := ledger.TestConfig(dir)
+	lcfg.Clock, lcfg.Logger = ticket.NewManualClock(concert), quiet()
+	if err := ledger.Init(ledger.Provision{Dir: dir, Keys: v.keys, Device: fmt.Sprintf("gate-%d", gates.Add(1)), Venue: "arena", Now: concert.Add(-time.Hour)}, lcfg); err != nil {
+		t.Fatal(err)
+	}
+	l, err := ledger.Open(lcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := l.Import(context.Background(), &buf, nil); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := l.Decide(context.Background(), ledger.Scan{Text: code, Gate: gate, Direction: rules.In}); err != nil || d.Reason != ticket.ReasonOK {
+		t.Fatalf("scan: %s, %v", d.Reason, err)
+	}
+	raws, err := l.Records(l.Identity().Cert.ID(), 1, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []store.Record
+	for _, raw := range raws {
+		r, err := record.Unmarshal(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := record.HashOf(raw)
+		var prev []byte
+		if r.Seq > 1 {
+			prev = r.Prev[:]
+		}
+		rows = append(rows, store.Record{Origin: r.Origin.String(), Seq: r.Seq, Hash: h[:], Prev: prev, Raw: raw, Kind: int(r.Kind),
+			Event: r.Event, Serial: r.Serial, Type: r.Type, Gate: r.Gate, Zone: r.Zone, At: r.HLC.Time()})
+	}
+	if _, err := v.db.StoreRecords(context.Background(), rows, concert, "gate"); err != nil {
+		t.Fatal(err)
 	}
 }
