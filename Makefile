@@ -74,12 +74,16 @@ bench: deps
 	@mkdir -p bin
 	@# One package at a time (-p 1): two benchmarks sharing the cores
 	@# would measure each other. The machine's cores and its load before
-	@# each pass go into the table, so a loaded run reads as one.
+	@# each pass go into the table, so a loaded run reads as one. A package
+	@# that fails does not stop the others: the table is written with what
+	@# ran and names what failed, and the target fails.
 	{ echo "cores: $$(nproc)"; echo "load: $$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null) (1, 5, 15 min) before the hot paths"; } > bin/bench.txt
-	$(GO) test -p 1 -run '^$$' -bench . -skip 'System' -benchmem -count $(BENCH_COUNT) -timeout 60m ./... >> bin/bench.txt
-	echo "load: $$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null) (1, 5, 15 min) before the whole-system runs" >> bin/bench.txt
-	$(GO) test -p 1 -run '^$$' -bench 'System' -benchtime 1x -count 1 -timeout 90m ./... >> bin/bench.txt
-	$(GO) run ./cmd/benchtable -o BENCHMARKS.md < bin/bench.txt
+	status=0; \
+	$(GO) test -p 1 -run '^$$' -bench . -skip 'System' -benchmem -count $(BENCH_COUNT) -timeout 60m ./... >> bin/bench.txt 2>&1 || status=1; \
+	echo "load: $$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null) (1, 5, 15 min) before the whole-system runs" >> bin/bench.txt; \
+	$(GO) test -p 1 -run '^$$' -bench 'System' -benchtime 1x -count 1 -timeout 90m ./... >> bin/bench.txt 2>&1 || status=1; \
+	$(GO) run ./cmd/benchtable -o BENCHMARKS.md < bin/bench.txt || status=1; \
+	exit $$status
 
 ## screens: every screen of the gate's web UI, of central's ops pages and of its storefront at phone and desktop size, in
 ## Chinese and English, as PNGs in SCREENS (outside the repo by default).

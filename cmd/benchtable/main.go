@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
@@ -46,7 +47,40 @@ type figure struct {
 
 var procSuffix = regexp.MustCompile(`-\d+$`)
 
+// failure is a package whose benchmarks failed, and the last thing it
+// said before it did.
+type failure struct{ pkg, last string }
+
+var failLine = regexp.MustCompile(`^FAIL\t(\S+)`)
+
+// failures finds the packages go test reported failed in its output.
+func failures(text string) []failure {
+	var out []failure
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		m := failLine.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		last := ""
+		for j := i - 1; j >= 0 && j > i-6; j-- {
+			if t := strings.TrimSpace(lines[j]); t != "" && !strings.HasPrefix(t, "exit status") && t != "FAIL" {
+				last = t
+				break
+			}
+		}
+		out = append(out, failure{strings.TrimPrefix(m[1], "github.com/tixgate/tixgate/"), last})
+	}
+	return out
+}
+
 func run(in io.Reader, out io.Writer, now time.Time) error {
+	raw, err := io.ReadAll(in)
+	if err != nil {
+		return err
+	}
+	failed := failures(string(raw))
+	in = bytes.NewReader(raw)
 	var (
 		machine []string
 		order   []*figure
@@ -86,6 +120,15 @@ func run(in io.Reader, out io.Writer, now time.Time) error {
 	if len(order) == 0 {
 		return fmt.Errorf("no benchmark results on stdin")
 	}
+	defer func() {
+		if len(failed) == 0 {
+			return
+		}
+		fmt.Fprintf(out, "\n## Runs that failed\n\nTheir figures are missing above (or are those that ran before the failure).\n\n| package | its last words |\n|---|---|\n")
+		for _, f := range failed {
+			fmt.Fprintf(out, "| %s | %s |\n", f.pkg, strings.ReplaceAll(f.last, "|", "\\|"))
+		}
+	}()
 	fmt.Fprintf(out, "# Benchmarks\n\nWritten by `make bench` on %s. Each figure is the median of its runs,\n", now.UTC().Format("2006-01-02"))
 	fmt.Fprintf(out, "with the 95%% confidence interval around it (benchstat's method; ± ∞ when\n")
 	fmt.Fprintf(out, "there are too few runs: whole-system benchmarks run once and report the\n")

@@ -42,3 +42,19 @@ func TestReport(t *testing.T) {
 		t.Error("no results: no error")
 	}
 }
+
+// A package that failed is named with its last words; the figures of the
+// others are still there.
+func TestReportNamesFailures(t *testing.T) {
+	in := "pkg: github.com/tixgate/tixgate/ticket\nBenchmarkVerify-2 \t 1000\t 108000 ns/op\nPASS\nok  \tgithub.com/tixgate/tixgate/ticket\t1.0s\n" +
+		"pkg: github.com/tixgate/tixgate/sim\n2026/12/07 23:56:17 Assert failed\nexit status 1\nFAIL\tgithub.com/tixgate/tixgate/sim\t1287.921s\n"
+	var out strings.Builder
+	if err := run(strings.NewReader(in), &out, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| ticket | Verify | 108.0 µs/op |", "## Runs that failed", "| sim | 2026/12/07 23:56:17 Assert failed |"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
