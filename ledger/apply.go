@@ -165,6 +165,10 @@ func (l *Ledger) checkDuplicate(c *manifest.Change) (ApplyStatus, error) {
 // batches go through a write batch first: upserts are idempotent, so a
 // crash before the final commit only means the change is applied again.
 func (l *Ledger) apply(c *manifest.Change, raw []byte, body any) error {
+	if !l.db.enter() { // its write batches, like a transaction, not past Close
+		return ErrClosed
+	}
+	defer l.db.exit()
 	var err error
 	if body == nil {
 		if body, err = l.decode(c); err != nil {

@@ -26,7 +26,7 @@ import (
 type Ledger struct {
 	cfg   Config
 	log   *slog.Logger
-	db    *badger.DB
+	db    *guardedDB
 	id    *Identity
 	trust *ticket.TrustStore
 	hlc   *record.Clock
@@ -126,7 +126,7 @@ func open(cfg Config, repairing *marker) (*Ledger, error) {
 	l := &Ledger{
 		cfg:       cfg,
 		log:       cfg.Logger,
-		db:        db,
+		db:        &guardedDB{DB: db},
 		id:        id,
 		trust:     ticket.NewTrustStore(id.Root),
 		events:    map[uint64]*manifest.Event{},

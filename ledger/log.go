@@ -293,7 +293,7 @@ func (l *Ledger) Ingest(raws [][]byte) (IngestStats, []error) {
 func (l *Ledger) skipHeld(raws [][]byte) ([][]byte, int) {
 	out := raws[:0:0]
 	dups := 0
-	l.db.View(func(txn *badger.Txn) error {
+	err := l.db.View(func(txn *badger.Txn) error {
 		heads := map[ticket.KeyID]head{}
 		for _, raw := range raws {
 			r, err := record.Unmarshal(raw)
@@ -320,6 +320,9 @@ func (l *Ledger) skipHeld(raws [][]byte) ([][]byte, int) {
 		}
 		return nil
 	})
+	if err != nil {
+		return raws, 0 // unread: verified and stored (or refused) as new
+	}
 	return out, dups
 }
 

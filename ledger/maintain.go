@@ -240,6 +240,10 @@ func (l *Ledger) Verify() ([]Problem, error) {
 // from the stored changes, heads and the ticket index from the log, and the
 // conflicts. Held items stay held.
 func (l *Ledger) Reindex(ctx context.Context) error {
+	if !l.db.enter() {
+		return ErrClosed
+	}
+	defer l.db.exit()
 	l.manifestMu.Lock()
 	defer l.manifestMu.Unlock()
 	l.ingestMu.Lock()
