@@ -2,6 +2,7 @@ package central
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/tixgate/tixgate/central/pdftext"
 	"github.com/tixgate/tixgate/central/report"
+	"github.com/tixgate/tixgate/central/settle"
 	"github.com/tixgate/tixgate/central/shop"
 	"github.com/tixgate/tixgate/central/store"
 	"github.com/tixgate/tixgate/uplink"
@@ -156,20 +158,13 @@ func (s *Server) savedPut(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		return tx.Audit(store.AuditEntry{At: now, Actor: who, Action: action, Target: strconv.FormatInt(sr.ID, 10),
-			Detail: fmt.Sprintf("%s: by %s, %d days, %s to %s", sr.Name, sr.By, sr.Days, cmpOr(sr.Schedule, "unscheduled"), strings.Join(sr.Recipients, " "))})
+			Detail: fmt.Sprintf("%s: by %s, %d days, %s to %s", sr.Name, sr.By, sr.Days, cmp.Or(sr.Schedule, "unscheduled"), strings.Join(sr.Recipients, " "))})
 	})
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
 	writeJSON(w, status, savedView(sr))
-}
-
-func cmpOr(s, or string) string {
-	if s == "" {
-		return or
-	}
-	return s
 }
 
 func (s *Server) savedDelete(w http.ResponseWriter, r *http.Request) {
@@ -293,13 +288,8 @@ func (s *Server) mailSaved(ctx context.Context, sr store.SavedReport, now time.T
 	}
 	var body strings.Builder
 	fmt.Fprintf(&body, "%s: sales by %s, %s to %s (UTC).\n\n", sr.Name, sr.By, rep.From.UTC().Format("2006-01-02 15:04"), rep.Until.UTC().Format("2006-01-02 15:04"))
-	totals := map[string][2]int64{}
-	for _, row := range rep.Rows {
-		t := totals[row.Currency]
-		totals[row.Currency] = [2]int64{t[0] + row.Tickets, t[1] + row.Revenue}
-	}
-	for cur, t := range totals {
-		fmt.Fprintf(&body, "%s: %d tickets, %s\n", cur, t[0], report.Amount(t[1], cur))
+	for _, t := range rep.Totals() {
+		fmt.Fprintf(&body, "%s: %d tickets, %s\n", t.Currency, t.Tickets, report.Amount(t.Revenue, t.Currency))
 	}
 	fmt.Fprintf(&body, "\nThe rows are in the attached PDF, workbook (%s) and CSV.\nThis report was saved by %s; ops change or stop it in central.\n", rep.XLSXName(), sr.CreatedBy)
 	mailer := s.cfg.Mailer
@@ -320,19 +310,12 @@ func (s *Server) mailSaved(ctx context.Context, sr store.SavedReport, now time.T
 	return errors.Join(errs...)
 }
 
-// reportZone is where the scheduled reports' days begin; the mails go at
-// reportHour, weekly ones on Mondays.
-var reportZone = loadZone("Asia/Shanghai")
+// reportZone is where the scheduled reports' days begin (the providers'
+// and organizers' Beijing time); the mails go at reportHour, weekly ones
+// on Mondays.
+var reportZone = settle.Location
 
 const reportHour = 7
-
-func loadZone(name string) *time.Location {
-	l, err := time.LoadLocation(name)
-	if err != nil {
-		return time.FixedZone("CST", 8*3600)
-	}
-	return l
-}
 
 // dueSince is the latest time at or before now that a report of the
 // schedule was due.

@@ -54,30 +54,17 @@ func (rep Sales) WritePDF(w io.Writer, fonts *pdftext.Loader, title string) erro
 	pdf.Ln(3)
 	row(header, 9)
 	pdf.Line(15, pdf.GetY(), 195, pdf.GetY())
-	type total struct{ tickets, revenue, refunds, refunded int64 }
-	totals := map[string]*total{}
-	var order []string
 	for _, r := range rep.Rows {
 		cells := []string{r.Key, r.Name, strconv.FormatInt(r.Tickets, 10), Amount(r.Revenue, r.Currency), strconv.FormatInt(r.Refunds, 10), Amount(r.RefundAmount, r.Currency)}
 		if r.Entered != nil {
 			cells = append(cells, strconv.FormatInt(*r.Entered, 10), strconv.FormatInt(*r.NoShows, 10))
 		}
 		row(cells[:len(header)], 9)
-		t := totals[r.Currency]
-		if t == nil {
-			t = &total{}
-			totals[r.Currency] = t
-			order = append(order, r.Currency)
-		}
-		t.tickets += r.Tickets
-		t.revenue += r.Revenue
-		t.refunds += r.Refunds
-		t.refunded += r.RefundAmount
 	}
 	pdf.Line(15, pdf.GetY(), 195, pdf.GetY())
-	for _, cur := range order {
-		t := totals[cur]
-		cells := []string{"total", cur, strconv.FormatInt(t.tickets, 10), Amount(t.revenue, cur), strconv.FormatInt(t.refunds, 10), Amount(t.refunded, cur), "", ""}
+	for _, t := range rep.Totals() {
+		cur := t.Currency
+		cells := []string{"total", cur, strconv.FormatInt(t.Tickets, 10), Amount(t.Revenue, cur), strconv.FormatInt(t.Refunds, 10), Amount(t.RefundAmount, cur), "", ""}
 		row(cells[:len(header)], 9)
 	}
 	if len(rep.Rows) == 0 {

@@ -56,9 +56,6 @@ func (rep Sales) WriteXLSX(w io.Writer) error {
 		x.SetCellValue(sheet, cell, v)
 		x.SetCellStyle(sheet, cell, cell, st)
 	}
-	type total struct{ tickets, revenue, refunds, refundAmount int64 }
-	totals := map[string]*total{}
-	var order []string
 	row := 4
 	for _, r := range rep.Rows {
 		cur, err := pricing.ParseCurrency(r.Currency)
@@ -79,30 +76,20 @@ func (rep Sales) WriteXLSX(w io.Writer) error {
 			set(9, row, *r.Entered)
 			set(10, row, *r.NoShows)
 		}
-		t := totals[r.Currency]
-		if t == nil {
-			t = &total{}
-			totals[r.Currency] = t
-			order = append(order, r.Currency)
-		}
-		t.tickets += r.Tickets
-		t.revenue += r.Revenue
-		t.refunds += r.Refunds
-		t.refundAmount += r.RefundAmount
 		row++
 	}
-	for _, code := range order {
-		t := totals[code]
+	for _, t := range rep.Totals() {
+		code := t.Currency
 		cur, _ := pricing.ParseCurrency(code)
 		a, _ := excelize.CoordinatesToCellName(1, row)
 		d, _ := excelize.CoordinatesToCellName(4, row)
 		x.SetCellStyle(sheet, a, d, bold)
 		set(1, row, "total")
 		set(3, row, code)
-		set(4, row, t.tickets)
-		money(5, row, t.revenue, cur)
-		set(6, row, t.refunds)
-		money(7, row, t.refundAmount, cur)
+		set(4, row, t.Tickets)
+		money(5, row, t.Revenue, cur)
+		set(6, row, t.Refunds)
+		money(7, row, t.RefundAmount, cur)
 		row++
 	}
 	x.SetColWidth(sheet, "A", "A", 14)
@@ -133,4 +120,30 @@ func Amount(minor int64, code string) string {
 		return fmt.Sprintf("%d %s", minor, code)
 	}
 	return pricing.New(minor, cur).Display("en")
+}
+
+// Total is a report's sums in one currency.
+type Total struct {
+	Currency                                string
+	Tickets, Revenue, Refunds, RefundAmount int64
+}
+
+// Totals are the report's sums per currency, in the order the rows first
+// name them.
+func (rep Sales) Totals() []Total {
+	var out []Total
+	at := map[string]int{}
+	for _, r := range rep.Rows {
+		i, ok := at[r.Currency]
+		if !ok {
+			i = len(out)
+			at[r.Currency] = i
+			out = append(out, Total{Currency: r.Currency})
+		}
+		out[i].Tickets += r.Tickets
+		out[i].Revenue += r.Revenue
+		out[i].Refunds += r.Refunds
+		out[i].RefundAmount += r.RefundAmount
+	}
+	return out
 }

@@ -285,10 +285,11 @@ func (d *DB) SalesReport(ctx context.Context, by string, f SalesFilter) ([]Sales
 	if withEntries {
 		entries, rawArgs = enteredSQL("$6"), append(rawArgs, int64(1)<<60)
 	}
-	queries := []struct {
+	type query struct {
 		q    string
 		args []any
-	}{{sel + `COUNT(*), SUM(f.amount), SUM(CASE WHEN f.refunded_at > 0 THEN 1 ELSE 0 END), SUM(f.refund), ` + entries + ` FROM (
+	}
+	queries := []query{{sel + `COUNT(*), SUM(f.amount), SUM(CASE WHEN f.refunded_at > 0 THEN 1 ELSE 0 END), SUM(f.refund), ` + entries + ` FROM (
 			SELECT * FROM sales_facts WHERE sold_at >= $1 AND sold_at < $2 AND ($5 = 0 OR event = $5)
 			UNION ALL SELECT * FROM sales_facts WHERE sold_at >= $3 AND sold_at < $4 AND ($5 = 0 OR event = $5)
 			UNION ALL SELECT s.* FROM sales_rollup_dirty d JOIN sales_facts s ON s.event = d.event AND s.sold_at >= d.hour_start AND s.sold_at < d.hour_start + 3600000000
@@ -301,17 +302,11 @@ func (d *DB) SalesReport(ctx context.Context, by string, f SalesFilter) ([]Sales
 		}
 		// The rolled hours, and the admissions that arrived since the
 		// roll-up counted them.
-		queries = append(queries, struct {
-			q    string
-			args []any
-		}{sel + `SUM(f.tickets), SUM(f.revenue), SUM(f.refunded), SUM(f.refunds), ` + rolledEntries + ` FROM sales_rollup f
+		queries = append(queries, query{sel + `SUM(f.tickets), SUM(f.revenue), SUM(f.refunded), SUM(f.refunds), ` + rolledEntries + ` FROM sales_rollup f
 			WHERE f.hour_start >= $1 AND f.hour_start < $2 AND ($3 = 0 OR f.event = $3)` + notDirty("f.hour_start") + group,
 			[]any{h1, h2, int64(f.Event)}})
 		if withEntries {
-			queries = append(queries, struct {
-				q    string
-				args []any
-			}{sel + `0, 0, 0, 0, COUNT(*) FROM sales_facts f WHERE (f.event, f.serial) IN (SELECT r.event, r.serial FROM records r
+			queries = append(queries, query{sel + `0, 0, 0, 0, COUNT(*) FROM sales_facts f WHERE (f.event, f.serial) IN (SELECT r.event, r.serial FROM records r
 					WHERE r.arrived >= $1 AND r.kind IN (1, 3) AND NOT EXISTS (SELECT 1 FROM records p
 						WHERE p.event = r.event AND p.serial = r.serial AND p.kind IN (1, 3) AND p.arrived < $1))
 				AND f.refunded_at = 0 AND f.sold_at >= $2 AND f.sold_at < $3 AND ($4 = 0 OR f.event = $4)` + notDirty(hourSQL) + group,

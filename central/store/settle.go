@@ -84,22 +84,13 @@ func (t *Tx) AddSettleRun(r SettleRun, items []SettleItem, settled [][2]string) 
 	if _, err := t.exec(`DELETE FROM settle_items WHERE provider = $1 AND day = $2 AND resolved = 0`, r.Provider, r.Day); err != nil {
 		return 0, fmt.Errorf("settlement run: %w", err)
 	}
-	const batch = 500
-	for i := 0; i < len(items); i += batch {
-		var q strings.Builder
-		q.WriteString(`INSERT INTO settle_items (run, provider, day, status, kind, reference, order_id, our_amount, their_amount, currency, at) VALUES `)
-		var args []any
-		for j, it := range items[i:min(i+batch, len(items))] {
-			if j > 0 {
-				q.WriteString(", ")
-			}
-			n := len(args)
-			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11)
-			args = append(args, r.ID, r.Provider, r.Day, it.Status, it.Kind, it.Reference, it.Order, it.OurAmount, it.TheirAmount, it.Currency, micros(it.At))
-		}
-		if _, err := t.exec(q.String(), args...); err != nil {
-			return 0, fmt.Errorf("settlement items: %w", err)
-		}
+	_, err = t.insertRows(`INSERT INTO settle_items (run, provider, day, status, kind, reference, order_id, our_amount, their_amount, currency, at) VALUES `,
+		len(items), func(i int) []any {
+			it := items[i]
+			return []any{r.ID, r.Provider, r.Day, it.Status, it.Kind, it.Reference, it.Order, it.OurAmount, it.TheirAmount, it.Currency, micros(it.At)}
+		}, "")
+	if err != nil {
+		return 0, fmt.Errorf("settlement items: %w", err)
 	}
 	for _, k := range settled {
 		if _, err := t.exec(`UPDATE settle_items SET resolved = $1, resolved_by = 'central', note = $2
@@ -208,27 +199,49 @@ func (t *Tx) ResolveSettleItem(id int64, by, note string, at time.Time) error {
 // held (the same provider, kind and reference) left as they are, and
 // returns how many were new.
 func (t *Tx) AddPayTransactions(ps []PayTransaction) (int64, error) {
+	n, err := t.insertRows(`INSERT INTO pay_transactions (kind, provider, reference, intent, order_id, account, amount, currency, at, buyer_ref, note) VALUES `,
+		len(ps), func(i int) []any {
+			p := ps[i]
+			return []any{p.Kind, p.Provider, p.Reference, p.Intent, p.Order, p.Account, p.Amount, p.Currency, micros(p.At), p.BuyerRef, p.Note}
+		}, ` ON CONFLICT (provider, kind, reference) DO NOTHING`)
+	if err != nil {
+		return n, fmt.Errorf("add transactions: %w", err)
+	}
+	return n, nil
+}
+
+// insertRows inserts n rows, 500 to a statement: insert is the statement
+// up to VALUES, row(i) the values of row i, suffix what follows them. It
+// returns how many rows were inserted.
+func (t *Tx) insertRows(insert string, n int, row func(i int) []any, suffix string) (int64, error) {
 	const batch = 500
 	var added int64
-	for i := 0; i < len(ps); i += batch {
+	for i := 0; i < n; i += batch {
 		var q strings.Builder
-		q.WriteString(`INSERT INTO pay_transactions (kind, provider, reference, intent, order_id, account, amount, currency, at, buyer_ref, note) VALUES `)
+		q.WriteString(insert)
 		var args []any
-		for j, p := range ps[i:min(i+batch, len(ps))] {
-			if j > 0 {
+		for j := i; j < min(i+batch, n); j++ {
+			vals := row(j)
+			if j > i {
 				q.WriteString(", ")
 			}
-			n := len(args)
-			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11)
-			args = append(args, p.Kind, p.Provider, p.Reference, p.Intent, p.Order, p.Account, p.Amount, p.Currency, micros(p.At), p.BuyerRef, p.Note)
+			q.WriteString("(")
+			for k := range vals {
+				if k > 0 {
+					q.WriteString(", ")
+				}
+				fmt.Fprintf(&q, "$%d", len(args)+k+1)
+			}
+			q.WriteString(")")
+			args = append(args, vals...)
 		}
-		q.WriteString(` ON CONFLICT (provider, kind, reference) DO NOTHING`)
+		q.WriteString(suffix)
 		res, err := t.exec(q.String(), args...)
 		if err != nil {
-			return added, fmt.Errorf("add transactions: %w", err)
+			return added, err
 		}
-		n, _ := res.RowsAffected()
-		added += n
+		m, _ := res.RowsAffected()
+		added += m
 	}
 	return added, nil
 }
